@@ -1,0 +1,1 @@
+//! corsproof-spec (under construction)
