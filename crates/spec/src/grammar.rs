@@ -1,0 +1,182 @@
+//! Byte-level grammar shared by the oracle's algorithms: HTTP tokens, whitespace, the
+//! isomorphic encoding, and the header-list value extraction of Fetch
+//! (`#extract-header-list-values`, `#header-value-get-decode-and-split`).
+//!
+//! Everything here works on bytes, as the Fetch Standard does: header names and values are
+//! byte sequences, compared byte-case-insensitively where the standard says so.
+
+/// An RFC 9110 `tchar`: the bytes a token (header name, method) may contain.
+///
+/// ```
+/// use corsproof_spec::grammar::is_tchar;
+/// assert!(is_tchar(b'!') && is_tchar(b'a') && !is_tchar(b' ') && !is_tchar(b','));
+/// ```
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// True when `bytes` is a non-empty token (RFC 9110 `token`).
+///
+/// ```
+/// use corsproof_spec::grammar::is_token;
+/// assert!(is_token(b"X-Request-Id"));
+/// assert!(!is_token(b"Bad value") && !is_token(b""));
+/// ```
+pub fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
+}
+
+/// HTTP tab or space (0x09, 0x20).
+pub fn is_tab_or_space(b: u8) -> bool {
+    b == b'\t' || b == b' '
+}
+
+/// HTTP whitespace: tab, LF, CR, space.
+pub fn is_http_whitespace(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\r' | b' ')
+}
+
+/// Strips leading and trailing bytes for which `pred` holds.
+///
+/// ```
+/// use corsproof_spec::grammar::{trim, is_tab_or_space};
+/// assert_eq!(trim(b" \t*  ", is_tab_or_space), b"*");
+/// ```
+pub fn trim(bytes: &[u8], pred: fn(u8) -> bool) -> &[u8] {
+    let start = bytes.iter().position(|&b| !pred(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| !pred(b)).map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Byte-case-insensitive equality (ASCII letters only fold).
+///
+/// ```
+/// assert!(corsproof_spec::grammar::eq_ignore_case(b"Content-Type", b"content-type"));
+/// ```
+pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Compares two byte strings by their byte-lowercased form: the sort order Fetch uses for
+/// `Access-Control-Request-Headers` (R18).
+pub fn cmp_lowercase(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.iter()
+        .map(u8::to_ascii_lowercase)
+        .cmp(b.iter().map(u8::to_ascii_lowercase))
+}
+
+/// Isomorphic encoding of a string whose code points are all at most U+00FF, as the web
+/// platform turns a JavaScript `ByteString` into bytes. `None` if a code point is larger.
+///
+/// ```
+/// use corsproof_spec::grammar::isomorphic_encode;
+/// assert_eq!(isomorphic_encode("bb-8\u{ff}"), Some(b"bb-8\xff".to_vec()));
+/// assert_eq!(isomorphic_encode("\u{100}"), None);
+/// ```
+pub fn isomorphic_encode(s: &str) -> Option<Vec<u8>> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
+}
+
+/// Isomorphic decoding: every byte becomes the code point of the same value.
+///
+/// ```
+/// assert_eq!(corsproof_spec::grammar::isomorphic_decode(b"a\xff"), "a\u{ff}");
+/// ```
+pub fn isomorphic_decode(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The elements of a comma-separated header list value (RFC 9110 `#rule`) as Fetch's
+/// "extract header list values" sees them, across every field line of one name: each
+/// element trimmed of tab/space; empty elements skipped (R38, R53).
+///
+/// The iterator yields each element; callers validate them (`#method` / `#field-name`
+/// elements must be tokens, and one invalid element makes the whole extraction fail).
+///
+/// ```
+/// use corsproof_spec::grammar::list_elements;
+/// let lines: [&[u8]; 2] = [b",,PUT , GET", b" x"];
+/// let v: Vec<&[u8]> = list_elements(lines.iter().copied()).collect();
+/// assert_eq!(v, [&b"PUT"[..], b"GET", b"x"]);
+/// ```
+pub fn list_elements<'a, I>(lines: I) -> impl Iterator<Item = &'a [u8]>
+where
+    I: Iterator<Item = &'a [u8]>,
+{
+    lines.flat_map(|line| {
+        line.split(|&b| b == b',')
+            .map(|e| trim(e, is_tab_or_space))
+            .filter(|e| !e.is_empty())
+    })
+}
+
+/// Fetch "get, decode, and split" (`#header-value-get-decode-and-split`) of one value:
+/// splits on commas outside quoted strings and trims tab/space around each piece. A quoted
+/// string is kept as written, quotes and backslashes included (the algorithm collects it
+/// without extracting its value).
+///
+/// ```
+/// use corsproof_spec::grammar::decode_and_split;
+/// assert_eq!(decode_and_split(b"GET,track "), vec![b"GET".to_vec(), b"track".to_vec()]);
+/// assert_eq!(decode_and_split(b"\",TRACE\","), vec![b"\",TRACE\"".to_vec(), b"".to_vec()]);
+/// ```
+pub fn decode_and_split(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut values = Vec::new();
+    let mut temporary = Vec::new();
+    let mut i = 0;
+    loop {
+        // Step 5.1: collect code points that are not U+0022 (") or U+002C (,).
+        while i < value.len() && value[i] != b'"' && value[i] != b',' {
+            temporary.push(value[i]);
+            i += 1;
+        }
+        // Step 5.2: a quoted string is collected as is (extract-value is false).
+        if i < value.len() && value[i] == b'"' {
+            let start = i;
+            i += 1;
+            while i < value.len() {
+                match value[i] {
+                    b'\\' => i = (i + 2).min(value.len()),
+                    b'"' => {
+                        i += 1;
+                        break;
+                    }
+                    _ => i += 1,
+                }
+            }
+            temporary.extend_from_slice(&value[start..i]);
+            if i < value.len() {
+                continue;
+            }
+        }
+        // Steps 5.3-5.5.
+        values.push(trim(&temporary, is_tab_or_space).to_vec());
+        temporary.clear();
+        // Step 5.6.
+        if i >= value.len() {
+            return values;
+        }
+        // Steps 5.7-5.8: the code point at position is a comma.
+        i += 1;
+    }
+}
+
+/// Parses `delta-seconds` (`1*DIGIT`), saturating at `u64::MAX`. `None` on anything else
+/// (empty, sign, whitespace inside, decimal point).
+///
+/// ```
+/// use corsproof_spec::grammar::parse_delta_seconds;
+/// assert_eq!(parse_delta_seconds(b"600"), Some(600));
+/// assert_eq!(parse_delta_seconds(b"-1"), None);
+/// assert_eq!(parse_delta_seconds(b""), None);
+/// ```
+pub fn parse_delta_seconds(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(bytes.iter().fold(0u64, |acc, &d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}

@@ -1,0 +1,363 @@
+//! Request and response header rules: forbidden request headers (R7), CORS-safelisted
+//! request headers (R16, R17), CORS-unsafe request-header names (R18), the non-wildcard name
+//! (R20), and the safelisted response-header names (R52).
+
+use smallvec::SmallVec;
+
+use crate::grammar::{decode_and_split, eq_ignore_case, is_http_whitespace, trim};
+use crate::method;
+use crate::profile::Profile;
+
+/// Forbidden request-header names (R7, `#forbidden-request-header`), lowercase.
+const FORBIDDEN_REQUEST_HEADERS: [&[u8]; 21] = [
+    b"accept-charset",
+    b"accept-encoding",
+    b"access-control-request-headers",
+    b"access-control-request-method",
+    b"connection",
+    b"content-length",
+    b"cookie",
+    b"cookie2",
+    b"date",
+    b"dnt",
+    b"expect",
+    b"host",
+    b"keep-alive",
+    b"origin",
+    b"referer",
+    b"set-cookie",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"via",
+];
+
+/// Forbidden request header (R7): a forbidden name, a `proxy-` or `sec-` prefix, or one of
+/// the method-override headers whose value names a forbidden method.
+///
+/// ```
+/// use corsproof_spec::headers::is_forbidden_request_header;
+/// assert!(is_forbidden_request_header(b"Cookie", b"a=b"));
+/// assert!(is_forbidden_request_header(b"Sec-Foo", b"x"));
+/// assert!(is_forbidden_request_header(b"X-HTTP-Method-Override", b"GET,track "));
+/// assert!(!is_forbidden_request_header(b"X-HTTP-Method-Override", b"GETTRACE"));
+/// ```
+pub fn is_forbidden_request_header(name: &[u8], value: &[u8]) -> bool {
+    // Step 1: a byte-case-insensitive match for one of the listed names.
+    if FORBIDDEN_REQUEST_HEADERS
+        .iter()
+        .any(|f| eq_ignore_case(f, name))
+    {
+        return true;
+    }
+    // Step 2: starts with `proxy-` or `sec-`.
+    let lower_starts = |p: &[u8]| name.len() >= p.len() && eq_ignore_case(&name[..p.len()], p);
+    if lower_starts(b"proxy-") || lower_starts(b"sec-") {
+        return true;
+    }
+    // Step 3: the method-override headers, when any value is a forbidden method.
+    if [&b"x-http-method"[..], b"x-http-method-override", b"x-method-override"]
+        .iter()
+        .any(|f| eq_ignore_case(f, name))
+    {
+        return decode_and_split(value)
+            .iter()
+            .any(|m| method::is_forbidden(m));
+    }
+    false
+}
+
+/// CORS-unsafe request-header byte (R17).
+///
+/// ```
+/// use corsproof_spec::headers::is_cors_unsafe_byte;
+/// assert!(is_cors_unsafe_byte(b'"') && is_cors_unsafe_byte(0x7f) && !is_cors_unsafe_byte(b'\t'));
+/// assert!(!is_cors_unsafe_byte(b',') && !is_cors_unsafe_byte(b'/'));
+/// ```
+pub fn is_cors_unsafe_byte(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b"\"():<>?@[\\]{}\x7f".contains(&b)
+}
+
+/// The type and subtype (as written; compare them case-insensitively) of a MIME type
+/// parsed by the strict MIME Sniffing "parse a MIME type" algorithm, or `None` on failure
+/// (R16d). Parameters never make parsing fail, so only the type and subtype are examined.
+///
+/// ```
+/// use corsproof_spec::headers::mime_type_and_subtype;
+/// assert_eq!(mime_type_and_subtype(b"Text/Plain;charset=utf-8"), Some((&b"Text"[..], &b"Plain"[..])));
+/// assert_eq!(mime_type_and_subtype(b"text /plain"), None);
+/// assert_eq!(mime_type_and_subtype(b"text/plain,text/plain"), None);
+/// ```
+pub fn mime_type_and_subtype(value: &[u8]) -> Option<(&[u8], &[u8])> {
+    // Step 1: remove leading and trailing HTTP whitespace.
+    let input = trim(value, is_http_whitespace);
+    // Steps 2-4: type = code points up to "/", a non-empty token.
+    let slash = input.iter().position(|&b| b == b'/')?;
+    let ty = &input[..slash];
+    // HTTP token code points: isomorphic decoding maps bytes >= 0x80 to non-token code points.
+    if !crate::grammar::is_token(ty) {
+        return None;
+    }
+    // Steps 5-7: subtype = code points up to ";", trailing whitespace removed, non-empty token.
+    let rest = &input[slash + 1..];
+    let semicolon = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+    let subtype = trim(&rest[..semicolon], is_http_whitespace);
+    if !crate::grammar::is_token(subtype) {
+        return None;
+    }
+    // Step 8: the parser lower-cases type and subtype; callers compare case-insensitively.
+    Some((ty, subtype))
+}
+
+/// Fetch "parse a single range header value" with allowWhitespace false: `Some((start,
+/// end))` on success (R16e). Start or end may be null, never both.
+///
+/// ```
+/// use corsproof_spec::headers::parse_single_range;
+/// assert_eq!(parse_single_range(b"bytes=0-"), Some((Some(0), None)));
+/// assert_eq!(parse_single_range(b"bytes=-500"), Some((None, Some(500))));
+/// assert_eq!(parse_single_range(b"bytes=5-1"), None);
+/// assert_eq!(parse_single_range(b"Bytes=0-1"), None);
+/// ```
+pub fn parse_single_range(value: &[u8]) -> Option<(Option<u64>, Option<u64>)> {
+    // Steps 1-3: data starts with "bytes" (case-sensitive).
+    let rest = value.strip_prefix(b"bytes")?;
+    // Steps 5-6: "=".
+    let rest = rest.strip_prefix(b"=")?;
+    // Steps 8-9: rangeStart digits.
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = digits(rest);
+    let start = crate::grammar::parse_delta_seconds(&rest[..n]);
+    let rest = &rest[n..];
+    // Steps 11-12: "-".
+    let rest = rest.strip_prefix(b"-")?;
+    // Steps 13-14: rangeEnd digits.
+    let n = digits(rest);
+    let end = crate::grammar::parse_delta_seconds(&rest[..n]);
+    // Step 15: position must be past the end of data.
+    if n != rest.len() {
+        return None;
+    }
+    match (start, end) {
+        // Step 16: both null.
+        (None, None) => None,
+        // Step 17: start greater than end.
+        (Some(s), Some(e)) if s > e => None,
+        other => Some(other),
+    }
+}
+
+/// Which safelist a decision used, for reporting deviations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Safelisted {
+    /// Not safelisted.
+    No,
+    /// Safelisted by the Fetch Standard.
+    Standard,
+    /// Safelisted only by a browser deviation (the id).
+    Deviation(&'static str),
+}
+
+impl Safelisted {
+    /// Whether the header counts as safelisted.
+    pub fn is_safelisted(self) -> bool {
+        !matches!(self, Safelisted::No)
+    }
+}
+
+/// CORS-safelisted request-header (R16, `#cors-safelisted-request-header`) for one
+/// (name, value), under a browser profile (D2, D3 add to the standard's list).
+///
+/// ```
+/// use corsproof_spec::{headers::safelisted_request_header, Profile};
+/// let fetch = Profile::fetch();
+/// assert!(safelisted_request_header(b"Content-Type", b"text/plain", &fetch).is_safelisted());
+/// assert!(!safelisted_request_header(b"Content-Type", b"application/json", &fetch).is_safelisted());
+/// assert!(!safelisted_request_header(b"DPR", b"2", &fetch).is_safelisted());
+/// assert!(safelisted_request_header(b"DPR", b"2", &Profile::chromium()).is_safelisted());
+/// ```
+pub fn safelisted_request_header(name: &[u8], value: &[u8], profile: &Profile) -> Safelisted {
+    // Step 1: a value longer than 128 bytes is never safelisted.
+    if value.len() > 128 {
+        return Safelisted::No;
+    }
+    let standard = if eq_ignore_case(name, b"accept") {
+        // Step 2, `accept`: no CORS-unsafe request-header byte.
+        !value.iter().any(|&b| is_cors_unsafe_byte(b))
+    } else if eq_ignore_case(name, b"accept-language") || eq_ignore_case(name, b"content-language")
+    {
+        // Step 2, `accept-language` / `content-language`.
+        value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b))
+    } else if eq_ignore_case(name, b"content-type") {
+        // Step 2, `content-type`: no unsafe byte, strict MIME parse, one of three essences.
+        !value.iter().any(|&b| is_cors_unsafe_byte(b))
+            && mime_type_and_subtype(value).is_some_and(|(ty, sub)| {
+                [
+                    (&b"application"[..], &b"x-www-form-urlencoded"[..]),
+                    (b"multipart", b"form-data"),
+                    (b"text", b"plain"),
+                ]
+                .iter()
+                .any(|(t, s)| eq_ignore_case(t, ty) && eq_ignore_case(s, sub))
+            })
+    } else if eq_ignore_case(name, b"range") {
+        // Step 2, `range`: a single range with a non-null start.
+        if let Some((Some(_), _)) = parse_single_range(value) {
+            true
+        } else if profile.range_lowercased_before_parse {
+            // D3: Chromium lower-cases the value before parsing.
+            return match parse_single_range(&value.to_ascii_lowercase()) {
+                Some((Some(_), _)) => Safelisted::Deviation("D3"),
+                _ => Safelisted::No,
+            };
+        } else {
+            false
+        }
+    } else {
+        false
+    };
+    if standard {
+        return Safelisted::Standard;
+    }
+    if profile.client_hints_safelisted && chromium_client_hint(name, value) {
+        return Safelisted::Deviation("D2");
+    }
+    Safelisted::No
+}
+
+/// Chromium's extra safelisted request headers (D2): `intervention`, and client hints with
+/// values of their expected shape (Chromium `cors.cc` IsCorsSafelistedHeader).
+fn chromium_client_hint(name: &[u8], value: &[u8]) -> bool {
+    let is = |n: &[u8]| eq_ignore_case(name, n);
+    let int_like = |v: &[u8]| !v.is_empty() && v.iter().all(u8::is_ascii_digit);
+    let double_like = |v: &[u8]| {
+        !v.is_empty()
+            && v.iter().all(|&b| b.is_ascii_digit() || b == b'.')
+            && v.iter().filter(|&&b| b == b'.').count() <= 1
+    };
+    if is(b"intervention") {
+        true
+    } else if is(b"device-memory") || is(b"dpr") || is(b"downlink") {
+        double_like(value)
+    } else if is(b"width") || is(b"viewport-width") || is(b"rtt") {
+        int_like(value)
+    } else if is(b"ect") {
+        matches!(value, b"slow-2g" | b"2g" | b"3g" | b"4g")
+    } else if is(b"save-data") {
+        eq_ignore_case(value, b"on")
+    } else {
+        false
+    }
+}
+
+/// The CORS-unsafe request-header names of a header list (R18), borrowed from the list:
+/// byte-lowercase order, deduplicated byte-case-insensitively. Use [`UnsafeNames::joined`]
+/// for the `Access-Control-Request-Headers` value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnsafeNames<'a> {
+    names: SmallVec<[&'a [u8]; 8]>,
+    /// Deviation ids that changed the result (a header safelisted only by a browser).
+    pub deviations: SmallVec<[&'static str; 2]>,
+}
+
+impl<'a> UnsafeNames<'a> {
+    /// Computes the CORS-unsafe request-header names of `headers` (R18,
+    /// `#cors-unsafe-request-header-names`).
+    ///
+    /// ```
+    /// use corsproof_spec::{headers::UnsafeNames, Profile};
+    /// let h: Vec<(Vec<u8>, Vec<u8>)> = vec![
+    ///     (b"X-B".to_vec(), b"1".to_vec()), (b"content-type".to_vec(), b"application/json".to_vec()),
+    ///     (b"x-b".to_vec(), b"2".to_vec()), (b"Accept".to_vec(), b"*/*".to_vec()),
+    /// ];
+    /// assert_eq!(UnsafeNames::of(&h, &Profile::fetch()).joined(), "content-type,x-b");
+    /// ```
+    pub fn of<I>(headers: I, profile: &Profile) -> UnsafeNames<'a>
+    where
+        I: IntoIterator<Item = &'a (Vec<u8>, Vec<u8>)>,
+    {
+        let mut names: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
+        let mut deviations = SmallVec::new();
+        let mut safelisted_value_bytes = 0usize;
+        let mut safe: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
+        // Steps 1-3: every header that is not a CORS-safelisted request-header is unsafe;
+        // sum the value lengths of the ones that are.
+        for (name, value) in headers {
+            match safelisted_request_header(name, value, profile) {
+                Safelisted::No => names.push(name),
+                s => {
+                    if let Safelisted::Deviation(id) = s {
+                        if !deviations.contains(&id) {
+                            deviations.push(id);
+                        }
+                    }
+                    safelisted_value_bytes += value.len();
+                    safe.push(name);
+                }
+            }
+        }
+        // Step 3.2: more than 1024 bytes of safelisted values makes them all unsafe.
+        if safelisted_value_bytes > 1024 {
+            names.extend(safe);
+        }
+        // Step 4: convert to a sorted-lowercase set.
+        names.sort_by(|a, b| crate::grammar::cmp_lowercase(a, b));
+        names.dedup_by(|a, b| eq_ignore_case(a, b));
+        UnsafeNames { names, deviations }
+    }
+
+    /// True when there is no unsafe name.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The names as they appear in the header list (case as written), in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.names.iter().copied()
+    }
+
+    /// The `Access-Control-Request-Headers` value: lowercase names joined by `,` (R29).
+    pub fn joined(&self) -> String {
+        let mut out = String::new();
+        self.write_joined(&mut out);
+        out
+    }
+
+    /// Writes [`UnsafeNames::joined`] into `out` (no allocation once `out` is large enough).
+    pub fn write_joined(&self, out: &mut String) {
+        for (i, n) in self.names.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.extend(n.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+        }
+    }
+}
+
+/// CORS non-wildcard request-header name (R20): `Authorization`.
+pub fn is_non_wildcard_request_header(name: &[u8]) -> bool {
+    eq_ignore_case(name, b"authorization")
+}
+
+/// Forbidden response-header names (R51): `Set-Cookie`, `Set-Cookie2`.
+pub fn is_forbidden_response_header(name: &[u8]) -> bool {
+    eq_ignore_case(name, b"set-cookie") || eq_ignore_case(name, b"set-cookie2")
+}
+
+/// The response-header names always CORS-safelisted (R52).
+pub fn is_always_safelisted_response_header(name: &[u8]) -> bool {
+    [
+        &b"cache-control"[..],
+        b"content-language",
+        b"content-length",
+        b"content-type",
+        b"expires",
+        b"last-modified",
+        b"pragma",
+    ]
+    .iter()
+    .any(|n| eq_ignore_case(n, name))
+}

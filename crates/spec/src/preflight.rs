@@ -1,0 +1,227 @@
+//! The CORS-preflight fetch (R29, R30, R37–R43, `#cors-preflight-fetch-0`): validating the
+//! preflight response against the actual request, and the max-age it grants.
+
+use smallvec::SmallVec;
+
+use crate::cors_check::cors_check;
+use crate::error::{ErrorKind, Reason};
+use crate::grammar::{eq_ignore_case, is_token, list_elements, parse_delta_seconds};
+use crate::headers::{is_non_wildcard_request_header, UnsafeNames};
+use crate::method;
+use crate::profile::{MaxAgeParsing, Profile};
+use crate::request::CredentialsMode;
+use crate::response::Response;
+
+/// What the preflight validation needs to know of the actual request.
+#[derive(Debug, Clone, Copy)]
+pub struct ActualRequest<'a, 'n> {
+    /// The byte-serialized request origin (R4).
+    pub serialized_origin: &'a str,
+    /// The method (normalized).
+    pub method: &'a str,
+    /// The actual request's credentials mode: the preflight is checked against it (R37).
+    pub credentials: CredentialsMode,
+    /// The CORS-unsafe request-header names (R18).
+    pub unsafe_names: &'n UnsafeNames<'a>,
+    /// Whether the header list has `Authorization` (R41).
+    pub has_authorization: bool,
+    /// The use-CORS-preflight flag (R39).
+    pub use_cors_preflight: bool,
+    /// A Private Network Access preflight (R67).
+    pub private_network: bool,
+    /// Only PNA asked for this preflight: Chromium skips the method and header checks (R67).
+    pub private_network_only: bool,
+}
+
+/// The methods list of a preflight (R38, R39).
+#[derive(Debug, Clone, Copy)]
+pub enum Methods<'a> {
+    /// The ACAM elements of the response.
+    Listed(&'a Response),
+    /// ACAM absent, use-CORS-preflight set: the request's own method (R39).
+    RequestMethod(&'a str),
+    /// ACAM absent.
+    None,
+}
+
+impl<'a> Methods<'a> {
+    /// Every method in the list.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let (resp, single): (Option<&'a Response>, Option<&'a [u8]>) = match *self {
+            Methods::Listed(r) => (Some(r), None),
+            Methods::RequestMethod(m) => (None, Some(m.as_bytes())),
+            Methods::None => (None, None),
+        };
+        resp.into_iter()
+            .flat_map(|r| list_elements(r.values(b"access-control-allow-methods")))
+            .chain(single)
+    }
+}
+
+/// A passed preflight: what the cache is written with.
+#[derive(Debug, Clone)]
+pub struct Passed<'a> {
+    /// The methods list.
+    pub methods: Methods<'a>,
+    /// The response, whose ACAH elements are the header names (`None` if ACAH is absent).
+    pub header_names: Option<&'a Response>,
+    /// The max-age to cache for, `None` when the profile does not cache this result.
+    pub max_age: Option<u64>,
+    /// Deviation ids that changed the outcome.
+    pub deviations: SmallVec<[&'static str; 2]>,
+}
+
+impl<'a> Passed<'a> {
+    /// Every header name of ACAH.
+    pub fn header_names(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.header_names
+            .into_iter()
+            .flat_map(|r| list_elements(r.values(b"access-control-allow-headers")))
+    }
+}
+
+/// Validates a preflight response (R30, R37–R43) for `request`, under `profile`.
+///
+/// ```
+/// use corsproof_spec::preflight::{validate, ActualRequest};
+/// use corsproof_spec::{headers::UnsafeNames, CredentialsMode, ErrorKind, Profile, Response};
+/// let headers = vec![(b"X-Test".to_vec(), b"1".to_vec())];
+/// let names = UnsafeNames::of(headers.iter(), &Profile::fetch());
+/// let req = ActualRequest {
+///     serialized_origin: "https://app.test", method: "PUT", credentials: CredentialsMode::Include,
+///     unsafe_names: &names, has_authorization: false, use_cors_preflight: false,
+///     private_network: false, private_network_only: false,
+/// };
+/// let resp = Response::new(204, [
+///     ("Access-Control-Allow-Origin", "https://app.test"), ("Access-Control-Allow-Credentials", "true"),
+///     ("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Allow-Headers", "*"),
+/// ]);
+/// // With credentials, `*` in ACAH is only a header literally named `*` (R42).
+/// assert_eq!(validate(&req, &resp, &Profile::fetch()).unwrap_err().error, Some(ErrorKind::HeaderNotAllowed));
+/// ```
+pub fn validate<'a, 'r: 'a>(
+    request: &ActualRequest<'r, '_>,
+    response: &'a Response,
+    profile: &Profile,
+) -> Result<Passed<'a>, Reason> {
+    let mut deviations = SmallVec::new();
+    // R30: a preflight is never followed through a redirect; a 3xx is not an ok status.
+    if (300..=399).contains(&response.status) {
+        return Err(Reason::fail(ErrorKind::PreflightRedirect, "R30"));
+    }
+    // R37: ok status.
+    if !response.is_ok_status() {
+        return Err(Reason::fail(ErrorKind::PreflightStatus, "R37"));
+    }
+    // R37: the CORS check, with the actual request's credentials mode.
+    let check = cors_check(response, request.serialized_origin, request.credentials);
+    if check.error.is_some() {
+        return Err(check);
+    }
+    // R67: Private Network Access needs ACAPN `true` (exact).
+    if request.private_network {
+        match response.get_combined(b"access-control-allow-private-network") {
+            Some(v) if &*v == b"true" => {}
+            _ => return Err(Reason::fail(ErrorKind::PrivateNetworkNotAllowed, "R67")),
+        }
+        if request.private_network_only {
+            return Ok(Passed {
+                methods: Methods::None,
+                header_names: None,
+                max_age: max_age(response, profile),
+                deviations,
+            });
+        }
+    }
+    // R38: extract ACAM as `#method` and ACAH as `#field-name`; any non-token fails.
+    let acam_present = response.contains(b"access-control-allow-methods");
+    if list_elements(response.values(b"access-control-allow-methods")).any(|m| !is_token(m)) {
+        return Err(Reason::fail(ErrorKind::InvalidAllowMethods, "R38"));
+    }
+    let acah_present = response.contains(b"access-control-allow-headers");
+    if list_elements(response.values(b"access-control-allow-headers")).any(|h| !is_token(h)) {
+        return Err(Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"));
+    }
+    // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
+    let methods = if acam_present {
+        Methods::Listed(response)
+    } else if request.use_cors_preflight {
+        Methods::RequestMethod(request.method)
+    } else {
+        Methods::None
+    };
+    let include = request.credentials == CredentialsMode::Include;
+    // R40: the method must be listed exactly, or safelisted, or covered by `*` without credentials.
+    let method = request.method.as_bytes();
+    if !methods.iter().any(|m| m == method)
+        && !method::is_cors_safelisted(method)
+        && (include || !methods.iter().any(|m| m == b"*"))
+    {
+        return Err(Reason::fail(ErrorKind::MethodNotAllowed, "R40"));
+    }
+    let header_names = || list_elements(response.values(b"access-control-allow-headers"));
+    let star = !include && header_names().any(|h| h == b"*");
+    // R41: Authorization must be named, whatever `*` says (D1: browsers let `*` cover it).
+    if request.has_authorization && !header_names().any(|h| eq_ignore_case(h, b"authorization")) {
+        if star && profile.authorization_covered_by_wildcard {
+            deviations.push("D1");
+        } else {
+            return Err(Reason::fail(ErrorKind::AuthorizationNotAllowed, "R41"));
+        }
+    }
+    // R42: every unsafe name must be listed, or covered by `*` without credentials.
+    for name in request.unsafe_names.iter() {
+        if is_non_wildcard_request_header(name) && deviations.contains(&"D1") {
+            continue;
+        }
+        if !header_names().any(|h| eq_ignore_case(h, name)) && !star {
+            return Err(Reason::fail(ErrorKind::HeaderNotAllowed, "R42"));
+        }
+    }
+    Ok(Passed {
+        methods,
+        header_names: acah_present.then_some(response),
+        max_age: max_age(response, profile),
+        deviations,
+    })
+}
+
+/// The max-age a preflight response grants under `profile` (R43, D6): `None` when the
+/// profile does not cache it at all. The profile's cap applies.
+///
+/// ```
+/// use corsproof_spec::{preflight::max_age, Profile, Response};
+/// let r = |v: &str| Response::new(204, [("Access-Control-Max-Age", v)]);
+/// assert_eq!(max_age(&r("-1"), &Profile::fetch()), Some(5));
+/// assert_eq!(max_age(&r("-1"), &Profile::chromium()), Some(0));
+/// assert_eq!(max_age(&r("-1"), &Profile::firefox()), None);
+/// assert_eq!(max_age(&r("86400"), &Profile::chromium()), Some(7200));
+/// ```
+pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
+    let mut lines = response.values(b"access-control-max-age");
+    let first = lines.next();
+    let several = lines.next().is_some();
+    let parsed = match profile.max_age_parsing {
+        // R43: extract as `delta-seconds` (a single value); failure or null → 5.
+        MaxAgeParsing::Standard => Some(match first {
+            Some(v) if !several => parse_delta_seconds(v).unwrap_or(5),
+            _ => 5,
+        }),
+        // D6 Chromium: the combined value as a signed 64-bit integer; failure → 5;
+        // negative → 0.
+        MaxAgeParsing::ChromiumInt64 => Some(match response.get_combined(b"access-control-max-age") {
+            None => 5,
+            Some(v) => match v.strip_prefix(b"-") {
+                Some(digits) if parse_delta_seconds(digits).is_some() => 0,
+                _ => parse_delta_seconds(&v).unwrap_or(5),
+            },
+        }),
+        // D6 Firefox: the combined value; empty or absent → 5; any non-digit → not cached.
+        MaxAgeParsing::FirefoxDigits => match response.get_combined(b"access-control-max-age") {
+            None => Some(5),
+            Some(v) if v.is_empty() => Some(5),
+            Some(v) => parse_delta_seconds(&v),
+        },
+    };
+    parsed.map(|s| profile.max_age_cap.map_or(s, |cap| s.min(cap)))
+}

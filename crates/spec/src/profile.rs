@@ -1,0 +1,199 @@
+//! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
+//! and Firefox (D1–D15), expressed as data. Every deviation has an entry in [`DEVIATIONS`]
+//! saying whether and how the oracle models it.
+
+/// How a profile parses `Access-Control-Max-Age` (R43, D6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxAgeParsing {
+    /// The standard: `delta-seconds`; failure or absent → 5 s (R43).
+    Standard,
+    /// Chromium (D6): a signed 64-bit integer (`-?[0-9]+`); failure or absent → 5 s;
+    /// negative → 0 (not cached).
+    ChromiumInt64,
+    /// Firefox (D6): absent or empty → 5 s; any non-digit byte → not cached.
+    FirefoxDigits,
+}
+
+/// How a profile's preflight cache is shaped (R44–R50, D7, D8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheRules {
+    /// Entries accumulate across preflights (R48); `false`: a new preflight replaces every
+    /// entry of its key (Chromium, D7).
+    pub union: bool,
+    /// A credentialed entry also serves uncredentialed requests (R46); Firefox keeps them
+    /// apart (D8).
+    pub credentialed_serves_uncredentialed: bool,
+    /// How `*` entries match at lookup time.
+    pub wildcard_entries: WildcardEntries,
+    /// The cache key's origin is the request origin as serialized with redirect taint (R45,
+    /// `null` after a tainting redirect); Chromium keys by the initiator origin (D7).
+    pub key_uses_tainted_origin: bool,
+    /// URLs this long or longer are never cached (Chromium: 1024, D7).
+    pub max_url_len: Option<usize>,
+    /// Once an entry exists for the key, the lookup skips the method check for these methods
+    /// (Firefox: GET, POST; D8).
+    pub lookup_skips_method: &'static [&'static str],
+}
+
+/// How a `*` cache entry matches later requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WildcardEntries {
+    /// As written in the standard (R47): `*` matches any method / any header but
+    /// Authorization, whatever the credentials (R50 notes the gap).
+    Standard,
+    /// Only entries created by an uncredentialed preflight act as wildcards (Chromium, D7).
+    UncredentialedOnly,
+    /// `*` entries are literal tokens at lookup (Firefox, D8).
+    Literal,
+}
+
+/// A browser profile: the standard plus a set of deviations.
+///
+/// ```
+/// use corsproof_spec::Profile;
+/// let p = Profile::by_name("chromium").unwrap();
+/// assert!(p.authorization_covered_by_wildcard);
+/// assert_eq!(p.max_age_cap, Some(7200));
+/// assert!(Profile::by_name("safari").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// `fetch`, `chromium` or `firefox`.
+    pub name: &'static str,
+    /// D1: ACAH `*` also covers `Authorization` (violates R41).
+    pub authorization_covered_by_wildcard: bool,
+    /// D2: client-hint headers and `intervention` are safelisted request headers.
+    pub client_hints_safelisted: bool,
+    /// D3: the Range value is lower-cased before it is parsed for safelisting.
+    pub range_lowercased_before_parse: bool,
+    /// D6: how ACMA is parsed.
+    pub max_age_parsing: MaxAgeParsing,
+    /// D6: the imposed limit on max-age (R43); `None`: no limit.
+    pub max_age_cap: Option<u64>,
+    /// D7, D8: the cache's shape.
+    pub cache: CacheRules,
+    /// R67: Private Network Access preflights are sent for requests to a more private
+    /// address space (Chromium legacy behaviour).
+    pub private_network_access: bool,
+}
+
+impl Profile {
+    /// The Fetch Standard as written (@586cd2a), no deviation.
+    pub fn fetch() -> Profile {
+        Profile {
+            name: "fetch",
+            authorization_covered_by_wildcard: false,
+            client_hints_safelisted: false,
+            range_lowercased_before_parse: false,
+            max_age_parsing: MaxAgeParsing::Standard,
+            max_age_cap: None,
+            cache: CacheRules {
+                union: true,
+                credentialed_serves_uncredentialed: true,
+                wildcard_entries: WildcardEntries::Standard,
+                key_uses_tainted_origin: true,
+                max_url_len: None,
+                lookup_skips_method: &[],
+            },
+            private_network_access: false,
+        }
+    }
+
+    /// Chromium, as read from its network service source (D1, D2, D3, D6, D7, R67).
+    pub fn chromium() -> Profile {
+        Profile {
+            name: "chromium",
+            authorization_covered_by_wildcard: true,
+            client_hints_safelisted: true,
+            range_lowercased_before_parse: true,
+            max_age_parsing: MaxAgeParsing::ChromiumInt64,
+            max_age_cap: Some(7200),
+            cache: CacheRules {
+                union: false,
+                credentialed_serves_uncredentialed: true,
+                wildcard_entries: WildcardEntries::UncredentialedOnly,
+                key_uses_tainted_origin: false,
+                max_url_len: Some(1024),
+                lookup_skips_method: &[],
+            },
+            private_network_access: true,
+        }
+    }
+
+    /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8).
+    pub fn firefox() -> Profile {
+        Profile {
+            name: "firefox",
+            authorization_covered_by_wildcard: true,
+            client_hints_safelisted: false,
+            range_lowercased_before_parse: false,
+            max_age_parsing: MaxAgeParsing::FirefoxDigits,
+            max_age_cap: Some(86400),
+            cache: CacheRules {
+                union: true,
+                credentialed_serves_uncredentialed: false,
+                wildcard_entries: WildcardEntries::Literal,
+                key_uses_tainted_origin: true,
+                max_url_len: None,
+                lookup_skips_method: &["GET", "POST"],
+            },
+            private_network_access: false,
+        }
+    }
+
+    /// The profile of that name: `fetch`, `chromium`, `firefox`.
+    pub fn by_name(name: &str) -> Option<Profile> {
+        match name {
+            "fetch" => Some(Profile::fetch()),
+            "chromium" => Some(Profile::chromium()),
+            "firefox" => Some(Profile::firefox()),
+            _ => None,
+        }
+    }
+
+    /// Every profile's name.
+    pub const NAMES: [&'static str; 3] = ["fetch", "chromium", "firefox"];
+}
+
+/// How the oracle treats one documented deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modeled {
+    /// Modeled by the named [`Profile`] field(s).
+    Yes(&'static str),
+    /// Not modeled: it cannot be observed in what a case describes (the reason).
+    NotObservable(&'static str),
+    /// Not modeled: the browser now follows the standard by default (the reason).
+    Inactive(&'static str),
+}
+
+/// One entry of the deviation table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deviation {
+    /// `D1`–`D15`.
+    pub id: &'static str,
+    /// The browsers it applies to.
+    pub browsers: &'static [&'static str],
+    /// One line.
+    pub summary: &'static str,
+    /// How the oracle treats it.
+    pub modeled: Modeled,
+}
+
+/// D1–D15 of the rule digest, each with how the oracle treats it.
+pub const DEVIATIONS: [Deviation; 15] = [
+    Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
+    Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
+    Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing (unverified; grounded by the browser differential)", modeled: Modeled::Yes("range_lowercased_before_parse") },
+    Deviation { id: "D4", browsers: &["chromium"], summary: "UA-added and revalidation headers are not CORS-unsafe", modeled: Modeled::NotObservable("cases hold only script-set headers; script cannot set UA-added ones") },
+    Deviation { id: "D5", browsers: &["chromium"], summary: "methods upper-cased before matching ACAM", modeled: Modeled::Inactive("AccessControlAllowMethodsInCORSPreflightSpecConformant is enabled by default: exact match as in the standard") },
+    Deviation { id: "D6", browsers: &["chromium", "firefox"], summary: "ACMA parsing, defaults and caps", modeled: Modeled::Yes("max_age_parsing, max_age_cap") },
+    Deviation { id: "D7", browsers: &["chromium"], summary: "cache entry per key replaced (no union), keyed by initiator origin, `*` respects credentials, long URLs not cached", modeled: Modeled::Yes("cache") },
+    Deviation { id: "D8", browsers: &["firefox"], summary: "credentialed entries separate, `*` literal at lookup, GET/POST skip method lookup", modeled: Modeled::Yes("cache") },
+    Deviation { id: "D9", browsers: &["firefox"], summary: "rejects repeated raw ACAO fields", modeled: Modeled::NotObservable("same outcome as the standard's combined value (R33)") },
+    Deviation { id: "D10", browsers: &["chromium", "firefox"], summary: "ACEH empty-element tolerance differs between builds", modeled: Modeled::NotObservable("current sources tolerate empty elements as the standard does; grounded by the browser differential") },
+    Deviation { id: "D11", browsers: &["chromium", "firefox"], summary: "Origin header with referrer policy (stale WPT)", modeled: Modeled::NotObservable("cases carry no referrer policy; the default policy is modeled as in the standard") },
+    Deviation { id: "D12", browsers: &["chromium", "firefox"], summary: "TLS client certificates on preflights", modeled: Modeled::NotObservable("not visible in headers") },
+    Deviation { id: "D13", browsers: &["chromium"], summary: "ACAO `*` with credentials tolerated for non-HTTP(S) responses", modeled: Modeled::NotObservable("network cases are HTTP(S)") },
+    Deviation { id: "D14", browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
+    Deviation { id: "D15", browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
+];

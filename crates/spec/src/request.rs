@@ -1,0 +1,275 @@
+//! Request construction (R6–R14): what script asks for, and the request the browser builds
+//! from it (normalized method, forbidden headers dropped, body-derived Content-Type, mode guards).
+
+use url::Url;
+
+use crate::error::{ErrorKind, Reason};
+use crate::grammar::{eq_ignore_case, is_http_whitespace, is_token, trim};
+use crate::headers::{is_forbidden_request_header, safelisted_request_header};
+use crate::method;
+use crate::origin::Origin;
+use crate::profile::Profile;
+
+/// A request's credentials mode (R10, R23).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialsMode {
+    /// `omit`
+    Omit,
+    /// `same-origin` (the default for `fetch()` and XHR without `withCredentials`).
+    SameOrigin,
+    /// `include`
+    Include,
+}
+
+/// A request's mode (R9, R21).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestMode {
+    /// `cors` (the default for `fetch()` and XHR).
+    Cors,
+    /// `no-cors`
+    NoCors,
+    /// `same-origin`
+    SameOrigin,
+}
+
+/// A request's redirect mode (R62).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RedirectMode {
+    /// `follow` (the default).
+    Follow,
+    /// `error`
+    Error,
+    /// `manual`
+    Manual,
+}
+
+/// The kind of body script passed (R11, R13).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Body {
+    /// A string: `text/plain;charset=UTF-8`.
+    Text,
+    /// `URLSearchParams`: `application/x-www-form-urlencoded;charset=UTF-8`.
+    UrlSearchParams,
+    /// `FormData`: `multipart/form-data; boundary=...`.
+    FormData,
+    /// A `Blob` with this type (empty: no Content-Type).
+    Blob(String),
+    /// A `ReadableStream` (sets use-CORS-preflight, R13).
+    Stream,
+}
+
+impl Body {
+    /// The Content-Type that extracting the body produces (R11), if any.
+    pub fn content_type(&self) -> Option<&str> {
+        match self {
+            Body::Text => Some("text/plain;charset=UTF-8"),
+            Body::UrlSearchParams => Some("application/x-www-form-urlencoded;charset=UTF-8"),
+            Body::FormData => Some("multipart/form-data; boundary=----corsproofboundary"),
+            Body::Blob(t) if !t.is_empty() => Some(t),
+            Body::Blob(_) | Body::Stream => None,
+        }
+    }
+}
+
+/// What script passed to `fetch()` / XHR, before the browser builds the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInit {
+    /// The URL, parsed.
+    pub url: Url,
+    /// The requesting document's origin.
+    pub origin: Origin,
+    /// The method as script wrote it.
+    pub method: String,
+    /// Headers as script set them, in order, as bytes (isomorphic encoding of JS strings).
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Credentials mode.
+    pub credentials: CredentialsMode,
+    /// Mode.
+    pub mode: RequestMode,
+    /// Redirect mode.
+    pub redirect: RedirectMode,
+    /// Body, if any.
+    pub body: Option<Body>,
+    /// XHR upload listeners registered before `send()` (R13).
+    pub use_cors_preflight: bool,
+    /// The target is in a more private address space than the initiator (R67).
+    pub target_more_private: bool,
+}
+
+impl RequestInit {
+    /// A `fetch(url)` from `origin` with every option at its default.
+    ///
+    /// ```
+    /// use corsproof_spec::{Origin, RequestInit, CredentialsMode};
+    /// let init = RequestInit::new(
+    ///     url::Url::parse("https://api.test/x").unwrap(),
+    ///     Origin::parse_serialized("https://app.test").unwrap(),
+    /// );
+    /// assert_eq!(init.method, "GET");
+    /// assert_eq!(init.credentials, CredentialsMode::SameOrigin);
+    /// ```
+    pub fn new(url: Url, origin: Origin) -> RequestInit {
+        RequestInit {
+            url,
+            origin,
+            method: "GET".to_string(),
+            headers: Vec::new(),
+            credentials: CredentialsMode::SameOrigin,
+            mode: RequestMode::Cors,
+            redirect: RedirectMode::Follow,
+            body: None,
+            use_cors_preflight: false,
+            target_more_private: false,
+        }
+    }
+}
+
+/// A request as the browser built it: the input to the fetch algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The URL.
+    pub url: Url,
+    /// The requesting document's origin.
+    pub origin: Origin,
+    /// The URL's origin.
+    pub url_origin: Origin,
+    /// The normalized method (R6).
+    pub method: String,
+    /// The header list after the Headers guard (R7, R9) and the body's Content-Type (R11).
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Script-set headers the guard dropped silently (R7, R9), for explanations.
+    pub dropped_headers: Vec<Vec<u8>>,
+    /// Credentials mode.
+    pub credentials: CredentialsMode,
+    /// Mode.
+    pub mode: RequestMode,
+    /// Redirect mode.
+    pub redirect: RedirectMode,
+    /// Body, if any.
+    pub body: Option<Body>,
+    /// The use-CORS-preflight flag (R13).
+    pub use_cors_preflight: bool,
+    /// The target is in a more private address space (R67).
+    pub target_more_private: bool,
+}
+
+impl Request {
+    /// Builds the request as `new Request(url, init)` would (R6–R14): `Err` is the
+    /// exception script sees (nothing is sent).
+    ///
+    /// ```
+    /// use corsproof_spec::{Origin, Profile, Request, RequestInit, ErrorKind};
+    /// let mut init = RequestInit::new(
+    ///     url::Url::parse("https://api.test/x").unwrap(),
+    ///     Origin::parse_serialized("https://app.test").unwrap(),
+    /// );
+    /// init.method = "put".into();
+    /// init.headers.push((b"Cookie".to_vec(), b"a=b".to_vec()));
+    /// let req = Request::construct(init.clone(), &Profile::fetch()).unwrap();
+    /// assert_eq!(req.method, "PUT");
+    /// assert!(req.headers.is_empty()); // Cookie is forbidden: dropped silently (R7)
+    /// init.method = "TRACE".into();
+    /// assert_eq!(Request::construct(init, &Profile::fetch()).unwrap_err().error, Some(ErrorKind::ForbiddenMethod));
+    /// ```
+    pub fn construct(init: RequestInit, profile: &Profile) -> Result<Request, Reason> {
+        // R14: a URL with credentials throws.
+        if !init.url.username().is_empty() || init.url.password().is_some() {
+            return Err(Reason::fail(ErrorKind::UrlCredentials, "R14"));
+        }
+        // R6: the method must be a token and not forbidden; then it is normalized.
+        if !is_token(init.method.as_bytes()) {
+            return Err(Reason::fail(ErrorKind::InvalidHeader, "R6"));
+        }
+        if method::is_forbidden(init.method.as_bytes()) {
+            return Err(Reason::fail(ErrorKind::ForbiddenMethod, "R6"));
+        }
+        let method = method::normalize(&init.method).into_owned();
+        // R9: no-cors allows only GET, HEAD, POST, redirect mode follow, and no stream body.
+        if init.mode == RequestMode::NoCors {
+            if !method::is_cors_safelisted(method.as_bytes()) {
+                return Err(Reason::fail(ErrorKind::NoCorsMethod, "R9"));
+            }
+            if init.body == Some(Body::Stream) {
+                return Err(Reason::fail(ErrorKind::NoCorsRequest, "R13"));
+            }
+        }
+        // R11: a body with GET or HEAD throws.
+        if init.body.is_some() && (method == "GET" || method == "HEAD") {
+            return Err(Reason::fail(ErrorKind::BodyWithGetOrHead, "R11"));
+        }
+        // R8: validate and normalize each header, then append through the guard.
+        let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(init.headers.len() + 1);
+        let mut dropped = Vec::new();
+        let no_cors = init.mode == RequestMode::NoCors;
+        for (name, value) in &init.headers {
+            let value = trim(value, is_http_whitespace);
+            if !is_token(name) || value.iter().any(|&b| matches!(b, 0 | b'\n' | b'\r')) {
+                return Err(Reason::fail(ErrorKind::InvalidHeader, "R8"));
+            }
+            if !append_guarded(&mut headers, name, value, no_cors, profile) {
+                dropped.push(name.clone());
+            }
+        }
+        // R11: the body's Content-Type, if script set none.
+        if let Some(ct) = init.body.as_ref().and_then(Body::content_type) {
+            if !headers.iter().any(|(n, _)| eq_ignore_case(n, b"content-type")) {
+                let _ = append_guarded(&mut headers, b"Content-Type", ct.as_bytes(), no_cors, profile);
+            }
+        }
+        let use_cors_preflight = init.use_cors_preflight || init.body == Some(Body::Stream);
+        Ok(Request {
+            url_origin: Origin::of_url(&init.url),
+            url: init.url,
+            origin: init.origin,
+            method,
+            headers,
+            dropped_headers: dropped,
+            credentials: init.credentials,
+            mode: init.mode,
+            redirect: init.redirect,
+            body: init.body,
+            use_cors_preflight,
+            target_more_private: init.target_more_private,
+        })
+    }
+}
+
+/// Headers "append" with guard `request` or `request-no-cors` (R7, R9). Returns whether the
+/// header was kept.
+fn append_guarded(
+    headers: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    name: &[u8],
+    value: &[u8],
+    no_cors: bool,
+    profile: &Profile,
+) -> bool {
+    // Guard "request": forbidden request headers are ignored (R7).
+    if is_forbidden_request_header(name, value) {
+        return false;
+    }
+    if no_cors {
+        // Guard "request-no-cors" (R9): only no-CORS-safelisted names, judged on the
+        // combined value the header would have after this append.
+        let allowed = [&b"accept"[..], b"accept-language", b"content-language", b"content-type"];
+        if !allowed.iter().any(|n| eq_ignore_case(n, name)) {
+            return false;
+        }
+        let mut combined: Vec<u8> = Vec::new();
+        let existing = headers.iter().filter(|(n, _)| eq_ignore_case(n, name));
+        for (_, v) in existing {
+            combined.extend_from_slice(v);
+            combined.extend_from_slice(b", ");
+        }
+        combined.extend_from_slice(value);
+        if !safelisted_request_header(name, &combined, profile).is_safelisted() {
+            return false;
+        }
+    }
+    // "append": the name takes the case of the first header of that name already present.
+    let name = headers
+        .iter()
+        .find(|(n, _)| eq_ignore_case(n, name))
+        .map_or_else(|| name.to_vec(), |(n, _)| n.clone());
+    headers.push((name, value.to_vec()));
+    true
+}
