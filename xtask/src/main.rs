@@ -1,1 +1,66 @@
-fn main() {}
+//! `cargo xtask`: developer tasks.
+//!
+//! - `cargo xtask ci`: everything CI checks: formatting, clippy (warnings are errors), the
+//!   whole test suite (vectors, properties, doc tests), and the CLI's smoke runs.
+//! - `cargo xtask bench`: the criterion benchmarks.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn run(cmd: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    eprintln!("xtask: {cmd} {}", args.join(" "));
+    let status = Command::new(cmd)
+        .args(args)
+        .envs(envs.iter().copied())
+        .status()
+        .with_context(|| format!("cannot start {cmd}"))?;
+    if !status.success() {
+        bail!("`{cmd} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    run(&cargo, &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    // Property tests run 2,000 cases each in CI unless the caller asks for more.
+    let cases = std::env::var("PROPTEST_CASES").unwrap_or_else(|_| "2000".to_string());
+    run(
+        &cargo,
+        &["test", "--workspace", "--release"],
+        &[("PROPTEST_CASES", &cases)],
+    )?;
+    Ok(())
+}
+
+fn bench(rest: &[String]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut args = vec!["bench", "--workspace"];
+    args.extend(rest.iter().map(String::as_str));
+    run(&cargo, &args, &[])
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|bench [criterion args]>");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,1 +1,134 @@
-fn main() {}
+//! `corsproof`: the command line. Argument parsing and output formats only; the work is
+//! done by the library crates. Exit codes (shared/design/cli.md): 0 conforms / nothing
+//! found, 1 findings, 2 usage, policy or input error, 3 target unreachable.
+
+mod explain;
+mod har;
+mod lint;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// corsproof: make the CORS boundary testable.
+#[derive(Debug, Parser)]
+#[command(name = "corsproof", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For programs (shapes in shared/design/cli.md).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The oracle as a tool: what a browser sends, lets script read and exposes, and why.
+    Explain {
+        /// A case (JSON; the steps form for the preflight cache over time), or `-` / absent
+        /// for standard input.
+        file: Option<PathBuf>,
+        /// Read a HAR file instead of a case.
+        #[arg(long)]
+        har: bool,
+        /// With --har: the page's origin, when the requests carry no Origin header.
+        #[arg(long, requires = "har")]
+        origin: Option<String>,
+        /// The browser profile (overrides the case's `browser`).
+        #[arg(long, value_parser = ["fetch", "chromium", "firefox"])]
+        browser: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Validate a policy file: errors (exit 2) and risk warnings.
+    Lint {
+        /// The policy (TOML or JSON).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when there are warnings.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// How a command ended: its exit code, and what to print.
+pub struct Done {
+    /// 0, 1, 2 or 3.
+    pub code: u8,
+    /// The output (standard output or --output).
+    pub output: String,
+}
+
+/// Writes the output where it was asked to go.
+pub fn emit(output: &str, to: Option<&PathBuf>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match to {
+        Some(path) => {
+            std::fs::write(path, output).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = out.write_all(output.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Explain {
+            file,
+            har,
+            origin,
+            browser,
+            format,
+            output,
+        } => explain::run(
+            file.as_deref(),
+            har,
+            origin.as_deref(),
+            browser.as_deref(),
+            format,
+        )
+        .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
+        Command::Lint {
+            file,
+            format,
+            deny_warnings,
+            output,
+        } => lint::run(&file, format, deny_warnings)
+            .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("corsproof: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

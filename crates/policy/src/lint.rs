@@ -315,8 +315,13 @@ impl RouteLinter<'_> {
             .filter(|e| {
                 matches!(
                     e,
-                    OriginEntry::Exact { scheme: Scheme::Http, .. }
-                        | OriginEntry::Subdomain { scheme: Scheme::Http, .. }
+                    OriginEntry::Exact {
+                        scheme: Scheme::Http,
+                        ..
+                    } | OriginEntry::Subdomain {
+                        scheme: Scheme::Http,
+                        ..
+                    }
                 )
             })
             .map(|e| format!("{:?}", e.to_string()))
@@ -349,7 +354,11 @@ impl RouteLinter<'_> {
                      over, user-generated content) gets credentialed reads",
                     entry.to_string()
                 );
-                self.warn(WarningCode::CredentialedSubdomainPattern, "origins", message);
+                self.warn(
+                    WarningCode::CredentialedSubdomainPattern,
+                    "origins",
+                    message,
+                );
             }
         }
     }
@@ -413,12 +422,19 @@ impl RouteLinter<'_> {
                 );
             }
             HeaderNames::List(names) => {
-                for name in names.iter().filter(|n| token::is_forbidden_response_header(n)) {
+                for name in names
+                    .iter()
+                    .filter(|n| token::is_forbidden_response_header(n))
+                {
                     let message = format!(
                         "{name:?} is never exposed to script, whatever the server says; \
                          remove it"
                     );
-                    self.warn(WarningCode::ForbiddenResponseHeader, "expose_headers", message);
+                    self.warn(
+                        WarningCode::ForbiddenResponseHeader,
+                        "expose_headers",
+                        message,
+                    );
                 }
             }
         }

@@ -29,6 +29,21 @@ pub struct Policy {
 }
 
 /// One `[[route]]` table.
+///
+/// ```
+/// use corsproof_policy::{HeaderNames, Policy};
+/// let policy = Policy::from_toml_str(r#"
+/// version = 1
+/// [[route]]
+/// path = "/api/"
+/// origins = ["https://app.example.com"]
+/// request_headers = ["X-Request-Id"]
+/// credentials = true
+/// "#, "p.toml").unwrap();
+/// let route = &policy.routes[0];
+/// assert_eq!(route.request_headers, HeaderNames::List(vec!["x-request-id".into()]));
+/// assert!(route.credentials && route.max_age.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// Optional name used in reports.
@@ -92,6 +107,12 @@ impl Route {
 }
 
 /// The `origins` field.
+///
+/// ```
+/// use corsproof_policy::{Origins, Policy};
+/// let p = Policy::from_toml_str("version = 1\n[[route]]\npath = \"/\"\norigins = [\"*\"]\n", "p.toml").unwrap();
+/// assert_eq!(p.routes[0].origins, Origins::Any);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origins {
     /// `["*"]`: any origin (never with credentials).
@@ -113,6 +134,12 @@ impl Origins {
 }
 
 /// A URL scheme allowed in an origin entry.
+///
+/// ```
+/// use corsproof_policy::{OriginEntry, Scheme};
+/// let entry: OriginEntry = "http://localhost:3000".parse().unwrap();
+/// assert!(matches!(entry, OriginEntry::Exact { scheme: Scheme::Http, .. }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
     /// `http`
@@ -149,6 +176,12 @@ impl Scheme {
 
 /// One entry of `origins`, parsed into its parts. Canonical: lowercase host, default
 /// port stored as `None`.
+///
+/// ```
+/// use corsproof_policy::{OriginEntry, Scheme};
+/// let entry: OriginEntry = "https://[2001:db8::1]:8443".parse().unwrap();
+/// assert_eq!(entry, OriginEntry::Exact { scheme: Scheme::Https, host: "[2001:db8::1]".into(), port: Some(8443) });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum OriginEntry {
     /// An exact serialized origin, `scheme://host[:port]`.
@@ -207,6 +240,13 @@ impl std::fmt::Display for OriginEntry {
 }
 
 /// `request_headers` / `expose_headers`.
+///
+/// ```
+/// use corsproof_policy::{HeaderNames, Policy};
+/// let p = Policy::from_toml_str(
+///     "version = 1\n[[route]]\npath = \"/\"\norigins = [\"*\"]\nexpose_headers = [\"*\"]\n", "p.toml").unwrap();
+/// assert_eq!(p.routes[0].expose_headers, HeaderNames::Any);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderNames {
     /// `["*"]`.

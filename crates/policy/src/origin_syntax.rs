@@ -176,7 +176,11 @@ fn lenient(input: &str, notes: &mut Vec<String>) -> Result<OriginEntry, Failure>
     let scheme = match scheme {
         "https" => Scheme::Https,
         "http" => Scheme::Http,
-        "" => return Err(invalid("has no scheme; only http and https origins can be listed")),
+        "" => {
+            return Err(invalid(
+                "has no scheme; only http and https origins can be listed",
+            ))
+        }
         other => {
             return Err(invalid(format!(
                 "has scheme {other:?}; only http and https origins can be listed"
@@ -202,8 +206,10 @@ fn lenient(input: &str, notes: &mut Vec<String>) -> Result<OriginEntry, Failure>
     }
     if let Some(at) = authority.rfind('@') {
         let host_part = authority.get(at + 1..).unwrap_or_default();
-        return Err(invalid("has user info; an origin is only scheme://host[:port]")
-            .suggest(&format!("{}://{host_part}", scheme.as_str())));
+        return Err(
+            invalid("has user info; an origin is only scheme://host[:port]")
+                .suggest(&format!("{}://{host_part}", scheme.as_str())),
+        );
     }
     let (host, port_text) = split_host_port(authority)?;
     let port = parse_port(port_text, scheme, notes)?;
@@ -287,10 +293,16 @@ fn parse_port(
     Ok(Some(port))
 }
 
-fn subdomain_pattern(host: &str, scheme: Scheme, port: Option<u16>) -> Result<OriginEntry, Failure> {
+fn subdomain_pattern(
+    host: &str,
+    scheme: Scheme,
+    port: Option<u16>,
+) -> Result<OriginEntry, Failure> {
     let usage = "`*` may only be the whole first label, as in \"https://*.example.com\"";
     let Some(domain) = host.strip_prefix("*.") else {
-        return Err(pattern_error(format!("is not a valid subdomain pattern: {usage}")));
+        return Err(pattern_error(format!(
+            "is not a valid subdomain pattern: {usage}"
+        )));
     };
     if domain.contains('*') {
         return Err(pattern_error(format!(
@@ -323,7 +335,8 @@ fn canonical_host(host: &str, notes: &mut Vec<String>) -> Result<String, Failure
         };
         let canonical = format!("[{}]", ipv6_to_string(addr));
         if canonical != host {
-            notes.push("does not write the IPv6 address in canonical (compressed) form".to_string());
+            notes
+                .push("does not write the IPv6 address in canonical (compressed) form".to_string());
         }
         return Ok(canonical);
     }
@@ -370,7 +383,9 @@ pub(crate) fn check_dns_name(name: &str) -> Result<(), String> {
             ));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!("has a label that starts or ends with '-' ({label:?})"));
+            return Err(format!(
+                "has a label that starts or ends with '-' ({label:?})"
+            ));
         }
     }
     Ok(())
@@ -443,7 +458,7 @@ pub(crate) fn ipv6_to_string(addr: Ipv6Addr) -> String {
     let mut i = 0;
     while i < pieces.len() {
         let len = pieces[i..].iter().take_while(|&&p| p == 0).count();
-        if len >= 2 && best.map_or(true, |(_, best_len)| len > best_len) {
+        if len >= 2 && best.is_none_or(|(_, best_len)| len > best_len) {
             best = Some((i, len));
         }
         i += len.max(1);
@@ -556,10 +571,7 @@ mod tests {
             assert_eq!(e.code(), ErrorCode::InvalidOrigin, "{input}");
             assert!(e.to_string().contains(fragment), "{input}: {e}");
         }
-        assert_eq!(
-            err("example.com").suggestion(),
-            Some("https://example.com")
-        );
+        assert_eq!(err("example.com").suggestion(), Some("https://example.com"));
         assert_eq!(
             err("https://example.com/api/").suggestion(),
             Some("https://example.com")
@@ -600,7 +612,11 @@ mod tests {
             "https://*.[::1]",
             "https://*.-x.com",
         ] {
-            assert_eq!(err(input).code(), ErrorCode::InvalidOriginPattern, "{input}");
+            assert_eq!(
+                err(input).code(),
+                ErrorCode::InvalidOriginPattern,
+                "{input}"
+            );
         }
         assert_eq!(
             err("https://*.Example.com").suggestion(),

@@ -96,12 +96,20 @@ pub fn parse_str(text: &str, file: &str, format: Format) -> Result<Parsed, Polic
     let doc = match format {
         Format::Toml => toml::from_str::<RawPolicy<Spanned>>(text)
             .map_err(|e| {
-                let at = e.span().map(|span| index.pos(span.start));
+                let start = e.span().map(|span| span.start);
+                let at = start.map(|offset| index.pos(offset));
+                let mut message = e.message().trim_end().to_string();
+                let written = start
+                    .and_then(|offset| text.get(offset..))
+                    .unwrap_or_default();
+                if written.starts_with("[route]") {
+                    message.push_str("; each route is an array-of-tables entry: write [[route]]");
+                }
                 PolicyError::Syntax {
                     file: file.to_string(),
                     line: at.map(|p| p.line),
                     column: at.map(|p| p.column),
-                    message: e.message().trim_end().to_string(),
+                    message,
                 }
             })?
             .locate(&index),
@@ -252,25 +260,33 @@ impl Policy {
 fn differences(given: &Policy, canonical: &Policy, file: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (index, (g, c)) in given.routes.iter().zip(&canonical.routes).enumerate() {
-        let fields: [(&str, bool, String); 6] = [
-            ("origins", g.origins != c.origins, format!("{:?}", c.origins)),
-            ("methods", g.methods != c.methods, format!("{:?}", c.methods)),
+        let fields: [(Option<&str>, bool, String); 6] = [
             (
-                "request_headers",
+                Some("origins"),
+                g.origins != c.origins,
+                format!("{:?}", c.origins),
+            ),
+            (
+                Some("methods"),
+                g.methods != c.methods,
+                format!("{:?}", c.methods),
+            ),
+            (
+                Some("request_headers"),
                 g.request_headers != c.request_headers,
                 format!("{:?}", c.request_headers),
             ),
             (
-                "expose_headers",
+                Some("expose_headers"),
                 g.expose_headers != c.expose_headers,
                 format!("{:?}", c.expose_headers),
             ),
             (
-                "probe_paths",
+                Some("probe_paths"),
                 g.probe_paths != c.probe_paths,
                 format!("{:?}", c.probe_paths),
             ),
-            ("route", !same_scalars(g, c), format!("{c:?}")),
+            (None, !same_scalars(g, c), format!("{c:?}")),
         ];
         for (field, differs, expected) in fields {
             if differs {
@@ -279,7 +295,7 @@ fn differences(given: &Policy, canonical: &Policy, file: &str) -> Vec<Diagnostic
                     line: None,
                     column: None,
                     route: Some((index, g.label().to_string())),
-                    field: (field != "route").then(|| field.to_string()),
+                    field: field.map(str::to_string),
                     message: format!("is not in canonical form; expected {expected}"),
                     code: ErrorCode::NotCanonical,
                 });
@@ -290,6 +306,19 @@ fn differences(given: &Policy, canonical: &Policy, file: &str) -> Vec<Diagnostic
 }
 
 fn same_scalars(a: &Route, b: &Route) -> bool {
-    (&a.name, &a.path, a.credentials, a.max_age, a.private_network, a.allow_risky)
-        == (&b.name, &b.path, b.credentials, b.max_age, b.private_network, b.allow_risky)
+    (
+        &a.name,
+        &a.path,
+        a.credentials,
+        a.max_age,
+        a.private_network,
+        a.allow_risky,
+    ) == (
+        &b.name,
+        &b.path,
+        b.credentials,
+        b.max_age,
+        b.private_network,
+        b.allow_risky,
+    )
 }

@@ -21,7 +21,11 @@ fn adapt(delta: u32, num_points: u32, first_time: bool) -> u32 {
 
 fn digit(d: u32) -> char {
     // d < 36 by construction: 'a'..='z' then '0'..='9'.
-    let byte = if d < 26 { b'a' + d as u8 } else { b'0' + (d - 26) as u8 };
+    let byte = if d < 26 {
+        b'a' + d as u8
+    } else {
+        b'0' + (d - 26) as u8
+    };
     char::from(byte)
 }
 

@@ -111,7 +111,13 @@ mod tests {
     fn fields_fall_back_to_the_route() {
         let mut map = SourceMap::default();
         map.push_route(Some(Pos { line: 3, column: 1 }));
-        map.push_field("origins", Some(Pos { line: 5, column: 11 }));
+        map.push_field(
+            "origins",
+            Some(Pos {
+                line: 5,
+                column: 11,
+            }),
+        );
         assert_eq!(map.locate(0, Some("origins")).map(|p| p.line), Some(5));
         assert_eq!(map.locate(0, Some("methods")).map(|p| p.line), Some(3));
         assert_eq!(map.locate(1, None), None);

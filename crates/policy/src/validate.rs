@@ -33,6 +33,10 @@ pub(crate) fn validate(doc: Doc, file: &str) -> Result<Validated, Vec<Diagnostic
         .enumerate()
         .map(|(index, route)| v.route(index, route, &mut paths))
         .collect();
+    // Element errors are found before whole-list ones; report in file order. The sort is
+    // stable, so diagnostics without positions (JSON) keep the order they were found in.
+    v.errors
+        .sort_by_key(|d| (d.route.as_ref().map(|r| r.0), d.line, d.column));
     if v.errors.is_empty() {
         Ok(Validated {
             policy: Policy { version, routes },
@@ -109,8 +113,7 @@ impl Validator<'_> {
                 0
             }
             Some(Loc {
-                value: RawInt(1),
-                ..
+                value: RawInt(1), ..
             }) => 1,
             Some(Loc {
                 value: RawInt(other),
@@ -236,7 +239,13 @@ impl Validator<'_> {
                 first.label,
                 first.index + 1
             );
-            self.error(ErrorCode::DuplicatePath, path.at, Some(ctx), "path", message);
+            self.error(
+                ErrorCode::DuplicatePath,
+                path.at,
+                Some(ctx),
+                "path",
+                message,
+            );
         } else {
             paths.insert(path.value.clone(), ctx.clone());
         }
@@ -313,13 +322,25 @@ impl Validator<'_> {
                 );
             } else if let Some(problem) = token::token_problem(m) {
                 let message = format!("{m:?} is not a valid method: it {problem}");
-                self.error(ErrorCode::InvalidMethod, item.at, Some(ctx), METHODS, message);
+                self.error(
+                    ErrorCode::InvalidMethod,
+                    item.at,
+                    Some(ctx),
+                    METHODS,
+                    message,
+                );
             } else if token::is_forbidden_method(m) {
                 let message = format!(
                     "{m:?} is a forbidden method: browsers never send CONNECT, TRACE or TRACK \
                      from script, so it cannot be allowed"
                 );
-                self.error(ErrorCode::ForbiddenMethod, item.at, Some(ctx), METHODS, message);
+                self.error(
+                    ErrorCode::ForbiddenMethod,
+                    item.at,
+                    Some(ctx),
+                    METHODS,
+                    message,
+                );
             } else if methods.contains(m) {
                 self.duplicate(item.at, ctx, METHODS, m);
             } else {
@@ -355,19 +376,37 @@ impl Validator<'_> {
             let lower = raw.to_ascii_lowercase();
             if let Some(problem) = token::token_problem(raw) {
                 let message = format!("{raw:?} is not a valid header name: it {problem}");
-                self.error(ErrorCode::InvalidHeaderName, item.at, Some(ctx), field, message);
+                self.error(
+                    ErrorCode::InvalidHeaderName,
+                    item.at,
+                    Some(ctx),
+                    field,
+                    message,
+                );
             } else if raw.contains('*') {
                 let message = format!(
                     "{raw:?} is not a valid header name: header names are not patterns; \
                      use [\"*\"] alone to mean any header"
                 );
-                self.error(ErrorCode::InvalidHeaderName, item.at, Some(ctx), field, message);
+                self.error(
+                    ErrorCode::InvalidHeaderName,
+                    item.at,
+                    Some(ctx),
+                    field,
+                    message,
+                );
             } else if request && token::is_forbidden_request_header(&lower) {
                 let message = format!(
                     "{raw:?} is a forbidden request-header name: browsers never let script set \
                      it, so it cannot be allowed"
                 );
-                self.error(ErrorCode::ForbiddenRequestHeader, item.at, Some(ctx), field, message);
+                self.error(
+                    ErrorCode::ForbiddenRequestHeader,
+                    item.at,
+                    Some(ctx),
+                    field,
+                    message,
+                );
             } else if names.contains(&lower) {
                 self.duplicate(item.at, ctx, field, raw);
             } else {
@@ -397,14 +436,26 @@ impl Validator<'_> {
                     "{value} is too large; at most {MAX_AGE_LIMIT} seconds (browsers cap \
                      preflight caching at 7200 or 86400 seconds anyway)"
                 );
-                self.error(ErrorCode::MaxAgeOutOfRange, max_age.at, Some(ctx), "max_age", message);
+                self.error(
+                    ErrorCode::MaxAgeOutOfRange,
+                    max_age.at,
+                    Some(ctx),
+                    "max_age",
+                    message,
+                );
             }
             Err(_) => {
                 let message = format!(
                     "{value} is negative; use a number of seconds, or omit max_age for the \
                      browser default"
                 );
-                self.error(ErrorCode::MaxAgeOutOfRange, max_age.at, Some(ctx), "max_age", message);
+                self.error(
+                    ErrorCode::MaxAgeOutOfRange,
+                    max_age.at,
+                    Some(ctx),
+                    "max_age",
+                    message,
+                );
             }
         }
         None
@@ -421,12 +472,24 @@ impl Validator<'_> {
             let p = &item.value;
             if let Some(problem) = path_problem(p) {
                 let at = item.at;
-                self.error(ErrorCode::InvalidProbePath, at, Some(ctx), PROBE_PATHS, problem);
+                self.error(
+                    ErrorCode::InvalidProbePath,
+                    at,
+                    Some(ctx),
+                    PROBE_PATHS,
+                    problem,
+                );
             } else if let Some(prefix) = route_path.filter(|prefix| !p.starts_with(prefix)) {
                 let message = format!(
                     "{p:?} is not under the route's path {prefix:?}; a probe path must start with it"
                 );
-                self.error(ErrorCode::InvalidProbePath, item.at, Some(ctx), PROBE_PATHS, message);
+                self.error(
+                    ErrorCode::InvalidProbePath,
+                    item.at,
+                    Some(ctx),
+                    PROBE_PATHS,
+                    message,
+                );
             } else if paths.contains(p) {
                 self.duplicate(item.at, ctx, PROBE_PATHS, p);
             } else {
@@ -502,7 +565,10 @@ pub(crate) fn path_problem(path: &str) -> Option<String> {
             "{path:?} contains {c:?}, {why}; did you mean {suggestion:?}?"
         ));
     }
-    if path.split('/').any(|segment| segment == "." || segment == "..") {
+    if path
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
         return Some(format!(
             "{path:?} contains a \".\" or \"..\" segment, which browsers remove from request \
              paths"
@@ -519,7 +585,9 @@ mod tests {
     fn paths() {
         assert_eq!(path_problem("/"), None);
         assert_eq!(path_problem("/api/v1/items%20x"), None);
-        assert!(path_problem("api/").unwrap().contains("did you mean \"/api/\""));
+        assert!(path_problem("api/")
+            .unwrap()
+            .contains("did you mean \"/api/\""));
         assert!(path_problem("/a b").unwrap().contains("\"/a%20b\""));
         assert!(path_problem("/é").unwrap().contains("\"/%C3%A9\""));
         assert!(path_problem("/a\\b").unwrap().contains("\"/a/b\""));

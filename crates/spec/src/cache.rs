@@ -74,7 +74,8 @@ impl PreflightCache {
         match self.key_index(key) {
             Some(i) => i,
             None => {
-                self.keys.push((key.origin.to_string(), key.url.to_string()));
+                self.keys
+                    .push((key.origin.to_string(), key.url.to_string()));
                 self.keys.len() - 1
             }
         }
@@ -111,9 +112,20 @@ impl PreflightCache {
     /// Whether any live entry (method or header) exists for the key and credentials: Firefox
     /// looks up one entry per (origin, URL, credentials) and, once it has one, skips the
     /// method check for GET and POST (D8).
-    pub fn has_live_entry(&self, key: &CacheKey<'_>, credentials: bool, now: Seconds, profile: &Profile) -> bool {
-        self.live(key, credentials, ItemKind::Method, now, profile).next().is_some()
-            || self.live(key, credentials, ItemKind::Header, now, profile).next().is_some()
+    pub fn has_live_entry(
+        &self,
+        key: &CacheKey<'_>,
+        credentials: bool,
+        now: Seconds,
+        profile: &Profile,
+    ) -> bool {
+        self.live(key, credentials, ItemKind::Method, now, profile)
+            .next()
+            .is_some()
+            || self
+                .live(key, credentials, ItemKind::Header, now, profile)
+                .next()
+                .is_some()
     }
 
     /// Method cache entry match (R47): the method exactly, or a `*` entry.
@@ -139,12 +151,13 @@ impl PreflightCache {
         now: Seconds,
         profile: &Profile,
     ) -> bool {
-        self.live(key, credentials, ItemKind::Header, now, profile).any(|e| {
-            eq_ignore_case(&e.item, name)
-                || (Self::wildcard_applies(e, profile)
-                    && (!is_non_wildcard_request_header(name)
-                        || profile.authorization_covered_by_wildcard))
-        })
+        self.live(key, credentials, ItemKind::Header, now, profile)
+            .any(|e| {
+                eq_ignore_case(&e.item, name)
+                    || (Self::wildcard_applies(e, profile)
+                        && (!is_non_wildcard_request_header(name)
+                            || profile.authorization_covered_by_wildcard))
+            })
     }
 
     /// Writes the result of a passed preflight (R44): for each method and header name,
@@ -163,7 +176,11 @@ impl PreflightCache {
         profile: &Profile,
     ) {
         let Some(max_age) = max_age else { return };
-        if profile.cache.max_url_len.is_some_and(|n| key.url.len() >= n) {
+        if profile
+            .cache
+            .max_url_len
+            .is_some_and(|n| key.url.len() >= n)
+        {
             return;
         }
         if !profile.cache.union {
@@ -198,7 +215,9 @@ impl PreflightCache {
                 && now < e.expires
                 && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
                 && match kind {
-                    ItemKind::Method => e.item.as_slice() == item || Self::wildcard_applies(e, profile),
+                    ItemKind::Method => {
+                        e.item.as_slice() == item || Self::wildcard_applies(e, profile)
+                    }
                     ItemKind::Header => {
                         eq_ignore_case(&e.item, item)
                             || (Self::wildcard_applies(e, profile)

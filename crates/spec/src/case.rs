@@ -370,7 +370,8 @@ fn to_init(r: &RequestJson, where_: &str) -> Result<RequestInit, CaseError> {
         url: r.url.clone(),
         reason: e.to_string(),
     })?;
-    let origin = Origin::parse_serialized(&r.origin).map_err(|e| CaseError::Origin(e, where_.to_string()))?;
+    let origin = Origin::parse_serialized(&r.origin)
+        .map_err(|e| CaseError::Origin(e, where_.to_string()))?;
     let mut headers = Vec::with_capacity(r.headers.len());
     for (i, (n, v)) in r.headers.iter().enumerate() {
         headers.push((
@@ -435,7 +436,9 @@ pub fn explain(input: &Input, browser: Option<&str>) -> Result<Explained, CaseEr
     let profile = resolve_profile(browser.or(input.browser()))?;
     let mut cache = PreflightCache::default();
     match input {
-        Input::Case(case) => Ok(Explained::Case(Box::new(run_case(case, &profile, &mut cache, 0.0, "")?))),
+        Input::Case(case) => Ok(Explained::Case(Box::new(run_case(
+            case, &profile, &mut cache, 0.0, "",
+        )?))),
         Input::Steps(s) => {
             let mut steps = Vec::with_capacity(s.steps.len());
             let mut last = 0.0;
@@ -448,7 +451,13 @@ pub fn explain(input: &Input, browser: Option<&str>) -> Result<Explained, CaseEr
                     return Err(CaseError::TimeGoesBack(i, at, last));
                 }
                 last = at;
-                steps.push(run_case(case, &profile, &mut cache, at, &format!("steps[{i}]."))?);
+                steps.push(run_case(
+                    case,
+                    &profile,
+                    &mut cache,
+                    at,
+                    &format!("steps[{i}]."),
+                )?);
             }
             Ok(Explained::Steps { steps })
         }
@@ -469,15 +478,23 @@ pub fn run_case(
     where_: &str,
 ) -> Result<Output, CaseError> {
     let init = to_init(&case.request, where_)?;
-    let mut answers: Vec<(Option<Response>, Option<Response>)> = Vec::with_capacity(1 + case.redirects.len());
-    let convert = |r: &Option<ResponseJson>, w: String| r.as_ref().map(|r| to_response(r, &w)).transpose();
+    let mut answers: Vec<(Option<Response>, Option<Response>)> =
+        Vec::with_capacity(1 + case.redirects.len());
+    let convert =
+        |r: &Option<ResponseJson>, w: String| r.as_ref().map(|r| to_response(r, &w)).transpose();
     answers.push((
-        convert(&case.preflight_response, format!("{where_}preflight_response."))?,
+        convert(
+            &case.preflight_response,
+            format!("{where_}preflight_response."),
+        )?,
         convert(&case.response, format!("{where_}response."))?,
     ));
     for (i, hop) in case.redirects.iter().enumerate() {
         answers.push((
-            convert(&hop.preflight_response, format!("{where_}redirects[{i}].preflight_response."))?,
+            convert(
+                &hop.preflight_response,
+                format!("{where_}redirects[{i}].preflight_response."),
+            )?,
             convert(&hop.response, format!("{where_}redirects[{i}].response."))?,
         ));
     }
@@ -519,11 +536,22 @@ pub fn run_case(
     let final_response = answers.get(last).and_then(|a| a.1.as_ref());
     let mut urls: Vec<String> = vec![request.url.to_string()];
     urls.extend(redirect_urls(&fetch));
-    Ok(to_output(&request, &fetch, outcome, final_response, &urls, answers.get(last)))
+    Ok(to_output(
+        &request,
+        &fetch,
+        outcome,
+        final_response,
+        &urls,
+        answers.get(last),
+    ))
 }
 
 fn redirect_urls(fetch: &Fetch<'_>) -> Vec<String> {
-    fetch.redirect_urls().iter().map(|u| u.to_string()).collect()
+    fetch
+        .redirect_urls()
+        .iter()
+        .map(|u| u.to_string())
+        .collect()
 }
 
 fn construction_error(reason: Reason) -> Output {
@@ -557,10 +585,16 @@ fn preflight_json(p: &PreflightOutcome<'_>) -> PreflightJson {
         p.method.to_string(),
     )];
     if !p.headers.is_empty() {
-        request_headers.push(("Access-Control-Request-Headers".to_string(), p.headers.joined()));
+        request_headers.push((
+            "Access-Control-Request-Headers".to_string(),
+            p.headers.joined(),
+        ));
     }
     if p.private_network {
-        request_headers.push(("Access-Control-Request-Private-Network".to_string(), "true".to_string()));
+        request_headers.push((
+            "Access-Control-Request-Private-Network".to_string(),
+            "true".to_string(),
+        ));
     }
     PreflightJson {
         required: true,
@@ -574,7 +608,11 @@ fn preflight_json(p: &PreflightOutcome<'_>) -> PreflightJson {
 
 /// The header names script can see of `response` after the fetch (R51–R54): lowercase,
 /// sorted, deduplicated.
-pub fn exposed_header_names(outcome: &Outcome<'_>, response: &Response, credentials: CredentialsMode) -> Vec<String> {
+pub fn exposed_header_names(
+    outcome: &Outcome<'_>,
+    response: &Response,
+    credentials: CredentialsMode,
+) -> Vec<String> {
     if !outcome.readable {
         return Vec::new();
     }
@@ -583,7 +621,11 @@ pub fn exposed_header_names(outcome: &Outcome<'_>, response: &Response, credenti
         .headers
         .iter()
         .filter(|(n, _)| is_visible(n, outcome.response_type, exposed))
-        .map(|(n, _)| n.iter().map(|&b| char::from(b.to_ascii_lowercase())).collect())
+        .map(|(n, _)| {
+            n.iter()
+                .map(|&b| char::from(b.to_ascii_lowercase()))
+                .collect()
+        })
         .collect();
     names.sort();
     names.dedup();
@@ -617,7 +659,13 @@ fn to_output(
         .last()
         .and_then(|h| h.preflight.as_ref())
         .is_some_and(|p| !p.ok);
-    let culprit = last_answers.and_then(|(p, r)| if failed_preflight { p.as_ref() } else { r.as_ref() });
+    let culprit = last_answers.and_then(|(p, r)| {
+        if failed_preflight {
+            p.as_ref()
+        } else {
+            r.as_ref()
+        }
+    });
     Output {
         preflight: outcome.first_preflight().map(preflight_json),
         sent: outcome.sent(),

@@ -14,7 +14,11 @@ use crate::response::Response;
 /// let reason = cors_check(&r, "https://app.test", CredentialsMode::Omit);
 /// assert_eq!(reason.error, Some(ErrorKind::AllowOriginMismatch)); // trailing slash (R33)
 /// ```
-pub fn cors_check(response: &Response, serialized_origin: &str, credentials: CredentialsMode) -> Reason {
+pub fn cors_check(
+    response: &Response,
+    serialized_origin: &str,
+    credentials: CredentialsMode,
+) -> Reason {
     // R31: origin is the result of getting ACAO; null is failure.
     let Some(origin) = response.get_combined(b"access-control-allow-origin") else {
         return Reason::fail(ErrorKind::MissingAllowOrigin, "R31");
@@ -26,7 +30,10 @@ pub fn cors_check(response: &Response, serialized_origin: &str, credentials: Cre
     }
     // R33: the byte-serialized request origin must equal origin, byte for byte.
     if serialized_origin.as_bytes() != origin {
-        let several = response.values(b"access-control-allow-origin").nth(1).is_some()
+        let several = response
+            .values(b"access-control-allow-origin")
+            .nth(1)
+            .is_some()
             || origin.contains(&b',');
         let kind = if several {
             ErrorKind::MultipleAllowOrigin

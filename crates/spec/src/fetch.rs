@@ -226,12 +226,7 @@ impl<'r> Fetch<'r> {
     /// The header list of the actual request at the current hop (R58, R59 may have removed
     /// some).
     pub fn headers(&self) -> impl Iterator<Item = &'r (Vec<u8>, Vec<u8>)> + '_ {
-        let body_removed = self.body_headers_removed;
-        let auth_removed = self.authorization_removed;
-        self.request.headers.iter().filter(move |(n, _)| {
-            !(body_removed && REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, n)))
-                && !(auth_removed && eq_ignore_case(n, b"authorization"))
-        })
+        self.request.headers.iter().filter(|h| self.keeps(h))
     }
 
     /// The serialized request origin (R4): `null` when opaque or redirect-tainted (R5).
@@ -276,7 +271,12 @@ impl<'r> Fetch<'r> {
         (origin, self.current_url())
     }
 
-    fn finish(&mut self, reason: Reason, response_type: ResponseType, cache: &mut PreflightCache) -> Next {
+    fn finish(
+        &mut self,
+        reason: Reason,
+        response_type: ResponseType,
+        cache: &mut PreflightCache,
+    ) -> Next {
         self.outcome.reason = reason;
         self.outcome.response_type = response_type;
         self.outcome.readable = matches!(response_type, ResponseType::Basic | ResponseType::Cors);
@@ -284,7 +284,10 @@ impl<'r> Fetch<'r> {
         // entries of (serialized origin, current URL).
         if response_type == ResponseType::Error && self.any_with_preflight {
             let (origin, url) = self.cache_key();
-            cache.clear(&CacheKey { origin, url: url.as_str() });
+            cache.clear(&CacheKey {
+                origin,
+                url: url.as_str(),
+            });
         }
         self.state = State::Done;
         Next::Done
@@ -302,7 +305,11 @@ impl<'r> Fetch<'r> {
     /// fetch's preflight decision (R28).
     pub fn start(&mut self, cache: &mut PreflightCache, now: Seconds) -> Next {
         if self.state != State::Start {
-            return if self.state == State::Done { Next::Done } else { self.pending() };
+            return if self.state == State::Done {
+                Next::Done
+            } else {
+                self.pending()
+            };
         }
         let request = self.request;
         let same_origin = match self.redirects.last() {
@@ -317,8 +324,7 @@ impl<'r> Fetch<'r> {
             sent: false,
         });
         // R21 / R63: the mode dispatch of main fetch.
-        if (same_origin
-            && matches!(self.tainting, Tainting::Unset | Tainting::Basic))
+        if (same_origin && matches!(self.tainting, Tainting::Unset | Tainting::Basic))
             || scheme_is_data
         {
             self.tainting = Tainting::Basic;
@@ -327,21 +333,30 @@ impl<'r> Fetch<'r> {
                 return self.finish(Reason::ok("R63"), ResponseType::Basic, cache);
             }
         } else if request.mode == RequestMode::SameOrigin {
-            return self.finish(Reason::fail(ErrorKind::SameOriginMode, "R21"), ResponseType::Error, cache);
+            return self.finish(
+                Reason::fail(ErrorKind::SameOriginMode, "R21"),
+                ResponseType::Error,
+                cache,
+            );
         } else if request.mode == RequestMode::NoCors {
             if request.redirect != RedirectMode::Follow {
-                return self.finish(Reason::fail(ErrorKind::NoCorsRequest, "R9"), ResponseType::Error, cache);
+                return self.finish(
+                    Reason::fail(ErrorKind::NoCorsRequest, "R9"),
+                    ResponseType::Error,
+                    cache,
+                );
             }
             self.tainting = Tainting::Opaque;
             self.with_preflight = false;
         } else if !scheme_is_http {
-            return self.finish(Reason::fail(ErrorKind::UnsupportedScheme, "R21"), ResponseType::Error, cache);
+            return self.finish(
+                Reason::fail(ErrorKind::UnsupportedScheme, "R21"),
+                ResponseType::Error,
+                cache,
+            );
         } else {
             self.tainting = Tainting::Cors;
-            self.unsafe_names = UnsafeNames::of(
-                self.request.headers.iter().filter(|h| self.keeps(h)),
-                self.profile,
-            );
+            self.unsafe_names = UnsafeNames::of(self.headers(), self.profile);
             let ids = self.unsafe_names.deviations.clone();
             self.note_deviations(&ids);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.
@@ -384,9 +399,13 @@ impl<'r> Fetch<'r> {
         self.send_actual()
     }
 
+    /// Whether a header of the request is still in the header list at this hop: R58 removes
+    /// the request-body headers, R59 removes Authorization.
     fn keeps(&self, (name, _): &(Vec<u8>, Vec<u8>)) -> bool {
-        !(self.body_headers_removed && REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name)))
-            && !(self.authorization_removed && eq_ignore_case(name, b"authorization"))
+        let body_header = || REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name));
+        let removed = (self.body_headers_removed && body_header())
+            || (self.authorization_removed && eq_ignore_case(name, b"authorization"));
+        !removed
     }
 
     fn pending(&self) -> Next {
@@ -421,7 +440,9 @@ impl<'r> Fetch<'r> {
             if self.request.mode != RequestMode::Cors {
                 // The default referrer policy, strict-origin-when-cross-origin: an https
                 // origin sending to a non-https URL sends `null` (R25).
-                if self.request.origin.scheme() == Some("https") && self.current_url().scheme() != "https" {
+                if self.request.origin.scheme() == Some("https")
+                    && self.current_url().scheme() != "https"
+                {
                     return OriginHeader::Null;
                 }
             }
@@ -433,10 +454,17 @@ impl<'r> Fetch<'r> {
     /// R28: whether a preflight is needed given the cache.
     fn cors_preflight_needed(&self, cache: &PreflightCache, now: Seconds) -> bool {
         let (origin, url) = self.cache_key();
-        let key = CacheKey { origin, url: url.as_str() };
+        let key = CacheKey {
+            origin,
+            url: url.as_str(),
+        };
         let include = self.request.credentials == CredentialsMode::Include;
         let method = self.method.as_bytes();
-        let method_cached = (self.profile.cache.lookup_skips_method.contains(&self.method)
+        let method_cached = (self
+            .profile
+            .cache
+            .lookup_skips_method
+            .contains(&self.method)
             && cache.has_live_entry(&key, include, now, self.profile))
             || cache.method_match(&key, include, method, now, self.profile);
         let method_needs = !method_cached
@@ -449,15 +477,25 @@ impl<'r> Fetch<'r> {
     }
 
     /// Takes the preflight's response (R30, R37–R44).
-    pub fn on_preflight_response(&mut self, response: &Response, cache: &mut PreflightCache, now: Seconds) -> Next {
+    pub fn on_preflight_response(
+        &mut self,
+        response: &Response,
+        cache: &mut PreflightCache,
+        now: Seconds,
+    ) -> Next {
         if self.state != State::AwaitPreflight {
             return self.pending();
         }
         let (pna, pna_only) = match self.current_hop().and_then(|h| h.preflight.as_ref()) {
-            Some(p) => (p.private_network, p.headers.is_empty() && !self.with_preflight),
+            Some(p) => (
+                p.private_network,
+                p.headers.is_empty() && !self.with_preflight,
+            ),
             None => (false, false),
         };
-        let has_authorization = self.headers().any(|(n, _)| eq_ignore_case(n, b"authorization"));
+        let has_authorization = self
+            .headers()
+            .any(|(n, _)| eq_ignore_case(n, b"authorization"));
         let actual = ActualRequest {
             serialized_origin: self.serialized_origin(),
             method: self.method,
@@ -470,7 +508,12 @@ impl<'r> Fetch<'r> {
         };
         match preflight::validate(&actual, response, self.profile) {
             Err(reason) => {
-                if let Some(p) = self.outcome.hops.last_mut().and_then(|h| h.preflight.as_mut()) {
+                if let Some(p) = self
+                    .outcome
+                    .hops
+                    .last_mut()
+                    .and_then(|h| h.preflight.as_mut())
+                {
                     p.ok = false;
                     p.reason = reason;
                 }
@@ -486,12 +529,36 @@ impl<'r> Fetch<'r> {
                 }
                 // R44: write the cache.
                 let (origin, url) = self.cache_key();
-                let key = CacheKey { origin, url: url.as_str() };
+                let key = CacheKey {
+                    origin,
+                    url: url.as_str(),
+                };
                 let include = self.request.credentials == CredentialsMode::Include;
-                let url_cacheable = self.profile.cache.max_url_len.is_none_or(|n| key.url.len() < n);
-                cache.write(&key, include, passed.methods.iter(), passed.header_names(), passed.max_age, now, self.profile);
-                let cache_seconds = if url_cacheable { passed.max_age.unwrap_or(0) } else { 0 };
-                if let Some(p) = self.outcome.hops.last_mut().and_then(|h| h.preflight.as_mut()) {
+                let url_cacheable = self
+                    .profile
+                    .cache
+                    .max_url_len
+                    .is_none_or(|n| key.url.len() < n);
+                cache.write(
+                    &key,
+                    include,
+                    passed.methods.iter(),
+                    passed.header_names(),
+                    passed.max_age,
+                    now,
+                    self.profile,
+                );
+                let cache_seconds = if url_cacheable {
+                    passed.max_age.unwrap_or(0)
+                } else {
+                    0
+                };
+                if let Some(p) = self
+                    .outcome
+                    .hops
+                    .last_mut()
+                    .and_then(|h| h.preflight.as_mut())
+                {
                     p.ok = true;
                     p.reason = Reason::ok("R37");
                     p.cache_seconds = cache_seconds;
@@ -502,7 +569,12 @@ impl<'r> Fetch<'r> {
     }
 
     /// Takes the actual request's response (R36, R51, R56–R62).
-    pub fn on_response(&mut self, response: &Response, cache: &mut PreflightCache, now: Seconds) -> Next {
+    pub fn on_response(
+        &mut self,
+        response: &Response,
+        cache: &mut PreflightCache,
+        now: Seconds,
+    ) -> Next {
         if self.state != State::AwaitResponse {
             return self.pending();
         }
@@ -534,7 +606,12 @@ impl<'r> Fetch<'r> {
 
     /// HTTP fetch's redirect handling and HTTP-redirect fetch (R56–R62). `None`: no
     /// `Location`, the response is final.
-    fn redirect(&mut self, response: &Response, cache: &mut PreflightCache, now: Seconds) -> Option<Next> {
+    fn redirect(
+        &mut self,
+        response: &Response,
+        cache: &mut PreflightCache,
+        now: Seconds,
+    ) -> Option<Next> {
         let fail = |s: &mut Self, kind, rule, cache: &mut PreflightCache| {
             Some(s.finish(Reason::fail(kind, rule), ResponseType::Error, cache))
         };

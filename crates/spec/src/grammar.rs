@@ -44,7 +44,10 @@ pub fn is_http_whitespace(b: u8) -> bool {
 /// ```
 pub fn trim(bytes: &[u8], pred: fn(u8) -> bool) -> &[u8] {
     let start = bytes.iter().position(|&b| !pred(b)).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| !pred(b)).map_or(start, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| !pred(b))
+        .map_or(start, |i| i + 1);
     &bytes[start..end]
 }
 
@@ -74,9 +77,7 @@ pub fn cmp_lowercase(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// assert_eq!(isomorphic_encode("\u{100}"), None);
 /// ```
 pub fn isomorphic_encode(s: &str) -> Option<Vec<u8>> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect()
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
 /// Isomorphic decoding: every byte becomes the code point of the same value.

@@ -57,9 +57,13 @@ pub fn is_forbidden_request_header(name: &[u8], value: &[u8]) -> bool {
         return true;
     }
     // Step 3: the method-override headers, when any value is a forbidden method.
-    if [&b"x-http-method"[..], b"x-http-method-override", b"x-method-override"]
-        .iter()
-        .any(|f| eq_ignore_case(f, name))
+    if [
+        &b"x-http-method"[..],
+        b"x-http-method-override",
+        b"x-method-override",
+    ]
+    .iter()
+    .any(|f| eq_ignore_case(f, name))
     {
         return decode_and_split(value)
             .iter()

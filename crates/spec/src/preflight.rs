@@ -209,13 +209,15 @@ pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
         }),
         // D6 Chromium: the combined value as a signed 64-bit integer; failure → 5;
         // negative → 0.
-        MaxAgeParsing::ChromiumInt64 => Some(match response.get_combined(b"access-control-max-age") {
-            None => 5,
-            Some(v) => match v.strip_prefix(b"-") {
-                Some(digits) if parse_delta_seconds(digits).is_some() => 0,
-                _ => parse_delta_seconds(&v).unwrap_or(5),
-            },
-        }),
+        MaxAgeParsing::ChromiumInt64 => {
+            Some(match response.get_combined(b"access-control-max-age") {
+                None => 5,
+                Some(v) => match v.strip_prefix(b"-") {
+                    Some(digits) if parse_delta_seconds(digits).is_some() => 0,
+                    _ => parse_delta_seconds(&v).unwrap_or(5),
+                },
+            })
+        }
         // D6 Firefox: the combined value; empty or absent → 5; any non-digit → not cached.
         MaxAgeParsing::FirefoxDigits => match response.get_combined(b"access-control-max-age") {
             None => Some(5),

@@ -212,8 +212,17 @@ impl Request {
         }
         // R11: the body's Content-Type, if script set none.
         if let Some(ct) = init.body.as_ref().and_then(Body::content_type) {
-            if !headers.iter().any(|(n, _)| eq_ignore_case(n, b"content-type")) {
-                let _ = append_guarded(&mut headers, b"Content-Type", ct.as_bytes(), no_cors, profile);
+            if !headers
+                .iter()
+                .any(|(n, _)| eq_ignore_case(n, b"content-type"))
+            {
+                let _ = append_guarded(
+                    &mut headers,
+                    b"Content-Type",
+                    ct.as_bytes(),
+                    no_cors,
+                    profile,
+                );
             }
         }
         let use_cors_preflight = init.use_cors_preflight || init.body == Some(Body::Stream);
@@ -250,7 +259,12 @@ fn append_guarded(
     if no_cors {
         // Guard "request-no-cors" (R9): only no-CORS-safelisted names, judged on the
         // combined value the header would have after this append.
-        let allowed = [&b"accept"[..], b"accept-language", b"content-language", b"content-type"];
+        let allowed = [
+            &b"accept"[..],
+            b"accept-language",
+            b"content-language",
+            b"content-type",
+        ];
         if !allowed.iter().any(|n| eq_ignore_case(n, name)) {
             return false;
         }

@@ -38,14 +38,34 @@ fn partial_mismatches(path: &str, expected: &Value, actual: &Value, out: &mut Ve
 fn partial_comparison_detects_differences() {
     let mut out = Vec::new();
     let expected: Value = serde_json::json!({"a": {"b": 1}, "c": [1, 2]});
-    partial_mismatches("", &expected, &serde_json::json!({"a": {"b": 1, "x": 0}, "c": [1, 2]}), &mut out);
+    partial_mismatches(
+        "",
+        &expected,
+        &serde_json::json!({"a": {"b": 1, "x": 0}, "c": [1, 2]}),
+        &mut out,
+    );
     assert!(out.is_empty());
-    partial_mismatches("", &expected, &serde_json::json!({"a": {"b": 2}, "c": [1]}), &mut out);
+    partial_mismatches(
+        "",
+        &expected,
+        &serde_json::json!({"a": {"b": 2}, "c": [1]}),
+        &mut out,
+    );
     assert_eq!(out.len(), 2, "{out:?}");
     out.clear();
-    partial_mismatches("", &serde_json::json!([{"a": 1}]), &serde_json::json!([{"a": 1, "b": 2}]), &mut out);
+    partial_mismatches(
+        "",
+        &serde_json::json!([{"a": 1}]),
+        &serde_json::json!([{"a": 1, "b": 2}]),
+        &mut out,
+    );
     assert!(out.is_empty());
-    partial_mismatches("", &serde_json::json!([{"a": 1}]), &serde_json::json!([{"a": 1}, {"a": 1}]), &mut out);
+    partial_mismatches(
+        "",
+        &serde_json::json!([{"a": 1}]),
+        &serde_json::json!([{"a": 1}, {"a": 1}]),
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
 }
 
@@ -63,19 +83,36 @@ fn every_vector_holds() {
     let mut vectors = 0usize;
     let mut ids = std::collections::HashSet::new();
     for file in &files {
-        let name = file.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let text = std::fs::read_to_string(file).expect("readable vector file");
         let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(doc["source"].is_string(), "{name}: file-level `source` is required");
-        let list = doc["vectors"].as_array().unwrap_or_else(|| panic!("{name}: no `vectors` array"));
+        assert!(
+            doc["source"].is_string(),
+            "{name}: file-level `source` is required"
+        );
+        let list = doc["vectors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no `vectors` array"));
         for v in list {
             vectors += 1;
-            let id = v["id"].as_str().unwrap_or_else(|| panic!("{name}: a vector without id"));
-            assert!(ids.insert(id.to_string()), "{name}: duplicate vector id {id}");
+            let id = v["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: a vector without id"));
+            assert!(
+                ids.insert(id.to_string()),
+                "{name}: duplicate vector id {id}"
+            );
             let input: Input = serde_json::from_value(v["case"].clone())
                 .unwrap_or_else(|e| panic!("{name} {id}: case does not parse: {e}"));
             let browsers: Vec<String> = match v.get("browsers") {
-                Some(Value::Array(b)) => b.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+                Some(Value::Array(b)) => b
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
                 _ => vec!["fetch".to_string()],
             };
             for browser in &browsers {

@@ -1,0 +1,203 @@
+//! The `corsproof` binary: outputs and exit codes (shared/design/cli.md) on good and bad input.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn corsproof(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().expect("the binary ends")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn explain_json_matches_the_documented_shape() {
+    let o = corsproof(
+        &[
+            "explain",
+            "examples/credentialed-put.json",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON output");
+    assert_eq!(v["preflight"]["required"], true);
+    assert_eq!(
+        v["preflight"]["request_headers"],
+        serde_json::json!([
+            ["Access-Control-Request-Method", "PUT"],
+            [
+                "Access-Control-Request-Headers",
+                "content-type,x-request-id"
+            ]
+        ])
+    );
+    assert_eq!(v["sent"], false);
+    assert_eq!(v["readable"], false);
+    assert_eq!(v["error"], "allow-credentials-not-true");
+    assert_eq!(v["exposed_headers"], serde_json::json!([]));
+}
+
+#[test]
+fn explain_text_names_the_decisive_rule() {
+    let o = corsproof(&["explain", "examples/trailing-slash.json"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("allow-origin-mismatch (R33)"), "{text}");
+    assert!(text.contains("trailing slash"), "{text}");
+}
+
+#[test]
+fn explain_reads_standard_input_and_the_browser_flag_overrides() {
+    let case = r#"{"request": {"url": "https://a.test/", "origin": "https://b.test", "method": "GET",
+        "headers": [["DPR", "2"]]}, "response": {"status": 200, "headers": [["Access-Control-Allow-Origin", "*"]]},
+        "preflight_response": {"status": 200, "headers": [["Access-Control-Allow-Origin", "*"], ["Access-Control-Allow-Headers", "dpr"]]}}"#;
+    let fetch = corsproof(&["explain", "--format", "json"], Some(case));
+    let chromium = corsproof(
+        &["explain", "-", "--format", "json", "--browser", "chromium"],
+        Some(case),
+    );
+    let f: serde_json::Value = serde_json::from_slice(&fetch.stdout).expect("json");
+    let c: serde_json::Value = serde_json::from_slice(&chromium.stdout).expect("json");
+    assert_eq!(
+        f["preflight"]["required"], true,
+        "DPR is not safelisted in the standard"
+    );
+    assert_eq!(
+        c["preflight"],
+        serde_json::Value::Null,
+        "Chromium safelists DPR (D2)"
+    );
+    assert_eq!(c["deviations"], serde_json::json!(["D2"]));
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_problem() {
+    let cases: [(&[&str], Option<&str>, &str); 7] = [
+        (&["explain", "-"], Some("{not json"), "not an explain case"),
+        (
+            &["explain", "-"],
+            Some(r#"{"request": {"url": "https://a.test/"}}"#),
+            "missing field `origin`",
+        ),
+        (
+            &["explain", "-", "--browser", "safari"],
+            Some("{}"),
+            "safari",
+        ),
+        (
+            &["explain", "-"],
+            Some(
+                r#"{"request": {"url": "https://a.test/", "origin": "https://b.test", "headers": [["X", "\u20ac"]]}}"#,
+            ),
+            "above U+00FF",
+        ),
+        (
+            &["explain", "-"],
+            Some(r#"{"request": {"url": "https://a.test/", "origin": "https://b.test:443"}}"#),
+            "did you mean \"https://b.test\"",
+        ),
+        (
+            &["explain", "-"],
+            Some(
+                r#"{"request": {"url": "https://a.test/", "origin": "https://b.test", "method": "PUT"}}"#,
+            ),
+            "no preflight_response",
+        ),
+        (
+            &["explain", "does-not-exist.json"],
+            None,
+            "cannot read does-not-exist.json",
+        ),
+    ];
+    for (args, stdin, needle) in cases {
+        let o = corsproof(args, stdin);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(needle),
+            "{args:?}: expected {needle:?} in {:?}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+}
+
+#[test]
+fn lint_accepts_the_bundled_policies() {
+    for p in ["public-api", "spa-credentialed", "mixed-routes", "pna"] {
+        let path = format!("corpus/policies/{p}.toml");
+        let o = corsproof(&["lint", &path], None);
+        assert_eq!(o.status.code(), Some(0), "{path}: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("valid policy"));
+    }
+}
+
+#[test]
+fn lint_rejects_a_broken_policy_naming_route_field_and_line() {
+    let dir = std::env::temp_dir().join(format!("corsproof-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("broken.toml");
+    std::fs::write(&file, "version = 1\n\n[[route]]\nname = \"api\"\npath = \"/api/\"\norigins = [\"*\"]\ncredentials = true\n")
+        .expect("write policy");
+    let o = corsproof(&["lint", file.to_str().expect("utf-8 path")], None);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("broken.toml:") && e.contains("api") && e.contains("origins"),
+        "{e}"
+    );
+    let j = corsproof(
+        &[
+            "lint",
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(j.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).expect("json");
+    assert_eq!(v["valid"], false);
+    assert!(v["errors"][0]["line"].is_number(), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lint_deny_warnings_exits_1_on_a_risky_policy() {
+    let dir = std::env::temp_dir().join(format!("corsproof-cli-w-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("risky.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[[route]]\npath = \"/\"\norigins = [\"null\"]\n",
+    )
+    .expect("write");
+    let o = corsproof(
+        &["lint", file.to_str().expect("utf-8"), "--deny-warnings"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("null"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
