@@ -15,6 +15,8 @@ pub type RuleId = &'static str;
 pub enum ErrorKind {
     /// CONNECT, TRACE or TRACK (R6).
     ForbiddenMethod,
+    /// A method that is not a token (R6).
+    InvalidMethod,
     /// A header name that is not a token, or a value with NUL, CR or LF (R8).
     InvalidHeader,
     /// The URL has a username or password (R14).
@@ -69,8 +71,9 @@ pub enum ErrorKind {
     RedirectStreamBody,
 }
 
-const ALL: [(ErrorKind, &str); 27] = [
+const ALL: [(ErrorKind, &str); 28] = [
     (ErrorKind::ForbiddenMethod, "forbidden-method"),
+    (ErrorKind::InvalidMethod, "invalid-method"),
     (ErrorKind::InvalidHeader, "invalid-header"),
     (ErrorKind::UrlCredentials, "url-credentials"),
     (ErrorKind::NoCorsMethod, "no-cors-method"),

@@ -178,7 +178,7 @@ impl Request {
         }
         // R6: the method must be a token and not forbidden; then it is normalized.
         if !is_token(init.method.as_bytes()) {
-            return Err(Reason::fail(ErrorKind::InvalidHeader, "R6"));
+            return Err(Reason::fail(ErrorKind::InvalidMethod, "R6"));
         }
         if method::is_forbidden(init.method.as_bytes()) {
             return Err(Reason::fail(ErrorKind::ForbiddenMethod, "R6"));
