@@ -38,7 +38,7 @@ enum Command {
         /// Read a HAR file instead of a case.
         #[arg(long)]
         har: bool,
-        /// With --har: the page's origin, when the requests carry no Origin header.
+        /// With --har: the page's origin (overrides the requests' Origin headers; needed when they carry none).
         #[arg(long, requires = "har")]
         origin: Option<String>,
         /// The browser profile (overrides the case's `browser`).

@@ -201,3 +201,30 @@ fn lint_deny_warnings_exits_1_on_a_risky_policy() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("null"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn explain_reads_a_har_capture() {
+    let har = r#"{"log": {"version": "1.2", "entries": [
+      {"startedDateTime": "2026-01-01T00:00:00.000Z",
+       "request": {"method": "OPTIONS", "url": "https://api.test/items", "headers": [
+          {"name": "Origin", "value": "https://app.test"},
+          {"name": "Access-Control-Request-Method", "value": "PUT"},
+          {"name": "Access-Control-Request-Headers", "value": "x-request-id"}]},
+       "response": {"status": 204, "headers": [
+          {"name": "Access-Control-Allow-Origin", "value": "https://app.test"},
+          {"name": "Access-Control-Allow-Methods", "value": "PUT"}]}},
+      {"startedDateTime": "2026-01-01T00:00:00.100Z",
+       "request": {"method": "PUT", "url": "https://api.test/items", "headers": [
+          {"name": "Origin", "value": "https://app.test"}, {"name": "X-Request-Id", "value": "7"},
+          {"name": "User-Agent", "value": "Mozilla/5.0"}]},
+       "response": {"status": 200, "headers": [{"name": "Access-Control-Allow-Origin", "value": "https://app.test"}]}}
+    ]}}"#;
+    let o = corsproof(&["explain", "--har", "-", "--format", "json"], Some(har));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["error"], "header-not-allowed", "{v}");
+    assert_eq!(v["preflight"]["request_headers"][1][1], "x-request-id");
+    let bad = corsproof(&["explain", "--har", "-"], Some(r#"{"log": {}}"#));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("HAR"), "{}", stderr(&bad));
+}
