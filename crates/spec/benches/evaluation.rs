@@ -87,9 +87,9 @@ fn evaluate(
     }
     let exposed = ExposedList::of(response, request.credentials);
     response
-        .headers
+        .headers()
         .iter()
-        .filter(|(n, _)| is_visible(n, outcome.response_type, exposed))
+        .filter(|(n, _)| is_visible(n, outcome.response_type, &exposed))
         .count()
 }
 

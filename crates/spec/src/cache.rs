@@ -187,18 +187,19 @@ impl PreflightCache {
             self.clear(key);
         }
         let expires = now + max_age as Seconds;
+        let k = self.key_index_or_insert(key);
         for m in methods {
-            self.refresh_or_create(key, credentials, ItemKind::Method, m, expires, now, profile);
+            self.refresh_or_create(k, credentials, ItemKind::Method, m, expires, now, profile);
         }
         for h in headers {
-            self.refresh_or_create(key, credentials, ItemKind::Header, h, expires, now, profile);
+            self.refresh_or_create(k, credentials, ItemKind::Header, h, expires, now, profile);
         }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn refresh_or_create(
         &mut self,
-        key: &CacheKey<'_>,
+        k: usize,
         credentials: bool,
         kind: ItemKind,
         item: &[u8],
@@ -206,7 +207,6 @@ impl PreflightCache {
         now: Seconds,
         profile: &Profile,
     ) {
-        let k = self.key_index_or_insert(key);
         let serves_down = profile.cache.credentialed_serves_uncredentialed;
         // "If there is a cache entry match": refresh its max-age (R44).
         let matches = |e: &Entry| {

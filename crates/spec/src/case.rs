@@ -12,7 +12,7 @@ use crate::grammar::{is_token, isomorphic_encode};
 use crate::origin::Origin;
 use crate::profile::Profile;
 use crate::request::{Body, CredentialsMode, RedirectMode, Request, RequestInit, RequestMode};
-use crate::response::Response;
+use crate::response::{Cors, Response};
 
 /// Why a case cannot be evaluated: bad input, never a browser outcome.
 #[derive(Debug, thiserror::Error)]
@@ -618,9 +618,9 @@ pub fn exposed_header_names(
     }
     let exposed = ExposedList::of(response, credentials);
     let mut names: Vec<String> = response
-        .headers
+        .headers()
         .iter()
-        .filter(|(n, _)| is_visible(n, outcome.response_type, exposed))
+        .filter(|(n, _)| is_visible(n, outcome.response_type, &exposed))
         .map(|(n, _)| {
             n.iter()
                 .map(|&b| char::from(b.to_ascii_lowercase()))
@@ -682,8 +682,8 @@ fn to_output(
     }
 }
 
-fn header_text(r: Option<&Response>, name: &[u8]) -> String {
-    match r.and_then(|r| r.get_combined(name)) {
+fn header_text(r: Option<&Response>, header: Cors) -> String {
+    match r.and_then(|r| r.get_combined(header)) {
         Some(v) => format!("{:?}", crate::grammar::isomorphic_decode(&v)),
         None => "absent".to_string(),
     }
@@ -692,7 +692,7 @@ fn header_text(r: Option<&Response>, name: &[u8]) -> String {
 /// A human explanation of a reason, quoting the deciding response's headers.
 pub fn explain_reason(reason: Reason, response: Option<&Response>, origin: Option<&str>) -> String {
     let origin = origin.unwrap_or("?");
-    let acao = || header_text(response, b"access-control-allow-origin");
+    let acao = || header_text(response, Cors::AllowOrigin);
     let rule = reason.rule;
     let Some(kind) = reason.error else {
         return match rule {
@@ -717,7 +717,7 @@ pub fn explain_reason(reason: Reason, response: Option<&Response>, origin: Optio
         ErrorKind::WildcardWithCredentials => "Access-Control-Allow-Origin is `*` but the request is credentialed; `*` never grants a credentialed read, the origin must be echoed".to_string(),
         ErrorKind::AllowCredentialsNotTrue => format!(
             "the request is credentialed and Access-Control-Allow-Credentials is {} where exactly `true` is required",
-            header_text(response, b"access-control-allow-credentials")
+            header_text(response, Cors::AllowCredentials)
         ),
         ErrorKind::PreflightRedirect => "the preflight was answered with a redirect; preflights are never followed".to_string(),
         ErrorKind::PreflightStatus => format!(
@@ -726,23 +726,23 @@ pub fn explain_reason(reason: Reason, response: Option<&Response>, origin: Optio
         ),
         ErrorKind::InvalidAllowMethods => format!(
             "Access-Control-Allow-Methods {} has an element that is not a token",
-            header_text(response, b"access-control-allow-methods")
+            header_text(response, Cors::AllowMethods)
         ),
         ErrorKind::InvalidAllowHeaders => format!(
             "Access-Control-Allow-Headers {} has an element that is not a token",
-            header_text(response, b"access-control-allow-headers")
+            header_text(response, Cors::AllowHeaders)
         ),
         ErrorKind::MethodNotAllowed => format!(
             "the method is not in Access-Control-Allow-Methods ({}); methods match case-sensitively and `*` counts only without credentials",
-            header_text(response, b"access-control-allow-methods")
+            header_text(response, Cors::AllowMethods)
         ),
         ErrorKind::AuthorizationNotAllowed => format!(
             "the request has Authorization, which Access-Control-Allow-Headers ({}) must name explicitly: `*` never covers it in the standard",
-            header_text(response, b"access-control-allow-headers")
+            header_text(response, Cors::AllowHeaders)
         ),
         ErrorKind::HeaderNotAllowed => format!(
             "a CORS-unsafe request header is not in Access-Control-Allow-Headers ({}); `*` counts only without credentials",
-            header_text(response, b"access-control-allow-headers")
+            header_text(response, Cors::AllowHeaders)
         ),
         ErrorKind::PrivateNetworkNotAllowed => "the Private Network Access preflight lacks Access-Control-Allow-Private-Network: true".to_string(),
         other => format!("{other}"),

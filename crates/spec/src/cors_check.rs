@@ -3,7 +3,7 @@
 
 use crate::error::{ErrorKind, Reason};
 use crate::request::CredentialsMode;
-use crate::response::Response;
+use crate::response::{Cors, Response};
 
 /// Runs the CORS check of `response` for a request whose serialized origin (R4, `null` after
 /// a tainting redirect) is `serialized_origin` and whose credentials mode is `credentials`.
@@ -20,7 +20,7 @@ pub fn cors_check(
     credentials: CredentialsMode,
 ) -> Reason {
     // R31: origin is the result of getting ACAO; null is failure.
-    let Some(origin) = response.get_combined(b"access-control-allow-origin") else {
+    let Some(origin) = response.get_combined(Cors::AllowOrigin) else {
         return Reason::fail(ErrorKind::MissingAllowOrigin, "R31");
     };
     let origin: &[u8] = &origin;
@@ -30,11 +30,8 @@ pub fn cors_check(
     }
     // R33: the byte-serialized request origin must equal origin, byte for byte.
     if serialized_origin.as_bytes() != origin {
-        let several = response
-            .values(b"access-control-allow-origin")
-            .nth(1)
-            .is_some()
-            || origin.contains(&b',');
+        let several =
+            response.cors_values(Cors::AllowOrigin).nth(1).is_some() || origin.contains(&b',');
         let kind = if several {
             ErrorKind::MultipleAllowOrigin
         } else if origin == b"*" {
@@ -49,7 +46,7 @@ pub fn cors_check(
         return Reason::ok("R33");
     }
     // R35: with credentials, ACAC must be exactly `true`.
-    match response.get_combined(b"access-control-allow-credentials") {
+    match response.get_combined(Cors::AllowCredentials) {
         Some(v) if &*v == b"true" => Reason::ok("R35"),
         _ => Reason::fail(ErrorKind::AllowCredentialsNotTrue, "R35"),
     }

@@ -1,10 +1,12 @@
 //! What script sees of a response (R51–R54): the filtered response by tainting, and the
 //! CORS-exposed header names.
 
+use smallvec::SmallVec;
+
 use crate::grammar::{eq_ignore_case, is_token, list_elements};
 use crate::headers::{is_always_safelisted_response_header, is_forbidden_response_header};
 use crate::request::CredentialsMode;
-use crate::response::Response;
+use crate::response::{Cors, Response};
 
 /// The response tainting / filtered-response type (R51).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,14 +37,14 @@ impl ResponseType {
 }
 
 /// The CORS-exposed header-name list of a CORS response (R53), borrowed from the response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExposedList<'a> {
     /// No ACEH, or one with an invalid element: nothing beyond the safelist.
     None,
     /// ACEH `*` without credentials: every header name of the response.
     All,
-    /// The valid ACEH of the response (every field line), to look names up in.
-    Names(&'a Response),
+    /// The elements of a valid ACEH (every field line), to look names up in.
+    Names(SmallVec<[&'a [u8]; 8]>),
 }
 
 impl<'a> ExposedList<'a> {
@@ -57,25 +59,19 @@ impl<'a> ExposedList<'a> {
     /// assert_eq!(ExposedList::of(&r, CredentialsMode::Omit), ExposedList::None);
     /// ```
     pub fn of(response: &'a Response, credentials: CredentialsMode) -> ExposedList<'a> {
-        let mut saw_any = false;
-        let mut star = false;
-        for element in list_elements(response.values(b"access-control-expose-headers")) {
+        let mut names = SmallVec::new();
+        for element in list_elements(response.cors_values(Cors::ExposeHeaders)) {
             if !is_token(element) {
                 return ExposedList::None;
             }
-            saw_any = true;
-            star |= element == b"*";
+            names.push(element);
         }
-        if !response.contains(b"access-control-expose-headers") {
-            return ExposedList::None;
-        }
-        if star && credentials != CredentialsMode::Include {
-            return ExposedList::All;
-        }
-        if saw_any {
-            ExposedList::Names(response)
-        } else {
+        if names.contains(&&b"*"[..]) && credentials != CredentialsMode::Include {
+            ExposedList::All
+        } else if names.is_empty() {
             ExposedList::None
+        } else {
+            ExposedList::Names(names)
         }
     }
 
@@ -84,8 +80,7 @@ impl<'a> ExposedList<'a> {
         match self {
             ExposedList::None => false,
             ExposedList::All => true,
-            ExposedList::Names(r) => list_elements(r.values(b"access-control-expose-headers"))
-                .any(|e| eq_ignore_case(e, name)),
+            ExposedList::Names(names) => names.iter().any(|e| eq_ignore_case(e, name)),
         }
     }
 }
@@ -94,12 +89,12 @@ impl<'a> ExposedList<'a> {
 ///
 /// ```
 /// use corsproof_spec::expose::{is_visible, ExposedList, ResponseType};
-/// assert!(is_visible(b"Content-Type", ResponseType::Cors, ExposedList::None));
-/// assert!(!is_visible(b"Set-Cookie", ResponseType::Cors, ExposedList::All));
-/// assert!(!is_visible(b"Date", ResponseType::Cors, ExposedList::None));
-/// assert!(is_visible(b"Date", ResponseType::Basic, ExposedList::None));
+/// assert!(is_visible(b"Content-Type", ResponseType::Cors, &ExposedList::None));
+/// assert!(!is_visible(b"Set-Cookie", ResponseType::Cors, &ExposedList::All));
+/// assert!(!is_visible(b"Date", ResponseType::Cors, &ExposedList::None));
+/// assert!(is_visible(b"Date", ResponseType::Basic, &ExposedList::None));
 /// ```
-pub fn is_visible(name: &[u8], ty: ResponseType, exposed: ExposedList<'_>) -> bool {
+pub fn is_visible(name: &[u8], ty: ResponseType, exposed: &ExposedList<'_>) -> bool {
     match ty {
         ResponseType::Basic => !is_forbidden_response_header(name),
         ResponseType::Cors => {

@@ -19,7 +19,7 @@ use crate::origin::Origin;
 use crate::preflight::{self, ActualRequest};
 use crate::profile::Profile;
 use crate::request::{Body, CredentialsMode, RedirectMode, Request, RequestMode};
-use crate::response::Response;
+use crate::response::{Cors, Response};
 
 /// What the caller must do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -522,11 +522,6 @@ impl<'r> Fetch<'r> {
             Ok(passed) => {
                 let ids = passed.deviations.clone();
                 self.note_deviations(&ids);
-                if let Some(max_age) = passed.max_age {
-                    if max_age != preflight::max_age(response, &Profile::fetch()).unwrap_or(5) {
-                        self.note_deviations(&["D6"]);
-                    }
-                }
                 // R44: write the cache.
                 let (origin, url) = self.cache_key();
                 let key = CacheKey {
@@ -542,8 +537,8 @@ impl<'r> Fetch<'r> {
                 cache.write(
                     &key,
                     include,
-                    passed.methods.iter(),
-                    passed.header_names(),
+                    passed.methods.iter().copied(),
+                    passed.header_names.iter().copied(),
                     passed.max_age,
                     now,
                     self.profile,
@@ -623,7 +618,7 @@ impl<'r> Fetch<'r> {
             RedirectMode::Follow => {}
         }
         // R56: Location parsed relative to the current URL.
-        let location = response.get_combined(b"location")?;
+        let location = response.get_combined(Cors::Location)?;
         let Ok(location) = Url::options()
             .base_url(Some(self.current_url()))
             .parse(&isomorphic_decode(&location))

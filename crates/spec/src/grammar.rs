@@ -11,8 +11,28 @@
 /// use corsproof_spec::grammar::is_tchar;
 /// assert!(is_tchar(b'!') && is_tchar(b'a') && !is_tchar(b' ') && !is_tchar(b','));
 /// ```
+#[inline]
 pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
+}
+
+/// `tchar` as a table: ALPHA / DIGIT / one of ``!#$%&'*+-.^_`|~``.
+const TCHAR: [bool; 256] = byte_table(b"!#$%&'*+-.^_`|~", true);
+
+/// A table of the bytes in `listed`, plus ASCII letters and digits when `alphanumeric`.
+pub(crate) const fn byte_table(listed: &[u8], alphanumeric: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = alphanumeric && (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < listed.len() {
+        table[listed[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 /// True when `bytes` is a non-empty token (RFC 9110 `token`).
@@ -56,6 +76,7 @@ pub fn trim(bytes: &[u8], pred: fn(u8) -> bool) -> &[u8] {
 /// ```
 /// assert!(corsproof_spec::grammar::eq_ignore_case(b"Content-Type", b"content-type"));
 /// ```
+#[inline]
 pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }

@@ -79,9 +79,39 @@ pub fn is_forbidden_request_header(name: &[u8], value: &[u8]) -> bool {
 /// assert!(is_cors_unsafe_byte(b'"') && is_cors_unsafe_byte(0x7f) && !is_cors_unsafe_byte(b'\t'));
 /// assert!(!is_cors_unsafe_byte(b',') && !is_cors_unsafe_byte(b'/'));
 /// ```
+#[inline]
 pub fn is_cors_unsafe_byte(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b"\"():<>?@[\\]{}\x7f".contains(&b)
+    CORS_UNSAFE[usize::from(b)]
 }
+
+/// R17 as a table, built from the rule's definition.
+const CORS_UNSAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        // A byte below 0x20 other than HT, or one of `"():<>?@[\]{}`, or DEL.
+        table[i] = (b < 0x20 && b != b'\t')
+            || matches!(
+                b,
+                b'"' | b'('
+                    | b')'
+                    | b':'
+                    | b'<'
+                    | b'>'
+                    | b'?'
+                    | b'@'
+                    | b'['
+                    | b'\\'
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | 0x7f
+            );
+        i += 1;
+    }
+    table
+};
 
 /// The type and subtype (as written; compare them case-insensitively) of a MIME type
 /// parsed by the strict MIME Sniffing "parse a MIME type" algorithm, or `None` on failure
@@ -152,6 +182,9 @@ pub fn parse_single_range(value: &[u8]) -> Option<(Option<u64>, Option<u64>)> {
     }
 }
 
+/// R16c: the bytes allowed in `accept-language` / `content-language` values.
+const LANGUAGE_BYTES: [bool; 256] = crate::grammar::byte_table(b" *,-.;=", true);
+
 /// Which safelist a decision used, for reporting deviations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Safelisted {
@@ -192,9 +225,7 @@ pub fn safelisted_request_header(name: &[u8], value: &[u8], profile: &Profile) -
     } else if eq_ignore_case(name, b"accept-language") || eq_ignore_case(name, b"content-language")
     {
         // Step 2, `accept-language` / `content-language`.
-        value
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b))
+        value.iter().all(|&b| LANGUAGE_BYTES[usize::from(b)])
     } else if eq_ignore_case(name, b"content-type") {
         // Step 2, `content-type`: no unsafe byte, strict MIME parse, one of three essences.
         !value.iter().any(|&b| is_cors_unsafe_byte(b))

@@ -185,8 +185,8 @@ impl Intent {
         check("readable", self.readable, outcome.readable, self.rule);
         if outcome.readable && self.readable != Tri::MustNot {
             let exposed = crate::expose::ExposedList::of(response, credentials);
-            for (name, _) in &response.headers {
-                let seen = crate::expose::is_visible(name, outcome.response_type, exposed);
+            for (name, _) in response.headers() {
+                let seen = crate::expose::is_visible(name, outcome.response_type, &exposed);
                 check("exposed", self.expose(name), seen, "P9");
             }
         }

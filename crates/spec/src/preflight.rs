@@ -6,11 +6,11 @@ use smallvec::SmallVec;
 use crate::cors_check::cors_check;
 use crate::error::{ErrorKind, Reason};
 use crate::grammar::{eq_ignore_case, is_token, list_elements, parse_delta_seconds};
-use crate::headers::{is_non_wildcard_request_header, UnsafeNames};
+use crate::headers::UnsafeNames;
 use crate::method;
 use crate::profile::{MaxAgeParsing, Profile};
 use crate::request::CredentialsMode;
-use crate::response::Response;
+use crate::response::{Cors, Response};
 
 /// What the preflight validation needs to know of the actual request.
 #[derive(Debug, Clone, Copy)]
@@ -33,51 +33,43 @@ pub struct ActualRequest<'a, 'n> {
     pub private_network_only: bool,
 }
 
-/// The methods list of a preflight (R38, R39).
-#[derive(Debug, Clone, Copy)]
-pub enum Methods<'a> {
-    /// The ACAM elements of the response.
-    Listed(&'a Response),
-    /// ACAM absent, use-CORS-preflight set: the request's own method (R39).
-    RequestMethod(&'a str),
-    /// ACAM absent.
-    None,
-}
-
-impl<'a> Methods<'a> {
-    /// Every method in the list.
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let (resp, single): (Option<&'a Response>, Option<&'a [u8]>) = match *self {
-            Methods::Listed(r) => (Some(r), None),
-            Methods::RequestMethod(m) => (None, Some(m.as_bytes())),
-            Methods::None => (None, None),
-        };
-        resp.into_iter()
-            .flat_map(|r| list_elements(r.values(b"access-control-allow-methods")))
-            .chain(single)
-    }
-}
-
-/// A passed preflight: what the cache is written with.
+/// A passed preflight: what the cache is written with (R44).
 #[derive(Debug, Clone)]
 pub struct Passed<'a> {
-    /// The methods list.
-    pub methods: Methods<'a>,
-    /// The response, whose ACAH elements are the header names (`None` if ACAH is absent).
-    pub header_names: Option<&'a Response>,
+    /// The methods list (R38, R39): ACAM's elements, or the request's method when ACAM is
+    /// absent and the use-CORS-preflight flag is set.
+    pub methods: SmallVec<[&'a [u8]; 8]>,
+    /// ACAH's elements (R38).
+    pub header_names: SmallVec<[&'a [u8]; 16]>,
     /// The max-age to cache for, `None` when the profile does not cache this result.
     pub max_age: Option<u64>,
     /// Deviation ids that changed the outcome.
     pub deviations: SmallVec<[&'static str; 2]>,
 }
 
-impl<'a> Passed<'a> {
-    /// Every header name of ACAH.
-    pub fn header_names(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.header_names
-            .into_iter()
-            .flat_map(|r| list_elements(r.values(b"access-control-allow-headers")))
+/// Fetch "extract header list values" for a `#method` / `#field-name` list (R38): every
+/// element of every field line named `name`, in order; `Err(())` if one is not a token;
+/// `Ok(None)` if the header is absent.
+#[allow(clippy::type_complexity)]
+fn extract_token_list<'a, const N: usize>(
+    response: &'a Response,
+    header: Cors,
+) -> Result<Option<SmallVec<[&'a [u8]; N]>>, ()>
+where
+    [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
+{
+    let mut present = false;
+    let mut list = SmallVec::new();
+    for line in response.cors_values(header) {
+        present = true;
+        for element in list_elements(std::iter::once(line)) {
+            if !is_token(element) {
+                return Err(());
+            }
+            list.push(element);
+        }
     }
+    Ok(present.then_some(list))
 }
 
 /// Validates a preflight response (R30, R37–R43) for `request`, under `profile`.
@@ -118,51 +110,47 @@ pub fn validate<'a, 'r: 'a>(
     if check.error.is_some() {
         return Err(check);
     }
+    let max_age = max_age_noting_deviation(response, profile, &mut deviations);
     // R67: Private Network Access needs ACAPN `true` (exact).
     if request.private_network {
-        match response.get_combined(b"access-control-allow-private-network") {
+        match response.get_combined(Cors::AllowPrivateNetwork) {
             Some(v) if &*v == b"true" => {}
             _ => return Err(Reason::fail(ErrorKind::PrivateNetworkNotAllowed, "R67")),
         }
         if request.private_network_only {
             return Ok(Passed {
-                methods: Methods::None,
-                header_names: None,
-                max_age: max_age(response, profile),
+                methods: SmallVec::new(),
+                header_names: SmallVec::new(),
+                max_age,
                 deviations,
             });
         }
     }
     // R38: extract ACAM as `#method` and ACAH as `#field-name`; any non-token fails.
-    let acam_present = response.contains(b"access-control-allow-methods");
-    if list_elements(response.values(b"access-control-allow-methods")).any(|m| !is_token(m)) {
-        return Err(Reason::fail(ErrorKind::InvalidAllowMethods, "R38"));
-    }
-    let acah_present = response.contains(b"access-control-allow-headers");
-    if list_elements(response.values(b"access-control-allow-headers")).any(|h| !is_token(h)) {
-        return Err(Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"));
-    }
+    let methods = extract_token_list::<8>(response, Cors::AllowMethods)
+        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowMethods, "R38"))?;
+    let header_names = extract_token_list::<16>(response, Cors::AllowHeaders)
+        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?
+        .unwrap_or_default();
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
-    let methods = if acam_present {
-        Methods::Listed(response)
-    } else if request.use_cors_preflight {
-        Methods::RequestMethod(request.method)
-    } else {
-        Methods::None
+    let methods = match methods {
+        Some(m) => m,
+        None if request.use_cors_preflight => smallvec::smallvec![request.method.as_bytes()],
+        None => SmallVec::new(),
     };
     let include = request.credentials == CredentialsMode::Include;
     // R40: the method must be listed exactly, or safelisted, or covered by `*` without credentials.
     let method = request.method.as_bytes();
-    if !methods.iter().any(|m| m == method)
+    if !methods.contains(&method)
         && !method::is_cors_safelisted(method)
-        && (include || !methods.iter().any(|m| m == b"*"))
+        && (include || !methods.contains(&&b"*"[..]))
     {
         return Err(Reason::fail(ErrorKind::MethodNotAllowed, "R40"));
     }
-    let header_names = || list_elements(response.values(b"access-control-allow-headers"));
-    let star = !include && header_names().any(|h| h == b"*");
+    let listed = |name: &[u8]| header_names.iter().any(|h| eq_ignore_case(h, name));
+    let star = !include && header_names.contains(&&b"*"[..]);
     // R41: Authorization must be named, whatever `*` says (D1: browsers let `*` cover it).
-    if request.has_authorization && !header_names().any(|h| eq_ignore_case(h, b"authorization")) {
+    if request.has_authorization && !listed(b"authorization") {
         if star && profile.authorization_covered_by_wildcard {
             deviations.push("D1");
         } else {
@@ -170,20 +158,31 @@ pub fn validate<'a, 'r: 'a>(
         }
     }
     // R42: every unsafe name must be listed, or covered by `*` without credentials.
-    for name in request.unsafe_names.iter() {
-        if is_non_wildcard_request_header(name) && deviations.contains(&"D1") {
-            continue;
-        }
-        if !header_names().any(|h| eq_ignore_case(h, name)) && !star {
-            return Err(Reason::fail(ErrorKind::HeaderNotAllowed, "R42"));
-        }
+    if !star && request.unsafe_names.iter().any(|name| !listed(name)) {
+        return Err(Reason::fail(ErrorKind::HeaderNotAllowed, "R42"));
     }
     Ok(Passed {
         methods,
-        header_names: acah_present.then_some(response),
-        max_age: max_age(response, profile),
+        header_names,
+        max_age,
         deviations,
     })
+}
+
+/// [`max_age`] under `profile`, noting D6 when the profile's parsing or cap changed it.
+fn max_age_noting_deviation(
+    response: &Response,
+    profile: &Profile,
+    deviations: &mut SmallVec<[&'static str; 2]>,
+) -> Option<u64> {
+    let granted = max_age(response, profile);
+    if profile.max_age_parsing != MaxAgeParsing::Standard || profile.max_age_cap.is_some() {
+        let standard = max_age(response, &Profile::fetch());
+        if granted != standard {
+            deviations.push("D6");
+        }
+    }
+    granted
 }
 
 /// The max-age a preflight response grants under `profile` (R43, D6): `None` when the
@@ -198,7 +197,7 @@ pub fn validate<'a, 'r: 'a>(
 /// assert_eq!(max_age(&r("86400"), &Profile::chromium()), Some(7200));
 /// ```
 pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
-    let mut lines = response.values(b"access-control-max-age");
+    let mut lines = response.cors_values(Cors::MaxAge);
     let first = lines.next();
     let several = lines.next().is_some();
     let parsed = match profile.max_age_parsing {
@@ -209,17 +208,15 @@ pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
         }),
         // D6 Chromium: the combined value as a signed 64-bit integer; failure → 5;
         // negative → 0.
-        MaxAgeParsing::ChromiumInt64 => {
-            Some(match response.get_combined(b"access-control-max-age") {
-                None => 5,
-                Some(v) => match v.strip_prefix(b"-") {
-                    Some(digits) if parse_delta_seconds(digits).is_some() => 0,
-                    _ => parse_delta_seconds(&v).unwrap_or(5),
-                },
-            })
-        }
+        MaxAgeParsing::ChromiumInt64 => Some(match response.get_combined(Cors::MaxAge) {
+            None => 5,
+            Some(v) => match v.strip_prefix(b"-") {
+                Some(digits) if parse_delta_seconds(digits).is_some() => 0,
+                _ => parse_delta_seconds(&v).unwrap_or(5),
+            },
+        }),
         // D6 Firefox: the combined value; empty or absent → 5; any non-digit → not cached.
-        MaxAgeParsing::FirefoxDigits => match response.get_combined(b"access-control-max-age") {
+        MaxAgeParsing::FirefoxDigits => match response.get_combined(Cors::MaxAge) {
             None => Some(5),
             Some(v) if v.is_empty() => Some(5),
             Some(v) => parse_delta_seconds(&v),

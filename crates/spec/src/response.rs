@@ -3,23 +3,60 @@
 
 use crate::grammar::{eq_ignore_case, is_tab_or_space, trim};
 
+/// The response headers the oracle consults by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cors {
+    /// `Access-Control-Allow-Origin`
+    AllowOrigin,
+    /// `Access-Control-Allow-Credentials`
+    AllowCredentials,
+    /// `Access-Control-Allow-Methods`
+    AllowMethods,
+    /// `Access-Control-Allow-Headers`
+    AllowHeaders,
+    /// `Access-Control-Max-Age`
+    MaxAge,
+    /// `Access-Control-Expose-Headers`
+    ExposeHeaders,
+    /// `Access-Control-Allow-Private-Network`
+    AllowPrivateNetwork,
+    /// `Location`
+    Location,
+}
+
+impl Cors {
+    /// The header name, lowercase.
+    pub fn name(self) -> &'static [u8] {
+        match self {
+            Cors::AllowOrigin => b"access-control-allow-origin",
+            Cors::AllowCredentials => b"access-control-allow-credentials",
+            Cors::AllowMethods => b"access-control-allow-methods",
+            Cors::AllowHeaders => b"access-control-allow-headers",
+            Cors::MaxAge => b"access-control-max-age",
+            Cors::ExposeHeaders => b"access-control-expose-headers",
+            Cors::AllowPrivateNetwork => b"access-control-allow-private-network",
+            Cors::Location => b"location",
+        }
+    }
+}
+
 /// A response to a preflight or an actual request.
 ///
 /// ```
-/// use corsproof_spec::Response;
+/// use corsproof_spec::{response::Cors, Response};
 /// let r = Response::new(200, [("Access-Control-Allow-Origin", " * ")]);
-/// assert_eq!(r.get_combined(b"access-control-allow-origin").as_deref(), Some(&b"*"[..]));
+/// assert_eq!(r.get_combined(Cors::AllowOrigin).as_deref(), Some(&b"*"[..]));
+/// assert_eq!(r.headers()[0].1, b"*");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Response {
     /// Status code.
     pub status: u16,
-    /// Header fields in order, duplicates kept, values trimmed of SP/HT.
-    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Response {
-    /// A response from string pairs (values are trimmed of SP/HT).
+    /// A response from name/value pairs (values are trimmed of SP/HT).
     pub fn new<N: AsRef<[u8]>, V: AsRef<[u8]>>(
         status: u16,
         headers: impl IntoIterator<Item = (N, V)>,
@@ -38,6 +75,11 @@ impl Response {
         }
     }
 
+    /// The header list, in order, duplicates kept.
+    pub fn headers(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.headers
+    }
+
     /// The values of every field line named `name` (byte-case-insensitive), in order.
     pub fn values<'a, 'n>(
         &'a self,
@@ -49,10 +91,15 @@ impl Response {
             .map(|(_, v)| v.as_slice())
     }
 
-    /// Fetch "get" (`#concept-header-list-get`): the values of `name` combined with `, `,
-    /// or `None` if absent. Borrows when there is one field line.
-    pub fn get_combined(&self, name: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
-        let mut it = self.values(name);
+    /// The values of every field line of a [`Cors`] header, in order.
+    pub fn cors_values(&self, header: Cors) -> impl Iterator<Item = &[u8]> + '_ {
+        self.values(header.name())
+    }
+
+    /// Fetch "get" (`#concept-header-list-get`) of a [`Cors`] header: the values combined
+    /// with `, `, or `None` if absent. Borrows when there is one field line.
+    pub fn get_combined(&self, header: Cors) -> Option<std::borrow::Cow<'_, [u8]>> {
+        let mut it = self.cors_values(header);
         let first = it.next()?;
         match it.next() {
             None => Some(std::borrow::Cow::Borrowed(first)),
@@ -67,9 +114,14 @@ impl Response {
         }
     }
 
-    /// True when the header list has a field named `name`.
-    pub fn contains(&self, name: &[u8]) -> bool {
-        self.values(name).next().is_some()
+    /// True when the header list has a field of that [`Cors`] header.
+    pub fn has(&self, header: Cors) -> bool {
+        self.cors_values(header).next().is_some()
+    }
+
+    /// True when the header list has more than one field line of that [`Cors`] header.
+    pub fn has_several(&self, header: Cors) -> bool {
+        self.cors_values(header).nth(1).is_some()
     }
 
     /// An ok status (200–299).

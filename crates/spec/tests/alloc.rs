@@ -162,9 +162,9 @@ fn evaluate(s: &Scenario, cache: &mut PreflightCache, now: Seconds) -> Option<us
     let exposed = ExposedList::of(&s.response, s.request.credentials);
     Some(
         s.response
-            .headers
+            .headers()
             .iter()
-            .filter(|(n, _)| is_visible(n, outcome.response_type, exposed))
+            .filter(|(n, _)| is_visible(n, outcome.response_type, &exposed))
             .count(),
     )
 }

@@ -21,16 +21,24 @@
 //! - no input of the JSON shape makes the oracle panic (fuzz-ish strings included).
 //!
 //! The case count is proptest's: 256 by default, `PROPTEST_CASES` overrides it.
-//! The intent property (policy "must not read" never satisfied by a readable response) is not
-//! here: `crates/spec/src/intent.rs` is still a placeholder.
+//! - a policy's "must not read" (P5–P8) is never satisfied by a response the model lets script
+//!   read: the intent's judge reports it as a violation; and against a server that answers
+//!   exactly as its policy says, the judge finds no departure at all (P1–P10 agree with the
+//!   Fetch model), for every request outside Private Network Access.
 
+use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route, Scheme};
 use corsproof_spec::case::{
     explain, CaseError, CaseJson, CredentialsJson, Explained, HopJson, Input, ModeJson, Output,
     RedirectJson, RequestJson, ResponseJson, StepsJson,
 };
 use corsproof_spec::grammar::{eq_ignore_case, is_token};
+use corsproof_spec::headers::UnsafeNames;
 use corsproof_spec::headers::{is_forbidden_request_header, safelisted_request_header};
-use corsproof_spec::{Body, CredentialsMode, Origin, Profile, Request, RequestInit, RequestMode};
+use corsproof_spec::intent::{intent, Tri};
+use corsproof_spec::{
+    Body, CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit,
+    RequestMode, Response,
+};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -1230,6 +1238,68 @@ proptest! {
         same_outcome(&omit, &same_origin)?;
     }
 
+    /// P5–P8 against the model: whenever the policy's intent says the response must not be
+    /// readable and the oracle lets script read it, the intent's judge reports a `readable`
+    /// violation; more generally the judge reports a `sent` / `readable` departure exactly
+    /// when the intent does not allow what the oracle observed, as a violation when the
+    /// browser granted and a breakage when it denied.
+    #[test]
+    fn must_not_read_is_never_satisfied_by_a_readable_response((policy, case) in case_and_policy()) {
+        let profile = profile_of(&case);
+        let Some(request) = built_request(&case.request, &profile) else { return Ok(()) };
+        let answers = answers_of(&case);
+        let Some((fetch, last)) = drive(&request, &profile, &answers) else { return Ok(()) };
+        let outcome = fetch.outcome();
+        let intended = intent(&policy, &request, &profile);
+        let empty = Response::default();
+        let response = answers.get(last).and_then(|a| a.1.as_ref()).unwrap_or(&empty);
+        let mismatches = intended.judge(outcome, response, request.credentials);
+        if intended.readable == Tri::MustNot && outcome.readable {
+            prop_assert!(
+                mismatches.iter().any(|m| m.what == "readable" && m.severity == "violation"),
+                "must-not-read yet readable, and the judge is silent: {intended:#?} {mismatches:#?}"
+            );
+        }
+        for (what, tri, observed) in [("sent", intended.sent, outcome.sent()), ("readable", intended.readable, outcome.readable)] {
+            let reported: Vec<_> = mismatches.iter().filter(|m| m.what == what).collect();
+            if tri.allows(observed) {
+                prop_assert!(reported.is_empty(), "{what}: {tri:?} allows {observed}, judge says {reported:#?}");
+            } else {
+                prop_assert_eq!(reported.len(), 1, "{}: {:?} forbids {}, judge says {:#?}", what, tri, observed, reported);
+                prop_assert_eq!(reported[0].severity, if observed { "violation" } else { "breakage" });
+            }
+        }
+    }
+
+    /// P1–P10 against R1–R68: a server that answers exactly as its policy says (ACAO echoed
+    /// for a matching origin, `*` for `origins = ["*"]`, ACAC for a credentialed route, ACAM
+    /// the route's methods (never absent: R39), ACAH the route's names or the requested ones minus Authorization
+    /// for `["*"]`, ACEH the route's expose list, ACMA its max-age, ACAPN when the route
+    /// allows it) never departs from the policy's intent in the model, under every profile:
+    /// no violation, no breakage, no cache hygiene finding. Requests to a more private
+    /// address space are left out: the intent (P1–P10) does not speak about Private Network
+    /// Access.
+    #[test]
+    fn a_server_faithful_to_its_policy_matches_the_intent((policy, case) in case_and_policy()) {
+        if case.request.private_network {
+            return Ok(());
+        }
+        let profile = profile_of(&case);
+        let Some(request) = built_request(&case.request, &profile) else { return Ok(()) };
+        let (preflight, response) = faithful_answers(&policy, &request, &profile);
+        let answers = vec![(Some(preflight), Some(response.clone()))];
+        let Some((fetch, _)) = drive(&request, &profile, &answers) else {
+            return Err(TestCaseError::fail("the fetch did not finish"));
+        };
+        let intended = intent(&policy, &request, &profile);
+        let mismatches = intended.judge(fetch.outcome(), &response, request.credentials);
+        prop_assert!(
+            mismatches.is_empty(),
+            "departures from the intent: {:#?}\nintent {:#?}\noutcome {:#?}\npolicy {:#?}\nrequest {:#?}\nanswers {:#?}",
+            mismatches, intended, fetch.outcome(), policy, case.request, answers
+        );
+    }
+
     /// Explaining the same input twice gives identical output, directly and through JSON.
     #[test]
     fn explain_is_deterministic(case in case()) {
@@ -1409,6 +1479,303 @@ fn shuffle_keeping_same_name_order(headers: &mut [(String, String)], seed: u64) 
         }
     }
     headers.clone_from_slice(&shuffled);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies and a server faithful to them
+
+fn origin_entry() -> impl Strategy<Value = OriginEntry> {
+    let exact = |scheme, host: &str, port| OriginEntry::Exact {
+        scheme,
+        host: host.to_string(),
+        port,
+    };
+    select(vec![
+        exact(Scheme::Https, "app.example.com", None),
+        exact(Scheme::Http, "app.example.com", None),
+        exact(Scheme::Https, "app.example.com", Some(8443)),
+        exact(Scheme::Https, "api.example.com", None),
+        exact(Scheme::Http, "localhost", Some(3000)),
+        exact(Scheme::Https, "evil.test", None),
+        OriginEntry::Subdomain {
+            scheme: Scheme::Https,
+            domain: "example.com".to_string(),
+            port: None,
+        },
+        OriginEntry::Subdomain {
+            scheme: Scheme::Https,
+            domain: "example.com".to_string(),
+            port: Some(8443),
+        },
+        OriginEntry::Null,
+    ])
+}
+
+fn header_names(pool: &'static [&'static str], any: bool) -> BoxedStrategy<HeaderNames> {
+    let list = proptest::sample::subsequence(pool, 0..=pool.len())
+        .prop_map(|names| HeaderNames::List(names.into_iter().map(str::to_string).collect()));
+    if any {
+        prop_oneof![3 => list, 1 => Just(HeaderNames::Any)].boxed()
+    } else {
+        list.boxed()
+    }
+}
+
+/// A valid route (no `*` origin or `*` request headers with credentials) at `path`.
+fn route(path: String) -> BoxedStrategy<Route> {
+    (
+        any::<bool>(),
+        vec(origin_entry(), 0..3),
+        prop::bool::weighted(0.2),
+        proptest::sample::subsequence(
+            &["PUT", "DELETE", "PATCH", "patch", "NEW", "POST", "GET"][..],
+            0..4,
+        ),
+        option::of(select(&[0u64, 5, 600, 7200, 100_000][..])),
+        any::<bool>(),
+        any::<bool>(),
+        header_names(&["x-request-id", "x-custom", "date", "content-type"], true),
+    )
+        .prop_flat_map(
+            move |(
+                credentials,
+                entries,
+                any_origin,
+                methods,
+                max_age,
+                private_network,
+                any_headers,
+                expose,
+            )| {
+                let origins = if any_origin && !credentials {
+                    Origins::Any
+                } else {
+                    Origins::List(entries)
+                };
+                let pool: &'static [&'static str] = &[
+                    "x-request-id",
+                    "x-trace",
+                    "content-type",
+                    "authorization",
+                    "x-custom-header",
+                    "range",
+                    "dpr",
+                    "x-http-method-override",
+                ];
+                (
+                    Just(Route {
+                        origins,
+                        methods: methods.into_iter().map(str::to_string).collect(),
+                        expose_headers: expose,
+                        credentials,
+                        max_age,
+                        private_network,
+                        ..Route::same_origin_only(&path)
+                    }),
+                    header_names(pool, any_headers && !credentials),
+                )
+            },
+        )
+        .prop_map(|(route, request_headers)| Route {
+            request_headers,
+            ..route
+        })
+        .boxed()
+}
+
+/// A policy of up to three routes with distinct paths.
+fn policy() -> BoxedStrategy<Policy> {
+    proptest::sample::subsequence(&["/", "/items", "/api/", "/x", "/items/"][..], 0..4)
+        .prop_flat_map(|paths| {
+            paths
+                .into_iter()
+                .map(|p| route(p.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .prop_map(|routes| Policy { version: 1, routes })
+        .boxed()
+}
+
+/// A policy written with `request` in mind: a route covering its URL that mostly grants its
+/// origin, method and header names (each may be left out), next to a random policy's routes.
+fn policy_for(request: &RequestJson) -> BoxedStrategy<Policy> {
+    let allow = Allow::of(request);
+    let entry = match Origin::parse_serialized(&request.origin) {
+        Ok(Origin::Opaque) => Some(OriginEntry::Null),
+        Ok(Origin::Tuple {
+            scheme, host, port, ..
+        }) => {
+            let scheme = if scheme == "http" {
+                Scheme::Http
+            } else {
+                Scheme::Https
+            };
+            Some(OriginEntry::Exact { scheme, host, port })
+        }
+        Err(_) => None,
+    };
+    let path =
+        url::Url::parse(&request.url).map_or_else(|_| "/".to_string(), |u| u.path().to_string());
+    let near = (
+        prop_oneof![Just("/".to_string()), Just(path)].prop_flat_map(route),
+        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.5),
+    )
+        .prop_map(
+            move |(mut route, grant_origin, grant_method, grant_headers, credentials)| {
+                if let (true, Some(e), Origins::List(entries)) =
+                    (grant_origin, &entry, &mut route.origins)
+                {
+                    entries.push(e.clone());
+                }
+                if grant_method {
+                    route.methods.push(allow.method.clone());
+                }
+                if grant_headers {
+                    if let HeaderNames::List(names) = &mut route.request_headers {
+                        names.extend(allow.headers.iter().cloned());
+                    }
+                }
+                if credentials
+                    && route.origins != Origins::Any
+                    && route.request_headers != HeaderNames::Any
+                {
+                    route.credentials = true;
+                }
+                route
+            },
+        );
+    prop_oneof![
+        1 => policy(),
+        3 => (near, policy()).prop_map(|(route, mut policy)| {
+            policy.routes.retain(|r| r.path != route.path);
+            policy.routes.push(route);
+            policy
+        }),
+    ]
+    .boxed()
+}
+
+/// A case and a policy written for its request.
+fn case_and_policy() -> BoxedStrategy<(Policy, CaseJson)> {
+    case()
+        .prop_flat_map(|case| (policy_for(&case.request), Just(case)))
+        .boxed()
+}
+
+/// The preflight answer and the actual answer of a server that does exactly what `policy`
+/// says for `request` (single hop, status 204 / 200).
+fn faithful_answers(policy: &Policy, request: &Request, profile: &Profile) -> (Response, Response) {
+    let uncovered = Route::same_origin_only("/");
+    let route = corsproof_spec::intent::route_for(policy, request.url.path())
+        .map_or(&uncovered, |i| &policy.routes[i]);
+    let origin = request.origin.serialization();
+    let grants = corsproof_spec::intent::origin_matches(&route.origins, &request.origin);
+    let mut common: Vec<(String, String)> = Vec::new();
+    if grants {
+        let acao = if route.origins == Origins::Any {
+            "*"
+        } else {
+            origin
+        };
+        common.push(("Access-Control-Allow-Origin".into(), acao.into()));
+        if route.credentials {
+            common.push(("Access-Control-Allow-Credentials".into(), "true".into()));
+        }
+    }
+    common.push(("Vary".into(), "Origin".into()));
+    let mut preflight = common.clone();
+    if grants {
+        // Always an ACAM: without one, R39 lets a use-CORS-preflight request of any method pass.
+        let methods = if route.methods.is_empty() {
+            "GET, HEAD, POST".to_string()
+        } else {
+            route.methods.join(", ")
+        };
+        preflight.push(("Access-Control-Allow-Methods".into(), methods));
+        let allowed: Vec<String> = match &route.request_headers {
+            HeaderNames::List(names) => names.clone(),
+            // `*` never covers Authorization (P6): answer the requested names but that one.
+            HeaderNames::Any => UnsafeNames::of(request.headers.iter(), profile)
+                .iter()
+                .filter(|n| !eq_ignore_case(n, b"authorization"))
+                .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+                .collect(),
+        };
+        if !allowed.is_empty() {
+            preflight.push(("Access-Control-Allow-Headers".into(), allowed.join(", ")));
+        }
+        if let Some(m) = route.max_age {
+            preflight.push(("Access-Control-Max-Age".into(), m.to_string()));
+        }
+        if route.private_network {
+            preflight.push(("Access-Control-Allow-Private-Network".into(), "true".into()));
+        }
+    }
+    let mut actual = common;
+    if grants {
+        match &route.expose_headers {
+            HeaderNames::Any => actual.push(("Access-Control-Expose-Headers".into(), "*".into())),
+            HeaderNames::List(names) if !names.is_empty() => {
+                actual.push(("Access-Control-Expose-Headers".into(), names.join(", ")))
+            }
+            HeaderNames::List(_) => {}
+        }
+    }
+    for (n, v) in [
+        ("Content-Type", "text/plain"),
+        ("Cache-Control", "no-store"),
+        ("X-Request-Id", "1"),
+        ("X-Custom", "v"),
+        ("Date", "Tue, 01 Jul 2025 00:00:00 GMT"),
+        ("Set-Cookie", "a=b"),
+    ] {
+        actual.push((n.into(), v.into()));
+    }
+    (Response::new(204, preflight), Response::new(200, actual))
+}
+
+/// The case's answers per hop, as the oracle's responses (invalid ones left out).
+fn answers_of(case: &CaseJson) -> Vec<(Option<Response>, Option<Response>)> {
+    let convert = |r: &Option<ResponseJson>| {
+        r.as_ref().map(|r| {
+            Response::new(
+                r.status,
+                r.headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            )
+        })
+    };
+    std::iter::once((convert(&case.preflight_response), convert(&case.response)))
+        .chain(
+            case.redirects
+                .iter()
+                .map(|h| (convert(&h.preflight_response), convert(&h.response))),
+        )
+        .collect()
+}
+
+/// Runs a fetch of `request` against per-hop answers; returns it once done, with the index
+/// of the last hop, or `None` when an answer is missing.
+fn drive<'r>(
+    request: &'r Request,
+    profile: &'r Profile,
+    answers: &[(Option<Response>, Option<Response>)],
+) -> Option<(Fetch<'r>, usize)> {
+    let mut cache = PreflightCache::default();
+    let mut fetch = Fetch::new(request, profile);
+    let mut next = fetch.start(&mut cache, 0.0);
+    loop {
+        let hop = fetch.outcome().hops.len().saturating_sub(1);
+        next = match next {
+            Next::Done => return Some((fetch, hop)),
+            Next::Preflight => {
+                fetch.on_preflight_response(answers.get(hop)?.0.as_ref()?, &mut cache, 0.0)
+            }
+            Next::Request => fetch.on_response(answers.get(hop)?.1.as_ref()?, &mut cache, 0.0),
+        };
+    }
 }
 
 /// A distance d between the two steps: mostly on the boundaries of `life`.
