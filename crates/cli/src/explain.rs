@@ -102,13 +102,11 @@ fn text_case(out: &Output, profile: &str) -> String {
             hop.origin_header.as_deref().unwrap_or("none")
         );
         match &hop.preflight {
+            None if hop.preflight_cached => {
+                let _ = writeln!(s, "  preflight: answered from the preflight cache (R28)");
+            }
             None => {
-                if i == 0 || hop.sent {
-                    let _ = writeln!(
-                        s,
-                        "  preflight: none (not needed, or answered from the preflight cache)"
-                    );
-                }
+                let _ = writeln!(s, "  preflight: none needed (R21: same-origin, no-cors, or safelisted method and headers)");
             }
             Some(p) => {
                 let headers: Vec<String> = p

@@ -228,3 +228,42 @@ fn explain_reads_a_har_capture() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("HAR"), "{}", stderr(&bad));
 }
+
+#[test]
+fn explain_over_time_shows_the_cache_and_the_chromium_cap() {
+    let o = corsproof(
+        &[
+            "explain",
+            "examples/preflight-cache.json",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let steps = v["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3);
+    // 86400 s asked, Chromium caps at 7200 s (D6).
+    assert_eq!(steps[0]["preflight"]["cache_seconds"], 7200);
+    assert_eq!(steps[0]["deviations"], serde_json::json!(["D6"]));
+    // At 3600 s the cache answers; at 7300 s the entry has expired.
+    assert_eq!(steps[1]["preflight"], serde_json::Value::Null);
+    assert_eq!(steps[1]["preflight_cached"], true);
+    assert_eq!(steps[2]["preflight"]["required"], true);
+    assert_eq!(steps[2]["preflight_cached"], false);
+    // The same steps under the standard: no cap, still cached at 7300 s.
+    let f = corsproof(
+        &[
+            "explain",
+            "examples/preflight-cache.json",
+            "--format",
+            "json",
+            "--browser",
+            "fetch",
+        ],
+        None,
+    );
+    let f: serde_json::Value = serde_json::from_slice(&f.stdout).expect("json");
+    assert_eq!(f["steps"][2]["preflight_cached"], true);
+}

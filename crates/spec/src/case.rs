@@ -286,6 +286,8 @@ pub struct HopOutput {
     pub origin_header: Option<String>,
     /// The preflight sent there.
     pub preflight: Option<PreflightJson>,
+    /// A preflight was needed there but the preflight cache answered for it.
+    pub preflight_cached: bool,
     /// Whether the actual request went out there.
     pub sent: bool,
 }
@@ -295,6 +297,8 @@ pub struct HopOutput {
 pub struct Output {
     /// The first hop's preflight, `null` if none was sent.
     pub preflight: Option<PreflightJson>,
+    /// The first hop needed a preflight but the preflight cache answered for it.
+    pub preflight_cached: bool,
     /// Whether the actual request went out (at the last hop reached).
     pub sent: bool,
     /// Whether script can read the response.
@@ -557,6 +561,7 @@ fn redirect_urls(fetch: &Fetch<'_>) -> Vec<String> {
 fn construction_error(reason: Reason) -> Output {
     Output {
         preflight: None,
+        preflight_cached: false,
         sent: false,
         readable: false,
         error: reason.error.map(ErrorKind::as_str),
@@ -648,6 +653,7 @@ fn to_output(
             url: urls.get(i).cloned().unwrap_or_default(),
             origin_header: origin_header_value(h.origin_header, request),
             preflight: h.preflight.as_ref().map(preflight_json),
+            preflight_cached: h.preflight_cached,
             sent: h.sent,
         })
         .collect();
@@ -668,6 +674,7 @@ fn to_output(
     });
     Output {
         preflight: outcome.first_preflight().map(preflight_json),
+        preflight_cached: outcome.hops.first().is_some_and(|h| h.preflight_cached),
         sent: outcome.sent(),
         readable: outcome.readable,
         error: outcome.reason.error.map(ErrorKind::as_str),

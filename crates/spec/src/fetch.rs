@@ -69,6 +69,8 @@ pub struct Hop<'r> {
     pub origin_header: OriginHeader,
     /// The preflight sent here, if any.
     pub preflight: Option<PreflightOutcome<'r>>,
+    /// A preflight was needed here but the preflight cache answered for it (R28).
+    pub preflight_cached: bool,
     /// Whether the actual request went out to this URL.
     pub sent: bool,
 }
@@ -321,6 +323,7 @@ impl<'r> Fetch<'r> {
         self.outcome.hops.push(Hop {
             origin_header: OriginHeader::Absent,
             preflight: None,
+            preflight_cached: false,
             sent: false,
         });
         // R21 / R63: the mode dispatch of main fetch.
@@ -374,6 +377,11 @@ impl<'r> Fetch<'r> {
         let pna = self.profile.private_network_access && request.target_more_private;
         // R28: a preflight unless the cache answers for the method and every unsafe name.
         let needs_cors_preflight = self.with_preflight && self.cors_preflight_needed(cache, now);
+        if self.with_preflight && !needs_cors_preflight {
+            if let Some(h) = self.outcome.hops.last_mut() {
+                h.preflight_cached = true;
+            }
+        }
         if needs_cors_preflight || pna {
             let headers = if needs_cors_preflight {
                 self.unsafe_names.clone()
