@@ -1,6 +1,6 @@
 //! The stable error-kind vocabulary (spec/ERRORS.md) and the reason attached to each decision.
 
-/// A rule id: `R1`–`R68` and `D1`–`D15` of the rule digest, `P1`–`P10` of the policy
+/// A rule id: `R1`–`R68` and `D1`–`D15` of the rule digest, `P1`–`P11` of the policy
 /// semantics (spec/SPEC.md).
 pub type RuleId = &'static str;
 

@@ -1,4 +1,4 @@
-//! What a policy intends for a browser request (P1–P10 of spec/SPEC.md, the semantics
+//! What a policy intends for a browser request (P1–P11 of spec/SPEC.md, the semantics
 //! section of `shared/design/policy.md`): three-valued (must / must not / may) for whether
 //! the request is sent, whether script can read the response, which headers it sees, and
 //! how long a passed preflight may be cached.
@@ -277,7 +277,7 @@ fn name_listed(names: &HeaderNames, name: &[u8]) -> bool {
     }
 }
 
-/// The policy's intent for `request` (P1–P10).
+/// The policy's intent for `request` (P1–P11).
 ///
 /// ```
 /// use corsproof_policy::{Origins, Policy, Route};
@@ -299,11 +299,17 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     // P2: a path no route covers is same-origin only.
     let route = route_index.map_or(&uncovered, |i| &policy.routes[i]);
     let max_cache_seconds = route.max_age.unwrap_or(5);
-    // P3: same-origin and no-cors requests are outside the policy.
+    // P11: under a profile that sends Private Network Access preflights, a request to a more
+    // private address space is sent only if the route answers them (and, being a CORS
+    // preflight, the origin is granted).
+    let pna = profile.private_network_access && request.target_more_private;
+    let pna_ok = !pna || (route.private_network && origin_matches(&route.origins, &request.origin));
+    // P3: same-origin and no-cors requests are outside the policy (a same-origin request to a
+    // more private address space is left open: the policy cannot say what it intends for it).
     if request.url_origin.same_origin(&request.origin) {
         return Intent {
             route: route_index,
-            sent: Tri::Must,
+            sent: if pna { Tri::May } else { Tri::Must },
             readable: Tri::May,
             exposed: ExposeIntent::AllButForbidden,
             max_cache_seconds,
@@ -313,7 +319,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     if request.mode != RequestMode::Cors {
         return Intent {
             route: route_index,
-            sent: Tri::of(request.mode == RequestMode::NoCors),
+            sent: Tri::of(request.mode == RequestMode::NoCors && pna_ok),
             readable: Tri::MustNot,
             exposed: ExposeIntent::Nothing,
             max_cache_seconds,
@@ -332,13 +338,18 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
         HeaderNames::Any => !credentialed && !eq_ignore_case(n, b"authorization"),
         list => name_listed(list, n),
     });
-    let preflight_passes = granted && method_ok && headers_ok;
-    let preflighted = request.use_cors_preflight
+    let preflight_passes = granted && method_ok && headers_ok && pna_ok;
+    let preflighted = pna
+        || request.use_cors_preflight
         || !method::is_cors_safelisted(request.method.as_bytes())
         || !unsafe_names.is_empty();
     // P7, P8.
     let (sent, readable, rule) = if preflighted {
-        (Tri::of(preflight_passes), Tri::of(preflight_passes), "P6")
+        (
+            Tri::of(preflight_passes),
+            Tri::of(preflight_passes),
+            if pna { "P11" } else { "P6" },
+        )
     } else if !granted {
         (Tri::Must, Tri::MustNot, "P5")
     } else if request.method == "POST" && !route.methods.iter().any(|m| m == "POST") {

@@ -17,14 +17,20 @@
 //!   an explicitly allowed request is served from the cache until then;
 //! - not sent implies not readable; a failed preflight means nothing was sent and the
 //!   top-level error is the preflight's (R37, R64);
-//! - explaining an input is deterministic;
-//! - no input of the JSON shape makes the oracle panic (fuzz-ish strings included).
-//!
-//! The case count is proptest's: 256 by default, `PROPTEST_CASES` overrides it.
+//! - the preflight cache lookup agrees with an independent model of R46–R48 and of the
+//!   profiles' cache deviations (D1, D7, D8);
+//! - metamorphic: forbidden request headers (R7), SP/HT around response values and the order
+//!   of differently named response lines (R33, R54), the spelling of normalized methods (R6),
+//!   and `omit` versus `same-origin` on a cross-origin URL (R23) change nothing;
 //! - a policy's "must not read" (P5–P8) is never satisfied by a response the model lets script
 //!   read: the intent's judge reports it as a violation; and against a server that answers
 //!   exactly as its policy says, the judge finds no departure at all (P1–P10 agree with the
-//!   Fetch model), for every request outside Private Network Access.
+//!   Fetch model), for every request outside Private Network Access;
+//! - explaining an input is deterministic;
+//! - no input of the JSON shape makes the oracle panic (fuzz-ish strings included).
+//!
+//! The case count is proptest's: 256 by default, `PROPTEST_CASES` overrides it. A last,
+//! deterministic test checks that the generators reach the outcomes the properties are about.
 
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route, Scheme};
 use corsproof_spec::case::{
