@@ -1,7 +1,7 @@
 //! P11: the intent for requests to a more private address space, checked against what the
 //! oracle's chromium profile does with Private Network Access preflights (R67).
 
-use corsproof_policy::{Policy, Route};
+use corsproof_policy::Policy;
 use corsproof_spec::intent::{intent, Tri};
 use corsproof_spec::{
     CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
