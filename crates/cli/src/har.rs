@@ -67,8 +67,9 @@ use corsproof_spec::case::{
     CaseJson, CredentialsJson, HopJson, Input, RequestJson, ResponseJson, StepsJson,
 };
 use corsproof_spec::headers::{is_forbidden_request_header, safelisted_request_header};
-use corsproof_spec::Profile;
+use corsproof_spec::{Origin, Profile};
 use serde_json::Value;
+use url::{Position, Url};
 
 /// The value given to a header named by a preflight's `Access-Control-Request-Headers` that
 /// the HAR does not show (a sanitized export, or a preflight whose request never went out).
@@ -167,12 +168,10 @@ pub fn har_to_input(text: &str, origin: Option<&str>) -> Result<Input, HarError>
         .map(|(i, v)| Entry::parse(i, v))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(o) = origin {
-        if o != "null" {
-            check_origin(o).map_err(|reason| HarError::Origin {
-                value: o.to_string(),
-                reason,
-            })?;
-        }
+        Origin::parse_serialized(o).map_err(|e| HarError::Origin {
+            value: o.to_string(),
+            reason: e.to_string(),
+        })?;
     }
     let exchanges = group(&entries, origin)?;
     if exchanges.is_empty() {
@@ -187,7 +186,7 @@ struct Entry {
     method: String,
     url: String,
     /// `None` for a URL that is not HTTP(S).
-    parts: Option<UrlParts>,
+    parts: Option<Url>,
     request_headers: Vec<(String, String)>,
     has_cookies: bool,
     status: i64,
@@ -219,10 +218,10 @@ impl Entry {
             .get("url")
             .and_then(Value::as_str)
             .ok_or_else(|| problem("request.url is missing or not a string"))?;
-        let parts = parse_url(url).map_err(|reason| HarError::Url {
+        let parts = http_url(None, url).map_err(|e| HarError::Url {
             index,
             url: url.to_string(),
-            reason,
+            reason: e.to_string(),
         })?;
         let status = response
             .get("status")
@@ -262,7 +261,7 @@ impl Entry {
 
     /// The URL key used to match entries (`None` when not HTTP(S)).
     fn key(&self) -> Option<String> {
-        self.parts.as_ref().map(UrlParts::key)
+        self.parts.as_ref().map(key)
     }
 
     /// The response as the oracle reads it; `None` when the request got no HTTP answer.
@@ -286,13 +285,15 @@ impl Entry {
     }
 
     /// Where a redirect response points, resolved against the request URL.
-    fn redirect_target(&self) -> Option<UrlParts> {
+    fn redirect_target(&self) -> Option<Url> {
         if !matches!(self.status, 301 | 302 | 303 | 307 | 308) {
             return None;
         }
         let location = header(&self.response_headers, "location")
             .or(Some(self.redirect_url.as_str()).filter(|l| !l.is_empty()))?;
-        resolve(self.parts.as_ref()?, location).ok().flatten()
+        http_url(Some(self.parts.as_ref()?), location)
+            .ok()
+            .flatten()
     }
 }
 
@@ -481,7 +482,7 @@ fn group(entries: &[Entry], origin: Option<&str>) -> Result<Vec<Exchange>, HarEr
             let Some(target) = entries[current].redirect_target() else {
                 break;
             };
-            let key = target.key();
+            let key = key(&target);
             let next = (current + 1..n).find(|&k| {
                 !used[k] && !entries[k].is_preflight() && entries[k].key().as_ref() == Some(&key)
             });
@@ -523,8 +524,8 @@ fn group(entries: &[Entry], origin: Option<&str>) -> Result<Vec<Exchange>, HarEr
 }
 
 /// Whether the page origin `page` (a serialized origin, or `null`) is the URL's origin.
-fn same_origin(page: &str, url: &UrlParts) -> bool {
-    page != "null" && matches!(parse_url(page), Ok(Some(p)) if p.origin() == url.origin())
+fn same_origin(page: &str, url: &Url) -> bool {
+    Url::parse(page).is_ok_and(|p| p.origin() == url.origin())
 }
 
 /// The case for one exchange.
@@ -631,181 +632,18 @@ fn to_input(entries: &[Entry], exchanges: Vec<Exchange>) -> Input {
 }
 
 // ---------------------------------------------------------------------------------------------
-// URLs: the little the conversion needs (the cli crate has no URL parser). Entries' URLs are
-// the browser's own serializations, so this only normalizes case, default ports, empty paths
-// and dot segments, and resolves relative `Location` values; the oracle parses the URLs itself.
+// URLs (the WHATWG URL parser; the oracle parses the request URLs itself)
 
-/// An HTTP(S) URL split into parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct UrlParts {
-    /// `http` or `https`.
-    scheme: String,
-    /// Lowercase; IPv6 addresses keep their brackets.
-    host: String,
-    /// `None` when absent or the scheme's default.
-    port: Option<u16>,
-    /// Starts with `/`.
-    path: String,
-    /// Empty, or starts with `?`.
-    query: String,
+/// Parses `s`, resolved against `base` when given: `Ok(None)` when it is not an HTTP(S) URL.
+fn http_url(base: Option<&Url>, s: &str) -> Result<Option<Url>, url::ParseError> {
+    let u = Url::options().base_url(base).parse(s)?;
+    Ok(matches!(u.scheme(), "http" | "https").then_some(u))
 }
 
-impl UrlParts {
-    fn origin(&self) -> String {
-        match self.port {
-            Some(p) => format!("{}://{}:{p}", self.scheme, self.host),
-            None => format!("{}://{}", self.scheme, self.host),
-        }
-    }
-
-    /// The URL without its fragment, normalized: equal keys mean the same request URL.
-    fn key(&self) -> String {
-        format!("{}{}{}", self.origin(), self.path, self.query)
-    }
-}
-
-/// Splits `scheme:rest` when `s` starts with a scheme.
-fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let colon = s.find(':')?;
-    let scheme = &s[..colon];
-    let mut chars = scheme.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    ok.then(|| (scheme, &s[colon + 1..]))
-}
-
-/// Parses an absolute URL: `Ok(None)` when its scheme is not HTTP(S).
-fn parse_url(s: &str) -> Result<Option<UrlParts>, String> {
-    let s = s.trim();
-    let (scheme, rest) = split_scheme(s).ok_or("no scheme")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return Ok(None);
-    }
-    parse_hierarchical(&scheme, rest.trim_start_matches(['/', '\\'])).map(Some)
-}
-
-/// Checks that `--origin` is `scheme://host[:port]` with nothing after.
-fn check_origin(o: &str) -> Result<(), String> {
-    let (scheme, rest) = split_scheme(o).ok_or("no scheme")?;
-    let rest = rest
-        .strip_prefix("//")
-        .ok_or("expected // after the scheme")?;
-    if rest.contains(['/', '?', '#', '@']) {
-        return Err("an origin has no path, query, fragment or user info".to_string());
-    }
-    parse_hierarchical(&scheme.to_ascii_lowercase(), rest).map(|_| ())
-}
-
-/// Parses `host[:port][/path][?query][#fragment]` after `scheme://`.
-fn parse_hierarchical(scheme: &str, rest: &str) -> Result<UrlParts, String> {
-    let rest = rest.split('#').next().unwrap_or("");
-    let end = rest.find(['/', '\\', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let (host, port) = if host_port.starts_with('[') {
-        let close = host_port.find(']').ok_or("unclosed [ in the host")?;
-        let (host, after) = host_port.split_at(close + 1);
-        match after.strip_prefix(':') {
-            Some(p) => (host, Some(p)),
-            None if after.is_empty() => (host, None),
-            None => return Err(format!("unexpected {after:?} after the host")),
-        }
-    } else {
-        match host_port.rfind(':') {
-            Some(c) => (&host_port[..c], Some(&host_port[c + 1..])),
-            None => (host_port, None),
-        }
-    };
-    if host.is_empty() {
-        return Err("empty host".to_string());
-    }
-    if host
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "<>^|%\"`{}".contains(c))
-    {
-        return Err(format!("invalid host {host:?}"));
-    }
-    let default = if scheme == "https" { 443 } else { 80 };
-    let port = match port {
-        None | Some("") => None,
-        Some(p) => {
-            let n: u16 = p
-                .parse()
-                .ok()
-                .filter(|_| p.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| format!("invalid port {p:?}"))?;
-            Some(n).filter(|&n| n != default)
-        }
-    };
-    let (path, query) = split_query(tail);
-    Ok(UrlParts {
-        scheme: scheme.to_string(),
-        host: host.to_ascii_lowercase(),
-        port,
-        path: remove_dot_segments(&format!("/{}", path.trim_start_matches(['/', '\\']))),
-        query: query.to_string(),
-    })
-}
-
-/// Splits `path?query` into the path and `?query`.
-fn split_query(s: &str) -> (&str, &str) {
-    match s.find('?') {
-        Some(q) => s.split_at(q),
-        None => (s, ""),
-    }
-}
-
-/// Removes `.` and `..` segments from an absolute path (RFC 3986 5.2.4).
-fn remove_dot_segments(path: &str) -> String {
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let last = segments.len().saturating_sub(1);
-    let mut out: Vec<&str> = Vec::new();
-    for (i, seg) in segments.iter().enumerate() {
-        match *seg {
-            "." | ".." => {
-                if *seg == ".." {
-                    out.pop();
-                }
-                if i == last {
-                    out.push("");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    format!("/{}", out.join("/"))
-}
-
-/// Resolves a `Location` value against the URL it came from: `Ok(None)` when it points to a
-/// URL that is not HTTP(S).
-fn resolve(base: &UrlParts, location: &str) -> Result<Option<UrlParts>, String> {
-    let loc = location.trim();
-    let loc = loc.split('#').next().unwrap_or("");
-    if split_scheme(loc).is_some() {
-        return parse_url(loc);
-    }
-    if let Some(rest) = loc.strip_prefix("//") {
-        return parse_hierarchical(&base.scheme, rest).map(Some);
-    }
-    let mut url = base.clone();
-    if loc.is_empty() {
-        return Ok(Some(url));
-    }
-    let (path, query) = split_query(loc);
-    if path.is_empty() {
-        url.query = query.to_string();
-        return Ok(Some(url));
-    }
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        let dir = base.path.rfind('/').map_or("/", |i| &base.path[..=i]);
-        format!("{dir}{path}")
-    };
-    url.path = remove_dot_segments(&joined);
-    url.query = query.to_string();
-    Ok(Some(url))
+/// The URL without user info or fragment: equal keys mean the same request URL.
+fn key(u: &Url) -> String {
+    let origin = u.origin().ascii_serialization();
+    format!("{origin}{}", &u[Position::BeforePath..Position::AfterQuery])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1458,10 +1296,10 @@ mod tests {
         let bad = entry(T0, "GET", "https://api.test:99999/", &[], 200, &[]);
         assert_eq!(
             err(&har(vec![bad]), None),
-            "HAR entry 0: request.url \"https://api.test:99999/\" is not a URL: invalid port \"99999\""
+            "HAR entry 0: request.url \"https://api.test:99999/\" is not a URL: invalid port number"
         );
         let bad = entry(T0, "GET", "/relative", &[], 200, &[]);
-        assert!(err(&har(vec![bad]), None).contains("is not a URL: no scheme"));
+        assert!(err(&har(vec![bad]), None).contains("is not a URL: relative URL without a base"));
         assert_eq!(
             err(&har(vec![ok.clone()]), None),
             "no cross-origin request in the HAR: every entry is same-origin or lacks an Origin header"
@@ -1505,7 +1343,7 @@ mod tests {
         );
         assert_eq!(
             err(&har(vec![ok.clone()]), Some("https://app.test/")),
-            "--origin \"https://app.test/\" is not a serialized origin: an origin has no path, query, fragment or user info"
+            "--origin \"https://app.test/\" is not a serialized origin: \"https://app.test/\" is not a serialized origin; did you mean \"https://app.test\"?"
         );
         assert!(err(&har(vec![ok]), Some("app.test")).starts_with("--origin \"app.test\""));
     }
@@ -1542,18 +1380,17 @@ mod tests {
 
     #[test]
     fn urls() {
-        let u = parse_url("HTTPS://User:pw@API.Test:443?x#f")
-            .unwrap()
-            .unwrap();
-        assert_eq!(u.key(), "https://api.test/?x");
-        assert_eq!(u.origin(), "https://api.test");
-        let u = parse_url("http://[::1]:8080/a/./b/../c").unwrap().unwrap();
-        assert_eq!(u.key(), "http://[::1]:8080/a/c");
-        assert_eq!(parse_url("data:text/plain,x").unwrap(), None);
-        assert!(parse_url("https://").is_err());
-        assert!(parse_url("https://a b/").is_err());
-        let base = parse_url("https://a.test/x/y?q").unwrap().unwrap();
-        let r = |l: &str| resolve(&base, l).unwrap().map(|u| u.key());
+        let url = |s: &str| http_url(None, s);
+        let u = url("HTTPS://User:pw@API.Test:443?x#f").unwrap().unwrap();
+        assert_eq!(key(&u), "https://api.test/?x");
+        assert_eq!(u.origin().ascii_serialization(), "https://api.test");
+        let u = url("http://[::1]:8080/a/./b/../c").unwrap().unwrap();
+        assert_eq!(key(&u), "http://[::1]:8080/a/c");
+        assert_eq!(url("data:text/plain,x").unwrap(), None);
+        assert!(url("https://").is_err());
+        assert!(url("https://a b/").is_err());
+        let base = url("https://a.test/x/y?q").unwrap().unwrap();
+        let r = |l: &str| http_url(Some(&base), l).unwrap().map(|u| key(&u));
         assert_eq!(r("z").as_deref(), Some("https://a.test/x/z"));
         assert_eq!(r("../z?w").as_deref(), Some("https://a.test/z?w"));
         assert_eq!(r("/").as_deref(), Some("https://a.test/"));
