@@ -1,0 +1,163 @@
+//! [`CorsLayer`]: the compiled policy plus the two knobs a policy file does not hold.
+
+use std::sync::Arc;
+
+use corsproof_policy::Policy;
+use http::StatusCode;
+use tower_layer::Layer;
+
+use crate::build;
+use crate::builder::CorsBuilder;
+use crate::error::BuildError;
+use crate::route::RouteTable;
+use crate::service::Cors;
+
+/// The status of a passed preflight answered by the middleware.
+///
+/// ```
+/// use corsproof_tower::PreflightStatus;
+/// assert_eq!(PreflightStatus::default(), PreflightStatus::NoContent);
+/// assert_eq!(PreflightStatus::Ok.status_code(), http::StatusCode::OK);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PreflightStatus {
+    /// `204 No Content` (the default).
+    #[default]
+    NoContent,
+    /// `200 OK`, for clients that mishandle 204.
+    Ok,
+}
+
+impl PreflightStatus {
+    /// The status code.
+    ///
+    /// ```
+    /// assert_eq!(corsproof_tower::PreflightStatus::NoContent.status_code(), 204);
+    /// ```
+    pub fn status_code(self) -> StatusCode {
+        match self {
+            PreflightStatus::NoContent => StatusCode::NO_CONTENT,
+            PreflightStatus::Ok => StatusCode::OK,
+        }
+    }
+}
+
+/// The status of a refused preflight answered by the middleware: `403 Forbidden`.
+///
+/// A browser fails a preflight without `Access-Control-Allow-Origin` whatever its status;
+/// 403 makes the refusal plain in developer tools and logs, and, unlike a 2xx, cannot be
+/// mistaken for a success by a non-browser client.
+pub const REFUSED_PREFLIGHT_STATUS: StatusCode = StatusCode::FORBIDDEN;
+
+/// Options that are not part of the policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    pub(crate) preflight_status: StatusCode,
+    pub(crate) preflight_continue: bool,
+}
+
+/// A [`Layer`] that wraps services in the [`Cors`] middleware for a policy.
+///
+/// Build it with [`CorsLayer::from_policy`] or [`CorsLayer::builder`]; cloning it is cheap
+/// (the compiled policy is shared).
+///
+/// ```
+/// use corsproof_tower::{CorsLayer, PreflightStatus};
+/// let layer = CorsLayer::builder()
+///     .allow_origins(["https://app.example.com"])
+///     .build()?
+///     .preflight_status(PreflightStatus::Ok);
+/// # let _ = layer;
+/// # Ok::<(), corsproof_tower::BuildError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CorsLayer {
+    pub(crate) routes: Arc<RouteTable>,
+    pub(crate) options: Options,
+}
+
+impl CorsLayer {
+    /// Validates `policy` and compiles it: every route, longest path prefix first.
+    ///
+    /// Fails with [`BuildError::Policy`] when `policy.validate()` fails, and with
+    /// [`BuildError::Risky`] when a route without `allow_risky = true` trusts `null`, trusts
+    /// an `http:` origin with credentials, or sets `max_age` above 86400.
+    ///
+    /// ```
+    /// use corsproof_policy::Policy;
+    /// use corsproof_tower::CorsLayer;
+    /// let policy = Policy::from_toml_str(r#"
+    /// version = 1
+    /// [[route]]
+    /// path = "/api/"
+    /// origins = ["https://app.example.com", "https://*.partner.example"]
+    /// methods = ["PUT", "DELETE"]
+    /// request_headers = ["content-type", "x-request-id"]
+    /// credentials = true
+    /// max_age = 600
+    /// "#, "policy.toml")?;
+    /// let layer = CorsLayer::from_policy(&policy)?;
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_policy(policy: &Policy) -> Result<CorsLayer, BuildError> {
+        Ok(CorsLayer {
+            routes: Arc::new(build::compile(policy)?),
+            options: Options {
+                preflight_status: PreflightStatus::default().status_code(),
+                preflight_continue: false,
+            },
+        })
+    }
+
+    /// A builder for a single route written in code (see [`CorsBuilder`]).
+    ///
+    /// ```
+    /// let layer = corsproof_tower::CorsLayer::builder().allow_any_origin().build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), corsproof_tower::BuildError>(())
+    /// ```
+    pub fn builder() -> CorsBuilder {
+        CorsBuilder::new()
+    }
+
+    /// The status of passed preflights answered by the middleware (default 204).
+    ///
+    /// ```
+    /// use corsproof_tower::{CorsLayer, PreflightStatus};
+    /// let layer = CorsLayer::builder().allow_any_origin().build()?.preflight_status(PreflightStatus::Ok);
+    /// # let _ = layer;
+    /// # Ok::<(), corsproof_tower::BuildError>(())
+    /// ```
+    pub fn preflight_status(mut self, status: PreflightStatus) -> CorsLayer {
+        self.options.preflight_status = status.status_code();
+        self
+    }
+
+    /// Pass preflights on to the inner service instead of answering them (default `false`).
+    ///
+    /// The inner service's response then gets the preflight's CORS headers (passed) or only
+    /// `Vary` (refused); its status is the inner service's, and browsers need a 2xx.
+    ///
+    /// ```
+    /// let layer = corsproof_tower::CorsLayer::builder().allow_any_origin().build()?.preflight_continue(true);
+    /// # let _ = layer;
+    /// # Ok::<(), corsproof_tower::BuildError>(())
+    /// ```
+    pub fn preflight_continue(mut self, on: bool) -> CorsLayer {
+        self.options.preflight_continue = on;
+        self
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors {
+            inner,
+            routes: Arc::clone(&self.routes),
+            options: self.options,
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! Zero heap allocations per request inside the middleware, measured with a counting global
+//! allocator around `poll_ready` + `call` + polling the response future, with an inner
+//! service that allocates nothing (it hands out pre-built responses).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use corsproof_policy::Policy;
+use corsproof_tower::{Cors, CorsLayer};
+use http::header::HeaderValue;
+use http::{HeaderMap, Request, Response};
+use tower::{Layer, Service};
+
+struct Counting;
+
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn bump() {
+    let _ = ON.try_with(|on| {
+        if on.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Counts the allocations `f` makes on this thread.
+fn count<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    COUNT.with(|c| c.set(0));
+    ON.with(|on| on.set(true));
+    let out = f();
+    ON.with(|on| on.set(false));
+    (out, COUNT.with(Cell::get))
+}
+
+/// Hands out pre-built responses (with room for a few more headers, as real responses
+/// usually have) and keeps the requests it gets, so it neither allocates nor frees.
+struct Pool {
+    responses: Vec<Response<()>>,
+    seen: Vec<Request<()>>,
+}
+
+impl Pool {
+    fn new(n: usize) -> Pool {
+        let responses = (0..n)
+            .map(|_| {
+                let mut headers = HeaderMap::with_capacity(16);
+                headers.insert("content-type", HeaderValue::from_static("text/plain"));
+                let mut res = Response::new(());
+                *res.headers_mut() = headers;
+                res
+            })
+            .collect();
+        Pool {
+            responses,
+            seen: Vec::with_capacity(n),
+        }
+    }
+}
+
+impl Service<Request<()>> for Pool {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<()>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<()>) -> Self::Future {
+        self.seen.push(req);
+        ready(Ok(self.responses.pop().unwrap_or_default()))
+    }
+}
+
+const POLICY: &str = r#"
+version = 1
+
+[[route]]
+path = "/api/"
+origins = ["https://app.example.com", "https://*.partner.example"]
+methods = ["PUT", "DELETE"]
+request_headers = ["content-type", "x-request-id"]
+expose_headers = ["x-total-count"]
+credentials = true
+max_age = 600
+private_network = true
+
+[[route]]
+path = "/public/"
+origins = ["*"]
+request_headers = ["*"]
+expose_headers = ["*"]
+"#;
+
+/// What a browser sends besides the CORS headers.
+const BROWSER: [(&str, &str); 8] = [
+    ("host", "api.example.com"),
+    ("accept", "*/*"),
+    ("accept-language", "en-US,en;q=0.9"),
+    ("accept-encoding", "gzip, deflate, br"),
+    (
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/140.0",
+    ),
+    ("sec-fetch-mode", "cors"),
+    ("sec-fetch-site", "cross-site"),
+    ("referer", "https://app.example.com/"),
+];
+
+/// A request with static header values (like hyper's, they are cheap to clone), plus the
+/// browser's usual headers unless `minimal`.
+fn request(method: &str, path: &str, cors: &[(&str, HeaderValue)], minimal: bool) -> Request<()> {
+    let mut b = Request::builder().method(method).uri(path);
+    if !minimal {
+        for (n, v) in BROWSER {
+            b = b.header(n, HeaderValue::from_static(v));
+        }
+    }
+    for (n, v) in cors {
+        b = b.header(*n, v.clone());
+    }
+    b.body(()).unwrap()
+}
+
+fn s(v: &'static str) -> HeaderValue {
+    HeaderValue::from_static(v)
+}
+
+/// Sends `n` copies of a request through the middleware, returning the allocations made
+/// inside it (in all) and the last response.
+fn measure(layer: &CorsLayer, make: impl Fn() -> Request<()>) -> (usize, Response<()>) {
+    const N: usize = 64;
+    let mut svc: Cors<Pool> = layer.layer(Pool::new(N));
+    let requests: Vec<Request<()>> = (0..N).map(|_| make()).collect();
+    let mut responses = Vec::with_capacity(N);
+    let mut total = 0;
+    let waker = Waker::noop();
+    for req in requests {
+        let (res, n) = count(|| {
+            let mut cx = Context::from_waker(waker);
+            match svc.poll_ready(&mut cx) {
+                Poll::Ready(Ok(())) => {}
+                _ => unreachable!(),
+            }
+            let mut fut = pin!(svc.call(req));
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(res)) => res,
+                _ => unreachable!(),
+            }
+        });
+        total += n;
+        responses.push(res);
+    }
+    (total, responses.pop().unwrap())
+}
+
+#[test]
+fn no_allocation_per_request_inside_the_middleware() {
+    // The counter counts.
+    let (_, n) = count(|| Vec::<u8>::with_capacity(1));
+    assert_eq!(n, 1);
+
+    let policy = Policy::from_toml_str(POLICY, "alloc.toml").unwrap();
+    let layer = CorsLayer::from_policy(&policy).unwrap();
+    // An Origin value from an owned buffer, never cloned: cloning it would allocate (bytes
+    // promotes it on first clone); an exact match echoes the precomputed value instead.
+    let owned_origin = || HeaderValue::from_str("https://app.example.com").unwrap();
+
+    type Case<'a> = (
+        &'a str,
+        Box<dyn Fn() -> Request<()> + 'a>,
+        u16,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "actual-allowed (exact)",
+            Box::new(|| request("GET", "/api/items", &[("origin", owned_origin())], false)),
+            200,
+            Some("https://app.example.com"),
+        ),
+        (
+            "actual-allowed (pattern)",
+            Box::new(|| {
+                request(
+                    "POST",
+                    "/api/items",
+                    &[("origin", s("https://eu.partner.example"))],
+                    false,
+                )
+            }),
+            200,
+            Some("https://eu.partner.example"),
+        ),
+        (
+            "actual-allowed (wildcard route)",
+            Box::new(|| {
+                request(
+                    "GET",
+                    "/public/a",
+                    &[("origin", s("https://any.example"))],
+                    false,
+                )
+            }),
+            200,
+            Some("*"),
+        ),
+        (
+            "actual-refused",
+            Box::new(|| {
+                request(
+                    "GET",
+                    "/api/items",
+                    &[("origin", s("https://evil.example"))],
+                    false,
+                )
+            }),
+            200,
+            None,
+        ),
+        (
+            "no-origin",
+            Box::new(|| request("GET", "/api/items", &[], false)),
+            200,
+            None,
+        ),
+        (
+            "same-origin path",
+            Box::new(|| {
+                request(
+                    "GET",
+                    "/elsewhere",
+                    &[("origin", s("https://app.example.com"))],
+                    false,
+                )
+            }),
+            200,
+            None,
+        ),
+        (
+            "options, not a preflight",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[("origin", owned_origin())],
+                    false,
+                )
+            }),
+            200,
+            Some("https://app.example.com"),
+        ),
+        (
+            "preflight-allowed (exact)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[
+                        ("origin", owned_origin()),
+                        ("access-control-request-method", s("PUT")),
+                        (
+                            "access-control-request-headers",
+                            s("content-type,x-request-id"),
+                        ),
+                    ],
+                    false,
+                )
+            }),
+            204,
+            Some("https://app.example.com"),
+        ),
+        (
+            "preflight-refused (two Origin lines)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[
+                        ("origin", owned_origin()),
+                        ("origin", s("https://eu.partner.example")),
+                        ("access-control-request-method", s("DELETE")),
+                        ("access-control-request-private-network", s("true")),
+                    ],
+                    false,
+                )
+            }),
+            403,
+            None,
+        ),
+        (
+            "preflight-allowed (pattern, PNA, single origin)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[
+                        ("origin", s("https://eu.partner.example")),
+                        ("access-control-request-method", s("DELETE")),
+                        ("access-control-request-headers", s("x-request-id")),
+                        ("access-control-request-private-network", s("true")),
+                    ],
+                    false,
+                )
+            }),
+            204,
+            Some("https://eu.partner.example"),
+        ),
+        (
+            "preflight-allowed (minimal request)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[
+                        ("origin", owned_origin()),
+                        ("access-control-request-method", s("PUT")),
+                    ],
+                    true,
+                )
+            }),
+            204,
+            Some("https://app.example.com"),
+        ),
+        (
+            "preflight-allowed (wildcard route)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/public/a",
+                    &[
+                        ("origin", s("https://any.example")),
+                        ("access-control-request-method", s("GET")),
+                        ("access-control-request-headers", s("x-a, x-b ,, X-C")),
+                    ],
+                    false,
+                )
+            }),
+            204,
+            Some("*"),
+        ),
+        (
+            "preflight-refused (origin)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[
+                        ("origin", s("https://evil.example")),
+                        ("access-control-request-method", s("PUT")),
+                    ],
+                    false,
+                )
+            }),
+            403,
+            None,
+        ),
+        (
+            "preflight-refused (headers)",
+            Box::new(|| {
+                request(
+                    "OPTIONS",
+                    "/api/items",
+                    &[
+                        ("origin", owned_origin()),
+                        ("access-control-request-method", s("PUT")),
+                        ("access-control-request-headers", s("content-type,x-secret")),
+                    ],
+                    true,
+                )
+            }),
+            403,
+            None,
+        ),
+    ];
+
+    let mut failures = Vec::new();
+    for (name, make, status, acao) in &cases {
+        let (allocations, res) = measure(&layer, make);
+        assert_eq!(res.status().as_u16(), *status, "{name}");
+        assert_eq!(
+            res.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            *acao,
+            "{name}"
+        );
+        println!("{name}: {allocations} allocations in 64 requests");
+        if allocations != 0 {
+            failures.push(format!("{name}: {allocations}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "allocations inside the middleware: {failures:?}"
+    );
+}

@@ -1,0 +1,107 @@
+//! Arbitrary requests never panic the middleware, and its answers keep their invariants:
+//! at most one `Access-Control-Allow-Origin`, equal to `*` or to the request's own single
+//! `Origin`; refused preflights carry no CORS header; `Vary` is never duplicated.
+
+mod common;
+
+use common::*;
+use corsproof_tower::CorsLayer;
+use http::{HeaderValue, Method, Request};
+use proptest::prelude::*;
+use std::sync::LazyLock;
+
+static ANSWERING: LazyLock<CorsLayer> = LazyLock::new(|| layer(POLICY));
+static CONTINUING: LazyLock<CorsLayer> = LazyLock::new(|| layer(POLICY).preflight_continue(true));
+
+/// Header-value bytes: visible ASCII, space, tab, and obs-text.
+fn value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(
+            prop_oneof![
+                Just(b' '),
+                Just(b'\t'),
+                Just(b','),
+                0x21u8..0x7f,
+                0x80u8..=0xff
+            ],
+            0..80
+        ),
+        prop::sample::select(vec![
+            b"https://app.example.com".to_vec(),
+            b"https://a.partner.example".to_vec(),
+            b"https://partner.example".to_vec(),
+            b"null".to_vec(),
+            b"PUT".to_vec(),
+            b"patch".to_vec(),
+            b"content-type, x-request-id".to_vec(),
+            b"authorization".to_vec(),
+            b"true".to_vec(),
+            b"".to_vec(),
+        ]),
+    ]
+}
+
+fn header() -> impl Strategy<Value = (&'static str, Vec<u8>)> {
+    (
+        prop::sample::select(vec![
+            "origin",
+            "access-control-request-method",
+            "access-control-request-headers",
+            "access-control-request-private-network",
+            "vary",
+            "x-other",
+        ]),
+        value(),
+    )
+}
+
+proptest! {
+    // 256 cases by default; `PROPTEST_CASES` (2,000 in CI) overrides it.
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_requests_keep_the_invariants(
+        method in prop::sample::select(vec!["GET", "OPTIONS", "POST", "PUT", "patch", "X"]),
+        path in prop::sample::select(vec!["/", "/api/", "/api/x", "/api/admin/x", "/public/", "/device/x", "/apix"]),
+        headers in prop::collection::vec(header(), 0..8),
+        inner_vary in prop::option::of(prop::sample::select(vec!["*", "Origin", "Accept-Encoding"])),
+        cont in any::<bool>(),
+    ) {
+        let mut b = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(path);
+        for (name, v) in &headers {
+            b = b.header(*name, HeaderValue::from_bytes(v).unwrap());
+        }
+        let request = b.body(String::new()).unwrap();
+        let origins: Vec<Vec<u8>> = request.headers().get_all("origin").iter().map(|v| v.as_bytes().to_vec()).collect();
+        let is_preflight = method == "OPTIONS"
+            && !origins.is_empty()
+            && request.headers().contains_key("access-control-request-method");
+        let mut inner = Inner::new();
+        if let Some(v) = inner_vary {
+            inner = inner.header("vary", v);
+        }
+        let l = if cont { &*CONTINUING } else { &*ANSWERING };
+        let res = send(l, &inner, request);
+        let h = res.headers();
+        let acao: Vec<&[u8]> = h.get_all("access-control-allow-origin").iter().map(|v| v.as_bytes()).collect();
+        prop_assert!(acao.len() <= 1);
+        if let Some(a) = acao.first() {
+            prop_assert!(*a == b"*" || (origins.len() == 1 && *a == origins[0].as_slice()));
+        }
+        if is_preflight && !cont && res.status() == 403 {
+            prop_assert!(cors_headers(h).is_empty());
+            prop_assert_eq!(inner.calls(), 0);
+        }
+        if is_preflight && !cont && res.status() == 204 {
+            prop_assert_eq!(acao.len(), 1);
+            prop_assert_eq!(inner.calls(), 0);
+        }
+        let tokens: Vec<String> = h.get_all("vary").iter()
+            .flat_map(|v| v.to_str().unwrap().split(',').map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+            .collect();
+        let mut dedup = tokens.clone();
+        dedup.sort();
+        dedup.dedup();
+        prop_assert_eq!(dedup.len(), tokens.len(), "duplicated Vary token: {:?}", tokens);
+    }
+}
