@@ -5,6 +5,7 @@
 mod explain;
 mod har;
 mod lint;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,21 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Serve a demo handler behind the corsproof middleware, configured from a policy.
+    Serve {
+        /// The policy (TOML or JSON).
+        #[arg(long)]
+        policy: PathBuf,
+        /// HOST:PORT to listen on; port 0 picks a free port (the "listening on" line says which).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Stop (exit 0) after serving this many requests.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max_requests: Option<u64>,
+        /// Stop (exit 0) after this many seconds.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: Option<u64>,
+    },
 }
 
 /// How a command ended: its exit code, and what to print.
@@ -123,6 +139,17 @@ fn main() -> ExitCode {
             output,
         } => lint::run(&file, format, deny_warnings)
             .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
+        Command::Serve {
+            policy,
+            listen,
+            max_requests,
+            timeout,
+        } => serve::run(&serve::Options {
+            policy,
+            listen,
+            max_requests,
+            timeout,
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
