@@ -57,7 +57,7 @@ impl Additions {
         if self.acac {
             let _ = headers.try_insert(
                 ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
+                const { HeaderValue::from_static("true") },
             );
         }
         if let Some(v) = self.acam {
@@ -73,7 +73,10 @@ impl Additions {
             let _ = headers.try_insert(ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
         if self.acapn {
-            let _ = headers.try_insert(ALLOW_PRIVATE_NETWORK, HeaderValue::from_static("true"));
+            let _ = headers.try_insert(
+                ALLOW_PRIVATE_NETWORK,
+                const { HeaderValue::from_static("true") },
+            );
         }
         vary::merge(headers, self.vary);
     }

@@ -85,7 +85,7 @@ impl CorsRoute {
     /// The headers a non-preflight request gets on the inner service's response.
     pub(crate) fn actual(&self, headers: &HeaderMap, is_options: bool) -> Additions {
         let (acao, vary) = match &self.origins {
-            AllowedOrigins::Any => (Some(HeaderValue::from_static("*")), 0),
+            AllowedOrigins::Any => (Some(const { HeaderValue::from_static("*") }), 0),
             AllowedOrigins::Set(set) => {
                 let acao = single(headers, &ORIGIN).and_then(|origin| {
                     match set.grant(origin.as_bytes()) {
@@ -119,7 +119,7 @@ impl CorsRoute {
     /// `Access-Control-Request-Method`); `None` when it is refused.
     pub(crate) fn preflight(&self, headers: &HeaderMap) -> Option<PreflightGrant> {
         let (acao, echo_request_origin) = match &self.origins {
-            AllowedOrigins::Any => (Some(HeaderValue::from_static("*")), false),
+            AllowedOrigins::Any => (Some(const { HeaderValue::from_static("*") }), false),
             AllowedOrigins::Set(set) => {
                 match single(headers, &ORIGIN).map(|o| set.grant(o.as_bytes())) {
                     None | Some(Grant::Refused) => return None,
