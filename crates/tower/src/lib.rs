@@ -79,10 +79,42 @@
 //! # }
 //! ```
 //!
-//! With axum, add the layer to the whole router (`Router::layer(cors_layer)`), not to
-//! individual routes: a route layer only sees requests for methods the route has, and
-//! `OPTIONS` preflights would be rejected with 405 before reaching it (see Pitfalls).
-//! axum's request and response bodies implement `Default`, so `Cors` fits as is.
+//! ## Example (axum)
+//!
+//! Add the layer to the whole router (`Router::layer`), not to individual routes: a route
+//! layer only sees requests for methods the route has, and `OPTIONS` preflights would be
+//! rejected with 405 before reaching it (see Pitfalls). axum's bodies implement `Default`,
+//! so `Cors` fits as is.
+//!
+//! ```
+//! use axum::{body::Body, routing::get, Router};
+//! use corsproof_policy::Policy;
+//! use corsproof_tower::CorsLayer;
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = Policy::from_path("../../corpus/policies/spa-credentialed.toml")
+//!     .or_else(|_| Policy::from_toml_str(
+//!         "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"https://app.example.com\"]\n",
+//!         "inline.toml",
+//!     ))?;
+//! let app = Router::new()
+//!     .route("/api/items", get(|| async { "[]" }))
+//!     .layer(CorsLayer::from_policy(&policy)?);
+//!
+//! // A route with only GET: the preflight still reaches the middleware, which answers it.
+//! let preflight = Request::options("/api/items")
+//!     .header("origin", "https://evil.example")
+//!     .header("access-control-request-method", "GET")
+//!     .body(Body::empty())?;
+//! let res = app.oneshot(preflight).await?;
+//! assert_eq!(res.status(), StatusCode::FORBIDDEN); // refused origin: no CORS headers
+//! assert!(res.headers().get("access-control-allow-origin").is_none());
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ## Behaviour
 //!
