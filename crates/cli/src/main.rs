@@ -2,6 +2,7 @@
 //! done by the library crates. Exit codes (shared/design/cli.md): 0 conforms / nothing
 //! found, 1 findings, 2 usage, policy or input error, 3 target unreachable.
 
+mod emit;
 mod explain;
 mod har;
 mod lint;
@@ -81,6 +82,21 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: Option<u64>,
     },
+    /// Print a configuration implementing a policy for another CORS implementation.
+    Emit {
+        /// The target.
+        #[arg(value_enum)]
+        target: emit::Target,
+        /// The policy (TOML or JSON).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Write a standalone configuration listening here (PORT or HOST:PORT) with a demo response.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// How a command ended: its exit code, and what to print.
@@ -150,6 +166,13 @@ fn main() -> ExitCode {
             max_requests,
             timeout,
         }),
+        Command::Emit {
+            target,
+            policy,
+            listen,
+            output,
+        } => emit::run(target, &policy, listen.as_deref())
+            .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -5,6 +5,9 @@
 //! line exactly as the server sent it (duplicates, order and case), with keep-alive, bounded
 //! memory and per-request timeouts.
 //!
+//! [`emit`] turns a policy into another implementation's configuration ([`emit::nginx()`]:
+//! a map-based nginx configuration), so that the same policy can be checked on that target.
+//!
 //! ```
 //! use corsproof_harness::http1::{Client, Request};
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,6 +38,7 @@
 
 #![deny(missing_docs)]
 
+pub mod emit;
 pub mod error;
 pub mod http1;
 
