@@ -300,10 +300,14 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     let route = route_index.map_or(&uncovered, |i| &policy.routes[i]);
     let max_cache_seconds = route.max_age.unwrap_or(5);
     // P11: under a profile that sends Private Network Access preflights, a request to a more
-    // private address space is sent only if the route answers them (and, being a CORS
-    // preflight, the origin is granted).
+    // private address space is sent only if the route answers them and, the PNA preflight
+    // being checked with the request's own credentials mode (R33, also for a no-cors request),
+    // the origin is granted for that mode (P5).
     let pna = profile.private_network_access && request.target_more_private;
-    let pna_ok = !pna || (route.private_network && origin_matches(&route.origins, &request.origin));
+    let pna_ok = !pna
+        || (route.private_network
+            && origin_matches(&route.origins, &request.origin)
+            && (request.credentials != CredentialsMode::Include || route.credentials));
     // P3: same-origin and no-cors requests are outside the policy (a same-origin request to a
     // more private address space is left open: the policy cannot say what it intends for it).
     if request.url_origin.same_origin(&request.origin) {

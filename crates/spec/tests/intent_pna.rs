@@ -80,3 +80,69 @@ fn profiles_without_pna_ignore_the_address_space() {
         assert_eq!(request.credentials, CredentialsMode::SameOrigin);
     }
 }
+
+/// A credentialed no-cors request (an `<img>`, say) to a more private address space: its PNA
+/// preflight is checked with credentials (R33), so only a route with `credentials = true` can
+/// let it be sent. (Found by the `middleware_vs_intent` fuzz target.)
+#[test]
+fn credentialed_no_cors_pna_needs_a_credentialed_route() {
+    let chromium = Profile::chromium();
+    let mut init = pna_get();
+    init.mode = corsproof_spec::RequestMode::NoCors;
+    init.credentials = CredentialsMode::Include;
+    let request = Request::construct(init, &chromium).expect("request");
+    let with_credentials = |origins: &str, credentials: bool| {
+        let text = format!(
+            "version = 1\n[[route]]\npath = \"/\"\norigins = [{origins}]\nprivate_network = true\ncredentials = {credentials}\n"
+        );
+        Policy::from_toml_str(&text, "pna.toml").expect("valid policy")
+    };
+    for (origins, credentials, sent) in [
+        ("\"*\"", false, Tri::MustNot),
+        ("\"https://app.test\"", false, Tri::MustNot),
+        ("\"https://app.test\"", true, Tri::Must),
+    ] {
+        let i = intent(&with_credentials(origins, credentials), &request, &chromium);
+        assert_eq!(
+            (i.sent, i.readable),
+            (sent, Tri::MustNot),
+            "{origins} {credentials}"
+        );
+    }
+    // The oracle: the preflight passes only with the origin echoed and ACAC.
+    let outcome = |preflight: Vec<(&'static str, &'static str)>| {
+        let mut cache = PreflightCache::default();
+        let mut fetch = Fetch::new(&request, &chromium);
+        let mut next = fetch.start(&mut cache, 0.0);
+        assert_eq!(next, Next::Preflight);
+        next = fetch.on_preflight_response(&Response::new(204, preflight), &mut cache, 0.0);
+        if next == Next::Request {
+            fetch.on_response(
+                &Response::new(200, Vec::<(&str, &str)>::new()),
+                &mut cache,
+                0.0,
+            );
+        }
+        (fetch.outcome().sent(), fetch.outcome().readable)
+    };
+    let pna = ("Access-Control-Allow-Private-Network", "true");
+    assert_eq!(
+        outcome(vec![("Access-Control-Allow-Origin", "*"), pna]),
+        (false, false)
+    );
+    assert_eq!(
+        outcome(vec![
+            ("Access-Control-Allow-Origin", "https://app.test"),
+            pna
+        ]),
+        (false, false)
+    );
+    assert_eq!(
+        outcome(vec![
+            ("Access-Control-Allow-Origin", "https://app.test"),
+            ("Access-Control-Allow-Credentials", "true"),
+            pna
+        ]),
+        (true, false)
+    );
+}
