@@ -2,6 +2,8 @@
 //! done by the library crates. Exit codes (shared/design/cli.md): 0 conforms / nothing
 //! found, 1 findings, 2 usage, policy or input error, 3 target unreachable.
 
+mod audit;
+mod check;
 mod emit;
 mod explain;
 mod har;
@@ -81,6 +83,31 @@ enum Command {
         /// Stop (exit 0) after this many seconds.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: Option<u64>,
+    },
+    /// Check a running server against a policy: generated browser requests, judged by the
+    /// oracle under every browser profile (exit 0 conforms, 1 findings, 3 unreachable).
+    Check {
+        /// The server's base URL (http://HOST:PORT, no path).
+        url: String,
+        #[command(flatten)]
+        flags: check::Flags,
+    },
+    /// Start a known implementation configured from the policy, check it, stop it.
+    Run {
+        /// The implementation.
+        #[arg(value_enum)]
+        target: check::RunTarget,
+        #[command(flatten)]
+        flags: check::Flags,
+    },
+    /// Policy-less scan for dangerous CORS behaviour: reflection, `null`, prefix/suffix/regex
+    /// bypasses, scheme downgrade, wildcards, missing Vary, preflight leaks (exit 0 nothing
+    /// found, 1 findings, 3 unreachable).
+    Audit {
+        /// The URL to probe (http:// only).
+        url: String,
+        #[command(flatten)]
+        flags: audit::Flags,
     },
     /// Print a configuration implementing a policy for another CORS implementation.
     Emit {
@@ -166,6 +193,9 @@ fn main() -> ExitCode {
             max_requests,
             timeout,
         }),
+        Command::Check { url, flags } => check::check(&url, &flags),
+        Command::Run { target, flags } => check::run(target, &flags),
+        Command::Audit { url, flags } => audit::run(&url, &flags),
         Command::Emit {
             target,
             policy,

@@ -38,8 +38,14 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
+pub mod check;
 pub mod emit;
 pub mod error;
+pub mod finding;
+pub mod generate;
 pub mod http1;
+pub mod launch;
+pub mod report;
 
 pub use error::Error;

@@ -368,6 +368,25 @@ fn to_response(r: &ResponseJson, where_: &str) -> Result<Response, CaseError> {
     Ok(Response::new(r.status, pairs))
 }
 
+impl RequestJson {
+    /// The oracle's request of this JSON request (the explain input's `request`); `where_`
+    /// prefixes error locations.
+    ///
+    /// ```
+    /// use corsproof_spec::case::RequestJson;
+    /// let r: RequestJson = serde_json::from_str(
+    ///     r#"{"url": "https://api.test/x", "origin": "https://app.test", "method": "PUT"}"#,
+    /// ).unwrap();
+    /// let init = r.to_init("").unwrap();
+    /// assert_eq!(init.method, "PUT");
+    /// assert!(serde_json::from_str::<RequestJson>(r#"{"url": "x", "origin": "o"}"#)
+    ///     .unwrap().to_init("").is_err());
+    /// ```
+    pub fn to_init(&self, where_: &str) -> Result<RequestInit, CaseError> {
+        to_init(self, where_)
+    }
+}
+
 fn to_init(r: &RequestJson, where_: &str) -> Result<RequestInit, CaseError> {
     let url = Url::parse(&r.url).map_err(|e| CaseError::Url {
         where_: where_.to_string(),

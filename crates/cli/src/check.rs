@@ -1,0 +1,328 @@
+//! `corsproof check URL --policy FILE` and `corsproof run TARGET --policy FILE`: generated
+//! browser requests against a running server (or one `run` starts), judged by the oracle
+//! against the policy; reports in text, JSON, JUnit XML or SARIF; exit 0 conforms, 1
+//! findings, 2 usage or policy error, 3 target unreachable.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use corsproof_harness::check::{self, CheckConfig, CheckError};
+use corsproof_harness::finding::Report;
+use corsproof_harness::launch::{self, LaunchError};
+use corsproof_harness::report;
+use corsproof_policy::{parse_path, Policy};
+use corsproof_spec::case::RequestJson;
+use corsproof_spec::Profile;
+
+/// Report formats of `check`, `run` and `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For people (colour on a terminal unless NO_COLOR is set).
+    Text,
+    /// The JSON report of shared/design/cli.md.
+    Json,
+    /// JUnit XML, one test case per finding kind.
+    Junit,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// Flags shared by `check` and `run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Flags {
+    /// The policy (TOML or JSON).
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Generated browser requests, on top of the deterministic baseline.
+    #[arg(long, default_value_t = 1000)]
+    pub cases: usize,
+    /// Seed of the generated requests (a report names it; the same seed replays the run).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Judge under this browser profile only (default: fetch, chromium and firefox).
+    #[arg(long, value_parser = ["fetch", "chromium", "firefox"])]
+    pub browser: Option<String>,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Connections used at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+    /// Waive findings of this kind (repeatable).
+    #[arg(long = "allow", value_name = "KIND")]
+    pub allow: Vec<String>,
+    /// Replay the cases of this file (written by an earlier run) instead of generating.
+    #[arg(long)]
+    pub replay: Option<PathBuf>,
+    /// Where to write each finding's minimized case as replayable JSON.
+    #[arg(long, default_value = "corsproof-cases")]
+    pub save_cases: PathBuf,
+    /// Do not write replayable cases.
+    #[arg(long)]
+    pub no_save: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// No progress line on standard error.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Targets `run` can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunTarget {
+    /// corsproof-tower, our middleware, behind `corsproof serve` on a loopback port.
+    Tower,
+    /// nginx (from PATH or /usr/sbin) with the `corsproof emit nginx` configuration.
+    Nginx,
+}
+
+/// A replayable case file: the target, the policy and the minimized browser request.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct CaseFile {
+    /// `corsproof check --replay` reads this.
+    corsproof_case: u32,
+    kind: String,
+    route: Option<String>,
+    profiles: Vec<String>,
+    target: String,
+    policy: Option<String>,
+    seed: u64,
+    request: RequestJson,
+}
+
+/// `corsproof check`.
+pub fn check(url: &str, flags: &Flags) -> anyhow::Result<u8> {
+    let Some(policy) = load_policy(&flags.policy) else {
+        return Ok(2);
+    };
+    let base = match url::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("corsproof check: invalid target URL {url:?}: {e}");
+            return Ok(2);
+        }
+    };
+    execute(&policy, &base, flags)
+}
+
+/// `corsproof run`.
+pub fn run(target: RunTarget, flags: &Flags) -> anyhow::Result<u8> {
+    let Some(policy) = load_policy(&flags.policy) else {
+        return Ok(2);
+    };
+    let started = Instant::now();
+    let running = match target {
+        RunTarget::Tower => {
+            let exe = std::env::current_exe().context("cannot find the corsproof binary")?;
+            let policy_arg = flags.policy.display().to_string();
+            launch::process(
+                "tower",
+                &exe,
+                &["serve", "--policy", &policy_arg, "--listen", "127.0.0.1:0"],
+            )
+        }
+        RunTarget::Nginx => match launch::find_nginx() {
+            Some(bin) => launch::nginx(&bin, &policy),
+            None => {
+                eprintln!(
+                    "corsproof run nginx: no nginx binary on PATH or in /usr/sbin (Debian: apt-get install nginx-light)"
+                );
+                return Ok(3);
+            }
+        },
+    };
+    let running = match running {
+        Ok(r) => r,
+        Err(e @ LaunchError::Unsupported(_)) => {
+            eprintln!("corsproof run: {e}");
+            return Ok(2);
+        }
+        Err(e) => {
+            eprintln!("corsproof run: {e}");
+            return Ok(3);
+        }
+    };
+    if !flags.quiet {
+        eprintln!(
+            "corsproof run: {} started (pid {}) at {} in {:.1} s",
+            running.name(),
+            running.pid(),
+            running.url(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let code = execute(&policy, running.url(), flags);
+    drop(running);
+    code
+}
+
+fn load_policy(path: &Path) -> Option<Policy> {
+    match parse_path(path) {
+        Ok(parsed) => Some(parsed.policy),
+        Err(e) => {
+            eprintln!("corsproof: {e}");
+            None
+        }
+    }
+}
+
+fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8> {
+    let seed = flags.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
+    });
+    let profiles = match &flags.browser {
+        Some(name) => vec![Profile::by_name(name).context("unknown browser profile")?],
+        None => vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
+    };
+    let show_progress = !flags.quiet && std::io::stderr().is_terminal();
+    let last_draw = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let progress: Option<check::Progress> = if show_progress {
+        let started = Instant::now();
+        Some(Arc::new(move |done, total, requests| {
+            let Ok(mut last) = last_draw.lock() else {
+                return;
+            };
+            if done != total && last.elapsed() < Duration::from_millis(100) {
+                return;
+            }
+            *last = Instant::now();
+            let width = 30usize;
+            let filled = (done as usize * width) / (total.max(1) as usize);
+            let rate = requests as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r[{}{}] {done}/{total} cases, {requests} requests, {rate:.0} req/s ",
+                "=".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if done == total {
+                let _ = writeln!(err);
+            }
+            let _ = err.flush();
+        }))
+    } else {
+        None
+    };
+    let config = CheckConfig {
+        cases: flags.cases,
+        seed,
+        profiles,
+        concurrency: flags.concurrency as usize,
+        timeout: Duration::from_secs(flags.timeout.max(1)),
+        progress,
+        ..CheckConfig::default()
+    };
+    let policy_name = flags.policy.display().to_string();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = match &flags.replay {
+        Some(file) => {
+            let cases = read_cases(file)?;
+            runtime.block_on(check::replay(policy, &policy_name, base, cases, &config))
+        }
+        None => runtime.block_on(check::check(policy, &policy_name, base, &config)),
+    };
+    let mut report = match result {
+        Ok(r) => r,
+        Err(e @ CheckError::Unreachable { .. }) => {
+            eprintln!("corsproof check: {e}");
+            return Ok(3);
+        }
+        Err(e) => {
+            eprintln!("corsproof check: {e}");
+            return Ok(2);
+        }
+    };
+    let waived = report.findings.len();
+    report.findings.retain(|f| !flags.allow.contains(&f.kind));
+    let waived = waived - report.findings.len();
+    if !flags.no_save && !report.findings.is_empty() && flags.replay.is_none() {
+        save_cases(&report, &flags.save_cases)?;
+    }
+    let output = match flags.format {
+        ReportFormat::Json => report::json(&report),
+        ReportFormat::Junit => report::junit(&report),
+        ReportFormat::Sarif => report::sarif(&report),
+        ReportFormat::Text => {
+            let style = if flags.output.is_some() {
+                report::Style { colour: false }
+            } else {
+                report::Style::detect()
+            };
+            report::text(&report, style)
+        }
+    };
+    crate::emit(&output, flags.output.as_ref())?;
+    if waived > 0 && !flags.quiet {
+        eprintln!("corsproof check: {waived} finding(s) waived with --allow");
+    }
+    if report.stats.requests > 1 && report.stats.errors == report.stats.requests - 1 {
+        eprintln!("corsproof check: every exchange failed; nothing could be checked");
+        return Ok(3);
+    }
+    Ok(u8::from(!report.findings.is_empty()))
+}
+
+fn save_cases(report: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (i, f) in report.findings.iter().enumerate() {
+        let Ok(request) = serde_json::from_value::<RequestJson>(f.request.clone()) else {
+            continue;
+        };
+        let case = CaseFile {
+            corsproof_case: 1,
+            kind: f.kind.clone(),
+            route: f.route.clone(),
+            profiles: f.profiles.clone(),
+            target: report.target.clone(),
+            policy: report.policy.clone(),
+            seed: report.seed,
+            request,
+        };
+        let path = dir.join(format!("{:02}-{}.json", i + 1, f.kind));
+        let text = serde_json::to_string_pretty(&case)?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "corsproof check: {} case saved to {} (replay: corsproof check URL --policy FILE --replay {})",
+            f.kind,
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reads a case file, or a JSON array of case files, or a bare explain `request`.
+fn read_cases(file: &Path) -> anyhow::Result<Vec<RequestJson>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let request = item.get("request").cloned().unwrap_or(item);
+        out.push(
+            serde_json::from_value(request)
+                .with_context(|| format!("{} case {i}: not a request", file.display()))?,
+        );
+    }
+    Ok(out)
+}

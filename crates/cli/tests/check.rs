@@ -1,0 +1,166 @@
+//! `corsproof run` and `corsproof check` end to end: our middleware and nginx (when
+//! installed) conform on every bundled policy; exit codes for unreachable targets and bad
+//! input; replayable cases.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn corsproof(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const POLICIES: [&str; 4] = [
+    "corpus/policies/public-api.toml",
+    "corpus/policies/spa-credentialed.toml",
+    "corpus/policies/mixed-routes.toml",
+    "corpus/policies/pna.toml",
+];
+
+fn run_clean(target: &str) {
+    for policy in POLICIES {
+        let o = corsproof(&[
+            "run",
+            target,
+            "--policy",
+            policy,
+            "--cases",
+            "400",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--no-save",
+            "--quiet",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{target} {policy}: {}", text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+        assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
+        assert!(
+            report["stats"]["requests"].as_u64().unwrap_or(0) > 400,
+            "{report}"
+        );
+        assert_eq!(report["seed"], 1);
+        assert_eq!(report["policy"], policy);
+    }
+}
+
+#[test]
+fn run_tower_conforms_on_every_bundled_policy() {
+    run_clean("tower");
+}
+
+#[test]
+fn run_nginx_conforms_on_every_bundled_policy() {
+    let installed = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .any(|p| Path::new(p).is_file());
+    if !installed {
+        eprintln!("skipped: nginx is not installed (apt-get install nginx-light; .ci/run does)");
+        return;
+    }
+    run_clean("nginx");
+}
+
+#[test]
+fn unreachable_target_exits_3_and_bad_input_exits_2() {
+    // A port nothing listens on: bind one, read its number, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let o = corsproof(&[
+        "check",
+        &url,
+        "--policy",
+        "corpus/policies/public-api.toml",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("unreachable"), "{}", text(&o));
+    let o = corsproof(&[
+        "check",
+        "not a url",
+        "--policy",
+        "corpus/policies/public-api.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = corsproof(&[
+        "check",
+        &format!("{url}/api"),
+        "--policy",
+        "corpus/policies/public-api.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no path"), "{}", text(&o));
+    let o = corsproof(&["check", &url, "--policy", "Cargo.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// A one-thread server that answers every connection with `behaviour` (bounded: it serves
+/// at most 16 connections, then its thread ends).
+fn hostile(behaviour: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            match behaviour {
+                "hang" => std::thread::sleep(std::time::Duration::from_secs(4)),
+                "garbage" => {
+                    let _ = s.write_all(b"\x00\x01 this is not HTTP\r\n\r\n");
+                }
+                "close" => {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial");
+                }
+                _ => {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Big: ");
+                    let _ = s.write_all(&vec![b'a'; 1024 * 1024]);
+                    let _ = s.write_all(b"\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn hostile_targets_exit_3_within_the_timeout() {
+    for behaviour in ["hang", "garbage", "close", "huge-header"] {
+        let url = hostile(behaviour);
+        let started = std::time::Instant::now();
+        let o = corsproof(&[
+            "check",
+            &url,
+            "--policy",
+            "corpus/policies/public-api.toml",
+            "--timeout",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(3), "{behaviour}: {}", text(&o));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{behaviour} took {:?}",
+            started.elapsed()
+        );
+        assert!(!text(&o).contains("panicked"), "{behaviour}: {}", text(&o));
+    }
+}
