@@ -72,6 +72,10 @@ pub struct Flags {
     /// No progress line on standard error.
     #[arg(long)]
     pub quiet: bool,
+    /// A second server implementing the same policy (http://HOST:PORT): every request is
+    /// also played there and the browser outcomes compared (`differential` findings).
+    #[arg(long, value_name = "URL")]
+    pub against: Option<String>,
 }
 
 /// Targets `run` can start.
@@ -213,7 +217,16 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     } else {
         None
     };
+    let against = match flags.against.as_deref().map(url::Url::parse) {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(e)) => {
+            eprintln!("corsproof check: invalid --against URL: {e}");
+            return Ok(2);
+        }
+    };
     let config = CheckConfig {
+        against,
         cases: flags.cases,
         seed,
         profiles,

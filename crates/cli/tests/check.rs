@@ -164,3 +164,140 @@ fn hostile_targets_exit_3_within_the_timeout() {
         assert!(!text(&o).contains("panicked"), "{behaviour}: {}", text(&o));
     }
 }
+
+/// Starts `corsproof serve` on a free port; returns the child and its URL.
+fn serve(policy: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .args([
+            "serve",
+            "--policy",
+            policy,
+            "--listen",
+            "127.0.0.1:0",
+            "--timeout",
+            "120",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("listening line");
+    let url = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("an address")
+        .to_string();
+    (child, url)
+}
+
+/// A server that reflects any Origin with credentials (a classic defect), on a thread that
+/// ends when the test process does.
+fn reflector() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(10_000) {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                for _ in 0..1000 {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match s.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    buf.drain(..end + 4);
+                    let origin = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Origin: "))
+                        .unwrap_or("");
+                    let mut res = String::from("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n");
+                    if !origin.is_empty() {
+                        res.push_str(&format!(
+                            "Access-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Credentials: true\r\n"
+                        ));
+                    }
+                    res.push_str("\r\n");
+                    if s.write_all(res.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn differential_against_a_second_target() {
+    let policy = "corpus/policies/mixed-routes.toml";
+    let (mut tower, tower_url) = serve(policy);
+    let (mut twin, twin_url) = serve(policy);
+    // Two correct implementations agree.
+    let o = corsproof(&[
+        "check",
+        &tower_url,
+        "--against",
+        &twin_url,
+        "--policy",
+        policy,
+        "--cases",
+        "300",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+        "--no-save",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A reflecting server disagrees, and the report says which side breaks the policy.
+    let bad = reflector();
+    let o = corsproof(&[
+        "check",
+        &tower_url,
+        "--against",
+        &bad,
+        "--policy",
+        policy,
+        "--cases",
+        "100",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+        "--no-save",
+        "--quiet",
+    ]);
+    let _ = tower.kill();
+    let _ = twin.kill();
+    let _ = tower.wait();
+    let _ = twin.wait();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let diff: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == "differential")
+        .collect();
+    assert!(!diff.is_empty(), "{report}");
+    assert!(
+        diff.iter().any(|f| f["explanation"]
+            .as_str()
+            .is_some_and(|e| e.contains(&format!("{bad}/ disagrees with the policy")))),
+        "{diff:?}"
+    );
+}

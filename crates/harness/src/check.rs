@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use corsproof_policy::{OriginEntry, Origins, Policy};
 use corsproof_spec::case::{explain_reason, CredentialsJson, ModeJson, RequestJson};
+use corsproof_spec::expose::{is_visible, ExposedList};
 use corsproof_spec::fetch::OriginHeader;
 use corsproof_spec::intent::{intent, origin_matches, route_for};
 use corsproof_spec::response::Cors;
@@ -62,6 +63,9 @@ pub struct CheckConfig {
     pub shrink: bool,
     /// Called after each case with (cases done, cases in all, requests sent).
     pub progress: Option<Progress>,
+    /// A second target of the same policy: every case is also played there and the browser
+    /// outcomes compared (`differential` findings).
+    pub against: Option<Url>,
 }
 
 impl Default for CheckConfig {
@@ -75,6 +79,7 @@ impl Default for CheckConfig {
             deadline: Duration::from_secs(600),
             shrink: true,
             progress: None,
+            against: None,
         }
     }
 }
@@ -147,6 +152,13 @@ impl Target {
             authority: format!("{host}:{port}"),
             origin: Origin::of_url(base),
         })
+    }
+
+    /// Whether `url` is on the target (same scheme, host and port), without serializing.
+    fn serves(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host() == self.base.host()
+            && url.port_or_known_default() == self.base.port_or_known_default()
     }
 
     fn client(&self, timeout: Duration) -> Client {
@@ -229,6 +241,8 @@ fn latin1_bytes(s: &str) -> Vec<u8> {
 struct Ctx {
     policy: Policy,
     target: Target,
+    /// The second target of a differential check.
+    other: Option<Target>,
     profiles: Vec<Profile>,
 }
 
@@ -239,7 +253,10 @@ struct Judged {
     mismatches: Vec<(&'static str, String, String, String)>,
     explanation: String,
     oracle_rule: &'static str,
+    sent: bool,
     readable: bool,
+    /// Every response header name (lowercase) and whether script can see it.
+    visible: Vec<(String, bool)>,
 }
 
 impl Ctx {
@@ -269,7 +286,7 @@ impl Ctx {
             if next == Next::Done {
                 break;
             }
-            if !Origin::of_url(fetch.current_url()).same_origin(&self.target.origin) {
+            if !ex.target.serves(fetch.current_url()) {
                 return None;
             }
             let url = fetch.current_url().to_string();
@@ -366,18 +383,36 @@ impl Ctx {
             Some(&last),
             Some(request.origin.serialization()),
         );
+        let exposed = ExposedList::of(&last, request.credentials);
+        let visible = last
+            .headers()
+            .iter()
+            .map(|(n, _)| {
+                (
+                    latin1(n).to_ascii_lowercase(),
+                    outcome.readable && is_visible(n, outcome.response_type, &exposed),
+                )
+            })
+            .collect();
         Some(Judged {
             profile: profile.name,
             exchanges,
             mismatches,
             explanation,
             oracle_rule: outcome.reason.rule,
+            sent: outcome.sent(),
             readable: outcome.readable,
+            visible,
         })
     }
 
     /// Runs one case under every profile, then its cache-safety and hygiene checks.
-    async fn evaluate(&self, case: &RequestJson, client: &mut Client) -> CaseResult {
+    async fn evaluate(
+        &self,
+        case: &RequestJson,
+        client: &mut Client,
+        other_client: Option<&mut Client>,
+    ) -> CaseResult {
         let mut ex = Exchanger {
             target: &self.target,
             client,
@@ -446,11 +481,111 @@ impl Ctx {
             self.cache_safety(case, &route, route_index, first, &mut ex, &mut findings)
                 .await;
         }
+        let (mut requests, mut errors) = (ex.requests, ex.errors);
+        if let (Some(other), Some(client)) = (&self.other, other_client) {
+            let (r, e) = self
+                .differential(case, &init, &route, &judged, other, client, &mut findings)
+                .await;
+            requests += r;
+            errors += e;
+        }
         CaseResult {
             findings,
-            requests: ex.requests,
-            errors: ex.errors,
+            requests,
+            errors,
         }
+    }
+
+    /// Differential: the same browser request against the second target; under each
+    /// profile, whether it is sent, readable, and which of the headers both responses carry
+    /// script can see, must agree. The policy's intent says which target is wrong.
+    #[allow(clippy::too_many_arguments)]
+    async fn differential(
+        &self,
+        case: &RequestJson,
+        init: &corsproof_spec::RequestInit,
+        route: &Option<String>,
+        judged: &[Judged],
+        other: &Target,
+        client: &mut Client,
+        findings: &mut Vec<Finding>,
+    ) -> (u64, u64) {
+        // A request from the first target's own origin is same-origin there only.
+        if Origin::of_url(&init.url).same_origin(&init.origin) {
+            return (0, 0);
+        }
+        let mut init = init.clone();
+        let rebased = init.url.set_port(other.base.port()).is_ok()
+            && init.url.set_host(other.base.host_str()).is_ok();
+        if !rebased {
+            return (0, 0);
+        }
+        let mut ex = Exchanger {
+            target: other,
+            client,
+            memo: HashMap::new(),
+            requests: 0,
+            errors: 0,
+        };
+        for a in judged {
+            let Some(profile) = self.profiles.iter().find(|p| p.name == a.profile) else {
+                continue;
+            };
+            let Some(b) = self.play(&init, profile, &mut ex).await else {
+                continue;
+            };
+            let shared = |x: &Judged, y: &Judged| -> Vec<(String, bool)> {
+                let mut v: Vec<(String, bool)> = x
+                    .visible
+                    .iter()
+                    .filter(|(n, _)| y.visible.iter().any(|(m, _)| m == n))
+                    .cloned()
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            };
+            let (va, vb) = (shared(a, &b), shared(&b, a));
+            if a.sent == b.sent && a.readable == b.readable && va == vb {
+                continue;
+            }
+            if findings.iter().any(|f| f.kind == kinds::DIFFERENTIAL) {
+                break;
+            }
+            let describe = |j: &Judged, v: &[(String, bool)]| {
+                let seen: Vec<&str> = v
+                    .iter()
+                    .filter(|(_, s)| *s)
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                format!(
+                    "sent {}, readable {}, visible [{}]",
+                    j.sent,
+                    j.readable,
+                    seen.join(", ")
+                )
+            };
+            let wrong = match (a.mismatches.is_empty(), b.mismatches.is_empty()) {
+                (true, false) => format!("{} disagrees with the policy", other.base),
+                (false, true) => format!("{} disagrees with the policy", self.target.base),
+                (false, false) => "both disagree with the policy".to_string(),
+                (true, true) => "the policy leaves this open (may), so both conform".to_string(),
+            };
+            let mut exchanges = a.exchanges.clone();
+            exchanges.extend(b.exchanges.iter().cloned());
+            findings.push(self.finding(
+                kinds::DIFFERENTIAL,
+                case,
+                route,
+                a.profile,
+                exchanges,
+                format!("{}: {}", self.target.base, describe(a, &va)),
+                format!("{}: {}", other.base, describe(&b, &vb)),
+                Some(a.oracle_rule.to_string()),
+                format!("the two targets give different browser outcomes; {wrong}"),
+            ));
+        }
+        (ex.requests, ex.errors)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -906,16 +1041,20 @@ async fn run(
 ) -> Result<Report, CheckError> {
     let started = Instant::now();
     // Reachability: one plain request before anything else (exit 3 when it fails).
-    let mut probe = target.client(config.timeout);
-    if let Err(source) = probe.send(&HttpRequest::new("GET", "/")).await {
-        return Err(CheckError::Unreachable {
-            url: target.base.to_string(),
-            source,
-        });
+    let other = config.against.as_ref().map(Target::new).transpose()?;
+    for t in std::iter::once(&target).chain(other.as_ref()) {
+        let mut probe = t.client(config.timeout);
+        if let Err(source) = probe.send(&HttpRequest::new("GET", "/")).await {
+            return Err(CheckError::Unreachable {
+                url: t.base.to_string(),
+                source,
+            });
+        }
     }
     let ctx = Arc::new(Ctx {
         policy: policy.clone(),
         target,
+        other,
         profiles: config.profiles.clone(),
     });
     let all = Arc::new(all);
@@ -937,6 +1076,7 @@ async fn run(
         let timeout = config.timeout;
         workers.push(tokio::spawn(async move {
             let mut client = ctx.target.client(timeout);
+            let mut other = ctx.other.as_ref().map(|t| t.client(timeout));
             let mut results = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -944,7 +1084,7 @@ async fn run(
                 if Instant::now() > deadline {
                     break;
                 }
-                let r = ctx.evaluate(case, &mut client).await;
+                let r = ctx.evaluate(case, &mut client, other.as_mut()).await;
                 let sent = requests.fetch_add(r.requests, Ordering::Relaxed) + r.requests;
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(p) = &progress {
@@ -992,10 +1132,20 @@ async fn run(
     }
     let mut findings = Vec::new();
     let mut client = ctx.target.client(config.timeout);
+    let mut other = ctx.other.as_ref().map(|t| t.client(config.timeout));
     for ((_, kind, route), (mut f, n)) in groups {
         if config.shrink {
             let mut extra = 0;
-            f = shrink(&ctx, &mut client, f, &kind, &route, &mut extra).await;
+            f = shrink(
+                &ctx,
+                &mut client,
+                other.as_mut(),
+                f,
+                &kind,
+                &route,
+                &mut extra,
+            )
+            .await;
             requests.fetch_add(extra, Ordering::Relaxed);
         }
         if n > 1 {
@@ -1034,9 +1184,11 @@ fn finding_size(f: &Finding) -> usize {
 
 /// Shrinks `f` to the smallest request that still shows `kind` on `route` (at most 48
 /// re-evaluations).
+#[allow(clippy::too_many_arguments)]
 async fn shrink(
     ctx: &Ctx,
     client: &mut Client,
+    mut other: Option<&mut Client>,
     f: Finding,
     kind: &str,
     route: &Option<String>,
@@ -1053,7 +1205,7 @@ async fn shrink(
                 break 'outer;
             }
             budget -= 1;
-            let r = ctx.evaluate(&candidate, client).await;
+            let r = ctx.evaluate(&candidate, client, other.as_deref_mut()).await;
             *requests += r.requests;
             if let Some(found) = r
                 .findings

@@ -589,7 +589,7 @@ fn full_preflight_passes(j: &Judged<'_>, profile: &str) -> bool {
     let Some(profile) = Profile::by_name(profile) else {
         return false;
     };
-    let headers = vec![
+    let headers = [
         (b"authorization".to_vec(), b"Bearer x".to_vec()),
         (PROBE_HEADER.as_bytes().to_vec(), b"1".to_vec()),
     ];
