@@ -301,3 +301,63 @@ fn differential_against_a_second_target() {
         "{diff:?}"
     );
 }
+
+#[test]
+fn saved_cases_replay_the_finding() {
+    let bad = reflector();
+    let dir = std::env::temp_dir().join(format!("corsproof-cases-{}", std::process::id()));
+    let dir_s = dir.display().to_string();
+    let policy = "corpus/policies/spa-credentialed.toml";
+    let o = corsproof(&[
+        "check",
+        &bad,
+        "--policy",
+        policy,
+        "--cases",
+        "100",
+        "--seed",
+        "9",
+        "--save-cases",
+        &dir_s,
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("cases written")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in &files {
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON");
+        let kind = case["kind"].as_str().expect("kind").to_string();
+        let o = corsproof(&[
+            "check",
+            &bad,
+            "--policy",
+            policy,
+            "--replay",
+            &file.display().to_string(),
+            "--format",
+            "json",
+            "--quiet",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}: {}", file.display(), text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert!(
+            report["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .any(|f| f["kind"] == kind.as_str()),
+            "{kind} not replayed from {}: {report}",
+            file.display()
+        );
+        assert_eq!(report["cases"], 1, "{report}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -115,6 +115,9 @@ impl Generator {
             paths.insert(format!("{dir}corsproof-probe"));
             paths.insert(format!("{dir}a/b?q=1"));
             paths.insert(format!("{dir}corsproof-missing-404"));
+            // `corsproof serve`'s demo answers 500 under `.../error`: CORS headers must be on
+            // error responses too.
+            paths.insert(format!("{dir}error"));
             paths.extend(route.probe_paths.iter().cloned());
         }
         // Paths no route covers, when there are any (a route at `/` covers everything).
