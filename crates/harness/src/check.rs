@@ -174,11 +174,32 @@ struct CaseResult {
     errors: u64,
 }
 
-/// A response as the oracle sees it and as the report shows it.
+/// A response as the oracle sees it, shared between the profiles of a case; turned into the
+/// report's form only for findings.
 #[derive(Debug, Clone)]
 struct Answer {
-    oracle: Response,
-    seen: SeenResponse,
+    oracle: Arc<Response>,
+}
+
+impl Answer {
+    fn seen(&self) -> SeenResponse {
+        SeenResponse {
+            status: self.oracle.status,
+            headers: self
+                .oracle
+                .headers()
+                .iter()
+                .map(|(n, v)| (latin1(n), latin1(v)))
+                .collect(),
+        }
+    }
+}
+
+fn seen_pairs(exchanges: &[(SentRequest, Answer)]) -> Vec<(SentRequest, SeenResponse)> {
+    exchanges
+        .iter()
+        .map(|(s, a)| (s.clone(), a.seen()))
+        .collect()
 }
 
 /// One case's HTTP memo: identical requests are sent once.
@@ -205,20 +226,9 @@ impl Exchanger<'_> {
         }
         self.requests += 1;
         let answer = match self.client.send(&req).await {
-            Ok(raw) => {
-                let seen = SeenResponse {
-                    status: raw.status,
-                    headers: raw
-                        .headers
-                        .iter()
-                        .map(|(n, v)| (latin1(n), latin1(v)))
-                        .collect(),
-                };
-                Some(Answer {
-                    oracle: Response::new(raw.status, raw.headers),
-                    seen,
-                })
-            }
+            Ok(raw) => Some(Answer {
+                oracle: Arc::new(Response::new(raw.status, raw.headers)),
+            }),
             Err(_) => {
                 self.errors += 1;
                 None
@@ -249,7 +259,7 @@ struct Ctx {
 /// One profile's run of a case: the exchanges and the judgment.
 struct Judged {
     profile: &'static str,
-    exchanges: Vec<(SentRequest, SeenResponse)>,
+    exchanges: Vec<(SentRequest, Answer)>,
     mismatches: Vec<(&'static str, String, String, String)>,
     explanation: String,
     oracle_rule: &'static str,
@@ -280,7 +290,7 @@ impl Ctx {
         let mut cache = PreflightCache::default();
         let mut fetch = Fetch::new(&request, profile);
         let mut next = fetch.start(&mut cache, 0.0);
-        let mut last = Response::default();
+        let mut last = Arc::new(Response::default());
         let mut exchanges = Vec::new();
         for _ in 0..8 {
             if next == Next::Done {
@@ -345,8 +355,8 @@ impl Ctx {
                 }
             };
             let answer = ex.send(&sent).await?;
-            exchanges.push((sent, answer.seen.clone()));
-            last = answer.oracle;
+            last = answer.oracle.clone();
+            exchanges.push((sent, answer));
             next = match next {
                 Next::Preflight => fetch.on_preflight_response(&last, &mut cache, 0.0),
                 _ => fetch.on_response(&last, &mut cache, 0.0),
@@ -451,7 +461,7 @@ impl Ctx {
                     case,
                     &route,
                     j.profile,
-                    j.exchanges.clone(),
+                    seen_pairs(&j.exchanges),
                     expected.clone(),
                     observed.clone(),
                     Some(format!("{rule} / {}", j.oracle_rule)),
@@ -571,8 +581,8 @@ impl Ctx {
                 (false, false) => "both disagree with the policy".to_string(),
                 (true, true) => "the policy leaves this open (may), so both conform".to_string(),
             };
-            let mut exchanges = a.exchanges.clone();
-            exchanges.extend(b.exchanges.iter().cloned());
+            let mut exchanges = seen_pairs(&a.exchanges);
+            exchanges.extend(seen_pairs(&b.exchanges));
             findings.push(self.finding(
                 kinds::DIFFERENTIAL,
                 case,
@@ -645,7 +655,7 @@ impl Ctx {
             let Some(origin) = header(&sent.headers, "origin") else {
                 continue;
             };
-            let pair = vec![(sent.clone(), answer.seen.clone())];
+            let pair = vec![(sent.clone(), answer.seen())];
             let mut push = |kind: &str, expected: String, observed: String, why: String| {
                 if findings.iter().any(|f| f.kind == kind) {
                     return;
@@ -791,7 +801,7 @@ impl Ctx {
             case,
             route,
             judged.profile,
-            vec![(sent.clone(), seen), (sibling, answer.seen)],
+            vec![(sent.clone(), seen.seen()), (sibling, answer.seen())],
             "Vary: Origin on both responses".to_string(),
             format!("no Vary: Origin on the response to {}", who.join(" and ")),
             Some("cache-safety".to_string()),
