@@ -79,9 +79,16 @@
 //! tokio::spawn(async move {
 //!     for _ in 0..200 {
 //!         let Ok((mut s, _)) = listener.accept().await else { return };
-//!         let mut buf = vec![0u8; 4096];
-//!         let n = s.read(&mut buf).await.unwrap_or(0);
-//!         let null = String::from_utf8_lossy(&buf[..n]).contains("\r\nOrigin: null\r\n");
+//!         // Read the whole request head (bounded: at most 16 reads).
+//!         let (mut head, mut chunk) = (Vec::new(), [0u8; 1024]);
+//!         for _ in 0..16 {
+//!             match s.read(&mut chunk).await {
+//!                 Ok(n) if n > 0 => head.extend_from_slice(&chunk[..n]),
+//!                 _ => break,
+//!             }
+//!             if head.ends_with(b"\r\n\r\n") { break; }
+//!         }
+//!         let null = String::from_utf8_lossy(&head).contains("\r\nOrigin: null\r\n");
 //!         let cors = if null {
 //!             "Access-Control-Allow-Origin: null\r\nAccess-Control-Allow-Credentials: true\r\n"
 //!         } else {
