@@ -117,7 +117,10 @@ pub fn text(report: &Report, style: Style) -> String {
     out.push('\n');
     out.push_str(&verdict(report, style));
     out.push('\n');
-    out.push_str(&format!("replay this run with --seed {}\n", report.seed));
+    // `audit` (no policy) sends a fixed probe list: there is no seed to replay.
+    if report.policy.is_some() {
+        out.push_str(&format!("replay this run with --seed {}\n", report.seed));
+    }
     out
 }
 
@@ -132,9 +135,13 @@ fn summary(report: &Report) -> String {
         ),
         None => format!("corsproof audit of {}", clean(&report.target)),
     };
+    if report.policy.is_some() {
+        line.push_str(&format!(": seed {},", report.seed));
+    } else {
+        line.push(':');
+    }
     line.push_str(&format!(
-        ": seed {}, {}, {} in {} ({} req/s)",
-        report.seed,
+        " {}, {} in {} ({} req/s)",
         plural(report.cases, "case"),
         plural(stats.requests, "request"),
         number(stats.seconds, " s", 2),
