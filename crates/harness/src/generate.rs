@@ -183,19 +183,24 @@ impl Generator {
             ]),
             prop_oneof![8 => Just(ModeJson::Cors), 1 => Just(ModeJson::NoCors)],
             proptest::bool::weighted(0.05),
+            proptest::bool::weighted(0.15),
         )
             .prop_map(
-                move |(origin, path, method, headers, credentials, mode, upload)| RequestJson {
-                    url: this.url(&path),
-                    origin,
-                    method,
-                    headers,
-                    credentials: Some(credentials),
-                    mode: Some(mode),
-                    body: None,
-                    use_cors_preflight: upload,
-                    redirect: None,
-                    private_network: false,
+                move |(origin, path, method, headers, credentials, mode, upload, private)| {
+                    RequestJson {
+                        url: this.url(&path),
+                        origin,
+                        method,
+                        headers,
+                        credentials: Some(credentials),
+                        mode: Some(mode),
+                        body: None,
+                        use_cors_preflight: upload,
+                        redirect: None,
+                        // A page on a public site calling a server on a private address (R67:
+                        // Chromium's PNA preflight).
+                        private_network: private,
+                    }
                 },
             )
     }
@@ -221,6 +226,10 @@ impl Generator {
         for path in &self.paths {
             for origin in &self.origins {
                 out.push(simple(origin, path, "GET", Vec::new()));
+                // The same from a public page to this (private) server: PNA under chromium.
+                let mut pna = simple(origin, path, "GET", Vec::new());
+                pna.private_network = true;
+                out.push(pna);
             }
         }
         for route in &policy.routes {
