@@ -367,10 +367,26 @@ impl Ctx {
         }
         let outcome = fetch.outcome();
         let wanted = intent(&self.policy, &request, profile);
+        // The header names whose visibility breaks the intent, in response order (the order
+        // in which `judge` reports its `exposed` mismatches), to name them in the finding.
+        let exposed = ExposedList::of(&last, request.credentials);
+        let mut wrongly_visible = last
+            .headers()
+            .iter()
+            .filter(|(n, _)| {
+                let seen = is_visible(n, outcome.response_type, &exposed);
+                !wanted.expose(n).allows(seen)
+            })
+            .map(|(n, _)| latin1(n).to_ascii_lowercase());
         let mismatches = wanted
             .judge(outcome, &last, request.credentials)
             .into_iter()
             .map(|m| {
+                let what = if m.what == "exposed" {
+                    format!("exposed {}", wrongly_visible.next().unwrap_or_default())
+                } else {
+                    m.what.to_string()
+                };
                 let kind = match (m.what, m.severity) {
                     ("sent", "violation") => kinds::SENT_FORBIDDEN,
                     ("sent", _) => kinds::SENT_BLOCKED,
@@ -383,8 +399,8 @@ impl Ctx {
                 (
                     kind,
                     m.rule.to_string(),
-                    format!("{}: {}", m.what, m.expected),
-                    format!("{}: {}", m.what, m.observed),
+                    format!("{what}: {}", m.expected),
+                    format!("{what}: {}", m.observed),
                 )
             })
             .collect();
@@ -393,7 +409,6 @@ impl Ctx {
             Some(&last),
             Some(request.origin.serialization()),
         );
-        let exposed = ExposedList::of(&last, request.credentials);
         let visible = last
             .headers()
             .iter()

@@ -226,16 +226,21 @@ impl Generator {
         for path in &self.paths {
             for origin in &self.origins {
                 out.push(simple(origin, path, "GET", Vec::new()));
-                // The same from a public page to this (private) server: PNA under chromium.
-                let mut pna = simple(origin, path, "GET", Vec::new());
-                pna.private_network = true;
-                out.push(pna);
+                // The same from a public page to this (private) server: PNA under chromium,
+                // with and without credentials.
+                for credentials in [CredentialsJson::Include, CredentialsJson::Omit] {
+                    let mut pna = simple(origin, path, "GET", Vec::new());
+                    pna.private_network = true;
+                    pna.credentials = Some(credentials);
+                    out.push(pna);
+                }
             }
         }
         for route in &policy.routes {
             let Origins::List(entries) = &route.origins else {
                 continue;
             };
+            let first = out.len();
             let path = route
                 .probe_paths
                 .first()
@@ -251,6 +256,29 @@ impl Generator {
                 };
                 for method in &route.methods {
                     out.push(simple(&origin, &path, method, headers.clone()));
+                }
+                // What the route does not allow, from an allowed origin: another method,
+                // another header; and an XHR upload (a preflight for a simple method, R14).
+                out.push(simple(&origin, &path, "PURGE", Vec::new()));
+                out.push(simple(
+                    &origin,
+                    &path,
+                    "GET",
+                    vec![("X-Corsproof-Unlisted".to_string(), "1".to_string())],
+                ));
+                let mut upload = simple(&origin, &path, "POST", Vec::new());
+                upload.use_cors_preflight = true;
+                out.push(upload);
+            }
+            // What the route allows, from a refused origin.
+            for method in &route.methods {
+                out.push(simple("https://evil.test", &path, method, headers.clone()));
+            }
+            // With the credentials mode the route grants, so that only the probed detail can
+            // make the preflight fail.
+            if !route.credentials {
+                for case in &mut out[first..] {
+                    case.credentials = Some(CredentialsJson::Omit);
                 }
             }
         }
