@@ -74,6 +74,8 @@ pub struct Generator {
     methods: Vec<String>,
     headers: Vec<(String, String)>,
     paths: Vec<String>,
+    /// Subdomain patterns as (scheme, domain, port) serialization parts.
+    patterns: Vec<(Scheme, String, Option<u16>)>,
 }
 
 impl Generator {
@@ -132,12 +134,30 @@ impl Generator {
             .into_iter()
             .filter(|o| Origin::parse_serialized(o).is_ok())
             .collect();
+        let patterns = policy
+            .routes
+            .iter()
+            .filter_map(|r| match &r.origins {
+                Origins::List(entries) => Some(entries),
+                Origins::Any => None,
+            })
+            .flatten()
+            .filter_map(|e| match e {
+                OriginEntry::Subdomain {
+                    scheme,
+                    domain,
+                    port,
+                } => Some((*scheme, domain.clone(), *port)),
+                _ => None,
+            })
+            .collect();
         Generator {
             base: base.clone(),
             origins,
             methods: methods.into_iter().collect(),
             headers,
             paths: paths.into_iter().collect(),
+            patterns,
         }
     }
 
@@ -159,12 +179,30 @@ impl Generator {
         base
     }
 
+    /// A strategy of origins: the pool, and instances of the policy's subdomain patterns
+    /// with one or two random labels.
+    pub fn origin(&self) -> BoxedStrategy<String> {
+        let pool = select(self.origins.clone());
+        if self.patterns.is_empty() {
+            return pool.boxed();
+        }
+        let label = "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?";
+        let instance = (
+            select(self.patterns.clone()),
+            proptest::collection::vec(label, 1..3),
+        )
+            .prop_map(|((scheme, domain, port), labels)| {
+                serialize(scheme, &format!("{}.{domain}", labels.join(".")), port)
+            });
+        prop_oneof![4 => pool, 1 => instance].boxed()
+    }
+
     /// A strategy of browser requests to the target.
     pub fn request(&self) -> impl Strategy<Value = RequestJson> {
         let this = self.clone();
         let header = select(self.headers.clone());
         (
-            select(self.origins.clone()),
+            self.origin(),
             select(self.paths.clone()),
             prop_oneof![
                 3 => Just("GET".to_string()),
@@ -395,6 +433,30 @@ mod tests {
         assert!(m.contains(&"https://a1.example.com".to_string()));
         assert!(m.contains(&"http://a1.example.com".to_string()));
         assert!(m.contains(&"https://example.com.evil.test".to_string()));
+    }
+
+    #[test]
+    fn pattern_instances_have_random_labels() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let p = Policy::from_toml_str(
+            "version = 1\n[[route]]\npath = \"/\"\norigins = [\"https://*.partner.test\"]\n",
+            "p.toml",
+        )
+        .unwrap();
+        let g = Generator::new(&p, &Url::parse("http://127.0.0.1:1").unwrap());
+        let mut runner = TestRunner::deterministic();
+        let mut instances = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            let o = g.origin().new_tree(&mut runner).unwrap().current();
+            if o.ends_with(".partner.test")
+                && o.starts_with("https://")
+                && !g.origins().contains(&o)
+            {
+                instances.insert(o);
+            }
+        }
+        assert!(instances.len() > 20, "{instances:?}");
     }
 
     #[test]
