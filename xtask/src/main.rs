@@ -1,9 +1,19 @@
 //! `cargo xtask`: developer tasks.
 //!
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy (warnings are errors), the
-//!   whole test suite (vectors, properties, doc tests), and the CLI's smoke runs.
+//!   whole test suite (vectors, properties, doc tests), and the CLI's smoke runs, then the
+//!   fuzz crate's formatting and lints, the OSS-Fuzz build script and every fuzz target for
+//!   30 s.
 //! - `cargo xtask bench`: the criterion benchmarks.
+//! - `cargo xtask fuzz [TARGET] [--seconds N]`: libFuzzer campaigns (fuzz/, cargo-fuzz) of N
+//!   seconds (default 30; 0 replays the seeds and kept crashes) per target, every target or
+//!   the one named; installs cargo-fuzz if missing; a crash is minimized, kept in
+//!   corpus/regressions/TARGET/ (replayed by every later run) and fails the task. `cargo
+//!   xtask fuzz --ci`: the fuzz part of `ci` alone (xtask/src/fuzz.rs).
 
+mod fuzz;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -43,7 +53,17 @@ fn ci() -> Result<()> {
         &["test", "--workspace", "--release"],
         &[("PROPTEST_CASES", &cases)],
     )?;
-    Ok(())
+    // The fuzz crate's formatting and lints, the OSS-Fuzz build, and every fuzz target for
+    // 30 s on the checked-in seeds and kept crashes; a crash fails CI.
+    fuzz::ci(&cargo)
+}
+
+/// The repository root (the parent of xtask/).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the repository")
+        .to_path_buf()
 }
 
 fn bench(rest: &[String]) -> Result<()> {
@@ -58,8 +78,11 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench [criterion args]>");
+            eprintln!(
+                "usage: cargo xtask <ci|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]>"
+            );
             std::process::exit(2);
         }
     }

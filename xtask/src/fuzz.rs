@@ -1,0 +1,432 @@
+//! `cargo xtask fuzz` and the fuzz part of `cargo xtask ci` (fuzz/README.md).
+//!
+//! - [`run`]: libFuzzer campaigns of N seconds per target on the checked-in seeds
+//!   (`corpus/TARGET/`) and kept crashes (`corpus/regressions/TARGET/`, replayed first by
+//!   every run); a crash is minimized, kept in `corpus/regressions/TARGET/` and fails the run.
+//! - [`ci`]: formatting and clippy of the fuzz crate (its own workspace), the OSS-Fuzz build
+//!   script run locally with every target's binary, dictionary and seed archive checked and
+//!   each binary run over its seeds, then [`run`] for 30 s per target.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::root;
+
+/// The fuzz targets, in the order they run; `ci` checks that this is every file of
+/// fuzz/fuzz_targets/.
+pub const TARGETS: [&str; 5] = [
+    "oracle",
+    "middleware_vs_intent",
+    "policy_parse",
+    "header_lists",
+    "response_parse",
+];
+
+/// How the targets are built for campaigns, and for CI's local run of the OSS-Fuzz build
+/// script (so that both use one build): optimized with debug assertions and overflow checks,
+/// as `build.sh` builds them for OSS-Fuzz, without a sanitizer (safe Rust: a sanitizer finds
+/// nothing a panic would not, at several times the cost) and without trace-compares
+/// instrumentation (fuzz/README.md has the measurements behind both choices).
+const BUILD_FLAGS: [&str; 5] = [
+    "-O",
+    "--debug-assertions",
+    "--sanitizer",
+    "none",
+    "--no-trace-compares",
+];
+
+/// The flags `build.sh` does not pass itself (it adds `-O --debug-assertions`, and
+/// `--sanitizer none` for `SANITIZER=none`).
+const BUILD_SH_EXTRA_FLAGS: &str = "--no-trace-compares";
+
+/// Seconds per target in CI.
+const CI_SECONDS: u64 = 30;
+
+/// `cargo fuzz` on stable through `RUSTC_BOOTSTRAP=1` (cargo-fuzz passes nightly-only `-Z`
+/// flags), building into fuzz/target whatever the caller's `CARGO_TARGET_DIR`.
+fn cargo_fuzz(cargo: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(cargo);
+    cmd.arg("fuzz")
+        .args(args)
+        .current_dir(root())
+        .env_remove("CARGO_TARGET_DIR")
+        .env("RUSTC_BOOTSTRAP", "1");
+    eprintln!("xtask: RUSTC_BOOTSTRAP=1 cargo fuzz {}", args.join(" "));
+    cmd
+}
+
+/// Runs `cmd` and fails unless it succeeds.
+fn check(mut cmd: Command, what: &str) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {what}"))?;
+    ensure!(status.success(), "{what} failed ({status})");
+    Ok(())
+}
+
+/// Installs cargo-fuzz (`cargo install cargo-fuzz --locked`) unless `cargo fuzz` runs.
+fn ensure_cargo_fuzz(cargo: &str) -> Result<()> {
+    let installed = Command::new(cargo)
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        let started = Instant::now();
+        eprintln!("xtask: cargo install cargo-fuzz --locked");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["install", "cargo-fuzz", "--locked"]);
+        check(cmd, "cargo install cargo-fuzz")?;
+        eprintln!(
+            "xtask: cargo-fuzz installed in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The executions per second of libFuzzer's final stats line (`#N DONE ... exec/s: E ...`).
+fn execs_per_second(log: &str) -> Option<u64> {
+    log.lines()
+        .rev()
+        .find(|l| l.split_whitespace().nth(1) == Some("DONE"))?
+        .split("exec/s: ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The input libFuzzer saved on a crash, timeout or out-of-memory (`Test unit written to
+/// PATH`).
+fn crash_file(log: &str) -> Option<PathBuf> {
+    log.lines()
+        .rev()
+        .find_map(|l| l.split("Test unit written to ").nth(1))
+        .map(|p| root().join(p.trim()))
+}
+
+/// The fuzz target's binary (built by `cargo fuzz run` / `build` with [`BUILD_FLAGS`]).
+fn binary(target: &str) -> PathBuf {
+    root()
+        .join("fuzz/target/x86_64-unknown-linux-gnu/release")
+        .join(target)
+}
+
+/// Whether `input` makes the target fail.
+fn crashes(target: &str, input: &Path) -> Result<bool> {
+    let status = Command::new(binary(target))
+        .arg(input)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {}", binary(target).display()))?;
+    Ok(!status.success())
+}
+
+/// Minimizes the crash `input` (libFuzzer's `-minimize_crash`, at most 60 s) and keeps the
+/// smallest input that still fails in corpus/regressions/TARGET/, under `input`'s name;
+/// returns its path. An input already kept there is not copied again.
+fn keep_crash(target: &str, input: &Path) -> Result<PathBuf> {
+    let dir = root().join("corpus/regressions").join(target);
+    std::fs::create_dir_all(&dir)?;
+    let bytes = std::fs::read(input)?;
+    for kept in std::fs::read_dir(&dir)? {
+        let kept = kept?.path();
+        if std::fs::read(&kept).is_ok_and(|k| k == bytes) {
+            return Ok(kept);
+        }
+    }
+    let scratch = root().join("fuzz/target/minimize").join(target);
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    std::fs::create_dir_all(&scratch)?;
+    eprintln!("xtask: minimizing {}", input.display());
+    let status = Command::new(binary(target))
+        .arg("-minimize_crash=1")
+        .arg("-max_total_time=60")
+        .arg(format!("-artifact_prefix={}/", scratch.display()))
+        .arg(input)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("cannot run the minimization")?;
+    eprintln!("xtask: minimization ended ({status})");
+    let mut candidates = vec![input.to_path_buf()];
+    for entry in std::fs::read_dir(&scratch)? {
+        candidates.push(entry?.path());
+    }
+    candidates.sort_by_key(|p| std::fs::metadata(p).map_or(u64::MAX, |m| m.len()));
+    let mut smallest = input.to_path_buf();
+    for candidate in candidates {
+        if crashes(target, &candidate)? {
+            smallest = candidate;
+            break;
+        }
+    }
+    let name = input
+        .file_name()
+        .context("the crash file has no name")?
+        .to_owned();
+    let kept = dir.join(name);
+    std::fs::copy(&smallest, &kept)
+        .with_context(|| format!("cannot copy {} to {}", smallest.display(), kept.display()))?;
+    Ok(kept)
+}
+
+/// One campaign of `seconds` on `target`; returns its executions per second.
+fn campaign(cargo: &str, target: &str, seconds: u64) -> Result<u64> {
+    let root = root();
+    // New inputs go to a scratch corpus (fuzz/target is ignored by git); the checked-in
+    // seeds and kept crashes are only read, and every input of them runs first.
+    let work = root.join("fuzz/target/corpus").join(target);
+    std::fs::create_dir_all(&work)?;
+    let mut dirs = vec![work, root.join("corpus").join(target)];
+    let regressions = root.join("corpus/regressions").join(target);
+    if regressions.is_dir() {
+        dirs.push(regressions);
+    }
+    let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let max_time = format!("-max_total_time={seconds}");
+    let dict = format!("-dict={}", root.join("fuzz/dicts/cors.dict").display());
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(BUILD_FLAGS);
+    args.push(target);
+    args.extend(dirs.iter().map(String::as_str));
+    args.extend([
+        "--",
+        &max_time,
+        &dict,
+        "-rss_limit_mb=2048",
+        "-timeout=10",
+        "-print_final_stats=1",
+    ]);
+    let output = cargo_fuzz(cargo, &args)
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("cannot run cargo fuzz on {target}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        let rate = execs_per_second(&log)
+            .with_context(|| format!("no libFuzzer stats for {target}:\n{log}"))?;
+        eprintln!("xtask: fuzz {target}: {rate} executions/s over {seconds} s, no crash");
+        return Ok(rate);
+    }
+    eprintln!("{log}");
+    let Some(crash) = crash_file(&log) else {
+        bail!(
+            "fuzz target {target} failed ({}) without a crash file",
+            output.status
+        );
+    };
+    let kept = keep_crash(target, &crash)?;
+    bail!(
+        "fuzz target {target} crashed; the input is kept as {} (replay: cargo xtask fuzz \
+         {target} --seconds 0, or fuzz/target/x86_64-unknown-linux-gnu/release/{target} {})",
+        kept.display(),
+        kept.display()
+    )
+}
+
+/// `cargo xtask fuzz [TARGET] [--seconds N]`: campaigns of N seconds (default 30; 0 only
+/// replays the seeds and kept crashes) on every target or the one named; `cargo xtask fuzz
+/// --ci`: the fuzz part of `cargo xtask ci` alone.
+pub fn run(rest: &[String]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    if rest.iter().any(|a| a == "--ci") {
+        ensure!(rest.len() == 1, "--ci takes no other argument");
+        return ci(&cargo);
+    }
+    let mut seconds = CI_SECONDS;
+    let mut targets: Vec<&str> = Vec::new();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                seconds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .context("--seconds needs a number")?;
+            }
+            name => match TARGETS.iter().find(|t| **t == name) {
+                Some(t) => targets.push(t),
+                None => bail!("unknown fuzz target {name:?} (targets: {TARGETS:?})"),
+            },
+        }
+    }
+    if targets.is_empty() {
+        targets = TARGETS.to_vec();
+    }
+    ensure_cargo_fuzz(&cargo)?;
+    let mut rates = Vec::new();
+    for target in targets {
+        // `-max_total_time=0` means no limit to libFuzzer: replay with `-runs=0` instead.
+        let rate = if seconds == 0 {
+            replay(&cargo, target)?;
+            0
+        } else {
+            campaign(&cargo, target, seconds)?
+        };
+        rates.push((target, rate));
+    }
+    if seconds > 0 {
+        for (target, rate) in rates {
+            eprintln!("xtask: fuzz summary: {target:<22} {rate:>9} executions/s");
+        }
+    }
+    Ok(())
+}
+
+/// Runs the seeds and kept crashes of `target` once.
+fn replay(cargo: &str, target: &str) -> Result<()> {
+    let root = root();
+    let mut args: Vec<String> = vec!["run".into()];
+    args.extend(BUILD_FLAGS.iter().map(|s| s.to_string()));
+    args.push(target.into());
+    args.push(root.join("corpus").join(target).display().to_string());
+    let regressions = root.join("corpus/regressions").join(target);
+    if regressions.is_dir() {
+        args.push(regressions.display().to_string());
+    }
+    args.extend(["--".into(), "-runs=0".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    check(cargo_fuzz(cargo, &args), &format!("replay of {target}"))
+}
+
+/// The OSS-Fuzz build script, run locally without a sanitizer into fuzz/target/oss-fuzz-out:
+/// every target's binary, dictionary and seed archive (its seeds and kept crashes) must land
+/// there, and each binary runs once over the inputs of its archive.
+fn oss_fuzz_build() -> Result<()> {
+    let root = root();
+    let out = root.join("fuzz/target/oss-fuzz-out");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::create_dir_all(&out)?;
+    let script = root.join("fuzz/oss-fuzz/build.sh");
+    eprintln!(
+        "xtask: OUT={} SANITIZER=none CARGO_FUZZ_BUILD_FLAGS={BUILD_SH_EXTRA_FLAGS} \
+         RUSTC_BOOTSTRAP=1 {}",
+        out.display(),
+        script.display()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(&script)
+        .current_dir(&root)
+        .env("OUT", &out)
+        .env("SANITIZER", "none")
+        .env("CARGO_FUZZ_BUILD_FLAGS", BUILD_SH_EXTRA_FLAGS)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove("SRC")
+        .env_remove("CARGO_TARGET_DIR");
+    check(cmd, "fuzz/oss-fuzz/build.sh")?;
+    for target in TARGETS {
+        let bin = out.join(target);
+        let dict = out.join(format!("{target}.dict"));
+        let zip = out.join(format!("{target}_seed_corpus.zip"));
+        for file in [&bin, &dict, &zip] {
+            ensure!(
+                file.is_file(),
+                "build.sh did not produce {}",
+                file.display()
+            );
+        }
+        let seeds = out.join("seeds").join(target);
+        std::fs::create_dir_all(&seeds)?;
+        let mut unzip = Command::new("unzip");
+        unzip.arg("-q").arg(&zip).arg("-d").arg(&seeds);
+        check(unzip, &format!("unzip {}", zip.display()))?;
+        let unzipped = std::fs::read_dir(&seeds)?.count();
+        let mut checked_in = std::fs::read_dir(root.join("corpus").join(target))?.count();
+        let regressions = root.join("corpus/regressions").join(target);
+        if regressions.is_dir() {
+            checked_in += std::fs::read_dir(regressions)?.count();
+        }
+        ensure!(
+            unzipped == checked_in,
+            "{} holds {unzipped} files, corpus/{target}/ and corpus/regressions/{target}/ \
+             {checked_in}",
+            zip.display()
+        );
+        let mut once = Command::new(&bin);
+        once.arg("-runs=0")
+            .arg(format!("-dict={}", dict.display()))
+            .arg(&seeds)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        check(once, &format!("{target} over its {unzipped} seeds"))?;
+        eprintln!("xtask: oss-fuzz {target}: binary, dictionary and {unzipped} seeds, all run");
+    }
+    Ok(())
+}
+
+/// The fuzz targets listed in fuzz/fuzz_targets/ are exactly [`TARGETS`].
+fn targets_listed() -> Result<()> {
+    let mut found: Vec<String> = std::fs::read_dir(root().join("fuzz/fuzz_targets"))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".rs"))
+                .map(str::to_string)
+        })
+        .collect();
+    found.sort();
+    let mut listed: Vec<&str> = TARGETS.to_vec();
+    listed.sort_unstable();
+    ensure!(
+        found == listed,
+        "fuzz/fuzz_targets/ has {found:?}, xtask lists {listed:?}"
+    );
+    Ok(())
+}
+
+/// The fuzz part of `cargo xtask ci`.
+pub fn ci(cargo: &str) -> Result<()> {
+    let started = Instant::now();
+    let manifest = root().join("fuzz/Cargo.toml");
+    let manifest = manifest.display().to_string();
+    let step = |what: &str, since: Instant| {
+        eprintln!("xtask: fuzz ci: {what} in {}", seconds(since.elapsed()));
+    };
+    // The fuzz crate is its own workspace: `cargo fmt` and `cargo clippy` of the root one
+    // do not see it.
+    let t = Instant::now();
+    let mut fmt = Command::new(cargo);
+    fmt.args(["fmt", "--manifest-path", &manifest, "--", "--check"]);
+    check(fmt, "cargo fmt --check of fuzz/")?;
+    let mut clippy = Command::new(cargo);
+    clippy
+        .args(["clippy", "--manifest-path", &manifest, "--all-targets"])
+        .args(["--", "-D", "warnings"])
+        .env_remove("CARGO_TARGET_DIR");
+    eprintln!("xtask: cargo clippy --manifest-path {manifest} --all-targets -- -D warnings");
+    check(clippy, "cargo clippy of fuzz/")?;
+    targets_listed()?;
+    step("fmt, clippy", t);
+    let t = Instant::now();
+    ensure_cargo_fuzz(cargo)?;
+    step("cargo-fuzz", t);
+    let t = Instant::now();
+    oss_fuzz_build()?;
+    step("OSS-Fuzz build script and seed runs", t);
+    let t = Instant::now();
+    run(&[])?;
+    step(&format!("campaigns ({CI_SECONDS} s per target)"), t);
+    eprintln!(
+        "xtask: the fuzz part of CI took {}",
+        seconds(started.elapsed())
+    );
+    Ok(())
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.0} s", d.as_secs_f64())
+}
