@@ -4,13 +4,15 @@
 //!   whole test suite (vectors, properties, doc tests), and the CLI's smoke runs, then the
 //!   fuzz crate's formatting and lints, the OSS-Fuzz build script and every fuzz target for
 //!   30 s.
-//! - `cargo xtask bench`: the criterion benchmarks.
+//! - `cargo xtask bench`: the criterion benchmarks; `cargo xtask bench check`: `corsproof
+//!   check` against a local nginx next to wrk against the same nginx.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: libFuzzer campaigns (fuzz/, cargo-fuzz) of N
 //!   seconds (default 30; 0 replays the seeds and kept crashes) per target, every target or
 //!   the one named; installs cargo-fuzz if missing; a crash is minimized, kept in
 //!   corpus/regressions/TARGET/ (replayed by every later run) and fails the task. `cargo
 //!   xtask fuzz --ci`: the fuzz part of `ci` alone (xtask/src/fuzz.rs).
 
+mod bench_check;
 mod fuzz;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +70,9 @@ fn root() -> PathBuf {
 
 fn bench(rest: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    if rest.first().map(String::as_str) == Some("check") {
+        return bench_check::bench_check(&root(), &cargo);
+    }
     let mut args = vec!["bench", "--workspace"];
     args.extend(rest.iter().map(String::as_str));
     run(&cargo, &args, &[])
