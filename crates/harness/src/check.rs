@@ -21,7 +21,7 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -202,18 +202,19 @@ fn seen_pairs(exchanges: &[(SentRequest, Answer)]) -> Vec<(SentRequest, SeenResp
         .collect()
 }
 
-/// One case's HTTP memo: identical requests are sent once.
+/// One case's HTTP memo: identical requests are sent once. A case sends a handful of
+/// requests, so a list searched in order beats hashing them.
 struct Exchanger<'a> {
     target: &'a Target,
     client: &'a mut Client,
-    memo: HashMap<SentRequest, Option<Answer>>,
+    memo: Vec<(SentRequest, Option<Answer>)>,
     requests: u64,
     errors: u64,
 }
 
 impl Exchanger<'_> {
     async fn send(&mut self, sent: &SentRequest) -> Option<Answer> {
-        if let Some(hit) = self.memo.get(sent) {
+        if let Some((_, hit)) = self.memo.iter().find(|(s, _)| s == sent) {
             return hit.clone();
         }
         let target = sent
@@ -234,7 +235,7 @@ impl Exchanger<'_> {
                 None
             }
         };
-        self.memo.insert(sent.clone(), answer.clone());
+        self.memo.push((sent.clone(), answer.clone()));
         answer
     }
 }
@@ -378,7 +379,7 @@ impl Ctx {
                 !wanted.expose(n).allows(seen)
             })
             .map(|(n, _)| latin1(n).to_ascii_lowercase());
-        let mismatches = wanted
+        let mismatches: Vec<(&'static str, String, String, String)> = wanted
             .judge(outcome, &last, request.credentials)
             .into_iter()
             .map(|m| {
@@ -404,11 +405,16 @@ impl Ctx {
                 )
             })
             .collect();
-        let explanation = explain_reason(
-            outcome.reason,
-            Some(&last),
-            Some(request.origin.serialization()),
-        );
+        // Only findings carry an explanation: most cases conform.
+        let explanation = if mismatches.is_empty() {
+            String::new()
+        } else {
+            explain_reason(
+                outcome.reason,
+                Some(&last),
+                Some(request.origin.serialization()),
+            )
+        };
         let visible = last
             .headers()
             .iter()
@@ -441,7 +447,7 @@ impl Ctx {
         let mut ex = Exchanger {
             target: &self.target,
             client,
-            memo: HashMap::new(),
+            memo: Vec::new(),
             requests: 0,
             errors: 0,
         };
@@ -498,6 +504,7 @@ impl Ctx {
             case,
             &route,
             route_index,
+            &init.origin,
             &ex,
             violated || readable_somewhere,
             &mut findings,
@@ -548,7 +555,7 @@ impl Ctx {
         let mut ex = Exchanger {
             target: other,
             client,
-            memo: HashMap::new(),
+            memo: Vec::new(),
             requests: 0,
             errors: 0,
         };
@@ -650,22 +657,24 @@ impl Ctx {
 
     /// Hygiene of every exchange of the case: duplicated or malformed CORS headers, CORS
     /// details sent to an origin the policy refuses, Max-Age other than the policy's.
+    #[allow(clippy::too_many_arguments)]
     fn hygiene(
         &self,
         case: &RequestJson,
         route: &Option<String>,
         route_index: Option<usize>,
+        case_origin: &Origin,
         ex: &Exchanger<'_>,
         granted: bool,
         findings: &mut Vec<Finding>,
     ) {
         let route_policy = route_index.map(|i| &self.policy.routes[i]);
-        let mut entries: Vec<(&SentRequest, &Answer)> = ex
+        // In the order sent (deterministic for a seed).
+        let entries: Vec<(&SentRequest, &Answer)> = ex
             .memo
             .iter()
             .filter_map(|(s, a)| a.as_ref().map(|a| (s, a)))
             .collect();
-        entries.sort_by(|a, b| a.0.method.cmp(&b.0.method).then(a.0.url.cmp(&b.0.url)));
         for (sent, answer) in entries {
             let Some(origin) = header(&sent.headers, "origin") else {
                 continue;
@@ -713,7 +722,13 @@ impl Ctx {
                     }
                 }
             }
-            let refused = match (route_policy, Origin::parse_serialized(origin)) {
+            // Most exchanges carry the case's own origin, already parsed.
+            let parsed = if origin == case_origin.serialization() {
+                Ok(case_origin.clone())
+            } else {
+                Origin::parse_serialized(origin)
+            };
+            let refused = match (route_policy, parsed) {
                 (Some(r), Ok(o)) => !origin_matches(&r.origins, &o),
                 (None, Ok(o)) => !o.same_origin(&self.target.origin),
                 _ => false,
@@ -789,7 +804,12 @@ impl Ctx {
         let Some(answer) = ex.send(&sibling).await else {
             return;
         };
-        let Some(first) = ex.memo.get(&sent).cloned().flatten() else {
+        let Some(first) = ex
+            .memo
+            .iter()
+            .find(|(s, _)| *s == sent)
+            .and_then(|(_, a)| a.clone())
+        else {
             return;
         };
         if cors_answer(&first.oracle) == cors_answer(&answer.oracle) {
