@@ -48,6 +48,17 @@ pub enum OriginError {
     },
 }
 
+/// The default port of a special scheme (URL Standard, "special scheme" table); the only
+/// schemes whose URLs have a tuple origin.
+fn special_scheme_default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        "ftp" => Some(21),
+        _ => None,
+    }
+}
+
 impl Origin {
     /// The origin of a URL (URL Standard `#concept-url-origin`): a tuple for http(s), ws(s)
     /// and ftp; opaque for everything else (`data:`, `file:`, `blob:` with opaque inner URL...).
@@ -61,10 +72,7 @@ impl Origin {
         match url.origin() {
             url::Origin::Opaque(_) => Origin::Opaque,
             url::Origin::Tuple(scheme, host, port) => {
-                let default = url::Url::parse(&format!("{scheme}://x/"))
-                    .ok()
-                    .and_then(|u| u.port_or_known_default());
-                let port = if Some(port) == default {
+                let port = if Some(port) == special_scheme_default_port(&scheme) {
                     None
                 } else {
                     Some(port)
