@@ -403,7 +403,9 @@ pub fn mutations(entry: &OriginEntry) -> Vec<String> {
             host.replacen('.', "x", 1),
             host.replacen('.', "-", 1),
             host.replacen('.', "_", 1),
-            host[..host.len().saturating_sub(1)].to_string(),
+            host.get(..host.len().saturating_sub(1))
+                .unwrap_or_default()
+                .to_string(),
             host.split_once('.')
                 .map(|(_, r)| r.to_string())
                 .unwrap_or_default(),
