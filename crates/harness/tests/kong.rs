@@ -614,6 +614,83 @@ proptest! {
     }
 }
 
+/// The regexes run by PCRE2 itself (what Kong's `ngx.re` uses), through `pcre2grep` (one
+/// subject per line), agree with the `regex` crate on every candidate origin. Skipped when
+/// `pcre2grep` (Debian: pcre2-utils) is not installed.
+#[test]
+fn pcre2_agrees_with_the_regex_crate_on_every_emitted_regex() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("pcre2grep").arg("--version").output().is_err() {
+        eprintln!("skipped: pcre2_agrees_with_the_regex_crate: no pcre2grep (apt-get install pcre2-utils)");
+        return;
+    }
+    let mut regexes = BTreeSet::new();
+    let mut subjects = BTreeSet::new();
+    for (_, policy) in bundled() {
+        for route in &policy.routes {
+            if let Origins::List(entries) = &route.origins {
+                for e in entries {
+                    regexes.insert(origin_regex(e));
+                }
+                subjects.extend(candidates(entries));
+            }
+        }
+    }
+    for e in [
+        "http://[::1]:3000",
+        "https://*.a-b.example:8443",
+        "http://127.0.0.1",
+    ] {
+        let e = entry(e);
+        regexes.insert(origin_regex(&e));
+        subjects.extend(candidates(std::slice::from_ref(&e)));
+    }
+    subjects.retain(|s| !s.is_empty() && !s.contains('\n'));
+    let input: String = subjects.iter().map(|s| format!("{s}\n")).collect();
+    let mut matched_somewhere = 0;
+    for re in &regexes {
+        let mut child = Command::new("pcre2grep")
+            .arg("-e")
+            .arg(re)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("pcre2grep starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write subjects");
+        let out = child.wait_with_output().expect("pcre2grep ends");
+        // 0: lines matched, 1: none; anything else is an error (a pattern PCRE2 rejects).
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{re}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pcre: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        let rust_re = regex::Regex::new(re).expect("compiles");
+        let rust: BTreeSet<String> = subjects
+            .iter()
+            .filter(|s| rust_re.is_match(s))
+            .cloned()
+            .collect();
+        assert_eq!(pcre, rust, "{re}");
+        matched_somewhere += usize::from(!rust.is_empty());
+    }
+    assert_eq!(
+        matched_somewhere,
+        regexes.len(),
+        "every regex matches some candidate"
+    );
+}
+
 #[test]
 fn single_exact_origins_become_regexes_and_lists_stay_literal() {
     let one = emitted_origins(&route_with(&["https://app.example.com"]));
@@ -820,6 +897,7 @@ mod real {
     use std::time::{Duration, Instant};
 
     use corsproof_harness::check::{check, CheckConfig};
+    use corsproof_harness::emit::kong::container;
     use corsproof_harness::finding::Severity;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -914,29 +992,28 @@ mod real {
                 free_port()
             ));
             std::fs::create_dir_all(&dir).expect("temp dir");
-            std::fs::write(dir.join("kong.yml"), &conf.yaml).expect("write kong.yml");
+            let file = Path::new(container::CONFIG_PATH)
+                .file_name()
+                .expect("a file name");
+            std::fs::write(dir.join(file), &conf.yaml).expect("write kong.yml");
             let port = free_port();
-            // Host networking with every listener on 127.0.0.1: loopback only.
-            let out = Command::new("docker")
-                .args(["run", "-d", "--network", "host"])
-                .args([
-                    "-e",
-                    "KONG_DATABASE=off",
-                    "-e",
-                    "KONG_DECLARATIVE_CONFIG=/corsproof/kong.yml",
-                ])
-                .arg("-e")
-                .arg(format!("KONG_PROXY_LISTEN=127.0.0.1:{port}"))
-                .args([
-                    "-e",
-                    "KONG_ADMIN_LISTEN=off",
-                    "-e",
-                    "KONG_STATUS_LISTEN=off",
-                    "-e",
-                    "KONG_NGINX_WORKER_PROCESSES=1",
-                ])
-                .arg("-v")
-                .arg(format!("{}:/corsproof:ro", dir.display()))
+            let mut cmd = Command::new("docker");
+            cmd.args(["run", "-d", "--network", "host"]);
+            for (k, v) in container::ENVIRONMENT {
+                // Host networking with every listener on 127.0.0.1: loopback only.
+                let v = if k == "KONG_PROXY_LISTEN" {
+                    format!("127.0.0.1:{port}")
+                } else {
+                    v.to_string()
+                };
+                cmd.arg("-e").arg(format!("{k}={v}"));
+            }
+            let mount = Path::new(container::CONFIG_PATH)
+                .parent()
+                .expect("a directory");
+            let out = cmd
+                .args(["-e", "KONG_NGINX_WORKER_PROCESSES=1", "-v"])
+                .arg(format!("{}:{}:ro", dir.display(), mount.display()))
                 .arg(&image)
                 .output()
                 .expect("docker run");
