@@ -322,6 +322,14 @@ fn check_config_matches_route(name: &str, route: &Route, c: &Value) {
     }
 }
 
+/// docker/kong/upstream.toml is a valid policy without routes: `corsproof serve` then sets
+/// no CORS header, so Kong's are the only ones.
+#[test]
+fn the_kong_upstream_policy_has_no_routes() {
+    let p = Policy::from_path(repo().join("docker/kong/upstream.toml")).expect("upstream.toml");
+    assert!(p.routes.is_empty());
+}
+
 /// The forbidden header the emitter writes for "no request headers" really is forbidden
 /// to scripts (so it allows nothing a browser could send).
 #[test]
@@ -897,9 +905,52 @@ mod real {
     use std::time::{Duration, Instant};
 
     use corsproof_harness::check::{check, CheckConfig};
-    use corsproof_harness::emit::kong::container;
     use corsproof_harness::finding::Severity;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// How `docker/kong/` runs Kong (its Dockerfile and README; docker/compose.yaml and the
+    /// container launcher use the same): DB-less, the declarative file, the proxy only.
+    mod container {
+        pub const IMAGE_ENV: &str = "CORSPROOF_KONG_IMAGE";
+        pub const DEFAULT_IMAGE: &str = "kong:3.9";
+        pub const CONFIG_PATH: &str = "/kong/kong.yml";
+        pub const ENVIRONMENT: [(&str, &str); 7] = [
+            ("KONG_DATABASE", "off"),
+            ("KONG_DECLARATIVE_CONFIG", CONFIG_PATH),
+            ("KONG_PROXY_LISTEN", "0.0.0.0:8000"),
+            ("KONG_ADMIN_LISTEN", "off"),
+            ("KONG_STATUS_LISTEN", "off"),
+            ("KONG_PROXY_ACCESS_LOG", "/dev/stdout"),
+            ("KONG_PROXY_ERROR_LOG", "/dev/stderr"),
+        ];
+    }
+
+    /// docker/kong/Dockerfile sets exactly this environment.
+    #[test]
+    fn the_dockerfile_runs_kong_as_the_test_does() {
+        let text =
+            std::fs::read_to_string(repo().join("docker/kong/Dockerfile")).expect("Dockerfile");
+        let mut env = Vec::new();
+        let mut in_env = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("ENV ") {
+                in_env = true;
+                env.push(rest.trim_end_matches('\\').trim().to_string());
+            } else if in_env && !line.is_empty() && !line.starts_with('#') {
+                env.push(line.trim_end_matches('\\').trim().to_string());
+            }
+            if !line.ends_with('\\') {
+                in_env = false;
+            }
+        }
+        let want: Vec<String> = container::ENVIRONMENT
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(env, want);
+        assert!(text.contains(&format!("ARG KONG_IMAGE={}", container::DEFAULT_IMAGE)));
+    }
 
     /// The container we started, removed by its id when the test ends.
     struct Container(String);
@@ -915,9 +966,12 @@ mod real {
     }
 
     fn image() -> Result<String, String> {
-        let image = std::env::var("CORSPROOF_KONG_IMAGE").map_err(|_| {
-            "CORSPROOF_KONG_IMAGE is not set (name a local Kong 3.9 image, e.g. kong:3.9)"
-                .to_string()
+        let image = std::env::var(container::IMAGE_ENV).map_err(|_| {
+            format!(
+                "{} is not set (name a local Kong 3.9 image, e.g. {})",
+                container::IMAGE_ENV,
+                container::DEFAULT_IMAGE
+            )
         })?;
         let present = Command::new("docker")
             .args(["image", "inspect", &image])

@@ -132,42 +132,6 @@ pub const NO_HEADERS: &str = "sec-corsproof-none";
 /// The largest `max_age` Kong writes as digits (LuaJIT's `tostring` uses `%.14g`).
 pub const MAX_AGE_LIMIT: u64 = 99_999_999_999_999;
 
-/// How a Kong container serves an emitted configuration (`docker/kong/`): the facts a
-/// container launcher needs, as data.
-///
-/// ```
-/// use corsproof_harness::emit::kong::container;
-/// assert_eq!(container::DEFAULT_IMAGE, "kong:3.9");
-/// assert!(container::ENVIRONMENT.contains(&("KONG_DATABASE", "off")));
-/// assert!(container::ENVIRONMENT.contains(&("KONG_DECLARATIVE_CONFIG", container::CONFIG_PATH)));
-/// ```
-pub mod container {
-    /// The upstream image users pull (Kong Gateway 3.9, open source).
-    pub const DEFAULT_IMAGE: &str = "kong:3.9";
-    /// The environment variable naming the image to use instead (a local image; never pulled
-    /// by the tests).
-    pub const IMAGE_ENV: &str = "CORSPROOF_KONG_IMAGE";
-    /// Where the emitted configuration goes inside the container.
-    pub const CONFIG_PATH: &str = "/kong/declarative/kong.yml";
-    /// The proxy port inside the container (plain HTTP).
-    pub const PROXY_PORT: u16 = 8000;
-    /// The container's environment: DB-less, the declarative file, the proxy on
-    /// [`PROXY_PORT`], no Admin API or status listener, logs to the container's output.
-    pub const ENVIRONMENT: [(&str, &str); 7] = [
-        ("KONG_DATABASE", "off"),
-        ("KONG_DECLARATIVE_CONFIG", CONFIG_PATH),
-        ("KONG_PROXY_LISTEN", "0.0.0.0:8000"),
-        ("KONG_ADMIN_LISTEN", "off"),
-        ("KONG_STATUS_LISTEN", "off"),
-        ("KONG_PROXY_ACCESS_LOG", "/dev/stdout"),
-        ("KONG_PROXY_ERROR_LOG", "/dev/stderr"),
-    ];
-    /// Kong is ready when the proxy port answers HTTP: any status (the catch-all route
-    /// proxies `/` to the upstream; `404 no Route matched` means the file did not load
-    /// the routes).
-    pub const READY_PATH: &str = "/";
-}
-
 /// How to emit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KongOptions {
