@@ -62,7 +62,10 @@
 //!   anchored, escaped regex containing the scheme (`^https://app\.example\.com$`); a
 //!   subdomain pattern `https://*.example.com` becomes
 //!   `^https://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+example\.com$` (one or more DNS
-//!   labels, never the apex, same scheme and port: [`origin_regex`]); `null` is written
+//!   labels of 1 to 63 `a-z 0-9 -`, no `-` first or last, as in `corsproof-tower` and the
+//!   nginx emitter (SPEC P4); never the apex, same scheme and port: [`origin_regex`]);
+//!   Kong matches with PCRE2, whose `$` also matches before a final newline, which no
+//!   `Origin` header value can contain; `null` is written
 //!   literally (as a regex without `:` it would be matched against hosts, admitting
 //!   `http://null`).
 //! - `methods` is always written: `GET`, `HEAD`, `POST` and the route's `methods` (left
@@ -76,6 +79,11 @@
 //!   itself, `200`).
 //!
 //! # What Kong cannot express ([`Unsupported`] items)
+//!
+//! Checked against a model of Kong's handler by `crates/harness/tests/kong_model.rs` (the
+//! `check` engine finds exactly the announced `disclosure` items on every bundled policy,
+//! as `disclosed-to-refused` hygiene findings) and, when an image is present, against the
+//! real Kong (`tests/kong.rs`).
 //!
 //! | field | effect | why |
 //! |---|---|---|
