@@ -1076,13 +1076,24 @@ mod real {
                 "{name}: docker run: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let _container = Container(String::from_utf8_lossy(&out.stdout).trim().to_string());
+            let container = Container(String::from_utf8_lossy(&out.stdout).trim().to_string());
             let deadline = Instant::now() + Duration::from_secs(90);
             while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "{name}: Kong did not listen within 90 s"
-                );
+                if Instant::now() >= deadline {
+                    // Kong rejects a declarative file it cannot load and exits: show why.
+                    let logs = Command::new("docker")
+                        .args(["logs", "--tail", "40", &container.0])
+                        .output()
+                        .map(|o| {
+                            format!(
+                                "{}{}",
+                                String::from_utf8_lossy(&o.stdout),
+                                String::from_utf8_lossy(&o.stderr)
+                            )
+                        })
+                        .unwrap_or_default();
+                    panic!("{name}: Kong did not listen within 90 s; its log:\n{logs}");
+                }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             let base = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
