@@ -30,7 +30,7 @@ use corsproof_policy::{OriginEntry, Origins, Policy};
 use corsproof_spec::case::{explain_reason, CredentialsJson, ModeJson, RequestJson};
 use corsproof_spec::expose::{is_visible, ExposedList};
 use corsproof_spec::fetch::OriginHeader;
-use corsproof_spec::intent::{intent, origin_matches, route_for};
+use corsproof_spec::intent::{intent, origin_match, origin_matches, route_for, Tri};
 use corsproof_spec::response::Cors;
 use corsproof_spec::{Fetch, Next, Origin, PreflightCache, Profile, Request, Response};
 use proptest::strategy::{Strategy, ValueTree};
@@ -729,7 +729,8 @@ impl Ctx {
                 Origin::parse_serialized(origin)
             };
             let refused = match (route_policy, parsed) {
-                (Some(r), Ok(o)) => !origin_matches(&r.origins, &o),
+                // Refused: the policy says no (not a host it leaves open, P4).
+                (Some(r), Ok(o)) => origin_match(&r.origins, &o) == Tri::MustNot,
                 (None, Ok(o)) => !o.same_origin(&self.target.origin),
                 _ => false,
             };

@@ -37,6 +37,26 @@ impl Tri {
         }
     }
 
+    /// Both: `must not` if either is, `must` if both are, otherwise `may`.
+    ///
+    /// ```
+    /// use corsproof_spec::intent::Tri;
+    /// assert_eq!(Tri::Must.and(Tri::May), Tri::May);
+    /// assert_eq!(Tri::May.and(Tri::MustNot), Tri::MustNot);
+    /// assert_eq!(Tri::Must.and(Tri::Must), Tri::Must);
+    /// ```
+    pub fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::MustNot, _) | (_, Tri::MustNot) => Tri::MustNot,
+            (Tri::Must, Tri::Must) => Tri::Must,
+            _ => Tri::May,
+        }
+    }
+
+    fn and_bool(self, other: bool) -> Tri {
+        self.and(Tri::of(other))
+    }
+
     /// Whether an observed boolean conforms.
     ///
     /// ```
@@ -223,7 +243,8 @@ pub fn route_for(policy: &Policy, path: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// P4: whether `origin` matches one of the route's origin entries.
+/// P4: whether `origin` matches one of the route's origin entries: `true` only for a
+/// [`origin_match`] of [`Tri::Must`].
 ///
 /// ```
 /// use corsproof_policy::{OriginEntry, Origins, Scheme};
@@ -233,41 +254,84 @@ pub fn route_for(policy: &Policy, path: &str) -> Option<usize> {
 /// assert!(m("https://a.example.com") && m("https://a.b.example.com"));
 /// assert!(!m("https://example.com") && !m("http://a.example.com") && !m("https://a.example.com:8443"));
 /// assert!(!m("https://evilexample.com") && !m("https://a.example.com.evil.test"));
-/// // Only DNS labels in front of the domain: no `_`, no empty label, no edge hyphen.
-/// assert!(!m("https://a_b.example.com") && !m("https://a..example.com") && !m("https://-a.example.com"));
 /// ```
 pub fn origin_matches(origins: &Origins, origin: &Origin) -> bool {
+    origin_match(origins, origin) == Tri::Must
+}
+
+/// P4, three-valued: [`Tri::Must`] when `origin` matches an entry, [`Tri::May`] when it is
+/// not matched but is a host under a subdomain pattern's domain (same scheme and port) whose
+/// part in front of the domain is not one or more DNS labels (`a_b.`, `a..`, `-a.`, a label
+/// over 63 bytes: hosts a browser's URL parser keeps, that only the domain's owner can
+/// create or that DNS cannot resolve, so the policy leaves granting them open), otherwise
+/// [`Tri::MustNot`].
+///
+/// ```
+/// use corsproof_policy::{OriginEntry, Origins, Scheme};
+/// use corsproof_spec::{intent::{origin_match, Tri}, Origin};
+/// let o = Origins::List(vec![OriginEntry::Subdomain { scheme: Scheme::Https, domain: "example.com".into(), port: None }]);
+/// let m = |s: &str| origin_match(&o, &Origin::parse_serialized(s).unwrap());
+/// assert_eq!(m("https://a.example.com"), Tri::Must);
+/// assert_eq!(m("https://a_b.example.com"), Tri::May);
+/// assert_eq!(m("https://a..example.com"), Tri::May);
+/// assert_eq!(m("https://-a.example.com"), Tri::May);
+/// assert_eq!(m("https://example.com"), Tri::MustNot);
+/// assert_eq!(m("http://a_b.example.com"), Tri::MustNot);
+/// assert_eq!(m("https://a_b.example.com.evil.test"), Tri::MustNot);
+/// ```
+pub fn origin_match(origins: &Origins, origin: &Origin) -> Tri {
     let entries = match origins {
-        Origins::Any => return true,
+        Origins::Any => return Tri::Must,
         Origins::List(entries) => entries,
     };
-    entries.iter().any(|entry| match (entry, origin) {
-        (OriginEntry::Null, Origin::Opaque) => true,
-        (OriginEntry::Null, _) | (_, Origin::Opaque) => false,
-        (OriginEntry::Exact { scheme, host, port }, o) => {
-            o.scheme() == Some(scheme.as_str())
-                && o.host() == Some(host.as_str())
-                && o.port_or_default() == Some(port.unwrap_or(scheme.default_port()))
-        }
-        (
-            OriginEntry::Subdomain {
-                scheme,
-                domain,
-                port,
-            },
-            o,
-        ) => {
-            let host = o.host().unwrap_or_default();
-            let is_ip = host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok();
-            o.scheme() == Some(scheme.as_str())
-                && o.port_or_default() == Some(port.unwrap_or(scheme.default_port()))
-                && !is_ip
-                && host
+    let mut verdict = Tri::MustNot;
+    for entry in entries {
+        let this = match (entry, origin) {
+            (OriginEntry::Null, Origin::Opaque) => Tri::Must,
+            (OriginEntry::Null, _) | (_, Origin::Opaque) => Tri::MustNot,
+            (OriginEntry::Exact { scheme, host, port }, o) => Tri::of(
+                o.scheme() == Some(scheme.as_str())
+                    && o.host() == Some(host.as_str())
+                    && o.port_or_default() == Some(port.unwrap_or(scheme.default_port())),
+            ),
+            (
+                OriginEntry::Subdomain {
+                    scheme,
+                    domain,
+                    port,
+                },
+                o,
+            ) => {
+                let host = o.host().unwrap_or_default();
+                let is_ip = host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok();
+                let front = host
                     .strip_suffix(domain.as_str())
                     .and_then(|labels| labels.strip_suffix('.'))
-                    .is_some_and(|labels| labels.split('.').all(is_dns_label))
+                    .filter(|front| !front.is_empty());
+                match front {
+                    Some(front)
+                        if o.scheme() == Some(scheme.as_str())
+                            && o.port_or_default()
+                                == Some(port.unwrap_or(scheme.default_port()))
+                            && !is_ip =>
+                    {
+                        if front.split('.').all(is_dns_label) {
+                            Tri::Must
+                        } else {
+                            Tri::May
+                        }
+                    }
+                    _ => Tri::MustNot,
+                }
+            }
+        };
+        match this {
+            Tri::Must => return Tri::Must,
+            Tri::May => verdict = Tri::May,
+            Tri::MustNot => {}
         }
-    })
+    }
+    verdict
 }
 
 /// A DNS label as policy.md means it (RFC 1035's preferred name syntax, as hosts are
@@ -318,10 +382,14 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     // being checked with the request's own credentials mode (R33, also for a no-cors request),
     // the origin is granted for that mode (P5).
     let pna = profile.private_network_access && request.target_more_private;
-    let pna_ok = !pna
-        || (route.private_network
-            && origin_matches(&route.origins, &request.origin)
-            && (request.credentials != CredentialsMode::Include || route.credentials));
+    let origin = origin_match(&route.origins, &request.origin);
+    let pna_ok = if pna {
+        origin
+            .and_bool(route.private_network)
+            .and_bool(request.credentials != CredentialsMode::Include || route.credentials)
+    } else {
+        Tri::Must
+    };
     // P3: same-origin and no-cors requests are outside the policy (a same-origin request to a
     // more private address space is left open: the policy cannot say what it intends for it).
     if request.url_origin.same_origin(&request.origin) {
@@ -337,7 +405,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     if request.mode != RequestMode::Cors {
         return Intent {
             route: route_index,
-            sent: Tri::of(request.mode == RequestMode::NoCors && pna_ok),
+            sent: pna_ok.and_bool(request.mode == RequestMode::NoCors),
             readable: Tri::MustNot,
             exposed: ExposeIntent::Nothing,
             max_cache_seconds,
@@ -346,8 +414,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     }
     let credentialed = request.credentials == CredentialsMode::Include;
     // P5: the read grant.
-    let origin_ok = origin_matches(&route.origins, &request.origin);
-    let granted = origin_ok && (!credentialed || route.credentials);
+    let granted = origin.and_bool(!credentialed || route.credentials);
     // P6: would a preflight pass?
     let unsafe_names = request.unsafe_names(profile);
     let method_ok = method::is_cors_safelisted(request.method.as_bytes())
@@ -356,7 +423,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
         HeaderNames::Any => !credentialed && !eq_ignore_case(n, b"authorization"),
         list => name_listed(list, n),
     });
-    let preflight_passes = granted && method_ok && headers_ok && pna_ok;
+    let preflight_passes = granted.and_bool(method_ok && headers_ok).and(pna_ok);
     let preflighted = pna
         || request.use_cors_preflight
         || !method::is_cors_safelisted(request.method.as_bytes())
@@ -364,16 +431,20 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     // P7, P8.
     let (sent, readable, rule) = if preflighted {
         (
-            Tri::of(preflight_passes),
-            Tri::of(preflight_passes),
+            preflight_passes,
+            preflight_passes,
             if pna { "P11" } else { "P6" },
         )
-    } else if !granted {
+    } else if granted == Tri::MustNot {
         (Tri::Must, Tri::MustNot, "P5")
     } else if request.method == "POST" && !route.methods.iter().any(|m| m == "POST") {
         (Tri::Must, Tri::May, "P8")
     } else {
-        (Tri::Must, Tri::Must, "P8")
+        (
+            Tri::Must,
+            granted,
+            if granted == Tri::May { "P4" } else { "P8" },
+        )
     };
     // P9.
     let exposed = if readable == Tri::MustNot {
