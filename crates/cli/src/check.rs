@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use corsproof_harness::check::{self, CheckConfig, CheckError};
+use corsproof_harness::container::{self, ContainerError};
 use corsproof_harness::finding::Report;
 use corsproof_harness::launch::{self, LaunchError};
 use corsproof_harness::report;
@@ -87,6 +88,86 @@ pub enum RunTarget {
     Nginx,
 }
 
+/// Starts a container target; `Err(exit code)` after printing why it could not start (2: the
+/// policy cannot be expressed; 3: Docker, the image or the container failed).
+fn start_container(
+    target: &container::ContainerTarget,
+    quiet: bool,
+) -> Result<container::RunningContainer, u8> {
+    let started = Instant::now();
+    if !quiet {
+        eprintln!(
+            "corsproof: starting {} from image {} (container port {})",
+            target.name, target.image, target.port
+        );
+    }
+    match container::start(target) {
+        Ok(r) => {
+            if !quiet {
+                eprintln!(
+                    "corsproof: {} started (container {}) at {} in {:.1} s",
+                    r.name(),
+                    &r.id()[..r.id().len().min(12)],
+                    r.url(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(r)
+        }
+        Err(e @ ContainerError::Unsupported(_)) => {
+            eprintln!("corsproof: {e}");
+            Err(2)
+        }
+        Err(e) => {
+            eprintln!("corsproof: {e}");
+            Err(3)
+        }
+    }
+}
+
+/// `corsproof check --container IMAGE --port P`: the user's own image, as it is.
+pub fn check_container(image: &str, port: u16, flags: &Flags) -> anyhow::Result<u8> {
+    let Some(policy) = load_policy(&flags.policy) else {
+        return Ok(2);
+    };
+    let running = match start_container(&container::custom(image, port), flags.quiet) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let code = execute(&policy, running.url(), flags);
+    drop(running);
+    code
+}
+
+/// `corsproof run TARGET --container`.
+fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
+    let description = match target {
+        RunTarget::Tower => {
+            let text = std::fs::read_to_string(&flags.policy)
+                .with_context(|| format!("cannot read {}", flags.policy.display()))?;
+            let json = flags
+                .policy
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            container::serve(if json { "policy.json" } else { "policy.toml" }, &text)
+        }
+        RunTarget::Nginx => match container::nginx(policy) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("corsproof run: the target cannot implement this policy: {e}");
+                return Ok(2);
+            }
+        },
+    };
+    let running = match start_container(&description, flags.quiet) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let code = execute(policy, running.url(), flags);
+    drop(running);
+    code
+}
+
 /// A replayable case file: the target, the policy and the minimized browser request.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct CaseFile {
@@ -116,11 +197,14 @@ pub fn check(url: &str, flags: &Flags) -> anyhow::Result<u8> {
     execute(&policy, &base, flags)
 }
 
-/// `corsproof run`.
-pub fn run(target: RunTarget, flags: &Flags) -> anyhow::Result<u8> {
+/// `corsproof run` (`container`: as a Docker container).
+pub fn run(target: RunTarget, container: bool, flags: &Flags) -> anyhow::Result<u8> {
     let Some(policy) = load_policy(&flags.policy) else {
         return Ok(2);
     };
+    if container {
+        return run_container(target, &policy, flags);
+    }
     let started = Instant::now();
     let running = match target {
         RunTarget::Tower => {
