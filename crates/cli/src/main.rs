@@ -210,10 +210,12 @@ fn main() -> ExitCode {
             port,
             flags,
         } => match (url, container, port) {
-            (_, Some(image), Some(port)) => check::check_container(&image, port, &flags),
-            (Some(url), _, _) => check::check(&url, &flags),
+            (None, Some(image), Some(port)) => check::check_container(&image, port, &flags),
+            (Some(url), None, None) => check::check(&url, &flags),
             _ => {
-                eprintln!("corsproof check: give a URL, or --container IMAGE --port PORT");
+                eprintln!(
+                    "corsproof check: give either a URL or --container IMAGE --port PORT (--port only with --container)"
+                );
                 Ok(2)
             }
         },

@@ -605,7 +605,14 @@ pub fn start(target: &ContainerTarget) -> Result<RunningContainer, ContainerErro
             format!("docker start: {}", text(&started.stderr)),
         ));
     }
-    let addr = published_port(&running.id, target.port)?;
+    let addr = match published_port(&running.id, target.port) {
+        Ok(addr) => addr,
+        // An exited container has no published port any more: say that it exited.
+        Err(_) if !is_running(&running.id) => {
+            return Err(not_ready(&running, "the container exited".into()))
+        }
+        Err(e) => return Err(e),
+    };
     running.url = Url::parse(&format!("http://{addr}/"))
         .map_err(|e| ContainerError::Invalid(format!("published address {addr}: {e}")))?;
     wait_ready(&running, addr, target)?;
