@@ -1,5 +1,6 @@
 //! Container targets: a CORS implementation started as a Docker container, described as data
-//! ([`ContainerTarget`]: image, exposed port, the configuration files copied in, environment,
+//! ([`ContainerTarget`]: image, exposed port, the configuration files copied in and where,
+//! environment,
 //! command, readiness check), so that adding a target is a new description (and an emitter for
 //! its configuration), not new launcher code. [`start`] runs any description and returns a
 //! [`RunningContainer`], whose drop removes the container (also when starting fails half-way).
@@ -58,6 +59,8 @@ pub const SERVE_LOCAL_IMAGE: &str = "corsproof/serve:local";
 pub const KONG_DEFAULT_IMAGE: &str = "kong:3.9";
 /// Where configuration files go inside every container of these descriptions.
 pub const CONFIG_DIR: &str = "/etc/corsproof";
+/// Where Kong's declarative configuration goes (`/kong/kong.yml`, as in docker/kong/).
+pub const KONG_CONFIG_DIR: &str = "/kong";
 /// How long a container may take to answer HTTP, unless its description says otherwise.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest one `docker` command may take (create, cp, start, inspect, rm).
@@ -135,6 +138,7 @@ pub enum Readiness {
 ///     image: "example/whoami:1".into(),
 ///     image_hint: "docker load it first".into(),
 ///     port: 80,
+///     config_dir: "/etc/whoami".into(),
 ///     files: vec![],
 ///     env: vec![("LOG".into(), "1".into())],
 ///     command: None,
@@ -154,7 +158,10 @@ pub struct ContainerTarget {
     pub image_hint: String,
     /// The container port the target listens on (TCP), published on 127.0.0.1.
     pub port: u16,
-    /// Files copied into [`CONFIG_DIR`] before the container starts: (file name, contents).
+    /// The directory of the container the files go into (created if missing; its parent
+    /// must exist), usually [`CONFIG_DIR`].
+    pub config_dir: String,
+    /// Files copied into `config_dir` before the container starts: (relative path, contents).
     pub files: Vec<(String, String)>,
     /// Environment variables.
     pub env: Vec<(String, String)>,
@@ -199,6 +206,7 @@ pub fn nginx_with_config(conf: &str) -> ContainerTarget {
         image: image_from_env(NGINX_IMAGE_VAR, NGINX_LOCAL_IMAGE),
         image_hint: local_hint(NGINX_IMAGE_VAR, "nginx:1.27"),
         port: 80,
+        config_dir: CONFIG_DIR.into(),
         files: vec![
             ("nginx.conf".into(), conf.to_string()),
             ("tmp/.keep".into(), String::new()),
@@ -245,6 +253,7 @@ pub fn serve(file_name: &str, contents: &str) -> ContainerTarget {
             "an image built from docker/corsproof/Dockerfile",
         ),
         port: 8080,
+        config_dir: CONFIG_DIR.into(),
         files: vec![(file_name.to_string(), contents.to_string())],
         env: vec![],
         command: Some(vec![
@@ -267,9 +276,10 @@ pub fn serve(file_name: &str, contents: &str) -> ContainerTarget {
 pub fn kong(kong_yml: &str) -> ContainerTarget {
     let env = [
         ("KONG_DATABASE", "off"),
-        ("KONG_DECLARATIVE_CONFIG", "/etc/corsproof/kong.yml"),
+        ("KONG_DECLARATIVE_CONFIG", "/kong/kong.yml"),
         ("KONG_PROXY_LISTEN", "0.0.0.0:8000"),
         ("KONG_ADMIN_LISTEN", "off"),
+        ("KONG_STATUS_LISTEN", "off"),
         ("KONG_PROXY_ACCESS_LOG", "/dev/stdout"),
         ("KONG_PROXY_ERROR_LOG", "/dev/stderr"),
     ];
@@ -281,6 +291,7 @@ pub fn kong(kong_yml: &str) -> ContainerTarget {
              `docker load` it where no registry is reachable), or set {KONG_IMAGE_VAR}"
         ),
         port: 8000,
+        config_dir: KONG_CONFIG_DIR.into(),
         files: vec![("kong.yml".into(), kong_yml.to_string())],
         env: env
             .iter()
@@ -300,6 +311,7 @@ pub fn custom(image: &str, port: u16) -> ContainerTarget {
         image: image.to_string(),
         image_hint: "build or `docker load` it first (nothing is pulled)".into(),
         port,
+        config_dir: CONFIG_DIR.into(),
         files: vec![],
         env: vec![],
         command: None,
@@ -512,6 +524,16 @@ fn check_description(target: &ContainerTarget) -> Result<(), ContainerError> {
             target.image
         )));
     }
+    let dir_ok = target.config_dir.starts_with('/')
+        && target.config_dir.len() > 1
+        && !target.config_dir.split('/').any(|c| c == "." || c == "..")
+        && !target.config_dir.contains(':');
+    if !target.files.is_empty() && !dir_ok {
+        return Err(ContainerError::Invalid(format!(
+            "configuration directory {:?} (an absolute path other than /)",
+            target.config_dir
+        )));
+    }
     for (name, _) in &target.files {
         let bad = name.is_empty()
             || name.starts_with('/')
@@ -520,7 +542,8 @@ fn check_description(target: &ContainerTarget) -> Result<(), ContainerError> {
                 .any(|c| c.is_empty() || c == "." || c == "..");
         if bad {
             return Err(ContainerError::Invalid(format!(
-                "file name {name:?} (a relative path inside {CONFIG_DIR})"
+                "file name {name:?} (a relative path inside {})",
+                target.config_dir
             )));
         }
     }
@@ -595,7 +618,7 @@ pub fn start(target: &ContainerTarget) -> Result<RunningContainer, ContainerErro
         image: target.image.clone(),
     };
     if !target.files.is_empty() {
-        copy_files(&running.id, &target.files)?;
+        copy_files(&running.id, &target.config_dir, &target.files)?;
     }
     let started =
         docker(&["start", &running.id]).map_err(|why| ContainerError::DockerUnavailable { why })?;
@@ -628,8 +651,8 @@ fn not_ready(running: &RunningContainer, why: String) -> ContainerError {
     }
 }
 
-/// Stages `files` in a temporary directory and copies its contents into [`CONFIG_DIR`].
-fn copy_files(id: &str, files: &[(String, String)]) -> Result<(), ContainerError> {
+/// Stages `files` in a temporary directory and copies its contents into `dir`.
+fn copy_files(id: &str, dir: &str, files: &[(String, String)]) -> Result<(), ContainerError> {
     let stage = std::env::temp_dir().join(format!(
         "corsproof-container-{}-{}",
         std::process::id(),
@@ -648,7 +671,7 @@ fn copy_files(id: &str, files: &[(String, String)]) -> Result<(), ContainerError
             std::fs::write(&path, contents).map_err(io(&path))?;
         }
         let src = format!("{}/.", stage.display());
-        let dest = format!("{id}:{CONFIG_DIR}");
+        let dest = format!("{id}:{dir}");
         let out = docker(&["cp", &src, &dest])
             .map_err(|why| ContainerError::DockerUnavailable { why })?;
         if out.ok {
@@ -811,6 +834,11 @@ mod tests {
         assert!(check_description(&t).is_err());
         t.files = vec![("tmp/.keep".into(), String::new())];
         assert!(check_description(&t).is_ok());
+        t.config_dir = "/".into();
+        assert!(check_description(&t).is_err());
+        t.config_dir = "/etc/../x".into();
+        assert!(check_description(&t).is_err());
+        t.config_dir = "/etc/x".into();
         t.port = 0;
         assert!(check_description(&t).is_err());
         let mut t = custom("--privileged", 80);
@@ -826,8 +854,9 @@ mod tests {
         assert!(t.env.contains(&("KONG_DATABASE".into(), "off".into())));
         assert!(t.env.contains(&(
             "KONG_DECLARATIVE_CONFIG".into(),
-            format!("{CONFIG_DIR}/kong.yml")
+            format!("{KONG_CONFIG_DIR}/kong.yml")
         )));
+        assert_eq!(t.config_dir, KONG_CONFIG_DIR);
         assert_eq!(t.files[0].0, "kong.yml");
         assert_eq!(t.port, 8000);
     }

@@ -367,3 +367,99 @@ fn compose_file_validates() {
          installed ***\n"
     );
 }
+
+/// The network mechanism Kong's stack uses ([`container::start_kong`]): nginx in one
+/// container proxies to `corsproof serve` (a policy without routes: no CORS header of its
+/// own) in another, reached by its network alias; the emitted configuration conforms.
+#[test]
+fn nginx_proxies_to_serve_over_a_container_network() {
+    let test = "nginx_proxies_to_serve_over_a_container_network";
+    let nginx_image =
+        container::image_from_env(container::NGINX_IMAGE_VAR, container::NGINX_LOCAL_IMAGE);
+    let serve_image =
+        container::image_from_env(container::SERVE_IMAGE_VAR, container::SERVE_LOCAL_IMAGE);
+    if !ready_or_skip(test, &[&nginx_image, &serve_image]) {
+        return;
+    }
+    let t = Instant::now();
+    let network = container::Network::create("proxy-test").expect("network");
+    let mut upstream = container::serve("upstream.toml", "version = 1\n");
+    upstream.network = Some((
+        network.name().to_string(),
+        Some("corsproof-upstream".into()),
+    ));
+    let upstream = container::start(&upstream).expect("upstream starts");
+    let policy = Policy::from_path(root().join("corpus/policies/mixed-routes.toml"))
+        .expect("bundled policy");
+    let conf = emit::nginx(
+        &policy,
+        &Upstream::ProxyPass("http://corsproof-upstream:8080".into()),
+    )
+    .expect("expressible");
+    let mut front = container::nginx_with_config(&conf.standalone("80"));
+    front.network = Some((network.name().to_string(), None));
+    let front = container::start(&front).expect("nginx starts");
+
+    // A plain GET reaches the upstream: serve's JSON, not nginx's 502 page.
+    let addr = format!(
+        "127.0.0.1:{}",
+        front.url().port().expect("a published port")
+    );
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    use std::io::{Read, Write};
+    s.write_all(b"GET /api/items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("x-request-id") || answer.contains("X-Request-Id"),
+        "{answer}"
+    );
+
+    let (keys, requests) = findings(&policy, front.url());
+    assert!(keys.is_empty(), "{:?}", summary(&keys));
+    eprintln!(
+        "{test}: two containers on {}, {requests} requests, no findings, {:.1} s",
+        network.name(),
+        t.elapsed().as_secs_f64()
+    );
+    drop(front);
+    drop(upstream);
+    drop(network);
+}
+
+#[test]
+fn missing_kong_image_starts_nothing() {
+    let test = "missing_kong_image_starts_nothing";
+    if !ready_or_skip(test, &[]) {
+        return;
+    }
+    if container::image_present(container::KONG_DEFAULT_IMAGE).unwrap_or(false)
+        && std::env::var_os(container::KONG_IMAGE_VAR).is_none()
+    {
+        eprintln!("\n*** SKIPPED {test}: a Kong image is present ***\n");
+        return;
+    }
+    if std::env::var_os(container::KONG_IMAGE_VAR).is_some() {
+        eprintln!(
+            "\n*** SKIPPED {test}: {} is set ***\n",
+            container::KONG_IMAGE_VAR
+        );
+        return;
+    }
+    let before = containers_with_label();
+    let err = container::start_kong(
+        "_format_version: \"3.0\"\n",
+        "corsproof-serve",
+        "version = 1\n",
+    )
+    .expect_err("no Kong image here");
+    let text = err.to_string();
+    assert!(matches!(err, ContainerError::ImageMissing { .. }), "{text}");
+    assert!(text.contains(container::KONG_DEFAULT_IMAGE), "{text}");
+    assert!(text.contains(container::KONG_IMAGE_VAR), "{text}");
+    assert_eq!(containers_with_label(), before);
+}
