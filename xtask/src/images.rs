@@ -195,12 +195,59 @@ fn rootfs(dir: &Path, packages: &[&str], mirror: &str) -> Result<PathBuf> {
     Ok(tarball)
 }
 
-/// `docker import` of `tarball` as `tag` with Dockerfile-style `changes`.
-fn import(tarball: &Path, tag: &str, changes: &[&str]) -> Result<()> {
+/// What an image was made from: names, sizes and modification times of its inputs.
+fn stamp(inputs: &[&Path]) -> String {
+    inputs
+        .iter()
+        .map(|p| {
+            let meta = std::fs::metadata(p).ok();
+            let size = meta.as_ref().map_or(0, |m| m.len());
+            let mtime = meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            let name = p
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            format!("{name}:{size}:{mtime}")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The value of `label` on the local image `tag` and the image's id, if it exists.
+fn image_label(tag: &str, label: &str) -> Option<(String, String)> {
+    let format = format!("{{{{.Id}}}} {{{{index .Config.Labels \"{label}\"}}}}");
+    let out = Command::new("docker")
+        .args(["image", "inspect", "--format", &format, tag])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    let (id, value) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
+    Some((id.to_string(), value.to_string()))
+}
+
+/// `docker import` of `tarball` as `tag` with Dockerfile-style `changes`, unless `tag`
+/// already exists and was made from the same inputs (`stamp`, kept in a label); the image
+/// it replaces is removed (when no container uses it).
+fn import(tarball: &Path, tag: &str, changes: &[&str], stamp: &str) -> Result<()> {
+    const LABEL: &str = "org.corsproof.source";
+    let previous = image_label(tag, LABEL);
+    if let Some((_, value)) = &previous {
+        if value == stamp {
+            eprintln!("xtask images: {tag}: up to date ({stamp})");
+            return Ok(());
+        }
+    }
     let started = Instant::now();
     let mut cmd = Command::new("docker");
     cmd.arg("import");
-    for c in changes {
+    let label = format!("LABEL {LABEL}={stamp}");
+    for c in changes.iter().copied().chain([label.as_str()]) {
         cmd.args(["--change", c]);
     }
     cmd.arg(tarball)
@@ -222,6 +269,15 @@ fn import(tarball: &Path, tag: &str, changes: &[&str]) -> Result<()> {
         "xtask images: {tag}: imported in {:.1} s ({size})",
         started.elapsed().as_secs_f64()
     );
+    if let (Some((old, _)), Some((new, _))) = (previous, image_label(tag, LABEL)) {
+        if old != new {
+            let _ = Command::new("docker")
+                .args(["rmi", &old])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
     Ok(())
 }
 
@@ -266,9 +322,19 @@ pub fn images(root: &Path, cargo: &str) -> Result<()> {
             "EXPOSE 80",
             "LABEL org.opencontainers.image.description=corsproof-nginx-light-debian-bookworm",
         ],
+        &stamp(&[&nginx]),
     )?;
 
     let base = rootfs(&dir, &[], &mirror)?;
+    let serve_stamp = stamp(&[&base, &binary]);
+    if image_label(SERVE_TAG, "org.corsproof.source").is_some_and(|(_, v)| v == serve_stamp) {
+        eprintln!("xtask images: {SERVE_TAG}: up to date ({serve_stamp})");
+        eprintln!(
+            "xtask images: done in {:.0} s: {NGINX_TAG}, {SERVE_TAG}",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     // The serve image: the base tarball with the binary appended (tar -r), so the cached
     // root file system is reused as is.
     let stage = dir.join("serve-stage");
@@ -298,6 +364,7 @@ pub fn images(root: &Path, cargo: &str) -> Result<()> {
             "CMD [\"serve\", \"--policy\", \"/etc/corsproof/policy.toml\", \"--listen\", \"0.0.0.0:8080\"]",
             "EXPOSE 8080",
         ],
+        &serve_stamp,
     )?;
     let _ = std::fs::remove_file(&serve_tar);
     let _ = std::fs::remove_dir_all(&stage);
