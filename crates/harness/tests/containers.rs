@@ -23,6 +23,15 @@ use corsproof_harness::launch;
 use corsproof_policy::Policy;
 use corsproof_spec::Profile;
 
+/// One test at a time: some compare the engine's list of containers before and after.
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -160,6 +169,7 @@ fn differential(name: &str, policy: &Policy, conf: impl Fn(&str) -> String) -> V
 
 #[test]
 fn emitted_config_same_findings_locally_and_in_a_container() {
+    let _serial = serial();
     let test = "emitted_config_same_findings_locally_and_in_a_container";
     if !ready_or_skip(
         test,
@@ -210,6 +220,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn defective_configs_same_findings_locally_and_in_a_container() {
+    let _serial = serial();
     let test = "defective_configs_same_findings_locally_and_in_a_container";
     if !ready_or_skip(
         test,
@@ -249,6 +260,7 @@ fn defective_configs_same_findings_locally_and_in_a_container() {
 
 #[test]
 fn missing_image_names_the_image_and_how_to_build_it() {
+    let _serial = serial();
     let test = "missing_image_names_the_image_and_how_to_build_it";
     if !ready_or_skip(test, &[]) {
         return;
@@ -281,6 +293,7 @@ fn containers_with_label() -> Vec<String> {
 
 #[test]
 fn exiting_container_reports_its_log_and_is_removed() {
+    let _serial = serial();
     let test = "exiting_container_reports_its_log_and_is_removed";
     let image = container::image_from_env(container::NGINX_IMAGE_VAR, container::NGINX_LOCAL_IMAGE);
     if !ready_or_skip(test, &[&image]) {
@@ -300,6 +313,7 @@ fn exiting_container_reports_its_log_and_is_removed() {
 
 #[test]
 fn dropping_the_handle_removes_the_container() {
+    let _serial = serial();
     let test = "dropping_the_handle_removes_the_container";
     let image = container::image_from_env(container::SERVE_IMAGE_VAR, container::SERVE_LOCAL_IMAGE);
     if !ready_or_skip(test, &[&image]) {
@@ -322,6 +336,7 @@ fn dropping_the_handle_removes_the_container() {
 
 #[test]
 fn compose_file_validates() {
+    let _serial = serial();
     let file = root().join("docker/compose.yaml");
     let file = file.to_string_lossy().to_string();
     // `docker-compose` (v1, Debian's) or the `docker compose` plugin, whichever exists.
@@ -373,6 +388,7 @@ fn compose_file_validates() {
 /// own) in another, reached by its network alias; the emitted configuration conforms.
 #[test]
 fn nginx_proxies_to_serve_over_a_container_network() {
+    let _serial = serial();
     let test = "nginx_proxies_to_serve_over_a_container_network";
     let nginx_image =
         container::image_from_env(container::NGINX_IMAGE_VAR, container::NGINX_LOCAL_IMAGE);
@@ -433,6 +449,7 @@ fn nginx_proxies_to_serve_over_a_container_network() {
 
 #[test]
 fn missing_kong_image_starts_nothing() {
+    let _serial = serial();
     let test = "missing_kong_image_starts_nothing";
     if !ready_or_skip(test, &[]) {
         return;
