@@ -128,9 +128,17 @@ enum Command {
         /// The policy (TOML or JSON).
         #[arg(long)]
         policy: PathBuf,
-        /// Write a standalone configuration listening here (PORT or HOST:PORT) with a demo response.
+        /// nginx: write a standalone configuration listening here (PORT or HOST:PORT) with a demo response.
         #[arg(long)]
         listen: Option<String>,
+        /// Kong: the upstream service URL (default http://corsproof-serve:8080, the
+        /// `corsproof serve` container; a loopback URL such as http://127.0.0.1:8080 for a
+        /// Kong on the host network).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Kong: emit even when Kong would grant more than the policy allows (else exit 2).
+        #[arg(long)]
+        allow_broader: bool,
         /// Write the output here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -229,9 +237,26 @@ fn main() -> ExitCode {
             target,
             policy,
             listen,
+            upstream,
+            allow_broader,
             output,
-        } => emit::run(target, &policy, listen.as_deref())
-            .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
+        } => emit::run(
+            target,
+            &policy,
+            &emit::Options {
+                listen: listen.as_deref(),
+                upstream: upstream.as_deref(),
+                allow_broader,
+            },
+        )
+        .and_then(|d| {
+            // A refusal (exit 2) writes nothing, not an empty file.
+            if d.code == 2 {
+                Ok(2)
+            } else {
+                emit(&d.output, output.as_ref()).map(|()| d.code)
+            }
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -267,3 +267,110 @@ fn explain_over_time_shows_the_cache_and_the_chromium_cap() {
     let f: serde_json::Value = serde_json::from_slice(&f.stdout).expect("json");
     assert_eq!(f["steps"][2]["preflight_cached"], true);
 }
+
+#[test]
+fn emit_kong_writes_the_declarative_configuration_and_reports_what_kong_cannot_express() {
+    let o = corsproof(
+        &[
+            "emit",
+            "kong",
+            "--policy",
+            "corpus/policies/mixed-routes.toml",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("_format_version: \"3.0\"\n"), "{out}");
+    assert!(out.contains("url: \"http://corsproof-serve:8080\""));
+    assert!(out.contains("paths: [\"/admin/\"]") && out.contains("paths: [\"/api/health\"]"));
+    // The unsupported items go to standard error, one per line, and into the file.
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    for line in &lines {
+        let item = line
+            .strip_prefix("corsproof emit kong: unsupported: route \"api\", field `")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(item.contains("(disclosure)"), "{line}");
+        let text = line.trim_start_matches("corsproof emit kong: unsupported: ");
+        assert!(out.contains(&format!("#   - {text}\n")), "{text}");
+    }
+
+    // A policy Kong expresses exactly: nothing on standard error; the upstream is configurable.
+    let o = corsproof(
+        &[
+            "emit",
+            "kong",
+            "--policy",
+            "corpus/policies/public-api.toml",
+            "--upstream",
+            "http://127.0.0.1:9000",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("url: \"http://127.0.0.1:9000\""));
+}
+
+#[test]
+fn emit_kong_refuses_what_it_cannot_write() {
+    for args in [
+        &[
+            "emit",
+            "kong",
+            "--policy",
+            "corpus/policies/pna.toml",
+            "--listen",
+            "8080",
+        ][..],
+        &[
+            "emit",
+            "kong",
+            "--policy",
+            "corpus/policies/pna.toml",
+            "--upstream",
+            "ftp://x",
+        ][..],
+        &[
+            "emit",
+            "nginx",
+            "--policy",
+            "corpus/policies/pna.toml",
+            "--upstream",
+            "http://x",
+        ][..],
+        &["emit", "kong", "--policy", "does/not/exist.toml"][..],
+    ] {
+        let o = corsproof(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr(&o).starts_with("corsproof: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    // A path Kong would match decoded.
+    let dir = std::env::temp_dir().join(format!("corsproof-emit-kong-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let policy = dir.join("p.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n[[route]]\nname = \"enc\"\npath = \"/a%2Fb/\"\norigins = [\"*\"]\n",
+    )
+    .expect("write policy");
+    let o = corsproof(
+        &[
+            "emit",
+            "kong",
+            "--policy",
+            policy.to_str().expect("utf-8 path"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("field `path`"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -228,7 +228,7 @@ impl<'r> Fetch<'r> {
     /// The header list of the actual request at the current hop (R58, R59 may have removed
     /// some).
     pub fn headers(&self) -> impl Iterator<Item = &'r (Vec<u8>, Vec<u8>)> + '_ {
-        self.request.headers.iter().filter(|h| self.keeps(h))
+        self.request.headers().iter().filter(|h| self.keeps(h))
     }
 
     /// The serialized request origin (R4): `null` when opaque or redirect-tainted (R5).
@@ -359,7 +359,13 @@ impl<'r> Fetch<'r> {
             );
         } else {
             self.tainting = Tainting::Cors;
-            self.unsafe_names = UnsafeNames::of(self.headers(), self.profile);
+            // R18 on the header list at this hop: the request's own classification while no
+            // redirect has removed a header (R58, R59).
+            self.unsafe_names = if self.body_headers_removed || self.authorization_removed {
+                UnsafeNames::of(self.headers(), self.profile)
+            } else {
+                request.unsafe_names(self.profile)
+            };
             let ids = self.unsafe_names.deviations.clone();
             self.note_deviations(&ids);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.

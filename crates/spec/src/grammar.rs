@@ -123,15 +123,44 @@ pub fn isomorphic_decode(bytes: &[u8]) -> String {
 /// let v: Vec<&[u8]> = list_elements(lines.iter().copied()).collect();
 /// assert_eq!(v, [&b"PUT"[..], b"GET", b"x"]);
 /// ```
-pub fn list_elements<'a, I>(lines: I) -> impl Iterator<Item = &'a [u8]>
+pub fn list_elements<'a, I>(lines: I) -> ListElements<'a, I>
 where
     I: Iterator<Item = &'a [u8]>,
 {
-    lines.flat_map(|line| {
-        line.split(|&b| b == b',')
-            .map(|e| trim(e, is_tab_or_space))
-            .filter(|e| !e.is_empty())
-    })
+    ListElements { lines, rest: None }
+}
+
+/// The iterator of [`list_elements`]: a plain scan for commas, line after line.
+#[derive(Debug, Clone)]
+pub struct ListElements<'a, I> {
+    lines: I,
+    /// What is left of the current line, after the last comma taken.
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a, I> Iterator for ListElements<'a, I>
+where
+    I: Iterator<Item = &'a [u8]>,
+{
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            let rest = match self.rest {
+                Some(rest) => rest,
+                None => self.lines.next()?,
+            };
+            let (element, after) = match rest.iter().position(|&b| b == b',') {
+                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+                None => (rest, None),
+            };
+            self.rest = after;
+            let element = trim(element, is_tab_or_space);
+            if !element.is_empty() {
+                return Some(element);
+            }
+        }
+    }
 }
 
 /// Fetch "get, decode, and split" (`#header-value-get-decode-and-split`) of one value:

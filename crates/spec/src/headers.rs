@@ -215,18 +215,31 @@ impl Safelisted {
 /// assert!(safelisted_request_header(b"DPR", b"2", &Profile::chromium()).is_safelisted());
 /// ```
 pub fn safelisted_request_header(name: &[u8], value: &[u8], profile: &Profile) -> Safelisted {
+    if standard_safelisted(name, value) {
+        Safelisted::Standard
+    } else {
+        deviation_safelisted(name, value, profile).map_or(Safelisted::No, Safelisted::Deviation)
+    }
+}
+
+/// The Fetch Standard's verdict of [`safelisted_request_header`] (R16), the same under
+/// every profile: a request can compute it once per header.
+pub(crate) fn standard_safelisted(name: &[u8], value: &[u8]) -> bool {
     // Step 1: a value longer than 128 bytes is never safelisted.
     if value.len() > 128 {
-        return Safelisted::No;
+        return false;
     }
-    let standard = if eq_ignore_case(name, b"accept") {
+    // The names of step 2 differ in length: dispatch on it before comparing bytes.
+    let is = |listed: &[u8]| eq_ignore_case(name, listed);
+    if name.len() == 6 && is(b"accept") {
         // Step 2, `accept`: no CORS-unsafe request-header byte.
         !value.iter().any(|&b| is_cors_unsafe_byte(b))
-    } else if eq_ignore_case(name, b"accept-language") || eq_ignore_case(name, b"content-language")
+    } else if (name.len() == 15 && is(b"accept-language"))
+        || (name.len() == 16 && is(b"content-language"))
     {
         // Step 2, `accept-language` / `content-language`.
         value.iter().all(|&b| LANGUAGE_BYTES[usize::from(b)])
-    } else if eq_ignore_case(name, b"content-type") {
+    } else if name.len() == 12 && is(b"content-type") {
         // Step 2, `content-type`: no unsafe byte, strict MIME parse, one of three essences.
         !value.iter().any(|&b| is_cors_unsafe_byte(b))
             && mime_type_and_subtype(value).is_some_and(|(ty, sub)| {
@@ -238,29 +251,31 @@ pub fn safelisted_request_header(name: &[u8], value: &[u8], profile: &Profile) -
                 .iter()
                 .any(|(t, s)| eq_ignore_case(t, ty) && eq_ignore_case(s, sub))
             })
-    } else if eq_ignore_case(name, b"range") {
+    } else if name.len() == 5 && is(b"range") {
         // Step 2, `range`: a single range with a non-null start.
-        if let Some((Some(_), _)) = parse_single_range(value) {
-            true
-        } else if profile.range_lowercased_before_parse {
-            // D3: Chromium lower-cases the value before parsing.
-            return match parse_single_range(&value.to_ascii_lowercase()) {
-                Some((Some(_), _)) => Safelisted::Deviation("D3"),
-                _ => Safelisted::No,
-            };
-        } else {
-            false
-        }
+        matches!(parse_single_range(value), Some((Some(_), _)))
     } else {
         false
-    };
-    if standard {
-        return Safelisted::Standard;
+    }
+}
+
+/// The deviation (its id) under which `profile` safelists a request header the standard
+/// does not (D2, D3), if any.
+fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<&'static str> {
+    if value.len() > 128 {
+        return None;
+    }
+    if profile.range_lowercased_before_parse && eq_ignore_case(name, b"range") {
+        // D3: Chromium lower-cases the value before parsing.
+        return match parse_single_range(&value.to_ascii_lowercase()) {
+            Some((Some(_), _)) => Some("D3"),
+            _ => None,
+        };
     }
     if profile.client_hints_safelisted && chromium_client_hint(name, value) {
-        return Safelisted::Deviation("D2");
+        return Some("D2");
     }
-    Safelisted::No
+    None
 }
 
 /// Chromium's extra safelisted request headers (D2): `intervention`, and client hints with
@@ -314,33 +329,62 @@ impl<'a> UnsafeNames<'a> {
     where
         I: IntoIterator<Item = &'a (Vec<u8>, Vec<u8>)>,
     {
+        let classified = headers.into_iter().map(|(name, value)| {
+            let standard = standard_safelisted(name, value);
+            (name.as_slice(), value.as_slice(), standard)
+        });
+        Self::collect(classified, false, profile)
+    }
+
+    /// [`UnsafeNames::of`] for a header list already in byte-lowercase name order, each
+    /// header with its standard verdict ([`standard_safelisted`]) computed beforehand:
+    /// what a [`crate::Request`] keeps of its header list so that each fetch of it does not
+    /// classify and sort again.
+    pub(crate) fn of_sorted<I>(headers: I, profile: &Profile) -> UnsafeNames<'a>
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8], bool)>,
+    {
+        Self::collect(headers, true, profile)
+    }
+
+    fn collect<I>(headers: I, sorted: bool, profile: &Profile) -> UnsafeNames<'a>
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8], bool)>,
+    {
         let mut names: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
         let mut deviations = SmallVec::new();
         let mut safelisted_value_bytes = 0usize;
-        let mut safe: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
+        let mut all: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
         // Steps 1-3: every header that is not a CORS-safelisted request-header is unsafe;
         // sum the value lengths of the ones that are.
-        for (name, value) in headers {
-            match safelisted_request_header(name, value, profile) {
-                Safelisted::No => names.push(name),
-                s => {
-                    if let Safelisted::Deviation(id) = s {
-                        if !deviations.contains(&id) {
-                            deviations.push(id);
-                        }
+        for (name, value, standard) in headers {
+            all.push(name);
+            let safelisted = standard || {
+                let deviation = deviation_safelisted(name, value, profile);
+                if let Some(id) = deviation {
+                    if !deviations.contains(&id) {
+                        deviations.push(id);
                     }
-                    safelisted_value_bytes += value.len();
-                    safe.push(name);
                 }
+                deviation.is_some()
+            };
+            if safelisted {
+                safelisted_value_bytes += value.len();
+            } else {
+                names.push(name);
             }
         }
         // Step 3.2: more than 1024 bytes of safelisted values makes them all unsafe.
         if safelisted_value_bytes > 1024 {
-            names.extend(safe);
+            names = all;
         }
         // Step 4: convert to a sorted-lowercase set.
-        names.sort_by(|a, b| crate::grammar::cmp_lowercase(a, b));
+        if !sorted {
+            names.sort_by(|a, b| crate::grammar::cmp_lowercase(a, b));
+        }
         names.dedup_by(|a, b| eq_ignore_case(a, b));
+        // The deviation ids in a canonical order, whatever the order of the headers.
+        deviations.sort_unstable();
         UnsafeNames { names, deviations }
     }
 
@@ -379,20 +423,24 @@ pub fn is_non_wildcard_request_header(name: &[u8]) -> bool {
 
 /// Forbidden response-header names (R51): `Set-Cookie`, `Set-Cookie2`.
 pub fn is_forbidden_response_header(name: &[u8]) -> bool {
-    eq_ignore_case(name, b"set-cookie") || eq_ignore_case(name, b"set-cookie2")
+    match name.len() {
+        10 => eq_ignore_case(name, b"set-cookie"),
+        11 => eq_ignore_case(name, b"set-cookie2"),
+        _ => false,
+    }
 }
 
 /// The response-header names always CORS-safelisted (R52).
 pub fn is_always_safelisted_response_header(name: &[u8]) -> bool {
-    [
-        &b"cache-control"[..],
-        b"content-language",
-        b"content-length",
-        b"content-type",
-        b"expires",
-        b"last-modified",
-        b"pragma",
-    ]
-    .iter()
-    .any(|n| eq_ignore_case(n, name))
+    let is = |listed: &[u8]| eq_ignore_case(name, listed);
+    // Dispatch on the length first: most names are none of these.
+    match name.len() {
+        6 => is(b"pragma"),
+        7 => is(b"expires"),
+        12 => is(b"content-type"),
+        13 => is(b"cache-control") || is(b"last-modified"),
+        14 => is(b"content-length"),
+        16 => is(b"content-language"),
+        _ => false,
+    }
 }

@@ -10,9 +10,7 @@ use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
 use crate::error::RuleId;
 use crate::fetch::Outcome;
 use crate::grammar::eq_ignore_case;
-use crate::headers::{
-    is_always_safelisted_response_header, is_forbidden_response_header, UnsafeNames,
-};
+use crate::headers::{is_always_safelisted_response_header, is_forbidden_response_header};
 use crate::method;
 use crate::origin::Origin;
 use crate::profile::Profile;
@@ -335,7 +333,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     let origin_ok = origin_matches(&route.origins, &request.origin);
     let granted = origin_ok && (!credentialed || route.credentials);
     // P6: would a preflight pass?
-    let unsafe_names = UnsafeNames::of(request.headers.iter(), profile);
+    let unsafe_names = request.unsafe_names(profile);
     let method_ok = method::is_cors_safelisted(request.method.as_bytes())
         || route.methods.iter().any(|m| m == &request.method);
     let headers_ok = unsafe_names.iter().all(|n| match &route.request_headers {

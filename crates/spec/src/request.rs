@@ -4,8 +4,10 @@
 use url::Url;
 
 use crate::error::{ErrorKind, Reason};
-use crate::grammar::{eq_ignore_case, is_http_whitespace, is_token, trim};
-use crate::headers::{is_forbidden_request_header, safelisted_request_header};
+use crate::grammar::{cmp_lowercase, eq_ignore_case, is_http_whitespace, is_token, trim};
+use crate::headers::{
+    is_forbidden_request_header, safelisted_request_header, standard_safelisted, UnsafeNames,
+};
 use crate::method;
 use crate::origin::Origin;
 use crate::profile::Profile;
@@ -135,8 +137,14 @@ pub struct Request {
     pub url_origin: Origin,
     /// The normalized method (R6).
     pub method: String,
-    /// The header list after the Headers guard (R7, R9) and the body's Content-Type (R11).
-    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The header list after the Headers guard (R7, R9) and the body's Content-Type (R11);
+    /// read it with [`Request::headers`].
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The indices of `headers` in byte-lowercase name order, each with its standard
+    /// CORS-safelisted verdict (R16): what every fetch of the request needs for its
+    /// CORS-unsafe request-header names (R18), computed once. `headers` is private so that
+    /// the two cannot disagree.
+    classified: Vec<(usize, bool)>,
     /// Script-set headers the guard dropped silently (R7, R9), for explanations.
     pub dropped_headers: Vec<Vec<u8>>,
     /// Credentials mode.
@@ -167,7 +175,7 @@ impl Request {
     /// init.headers.push((b"Cookie".to_vec(), b"a=b".to_vec()));
     /// let req = Request::construct(init.clone(), &Profile::fetch()).unwrap();
     /// assert_eq!(req.method, "PUT");
-    /// assert!(req.headers.is_empty()); // Cookie is forbidden: dropped silently (R7)
+    /// assert!(req.headers().is_empty()); // Cookie is forbidden: dropped silently (R7)
     /// init.method = "TRACE".into();
     /// assert_eq!(Request::construct(init, &Profile::fetch()).unwrap_err().error, Some(ErrorKind::ForbiddenMethod));
     /// ```
@@ -226,12 +234,20 @@ impl Request {
             }
         }
         let use_cors_preflight = init.use_cors_preflight || init.body == Some(Body::Stream);
+        let mut classified: Vec<(usize, bool)> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, (name, value))| (i, standard_safelisted(name, value)))
+            .collect();
+        // A stable sort: among names equal but for case, the first written comes first.
+        classified.sort_by(|a, b| cmp_lowercase(&headers[a.0].0, &headers[b.0].0));
         Ok(Request {
             url_origin: Origin::of_url(&init.url),
             url: init.url,
             origin: init.origin,
             method,
             headers,
+            classified,
             dropped_headers: dropped,
             credentials: init.credentials,
             mode: init.mode,
@@ -240,6 +256,51 @@ impl Request {
             use_cors_preflight,
             target_more_private: init.target_more_private,
         })
+    }
+}
+
+impl Request {
+    /// The header list after the Headers guard (R7, R9) and the body's Content-Type (R11),
+    /// in order.
+    ///
+    /// ```
+    /// use corsproof_spec::{Origin, Profile, Request, RequestInit};
+    /// let mut init = RequestInit::new(
+    ///     url::Url::parse("https://api.test/x").unwrap(),
+    ///     Origin::parse_serialized("https://app.test").unwrap(),
+    /// );
+    /// init.headers.push((b"X-Test".to_vec(), b" 1 ".to_vec()));
+    /// let req = Request::construct(init, &Profile::fetch()).unwrap();
+    /// assert_eq!(req.headers(), [(b"X-Test".to_vec(), b"1".to_vec())]);
+    /// ```
+    pub fn headers(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.headers
+    }
+
+    /// The CORS-unsafe request-header names of the whole header list under `profile` (R18):
+    /// the same as [`UnsafeNames::of`] on [`Request::headers`], from the classification made
+    /// at construction.
+    ///
+    /// ```
+    /// use corsproof_spec::{Origin, Profile, Request, RequestInit};
+    /// let mut init = RequestInit::new(
+    ///     url::Url::parse("https://api.test/x").unwrap(),
+    ///     Origin::parse_serialized("https://app.test").unwrap(),
+    /// );
+    /// init.headers.push((b"X-B".to_vec(), b"1".to_vec()));
+    /// init.headers.push((b"Content-Type".to_vec(), b"text/plain".to_vec()));
+    /// init.headers.push((b"x-a".to_vec(), b"1".to_vec()));
+    /// let req = Request::construct(init, &Profile::fetch()).unwrap();
+    /// assert_eq!(req.unsafe_names(&Profile::fetch()).joined(), "x-a,x-b");
+    /// ```
+    pub fn unsafe_names(&self, profile: &Profile) -> UnsafeNames<'_> {
+        UnsafeNames::of_sorted(
+            self.classified.iter().filter_map(|&(i, standard)| {
+                let (name, value) = self.headers.get(i)?;
+                Some((name.as_slice(), value.as_slice(), standard))
+            }),
+            profile,
+        )
     }
 }
 

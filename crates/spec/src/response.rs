@@ -25,6 +25,36 @@ pub enum Cors {
 }
 
 impl Cors {
+    /// Every [`Cors`] header, in declaration order.
+    pub const ALL: [Cors; 8] = [
+        Cors::AllowOrigin,
+        Cors::AllowCredentials,
+        Cors::AllowMethods,
+        Cors::AllowHeaders,
+        Cors::MaxAge,
+        Cors::ExposeHeaders,
+        Cors::AllowPrivateNetwork,
+        Cors::Location,
+    ];
+
+    /// The [`Cors`] header named `name` (byte-case-insensitive), if any.
+    ///
+    /// ```
+    /// use corsproof_spec::response::Cors;
+    /// assert_eq!(Cors::of_name(b"Access-Control-Max-Age"), Some(Cors::MaxAge));
+    /// assert_eq!(Cors::of_name(b"X-Max-Age"), None);
+    /// ```
+    pub fn of_name(name: &[u8]) -> Option<Cors> {
+        Cors::ALL
+            .into_iter()
+            .find(|c| eq_ignore_case(c.name(), name))
+    }
+
+    /// This header's bit in a response's presence mask.
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
     /// The header name, lowercase.
     pub fn name(self) -> &'static [u8] {
         match self {
@@ -53,6 +83,11 @@ pub struct Response {
     /// Status code.
     pub status: u16,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Per header line, the [`Cors`] header it is, classified once at construction so that
+    /// the algorithms look their headers up without comparing names again.
+    kinds: Vec<Option<Cors>>,
+    /// One bit per [`Cors`] header present ([`Cors::bit`]).
+    present: u16,
 }
 
 impl Response {
@@ -61,17 +96,22 @@ impl Response {
         status: u16,
         headers: impl IntoIterator<Item = (N, V)>,
     ) -> Response {
+        let headers: Vec<(Vec<u8>, Vec<u8>)> = headers
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    n.as_ref().to_vec(),
+                    trim(v.as_ref(), is_tab_or_space).to_vec(),
+                )
+            })
+            .collect();
+        let kinds: Vec<Option<Cors>> = headers.iter().map(|(n, _)| Cors::of_name(n)).collect();
+        let present = kinds.iter().flatten().fold(0, |mask, c| mask | c.bit());
         Response {
             status,
-            headers: headers
-                .into_iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_ref().to_vec(),
-                        trim(v.as_ref(), is_tab_or_space).to_vec(),
-                    )
-                })
-                .collect(),
+            headers,
+            kinds,
+            present,
         }
     }
 
@@ -93,7 +133,23 @@ impl Response {
 
     /// The values of every field line of a [`Cors`] header, in order.
     pub fn cors_values(&self, header: Cors) -> impl Iterator<Item = &[u8]> + '_ {
-        self.values(header.name())
+        // Absent headers (the common case for most of them) cost one bit test.
+        let end = if self.present & header.bit() == 0 {
+            0
+        } else {
+            self.kinds.len()
+        };
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            while i < end {
+                let at = i;
+                i += 1;
+                if self.kinds[at] == Some(header) {
+                    return self.headers.get(at).map(|(_, v)| v.as_slice());
+                }
+            }
+            None
+        })
     }
 
     /// Fetch "get" (`#concept-header-list-get`) of a [`Cors`] header: the values combined

@@ -880,11 +880,11 @@ proptest! {
     fn requests_safelisted_by_the_fetch_profile_are_never_preflighted(case in case()) {
         let fetch = Profile::fetch();
         let Some(request) = built_request(&case.request, &fetch) else { return Ok(()) };
-        let safe_bytes: usize = request.headers.iter().map(|(_, v)| v.len()).sum();
+        let safe_bytes: usize = request.headers().iter().map(|(_, v)| v.len()).sum();
         let simple = matches!(request.method.as_str(), "GET" | "HEAD" | "POST")
             && !request.use_cors_preflight
             && safe_bytes <= 1024
-            && request.headers.iter().all(|(n, v)| safelisted_request_header(n, v, &fetch).is_safelisted());
+            && request.headers().iter().all(|(n, v)| safelisted_request_header(n, v, &fetch).is_safelisted());
         let pna = case.browser.as_deref() == Some("chromium") && case.request.private_network;
         if !simple || pna {
             return Ok(());
@@ -942,10 +942,10 @@ proptest! {
             return Err(TestCaseError::fail("a preflight for a request that cannot be built"));
         };
         // The expected names, computed from the header list (R16, R18).
-        let safelisted: Vec<bool> = request.headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
-        let safe_bytes: usize = request.headers.iter().zip(&safelisted).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
+        let safelisted: Vec<bool> = request.headers().iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
+        let safe_bytes: usize = request.headers().iter().zip(&safelisted).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
         let mut expected: Vec<String> = request
-            .headers
+            .headers()
             .iter()
             .zip(&safelisted)
             .filter(|(_, s)| !**s || safe_bytes > 1024)
@@ -985,7 +985,7 @@ proptest! {
             // Not safelisted-and-small: some header of that name is unsafe, or the 1024-byte
             // total made the safelisted ones unsafe.
             let unsafe_one = request
-                .headers
+                .headers()
                 .iter()
                 .zip(&safelisted)
                 .any(|((n, _), s)| eq_ignore_case(n, name.as_bytes()) && !*s);
@@ -993,6 +993,18 @@ proptest! {
         }
         let expected_joined = expected.join(",");
         prop_assert_eq!(acrh, expected_joined.as_str());
+    }
+
+    /// R18: the unsafe names a request computes from the classification it made at
+    /// construction equal those computed from its header list afresh, deviations included,
+    /// under every profile.
+    #[test]
+    fn request_unsafe_names_equal_a_fresh_computation(case in case()) {
+        for profile in [Profile::fetch(), Profile::chromium(), Profile::firefox()] {
+            let Some(request) = built_request(&case.request, &profile) else { continue };
+            let fresh = UnsafeNames::of(request.headers(), &profile);
+            prop_assert_eq!(request.unsafe_names(&profile), fresh);
+        }
     }
 
     /// R43–R47, D6: over steps (the same request at t=0 answered with ACMA m, then at t=d),
@@ -1155,9 +1167,9 @@ proptest! {
             _ => (a_include == b_include, false, true),
         };
         // B's CORS-unsafe names (R16, R18) under the profile.
-        let safe: Vec<bool> = rb.headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
-        let safe_bytes: usize = rb.headers.iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
-        let unsafe_names: Vec<&[u8]> = rb.headers.iter().zip(&safe).filter(|(_, s)| !**s || safe_bytes > 1024).map(|((n, _), _)| n.as_slice()).collect();
+        let safe: Vec<bool> = rb.headers().iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
+        let safe_bytes: usize = rb.headers().iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
+        let unsafe_names: Vec<&[u8]> = rb.headers().iter().zip(&safe).filter(|(_, s)| !**s || safe_bytes > 1024).map(|((n, _), _)| n.as_slice()).collect();
         let safelisted_method = matches!(rb.method.as_str(), "GET" | "HEAD" | "POST");
         let needs_cors = rb.use_cors_preflight || !safelisted_method || !unsafe_names.is_empty();
         let any_entry = usable && !(methods.is_empty() && headers.is_empty());
@@ -1704,7 +1716,7 @@ fn faithful_answers(policy: &Policy, request: &Request, profile: &Profile) -> (R
         let allowed: Vec<String> = match &route.request_headers {
             HeaderNames::List(names) => names.clone(),
             // `*` never covers Authorization (P6): answer the requested names but that one.
-            HeaderNames::Any => UnsafeNames::of(request.headers.iter(), profile)
+            HeaderNames::Any => UnsafeNames::of(request.headers().iter(), profile)
                 .iter()
                 .filter(|n| !eq_ignore_case(n, b"authorization"))
                 .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
