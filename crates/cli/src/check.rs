@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use corsproof_harness::check::{self, CheckConfig, CheckError};
 use corsproof_harness::container::{self, ContainerError};
+use corsproof_harness::emit::{self, EmitError, KongOptions};
 use corsproof_harness::finding::Report;
 use corsproof_harness::launch::{self, LaunchError};
 use corsproof_harness::report;
@@ -86,6 +87,10 @@ pub enum RunTarget {
     Tower,
     /// nginx (from PATH or /usr/sbin) with the `corsproof emit nginx` configuration.
     Nginx,
+    /// Kong (always a container, CORSPROOF_KONG_IMAGE, default kong:3.9), DB-less, with the
+    /// `corsproof emit kong` configuration, in front of a `corsproof serve` upstream without
+    /// CORS headers.
+    Kong,
 }
 
 /// Starts a container target; `Err(exit code)` after printing why it could not start (2: the
@@ -139,6 +144,63 @@ pub fn check_container(image: &str, port: u16, flags: &Flags) -> anyhow::Result<
     code
 }
 
+/// `corsproof run kong`: the emitted declarative configuration (what Kong cannot express is
+/// printed; a translation that would grant more than the policy is refused, exit 2), Kong and
+/// its upstream on a network of their own, checked through Kong's published proxy port.
+fn run_kong(policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
+    let options = KongOptions::default();
+    let conf = match emit::kong(policy, &options) {
+        Ok(conf) => conf,
+        Err(EmitError::Broader(items)) => {
+            for u in &items {
+                eprintln!("corsproof run kong: unsupported: {u}");
+            }
+            eprintln!(
+                "corsproof run kong: refused: Kong would grant more than {} allows",
+                flags.policy.display()
+            );
+            return Ok(2);
+        }
+        Err(e) => {
+            eprintln!("corsproof run kong: Kong cannot implement this policy: {e}");
+            return Ok(2);
+        }
+    };
+    for u in &conf.unsupported {
+        eprintln!("corsproof run kong: unsupported: {u}");
+    }
+    let alias = url::Url::parse(&options.upstream)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .context("the Kong upstream URL has no host")?;
+    let started = Instant::now();
+    if !flags.quiet {
+        eprintln!(
+            "corsproof: starting Kong from image {} with its upstream ({})",
+            container::image_from_env(container::KONG_IMAGE_VAR, container::KONG_DEFAULT_IMAGE),
+            options.upstream
+        );
+    }
+    let stack = match container::start_kong(&conf.yaml, &alias, container::KONG_UPSTREAM_POLICY) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("corsproof run kong: {e}");
+            return Ok(3);
+        }
+    };
+    if !flags.quiet {
+        eprintln!(
+            "corsproof: kong started (container {}) at {} in {:.1} s",
+            &stack.kong().id()[..stack.kong().id().len().min(12)],
+            stack.url(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let code = execute(policy, stack.url(), flags);
+    drop(stack);
+    code
+}
+
 /// `corsproof run TARGET --container`.
 fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
     let description = match target {
@@ -158,6 +220,7 @@ fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::R
                 return Ok(2);
             }
         },
+        RunTarget::Kong => return run_kong(policy, flags),
     };
     let running = match start_container(&description, flags.quiet) {
         Ok(r) => r,
@@ -202,7 +265,7 @@ pub fn run(target: RunTarget, container: bool, flags: &Flags) -> anyhow::Result<
     let Some(policy) = load_policy(&flags.policy) else {
         return Ok(2);
     };
-    if container {
+    if container || target == RunTarget::Kong {
         return run_container(target, &policy, flags);
     }
     let started = Instant::now();
@@ -225,6 +288,7 @@ pub fn run(target: RunTarget, container: bool, flags: &Flags) -> anyhow::Result<
                 return Ok(3);
             }
         },
+        RunTarget::Kong => return run_container(target, &policy, flags),
     };
     let running = match running {
         Ok(r) => r,

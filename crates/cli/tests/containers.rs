@@ -217,6 +217,26 @@ fn missing_image_exits_3_naming_the_image_and_the_build_command() {
 }
 
 #[test]
+fn run_kong_without_a_kong_image_exits_3_naming_it() {
+    let test = "run_kong_without_a_kong_image_exits_3_naming_it";
+    if !ready_or_skip(test, &[]) {
+        return;
+    }
+    let o = corsproof(
+        &["run", "kong", "--policy", "corpus/policies/public-api.toml"],
+        &[("CORSPROOF_KONG_IMAGE", "corsproof/absent-kong:never")],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("corsproof/absent-kong:never"),
+        "{}",
+        text(&o)
+    );
+    assert!(stderr.contains("CORSPROOF_KONG_IMAGE"), "{}", text(&o));
+}
+
+#[test]
 fn unreachable_docker_exits_3_saying_so() {
     // No engine at this socket: the message says Docker is not available.
     let o = corsproof(

@@ -59,6 +59,9 @@ pub const SERVE_LOCAL_IMAGE: &str = "corsproof/serve:local";
 pub const KONG_DEFAULT_IMAGE: &str = "kong:3.9";
 /// Where configuration files go inside every container of these descriptions.
 pub const CONFIG_DIR: &str = "/etc/corsproof";
+/// The policy of Kong's upstream (`corsproof serve`): no routes, so it sends no CORS header
+/// and every CORS header a client sees is Kong's (the same as docker/kong/upstream.toml).
+pub const KONG_UPSTREAM_POLICY: &str = "version = 1\n";
 /// Where Kong's declarative configuration goes (`/kong/kong.yml`, as in docker/kong/).
 pub const KONG_CONFIG_DIR: &str = "/kong";
 /// How long a container may take to answer HTTP, unless its description says otherwise.

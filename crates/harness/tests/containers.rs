@@ -480,3 +480,14 @@ fn missing_kong_image_starts_nothing() {
     assert!(text.contains(container::KONG_IMAGE_VAR), "{text}");
     assert_eq!(containers_with_label(), before);
 }
+
+/// The upstream `corsproof run kong` starts is the one docker/kong/ documents: a policy
+/// without routes.
+#[test]
+fn kong_upstream_policy_is_docker_kongs() {
+    let file = Policy::from_path(root().join("docker/kong/upstream.toml")).expect("upstream.toml");
+    let constant = Policy::from_toml_str(container::KONG_UPSTREAM_POLICY, "KONG_UPSTREAM_POLICY")
+        .expect("the constant parses");
+    assert!(file.routes.is_empty());
+    assert_eq!(file, constant);
+}
