@@ -409,9 +409,10 @@ impl RunningContainer {
         let out = docker(&["logs", "--tail", &lines.to_string(), &self.id]);
         match out {
             Ok(o) => {
-                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-                text.push_str(&String::from_utf8_lossy(&o.stderr));
-                text.trim_end().to_string()
+                let mut both = o.stdout;
+                both.push(b'\n');
+                both.extend_from_slice(&o.stderr);
+                text(&both)
             }
             Err(e) => format!("(no log: {e})"),
         }
@@ -484,8 +485,18 @@ fn docker(args: &[&str]) -> Result<Output, String> {
     }
 }
 
+/// Output of `docker` or of a container, made safe to print on a terminal: control
+/// characters other than newline and tab are shown escaped (`\x1b`), never sent as such.
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).trim().to_string()
+    let mut out = String::new();
+    for c in String::from_utf8_lossy(bytes).trim().chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether a Docker engine answers (`Ok(server version)`), or why not.
@@ -576,6 +587,9 @@ pub fn start(target: &ContainerTarget) -> Result<RunningContainer, ContainerErro
     let publish = format!("127.0.0.1::{}/tcp", target.port);
     let mut args: Vec<String> = vec![
         "create".into(),
+        // Nothing is ever pulled (the image was found above; a race must not fetch it).
+        "--pull".into(),
+        "never".into(),
         "--label".into(),
         "org.corsproof.target=1".into(),
         "-p".into(),
@@ -849,6 +863,15 @@ mod tests {
         t.image = "ok:1".into();
         t.env = vec![("A=B".into(), "c".into())];
         assert!(check_description(&t).is_err());
+    }
+
+    #[test]
+    fn output_is_terminal_safe() {
+        assert_eq!(
+            text(b" a\x1b[31mb\r\nc\td\x07 "),
+            "a\\u{1b}[31mb\\r\nc\td\\u{7}"
+        );
+        assert_eq!(text(&[0xff, b'x']), "\u{fffd}x");
     }
 
     #[test]

@@ -491,3 +491,28 @@ fn kong_upstream_policy_is_docker_kongs() {
     assert!(file.routes.is_empty());
     assert_eq!(file, constant);
 }
+
+/// A hostile image's output (terminal escape sequences) reaches the error escaped.
+#[test]
+fn container_output_in_errors_is_terminal_safe() {
+    let _serial = serial();
+    let test = "container_output_in_errors_is_terminal_safe";
+    let image = container::image_from_env(container::NGINX_IMAGE_VAR, container::NGINX_LOCAL_IMAGE);
+    if !ready_or_skip(test, &[&image]) {
+        return;
+    }
+    let mut target = container::custom(&image, 80);
+    target.command = Some(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        "printf '\\033]0;owned\\007\\033[31mhostile\\n'; exit 3".into(),
+    ]);
+    let err = container::start(&target).expect_err("it exits");
+    let text = err.to_string();
+    assert!(text.contains("hostile"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}"), "{text:?}");
+}
