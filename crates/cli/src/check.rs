@@ -130,6 +130,43 @@ fn start_container(
     }
 }
 
+/// On SIGINT or SIGTERM while a run is under way: removes the containers `ids` and then the
+/// network `network`, and exits 130 (the handles' drops never run when the process is ended by
+/// a signal).
+fn remove_on_signal(ids: Vec<String>, network: Option<String>) {
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let signalled = runtime.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return false;
+            };
+            tokio::select! {
+                _ = int.recv() => true,
+                _ = term.recv() => true,
+            }
+        });
+        if signalled {
+            for id in &ids {
+                container::remove(id);
+            }
+            if let Some(n) = &network {
+                container::remove_network(n);
+            }
+            eprintln!("corsproof: interrupted; container(s) removed");
+            std::process::exit(130);
+        }
+    });
+}
+
 /// `corsproof check --container IMAGE --port P`: the user's own image, as it is.
 pub fn check_container(image: &str, port: u16, flags: &Flags) -> anyhow::Result<u8> {
     let Some(policy) = load_policy(&flags.policy) else {
@@ -139,6 +176,7 @@ pub fn check_container(image: &str, port: u16, flags: &Flags) -> anyhow::Result<
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    remove_on_signal(vec![running.id().to_string()], None);
     let code = execute(&policy, running.url(), flags);
     drop(running);
     code
@@ -188,6 +226,13 @@ fn run_kong(policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
             return Ok(3);
         }
     };
+    remove_on_signal(
+        vec![
+            stack.kong().id().to_string(),
+            stack.upstream().id().to_string(),
+        ],
+        Some(stack.network().name().to_string()),
+    );
     if !flags.quiet {
         eprintln!(
             "corsproof: kong started (container {}) at {} in {:.1} s",
@@ -226,6 +271,7 @@ fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::R
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    remove_on_signal(vec![running.id().to_string()], None);
     let code = execute(policy, running.url(), flags);
     drop(running);
     code

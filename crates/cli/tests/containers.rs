@@ -289,3 +289,77 @@ fn container_flags_are_checked() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn interrupted_run_removes_its_container() {
+    let test = "interrupted_run_removes_its_container";
+    if !ready_or_skip(test, &[&image("CORSPROOF_SERVE_IMAGE", SERVE_IMAGE)]) {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .args([
+            "run",
+            "tower",
+            "--container",
+            "--policy",
+            "corpus/policies/mixed-routes.toml",
+            "--cases",
+            "1000000",
+            "--concurrency",
+            "1",
+            "--no-save",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut id = None;
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.split("started (container ").nth(1) {
+            id = rest.split(')').next().map(str::to_string);
+            break;
+        }
+    }
+    let Some(id) = id else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no `started (container ...)` line");
+    };
+    // Let the check get under way, then interrupt it as Ctrl-C would.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "kill -INT {pid}");
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("corsproof did not stop within 30 s of SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let left = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("id={id}")])
+        .output()
+        .expect("docker ps");
+    assert!(
+        String::from_utf8_lossy(&left.stdout).trim().is_empty(),
+        "container {id} left behind"
+    );
+}

@@ -419,6 +419,17 @@ impl RunningContainer {
     }
 }
 
+/// Removes the container `id` and its anonymous volumes (`docker rm -f -v`), for a caller that
+/// cannot wait for a handle's drop (a signal handler); errors are ignored.
+pub fn remove(id: &str) {
+    let _ = docker(&["rm", "-f", "-v", id]);
+}
+
+/// Removes the network `name`, for the same callers as [`remove`]; errors are ignored.
+pub fn remove_network(name: &str) {
+    let _ = docker(&["network", "rm", name]);
+}
+
 impl Drop for RunningContainer {
     fn drop(&mut self) {
         let _ = docker(&["rm", "-f", "-v", &self.id]);
