@@ -121,7 +121,7 @@ fn mirror_in(text: &str) -> Option<String> {
 }
 
 /// A cached minbase root file system tarball with `packages` (built when missing).
-fn rootfs(dir: &Path, packages: &[&str], mirror: &str) -> Result<PathBuf> {
+fn rootfs(debootstrap: &Path, dir: &Path, packages: &[&str], mirror: &str) -> Result<PathBuf> {
     let name = if packages.is_empty() {
         format!("{SUITE}-minbase.tar")
     } else {
@@ -141,7 +141,7 @@ fn rootfs(dir: &Path, packages: &[&str], mirror: &str) -> Result<PathBuf> {
     eprintln!(
         "xtask images: {name}: debootstrap --variant=minbase {SUITE} from {mirror} (a minute or two)"
     );
-    let mut cmd = Command::new("debootstrap");
+    let mut cmd = Command::new(debootstrap);
     cmd.arg("--variant=minbase")
         .arg(format!("--cache-dir={}", dir.join("debs").display()));
     if !packages.is_empty() {
@@ -284,15 +284,21 @@ fn import(tarball: &Path, tag: &str, changes: &[&str], stamp: &str) -> Result<()
 /// `cargo xtask images`.
 pub fn images(root: &Path, cargo: &str) -> Result<()> {
     let started = Instant::now();
+    let mut debootstrap = PathBuf::from("debootstrap");
     for tool in ["debootstrap", "docker", "tar"] {
         let found = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
             .unwrap_or_default()
             .into_iter()
             .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-            .any(|d| d.join(tool).is_file());
-        if !found {
-            bail!("xtask images needs `{tool}` (Debian: apt-get install debootstrap docker.io)");
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file());
+        match found {
+            Some(path) if tool == "debootstrap" => debootstrap = path,
+            Some(_) => {}
+            None => {
+                bail!("xtask images needs `{tool}` (Debian: apt-get install debootstrap docker.io)")
+            }
         }
     }
     let docker = Command::new("docker")
@@ -313,7 +319,7 @@ pub fn images(root: &Path, cargo: &str) -> Result<()> {
     crate::run(cargo, &["build", "--release", "-p", "corsproof"], &[])?;
     let binary = root.join("target").join("release").join("corsproof");
 
-    let nginx = rootfs(&dir, &["nginx-light"], &mirror)?;
+    let nginx = rootfs(&debootstrap, &dir, &["nginx-light"], &mirror)?;
     import(
         &nginx,
         NGINX_TAG,
@@ -325,7 +331,7 @@ pub fn images(root: &Path, cargo: &str) -> Result<()> {
         &stamp(&[&nginx]),
     )?;
 
-    let base = rootfs(&dir, &[], &mirror)?;
+    let base = rootfs(&debootstrap, &dir, &[], &mirror)?;
     let serve_stamp = stamp(&[&base, &binary]);
     if image_label(SERVE_TAG, "org.corsproof.source").is_some_and(|(_, v)| v == serve_stamp) {
         eprintln!("xtask images: {SERVE_TAG}: up to date ({serve_stamp})");
