@@ -377,6 +377,13 @@ pub fn mutations(entry: &OriginEntry) -> Vec<String> {
         hosts.push(format!("a1.{host}"));
         hosts.push(format!("x-y.z9.{host}"));
         hosts.push(host.clone());
+        // Hosts a browser's URL parser keeps that are not DNS labels in front of the domain:
+        // an underscore, an empty label, a hyphen at an edge, a label of 64 bytes.
+        hosts.push(format!("a_b.{host}"));
+        hosts.push(format!("a..{host}"));
+        hosts.push(format!("-a.{host}"));
+        hosts.push(format!("a-.{host}"));
+        hosts.push(format!("{}.{host}", "a".repeat(64)));
     } else {
         hosts.push(host.clone());
     }
@@ -435,6 +442,10 @@ mod tests {
         assert!(m.contains(&"https://a1.example.com".to_string()));
         assert!(m.contains(&"http://a1.example.com".to_string()));
         assert!(m.contains(&"https://example.com.evil.test".to_string()));
+        for not_labels in ["a_b", "a.", "-a", "a-"] {
+            assert!(m.contains(&format!("https://{not_labels}.example.com")));
+        }
+        assert!(m.contains(&format!("https://{}.example.com", "a".repeat(64))));
     }
 
     #[test]

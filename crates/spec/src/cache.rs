@@ -5,8 +5,6 @@
 //! entries are revived in place when the same item is written again, so a steady workload
 //! does not allocate.
 
-use smallvec::SmallVec;
-
 use crate::grammar::eq_ignore_case;
 use crate::headers::is_non_wildcard_request_header;
 use crate::profile::{Profile, WildcardEntries};
@@ -29,7 +27,9 @@ struct Entry {
     key: usize,
     credentials: bool,
     kind: ItemKind,
-    item: SmallVec<[u8; 24]>,
+    /// The method or header name. A `Vec` so that reviving a slot for another item is a
+    /// copy into the capacity it already has (a steady workload allocates nothing).
+    item: Vec<u8>,
     expires: Seconds,
 }
 
@@ -81,23 +81,23 @@ impl PreflightCache {
         }
     }
 
-    /// Cache entry match (R46): live, same key, and credentials compatible.
-    fn live<'s>(
-        &'s self,
-        key: &CacheKey<'_>,
-        credentials: bool,
-        kind: ItemKind,
-        now: Seconds,
-        profile: &Profile,
-    ) -> impl Iterator<Item = &'s Entry> + 's {
-        let k = self.key_index(key);
-        let serves_down = profile.cache.credentialed_serves_uncredentialed;
-        self.entries.iter().filter(move |e| {
-            Some(e.key) == k
-                && e.kind == kind
-                && now < e.expires
-                && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
-        })
+    /// The entries of one key, looked up once for several matches (R46, R47).
+    ///
+    /// ```
+    /// use corsproof_spec::cache::{CacheKey, PreflightCache};
+    /// use corsproof_spec::Profile;
+    /// let p = Profile::fetch();
+    /// let mut c = PreflightCache::default();
+    /// let key = CacheKey { origin: "https://app.test", url: "https://api.test/x" };
+    /// c.write(&key, false, [&b"PUT"[..]], [&b"X-A"[..]], Some(10), 0.0, &p);
+    /// let view = c.at(&key);
+    /// assert!(view.method_match(false, b"PUT", 1.0, &p) && view.header_match(false, b"x-a", 1.0, &p));
+    /// ```
+    pub fn at(&self, key: &CacheKey<'_>) -> KeyEntries<'_> {
+        KeyEntries {
+            cache: self,
+            key: self.key_index(key),
+        }
     }
 
     fn wildcard_applies(entry: &Entry, profile: &Profile) -> bool {
@@ -119,13 +119,7 @@ impl PreflightCache {
         now: Seconds,
         profile: &Profile,
     ) -> bool {
-        self.live(key, credentials, ItemKind::Method, now, profile)
-            .next()
-            .is_some()
-            || self
-                .live(key, credentials, ItemKind::Header, now, profile)
-                .next()
-                .is_some()
+        self.at(key).has_live_entry(credentials, now, profile)
     }
 
     /// Method cache entry match (R47): the method exactly, or a `*` entry.
@@ -137,8 +131,7 @@ impl PreflightCache {
         now: Seconds,
         profile: &Profile,
     ) -> bool {
-        self.live(key, credentials, ItemKind::Method, now, profile)
-            .any(|e| e.item.as_slice() == method || Self::wildcard_applies(e, profile))
+        self.at(key).method_match(credentials, method, now, profile)
     }
 
     /// Header-name cache entry match (R47): byte-case-insensitive, or a `*` entry and the
@@ -151,13 +144,7 @@ impl PreflightCache {
         now: Seconds,
         profile: &Profile,
     ) -> bool {
-        self.live(key, credentials, ItemKind::Header, now, profile)
-            .any(|e| {
-                eq_ignore_case(&e.item, name)
-                    || (Self::wildcard_applies(e, profile)
-                        && (!is_non_wildcard_request_header(name)
-                            || profile.authorization_covered_by_wildcard))
-            })
+        self.at(key).header_match(credentials, name, now, profile)
     }
 
     /// Writes the result of a passed preflight (R44): for each method and header name,
@@ -236,7 +223,7 @@ impl PreflightCache {
             key: k,
             credentials,
             kind,
-            item: SmallVec::new(),
+            item: Vec::new(),
             expires,
         };
         let i = match slot {
@@ -273,5 +260,78 @@ impl PreflightCache {
     /// The number of live entries at `now`.
     pub fn live_entries(&self, now: Seconds) -> usize {
         self.entries.iter().filter(|e| now < e.expires).count()
+    }
+}
+
+/// The entries of one cache key ([`PreflightCache::at`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyEntries<'c> {
+    cache: &'c PreflightCache,
+    /// The key's index, `None` when the cache never saw it.
+    key: Option<usize>,
+}
+
+impl<'c> KeyEntries<'c> {
+    /// Cache entry match (R46): live, this key, and credentials compatible.
+    fn live(
+        self,
+        credentials: bool,
+        kind: ItemKind,
+        now: Seconds,
+        profile: &Profile,
+    ) -> impl Iterator<Item = &'c Entry> {
+        let k = self.key;
+        let entries = if k.is_some() {
+            &self.cache.entries[..]
+        } else {
+            &[]
+        };
+        let serves_down = profile.cache.credentialed_serves_uncredentialed;
+        entries.iter().filter(move |e| {
+            Some(e.key) == k
+                && e.kind == kind
+                && now < e.expires
+                && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
+        })
+    }
+
+    /// [`PreflightCache::has_live_entry`] for this key.
+    pub fn has_live_entry(self, credentials: bool, now: Seconds, profile: &Profile) -> bool {
+        self.live(credentials, ItemKind::Method, now, profile)
+            .next()
+            .is_some()
+            || self
+                .live(credentials, ItemKind::Header, now, profile)
+                .next()
+                .is_some()
+    }
+
+    /// [`PreflightCache::method_match`] for this key.
+    pub fn method_match(
+        self,
+        credentials: bool,
+        method: &[u8],
+        now: Seconds,
+        profile: &Profile,
+    ) -> bool {
+        self.live(credentials, ItemKind::Method, now, profile)
+            .any(|e| e.item.as_slice() == method || PreflightCache::wildcard_applies(e, profile))
+    }
+
+    /// [`PreflightCache::header_match`] for this key.
+    pub fn header_match(
+        self,
+        credentials: bool,
+        name: &[u8],
+        now: Seconds,
+        profile: &Profile,
+    ) -> bool {
+        self.live(credentials, ItemKind::Header, now, profile)
+            .any(|e| {
+                eq_ignore_case(&e.item, name)
+                    || (PreflightCache::wildcard_applies(e, profile)
+                        && (!is_non_wildcard_request_header(name)
+                            || profile.authorization_covered_by_wildcard))
+            })
     }
 }

@@ -474,20 +474,21 @@ impl<'r> Fetch<'r> {
         };
         let include = self.request.credentials == CredentialsMode::Include;
         let method = self.method.as_bytes();
+        let entries = cache.at(&key);
         let method_cached = (self
             .profile
             .cache
             .lookup_skips_method
             .contains(&self.method)
-            && cache.has_live_entry(&key, include, now, self.profile))
-            || cache.method_match(&key, include, method, now, self.profile);
+            && entries.has_live_entry(include, now, self.profile))
+            || entries.method_match(include, method, now, self.profile);
         let method_needs = !method_cached
             && (!method::is_cors_safelisted(method) || self.request.use_cors_preflight);
         method_needs
             || self
                 .unsafe_names
                 .iter()
-                .any(|n| !cache.header_match(&key, include, n, now, self.profile))
+                .any(|n| !entries.header_match(include, n, now, self.profile))
     }
 
     /// Takes the preflight's response (R30, R37–R44).

@@ -233,6 +233,8 @@ pub fn route_for(policy: &Policy, path: &str) -> Option<usize> {
 /// assert!(m("https://a.example.com") && m("https://a.b.example.com"));
 /// assert!(!m("https://example.com") && !m("http://a.example.com") && !m("https://a.example.com:8443"));
 /// assert!(!m("https://evilexample.com") && !m("https://a.example.com.evil.test"));
+/// // Only DNS labels in front of the domain: no `_`, no empty label, no edge hyphen.
+/// assert!(!m("https://a_b.example.com") && !m("https://a..example.com") && !m("https://-a.example.com"));
 /// ```
 pub fn origin_matches(origins: &Origins, origin: &Origin) -> bool {
     let entries = match origins {
@@ -263,9 +265,23 @@ pub fn origin_matches(origins: &Origins, origin: &Origin) -> bool {
                 && host
                     .strip_suffix(domain.as_str())
                     .and_then(|labels| labels.strip_suffix('.'))
-                    .is_some_and(|labels| !labels.is_empty() && !labels.starts_with('.'))
+                    .is_some_and(|labels| labels.split('.').all(is_dns_label))
         }
     })
+}
+
+/// A DNS label as policy.md means it (RFC 1035's preferred name syntax, as hosts are
+/// serialized in an origin: lowercase): 1 to 63 letters, digits and hyphens, neither first
+/// nor last a hyphen. A browser's URL parser also admits `_`, other punctuation and empty
+/// labels in a host (`https://a_b.example.com`, `https://a..example.com`); a pattern does
+/// not match those.
+fn is_dns_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+        && !label.starts_with('-')
+        && !label.ends_with('-')
 }
 
 fn name_listed(names: &HeaderNames, name: &[u8]) -> bool {

@@ -48,18 +48,17 @@ pub struct Passed<'a> {
 }
 
 /// Fetch "extract header list values" for a `#method` / `#field-name` list (R38): every
-/// element of every field line named `name`, in order; `Err(())` if one is not a token;
-/// `Ok(None)` if the header is absent.
-#[allow(clippy::type_complexity)]
+/// element of every field line of `header`, in order, appended to `list`; `Err(())` if one is
+/// not a token; `Ok(false)` if the header is absent.
 fn extract_token_list<'a, const N: usize>(
     response: &'a Response,
     header: Cors,
-) -> Result<Option<SmallVec<[&'a [u8]; N]>>, ()>
+    list: &mut SmallVec<[&'a [u8]; N]>,
+) -> Result<bool, ()>
 where
     [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
 {
     let mut present = false;
-    let mut list = SmallVec::new();
     for line in response.cors_values(header) {
         present = true;
         for element in list_elements(std::iter::once(line)) {
@@ -69,7 +68,7 @@ where
             list.push(element);
         }
     }
-    Ok(present.then_some(list))
+    Ok(present)
 }
 
 /// Validates a preflight response (R30, R37–R43) for `request`, under `profile`.
@@ -127,17 +126,16 @@ pub fn validate<'a, 'r: 'a>(
         }
     }
     // R38: extract ACAM as `#method` and ACAH as `#field-name`; any non-token fails.
-    let methods = extract_token_list::<8>(response, Cors::AllowMethods)
+    let mut methods = SmallVec::new();
+    let acam_present = extract_token_list(response, Cors::AllowMethods, &mut methods)
         .map_err(|()| Reason::fail(ErrorKind::InvalidAllowMethods, "R38"))?;
-    let header_names = extract_token_list::<16>(response, Cors::AllowHeaders)
-        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?
-        .unwrap_or_default();
+    let mut header_names = SmallVec::new();
+    extract_token_list(response, Cors::AllowHeaders, &mut header_names)
+        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?;
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
-    let methods = match methods {
-        Some(m) => m,
-        None if request.use_cors_preflight => smallvec::smallvec![request.method.as_bytes()],
-        None => SmallVec::new(),
-    };
+    if !acam_present && request.use_cors_preflight {
+        methods.push(request.method.as_bytes());
+    }
     let include = request.credentials == CredentialsMode::Include;
     // R40: the method must be listed exactly, or safelisted, or covered by `*` without credentials.
     let method = request.method.as_bytes();
