@@ -1,9 +1,12 @@
 //! `cargo xtask`: developer tasks.
 //!
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy (warnings are errors), the
-//!   whole test suite (vectors, properties, doc tests), and the CLI's smoke runs, then the
+//!   registry-free container images (`cargo xtask images`), the whole test suite (with the
+//!   container targets) (vectors, properties, doc tests), and the CLI's smoke runs, then the
 //!   fuzz crate's formatting and lints, the OSS-Fuzz build script and every fuzz target for
 //!   30 s.
+//! - `cargo xtask images`: registry-free container images from Debian's packages
+//!   (`corsproof/nginx:local`, `corsproof/serve:local`; xtask/src/images.rs).
 //! - `cargo xtask bench`: the criterion benchmarks; `cargo xtask bench check`: `corsproof
 //!   check` against a local nginx next to wrk against the same nginx.
 //! - `cargo xtask fuzz [TARGET] [--seconds N]`: libFuzzer campaigns (fuzz/, cargo-fuzz) of N
@@ -14,6 +17,7 @@
 
 mod bench_check;
 mod fuzz;
+mod images;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +52,9 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
+    // The registry-free container images (debootstrap + docker import) that the container
+    // tests (crates/harness/tests/containers.rs, crates/cli/tests/containers.rs) start.
+    images::images(&root(), &cargo)?;
     // Property tests run 2,000 cases each in CI unless the caller asks for more.
     let cases = std::env::var("PROPTEST_CASES").unwrap_or_else(|_| "2000".to_string());
     run(
@@ -84,9 +91,13 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("images") => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+            images::images(&root(), &cargo)
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]>"
+                "usage: cargo xtask <ci|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]>"
             );
             std::process::exit(2);
         }

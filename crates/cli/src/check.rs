@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use corsproof_harness::check::{self, CheckConfig, CheckError};
+use corsproof_harness::container::{self, ContainerError};
+use corsproof_harness::emit::{self, EmitError, KongOptions};
 use corsproof_harness::finding::Report;
 use corsproof_harness::launch::{self, LaunchError};
 use corsproof_harness::report;
@@ -85,6 +87,194 @@ pub enum RunTarget {
     Tower,
     /// nginx (from PATH or /usr/sbin) with the `corsproof emit nginx` configuration.
     Nginx,
+    /// Kong (always a container, CORSPROOF_KONG_IMAGE, default kong:3.9), DB-less, with the
+    /// `corsproof emit kong` configuration, in front of a `corsproof serve` upstream without
+    /// CORS headers.
+    Kong,
+}
+
+/// Starts a container target; `Err(exit code)` after printing why it could not start (2: the
+/// policy cannot be expressed; 3: Docker, the image or the container failed).
+fn start_container(
+    target: &container::ContainerTarget,
+    quiet: bool,
+) -> Result<container::RunningContainer, u8> {
+    let started = Instant::now();
+    if !quiet {
+        eprintln!(
+            "corsproof: starting {} from image {} (container port {})",
+            target.name, target.image, target.port
+        );
+    }
+    match container::start(target) {
+        Ok(r) => {
+            if !quiet {
+                eprintln!(
+                    "corsproof: {} started (container {}) at {} in {:.1} s",
+                    r.name(),
+                    &r.id()[..r.id().len().min(12)],
+                    r.url(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(r)
+        }
+        Err(e @ ContainerError::Unsupported(_)) => {
+            eprintln!("corsproof: {e}");
+            Err(2)
+        }
+        Err(e) => {
+            eprintln!("corsproof: {e}");
+            Err(3)
+        }
+    }
+}
+
+/// On SIGINT or SIGTERM while a run is under way: removes the containers `ids` and then the
+/// network `network`, and exits 130 (the handles' drops never run when the process is ended by
+/// a signal).
+fn remove_on_signal(ids: Vec<String>, network: Option<String>) {
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let signalled = runtime.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return false;
+            };
+            tokio::select! {
+                _ = int.recv() => true,
+                _ = term.recv() => true,
+            }
+        });
+        if signalled {
+            for id in &ids {
+                container::remove(id);
+            }
+            if let Some(n) = &network {
+                container::remove_network(n);
+            }
+            eprintln!("corsproof: interrupted; container(s) removed");
+            std::process::exit(130);
+        }
+    });
+}
+
+/// `corsproof check --container IMAGE --port P`: the user's own image, as it is.
+pub fn check_container(image: &str, port: u16, flags: &Flags) -> anyhow::Result<u8> {
+    let Some(policy) = load_policy(&flags.policy) else {
+        return Ok(2);
+    };
+    let running = match start_container(&container::custom(image, port), flags.quiet) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    remove_on_signal(vec![running.id().to_string()], None);
+    let code = execute(&policy, running.url(), flags);
+    drop(running);
+    code
+}
+
+/// `corsproof run kong`: the emitted declarative configuration (what Kong cannot express is
+/// printed; a translation that would grant more than the policy is refused, exit 2), Kong and
+/// its upstream on a network of their own, checked through Kong's published proxy port.
+fn run_kong(policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
+    let options = KongOptions::default();
+    let conf = match emit::kong(policy, &options) {
+        Ok(conf) => conf,
+        Err(EmitError::Broader(items)) => {
+            for u in &items {
+                eprintln!("corsproof run kong: unsupported: {u}");
+            }
+            eprintln!(
+                "corsproof run kong: refused: Kong would grant more than {} allows",
+                flags.policy.display()
+            );
+            return Ok(2);
+        }
+        Err(e) => {
+            eprintln!("corsproof run kong: Kong cannot implement this policy: {e}");
+            return Ok(2);
+        }
+    };
+    for u in &conf.unsupported {
+        eprintln!("corsproof run kong: unsupported: {u}");
+    }
+    let alias = url::Url::parse(&options.upstream)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .context("the Kong upstream URL has no host")?;
+    let started = Instant::now();
+    if !flags.quiet {
+        eprintln!(
+            "corsproof: starting Kong from image {} with its upstream ({})",
+            container::image_from_env(container::KONG_IMAGE_VAR, container::KONG_DEFAULT_IMAGE),
+            options.upstream
+        );
+    }
+    let stack = match container::start_kong(&conf.yaml, &alias, container::KONG_UPSTREAM_POLICY) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("corsproof run kong: {e}");
+            return Ok(3);
+        }
+    };
+    remove_on_signal(
+        vec![
+            stack.kong().id().to_string(),
+            stack.upstream().id().to_string(),
+        ],
+        Some(stack.network().name().to_string()),
+    );
+    if !flags.quiet {
+        eprintln!(
+            "corsproof: kong started (container {}) at {} in {:.1} s",
+            &stack.kong().id()[..stack.kong().id().len().min(12)],
+            stack.url(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let code = execute(policy, stack.url(), flags);
+    drop(stack);
+    code
+}
+
+/// `corsproof run TARGET --container`.
+fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
+    let description = match target {
+        RunTarget::Tower => {
+            let text = std::fs::read_to_string(&flags.policy)
+                .with_context(|| format!("cannot read {}", flags.policy.display()))?;
+            let json = flags
+                .policy
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            container::serve(if json { "policy.json" } else { "policy.toml" }, &text)
+        }
+        RunTarget::Nginx => match container::nginx(policy) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("corsproof run: the target cannot implement this policy: {e}");
+                return Ok(2);
+            }
+        },
+        RunTarget::Kong => return run_kong(policy, flags),
+    };
+    let running = match start_container(&description, flags.quiet) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    remove_on_signal(vec![running.id().to_string()], None);
+    let code = execute(policy, running.url(), flags);
+    drop(running);
+    code
 }
 
 /// A replayable case file: the target, the policy and the minimized browser request.
@@ -116,11 +306,14 @@ pub fn check(url: &str, flags: &Flags) -> anyhow::Result<u8> {
     execute(&policy, &base, flags)
 }
 
-/// `corsproof run`.
-pub fn run(target: RunTarget, flags: &Flags) -> anyhow::Result<u8> {
+/// `corsproof run` (`container`: as a Docker container).
+pub fn run(target: RunTarget, container: bool, flags: &Flags) -> anyhow::Result<u8> {
     let Some(policy) = load_policy(&flags.policy) else {
         return Ok(2);
     };
+    if container || target == RunTarget::Kong {
+        return run_container(target, &policy, flags);
+    }
     let started = Instant::now();
     let running = match target {
         RunTarget::Tower => {
@@ -141,6 +334,7 @@ pub fn run(target: RunTarget, flags: &Flags) -> anyhow::Result<u8> {
                 return Ok(3);
             }
         },
+        RunTarget::Kong => return run_container(target, &policy, flags),
     };
     let running = match running {
         Ok(r) => r,

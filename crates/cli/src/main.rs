@@ -87,8 +87,15 @@ enum Command {
     /// Check a running server against a policy: generated browser requests, judged by the
     /// oracle under every browser profile (exit 0 conforms, 1 findings, 3 unreachable).
     Check {
-        /// The server's base URL (http://HOST:PORT, no path).
-        url: String,
+        /// The server's base URL (http://HOST:PORT, no path); not with --container.
+        #[arg(required_unless_present = "container", conflicts_with = "container")]
+        url: Option<String>,
+        /// Start this local Docker image (nothing is pulled), check it on --port, remove it.
+        #[arg(long, value_name = "IMAGE", requires = "port")]
+        container: Option<String>,
+        /// With --container: the container port the image serves HTTP on.
+        #[arg(long, requires = "container", value_parser = clap::value_parser!(u16).range(1..))]
+        port: Option<u16>,
         #[command(flatten)]
         flags: check::Flags,
     },
@@ -97,6 +104,10 @@ enum Command {
         /// The implementation.
         #[arg(value_enum)]
         target: check::RunTarget,
+        /// Run it as a Docker container (image from CORSPROOF_NGINX_IMAGE / CORSPROOF_SERVE_IMAGE,
+        /// default the images `cargo xtask images` builds); `kong` always runs as one.
+        #[arg(long)]
+        container: bool,
         #[command(flatten)]
         flags: check::Flags,
     },
@@ -201,8 +212,26 @@ fn main() -> ExitCode {
             max_requests,
             timeout,
         }),
-        Command::Check { url, flags } => check::check(&url, &flags),
-        Command::Run { target, flags } => check::run(target, &flags),
+        Command::Check {
+            url,
+            container,
+            port,
+            flags,
+        } => match (url, container, port) {
+            (None, Some(image), Some(port)) => check::check_container(&image, port, &flags),
+            (Some(url), None, None) => check::check(&url, &flags),
+            _ => {
+                eprintln!(
+                    "corsproof check: give either a URL or --container IMAGE --port PORT (--port only with --container)"
+                );
+                Ok(2)
+            }
+        },
+        Command::Run {
+            target,
+            container,
+            flags,
+        } => check::run(target, container, &flags),
         Command::Audit { url, flags } => audit::run(&url, &flags),
         Command::Emit {
             target,

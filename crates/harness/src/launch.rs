@@ -125,6 +125,18 @@ fn free_port() -> Result<u16, LaunchError> {
 /// on a free loopback port.
 pub fn nginx(bin: &Path, policy: &Policy) -> Result<Running, LaunchError> {
     let conf = crate::emit::nginx(policy, &Upstream::demo())?;
+    nginx_with_config(bin, |listen| conf.standalone(listen))
+}
+
+/// Starts `bin` (nginx) with the complete configuration `conf(LISTEN)` returns for a free
+/// loopback port (`LISTEN` is `127.0.0.1:PORT`), run as `nginx -p DIR -c nginx.conf` in a
+/// temporary prefix directory with a `tmp/` subdirectory (relative paths in the
+/// configuration are inside it). The same configuration can run in a container with
+/// [`crate::container::nginx_with_config`].
+pub fn nginx_with_config(
+    bin: &Path,
+    conf: impl Fn(&str) -> String,
+) -> Result<Running, LaunchError> {
     let port = free_port()?;
     let dir = std::env::temp_dir().join(format!("corsproof-nginx-{}-{port}", std::process::id()));
     let io = |path: &Path| {
@@ -133,7 +145,7 @@ pub fn nginx(bin: &Path, policy: &Policy) -> Result<Running, LaunchError> {
     };
     std::fs::create_dir_all(dir.join("tmp")).map_err(io(&dir))?;
     let file = dir.join("nginx.conf");
-    std::fs::write(&file, conf.standalone(&format!("127.0.0.1:{port}"))).map_err(io(&file))?;
+    std::fs::write(&file, conf(&format!("127.0.0.1:{port}"))).map_err(io(&file))?;
     let child = Command::new(bin)
         .arg("-p")
         .arg(&dir)

@@ -40,6 +40,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod container;
 pub mod emit;
 pub mod error;
 pub mod finding;
