@@ -237,9 +237,6 @@ fn defective_configs_same_findings_locally_and_in_a_container() {
     let dir = root().join("crates/harness/tests/deployments");
     let policy =
         Policy::from_path(dir.join("policies/credentialed.toml")).expect("deployments policy");
-    // The defective configurations must have findings (so "the same" is not "both empty");
-    // whether correct.conf has none is the deployments suite's question, here it only has
-    // to give the same answer in both places.
     for (conf, defective) in [
         ("unanchored-regex.conf", true),
         ("no-vary.conf", true),
@@ -252,9 +249,12 @@ fn defective_configs_same_findings_locally_and_in_a_container() {
             let app = if listen == "80" { 9000 } else { local_app };
             with_app(&site, listen, app)
         });
-        if defective {
-            assert!(!keys.is_empty(), "{conf}: no findings");
-        }
+        assert_eq!(
+            !keys.is_empty(),
+            defective,
+            "{conf}: findings {:?}",
+            summary(&keys)
+        );
     }
 }
 
