@@ -462,7 +462,19 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     let output = match flags.format {
         ReportFormat::Json => report::json(&report),
         ReportFormat::Junit => report::junit(&report),
-        ReportFormat::Sarif => report::sarif(&report),
+        ReportFormat::Sarif => {
+            // Results point at their route's line in the policy file.
+            let parsed = parse_path(&flags.policy).ok();
+            report::sarif_with_lines(&report, |route| {
+                let parsed = parsed.as_ref()?;
+                let index = parsed
+                    .policy
+                    .routes
+                    .iter()
+                    .position(|r| r.name.as_deref() == Some(route) || r.path == route)?;
+                parsed.route_lines.get(index).copied().flatten()
+            })
+        }
         ReportFormat::Text => {
             let style = if flags.output.is_some() {
                 report::Style { colour: false }

@@ -361,3 +361,59 @@ fn saved_cases_replay_the_finding() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sarif_results_point_at_their_routes_line() {
+    let bad = reflector();
+    let policy = "corpus/policies/spa-credentialed.toml";
+    let o = corsproof(&[
+        "check",
+        &bad,
+        "--policy",
+        policy,
+        "--cases",
+        "100",
+        "--seed",
+        "9",
+        "--no-save",
+        "--quiet",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).expect("SARIF is JSON");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    // The line of each `[[route]]` header and of each route's `path` and `name`, read from
+    // the file here: a route's line is where its table starts.
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(policy),
+    )
+    .expect("policy text");
+    let lines: Vec<&str> = source.lines().collect();
+    let mut with_route = 0;
+    for r in results {
+        let Some(route) = r["locations"][0]["logicalLocations"][0]["name"].as_str() else {
+            continue;
+        };
+        with_route += 1;
+        let line = r["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no startLine: {r}"));
+        let line = usize::try_from(line).expect("line fits");
+        assert_eq!(lines[line - 1].trim(), "[[route]]", "{r}");
+        // The route's own path or name follows before the next table.
+        let table: Vec<&str> = lines[line..]
+            .iter()
+            .take_while(|l| l.trim() != "[[route]]")
+            .copied()
+            .collect();
+        assert!(
+            table.iter().any(|l| l.contains(&format!("\"{route}\""))),
+            "line {line} does not start route {route}: {table:?}"
+        );
+    }
+    assert!(with_route > 0, "no result names a route");
+}

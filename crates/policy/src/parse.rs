@@ -68,6 +68,9 @@ pub struct Parsed {
     pub policy: Policy,
     /// Every warning: duplicate entries removed while parsing, then [`lint`]'s, in route order.
     pub warnings: Vec<Warning>,
+    /// The 1-based line where each route of `policy.routes` starts in the text (`None` where
+    /// the parser could not tell), for reports that point into the policy file.
+    pub route_lines: Vec<Option<usize>>,
 }
 
 fn strip_bom(text: &str) -> &str {
@@ -135,7 +138,14 @@ pub fn parse_str(text: &str, file: &str, format: Format) -> Result<Parsed, Polic
         warning.file = Some(file.to_string());
     }
     warnings.sort_by_key(|w| (w.route.as_ref().map(|r| r.0), w.line));
-    Ok(Parsed { policy, warnings })
+    let route_lines = (0..policy.routes.len())
+        .map(|i| map.locate(i, None).map(|at| at.line))
+        .collect();
+    Ok(Parsed {
+        policy,
+        warnings,
+        route_lines,
+    })
 }
 
 fn json_syntax_error(e: &serde_json::Error, file: &str) -> PolicyError {

@@ -22,7 +22,7 @@ mod sarif;
 mod text;
 
 pub use self::junit::junit;
-pub use self::sarif::sarif;
+pub use self::sarif::{sarif, sarif_with_lines};
 pub use self::text::{text, Style};
 
 use crate::finding::{kinds, Finding, Report, Severity};

@@ -17,7 +17,8 @@ const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 /// breakage → `warning`, hygiene → `note`); one result per finding, whose `ruleId` is its kind.
 ///
 /// A result's location is the policy file (as a relative URI reference) with a logical
-/// location naming the route; without a policy (`audit`), the target URL. Its
+/// location naming the route ([`sarif_with_lines`] adds the route's line); without a policy
+/// (`audit`), the target URL. Its
 /// `partialFingerprints` hold a hash of (kind, route) only, so a finding keeps its identity
 /// across runs, seeds and targets. The run's `properties` carry the target, policy, seed and
 /// statistics; a result's `properties` carry its severity, browser profiles, decisive rule and
@@ -36,6 +37,23 @@ const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn sarif(report: &Report) -> String {
+    sarif_with_lines(report, |_| None)
+}
+
+/// [`sarif`], with each result's physical location also carrying the line of its route in
+/// the policy file (`region.startLine`) where `route_line` knows it: `route_line` gets a
+/// finding's route (its name or path) and returns the 1-based line where that route starts.
+///
+/// ```
+/// use corsproof_harness::finding::{Finding, Report, Severity, Stats};
+/// use corsproof_harness::report::sarif_with_lines;
+/// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
+///     seed: 1, cases: 0, findings: vec![], stats: Stats::default() };
+/// let log: serde_json::Value = serde_json::from_str(&sarif_with_lines(&r, |route| (route == "/api/").then_some(7)))?;
+/// assert_eq!(log["version"], "2.1.0");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn sarif_with_lines(report: &Report, route_line: impl Fn(&str) -> Option<usize>) -> String {
     let entries = kind_entries(report);
 
     let rules: Vec<Value> = entries
@@ -68,7 +86,12 @@ pub fn sarif(report: &Report) -> String {
         .iter()
         .map(|f| {
             let index = entries.iter().position(|e| e.kind == f.kind).unwrap_or(0);
-            result(f, index, &artifact_uri)
+            let line = report
+                .policy
+                .as_ref()
+                .and(f.route.as_deref())
+                .and_then(&route_line);
+            result(f, index, &artifact_uri, line)
         })
         .collect();
 
@@ -107,7 +130,7 @@ pub fn sarif(report: &Report) -> String {
 }
 
 /// One finding as a SARIF result.
-fn result(f: &Finding, rule_index: usize, artifact_uri: &str) -> Value {
+fn result(f: &Finding, rule_index: usize, artifact_uri: &str, line: Option<usize>) -> Value {
     let mut text = f.kind.clone();
     if let Some(route) = &f.route {
         text.push_str(&format!(" on route {route}"));
@@ -123,6 +146,9 @@ fn result(f: &Finding, rule_index: usize, artifact_uri: &str) -> Value {
     let mut location = json!({
         "physicalLocation": { "artifactLocation": { "uri": artifact_uri } },
     });
+    if let Some(line) = line {
+        location["physicalLocation"]["region"] = json!({ "startLine": line });
+    }
     if let Some(route) = &f.route {
         location["logicalLocations"] = json!([{
             "name": route,
