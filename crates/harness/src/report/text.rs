@@ -26,18 +26,20 @@ pub struct Style {
 
 impl Style {
     /// Colour exactly when standard output is a terminal and the `NO_COLOR` environment
-    /// variable is not set (to any value).
+    /// variable is not set to a non-empty value (no-color.org: an empty value does not
+    /// count).
     ///
     /// ```
     /// use corsproof_harness::report::Style;
     /// let style = Style::detect();
-    /// if std::env::var_os("NO_COLOR").is_some() {
+    /// if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
     ///     assert!(!style.colour);
     /// }
     /// ```
     pub fn detect() -> Style {
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Style {
-            colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            colour: std::io::stdout().is_terminal() && !no_colour,
         }
     }
 
