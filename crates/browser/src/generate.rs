@@ -104,7 +104,16 @@ fn header() -> impl Strategy<Value = (String, String)> {
 /// Whether a header name is one the generators treat as unsafe (named in ACAH variants).
 fn unsafe_name(n: &str) -> bool {
     let l = n.to_ascii_lowercase();
-    !matches!(l.as_str(), "accept" | "accept-language" | "content-language" | "cookie" | "sec-foo" | "proxy-foo" | "accept-charset")
+    !matches!(
+        l.as_str(),
+        "accept"
+            | "accept-language"
+            | "content-language"
+            | "cookie"
+            | "sec-foo"
+            | "proxy-foo"
+            | "accept-charset"
+    )
 }
 
 /// Requests (URL and origin are placeholders until rendered).
@@ -147,7 +156,10 @@ pub fn request() -> impl Strategy<Value = RequestJson> {
         })
 }
 
-fn lines(name: &'static str, values: Vec<Vec<String>>) -> impl Strategy<Value = Vec<(String, String)>> {
+fn lines(
+    name: &'static str,
+    values: Vec<Vec<String>>,
+) -> impl Strategy<Value = Vec<(String, String)>> {
     select(values).prop_map(move |vs| vs.into_iter().map(|v| (name.to_string(), v)).collect())
 }
 
@@ -200,19 +212,48 @@ fn acah(names: &[String]) -> impl Strategy<Value = Vec<(String, String)>> {
 /// Max-age values; the numbers are odd so that they stay at least a second away from the
 /// even waits of cache sequences.
 fn acma() -> impl Strategy<Value = Vec<(String, String)>> {
-    lines("Access-Control-Max-Age", vec![
-        vec![], vec![], vec![s("0")], vec![s("3")], vec![s("600")], vec![s("7201")], vec![s("86401")],
-        vec![s("-1")], vec![s("abc")], vec![s("")], vec![s("1.5")], vec![s("+3")], vec![s("03")],
-        vec![s("3, 600")], vec![s("3"), s("600")], vec![s(" 600 ")], vec![s("99999999999999999999")],
-    ])
+    lines(
+        "Access-Control-Max-Age",
+        vec![
+            vec![],
+            vec![],
+            vec![s("0")],
+            vec![s("3")],
+            vec![s("600")],
+            vec![s("7201")],
+            vec![s("86401")],
+            vec![s("-1")],
+            vec![s("abc")],
+            vec![s("")],
+            vec![s("1.5")],
+            vec![s("+3")],
+            vec![s("03")],
+            vec![s("3, 600")],
+            vec![s("3"), s("600")],
+            vec![s(" 600 ")],
+            vec![s("99999999999999999999")],
+        ],
+    )
 }
 
 fn aceh() -> impl Strategy<Value = Vec<(String, String)>> {
-    lines("Access-Control-Expose-Headers", vec![
-        vec![], vec![], vec![s("*")], vec![s("x-custom")], vec![s("X-CUSTOM")], vec![s("x-custom, content-language")],
-        vec![s(" , x-custom,")], vec![s("x custom")], vec![s("set-cookie, x-other")], vec![s("*, x-custom")],
-        vec![s("x-custom"), s("x-other")], vec![s("")],
-    ])
+    lines(
+        "Access-Control-Expose-Headers",
+        vec![
+            vec![],
+            vec![],
+            vec![s("*")],
+            vec![s("x-custom")],
+            vec![s("X-CUSTOM")],
+            vec![s("x-custom, content-language")],
+            vec![s(" , x-custom,")],
+            vec![s("x custom")],
+            vec![s("set-cookie, x-other")],
+            vec![s("*, x-custom")],
+            vec![s("x-custom"), s("x-other")],
+            vec![s("")],
+        ],
+    )
 }
 
 fn extra_headers() -> impl Strategy<Value = Vec<(String, String)>> {
@@ -229,7 +270,12 @@ fn extra_headers() -> impl Strategy<Value = Vec<(String, String)>> {
 }
 
 fn preflight_answer(req: &RequestJson) -> impl Strategy<Value = GenAnswer> {
-    let names: Vec<String> = req.headers.iter().filter(|(n, _)| unsafe_name(n)).map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| unsafe_name(n))
+        .map(|(n, _)| n.clone())
+        .collect();
     (
         prop_oneof![
             10 => select(vec![200u16, 204]),
@@ -273,15 +319,26 @@ fn response_answer(redirect: bool) -> impl Strategy<Value = GenAnswer> {
 }
 
 fn hop(req: &RequestJson, origin: usize, redirect: bool) -> impl Strategy<Value = GenHop> {
-    (preflight_answer(req), response_answer(redirect)).prop_map(move |(preflight, response)| GenHop { origin, preflight, response })
+    (preflight_answer(req), response_answer(redirect)).prop_map(move |(preflight, response)| {
+        GenHop {
+            origin,
+            preflight,
+            response,
+        }
+    })
 }
 
 /// Single cases: a request, its answers, and in about one case in seven a redirect chain of
 /// one or two hops to the same, another or the page's origin.
 pub fn case() -> impl Strategy<Value = GenCase> {
-    (request(), prop_oneof![12 => Just(0usize), 2 => Just(1), 1 => Just(2)], prop_oneof![10 => Just(0usize), 1 => Just(2)])
+    (
+        request(),
+        prop_oneof![12 => Just(0usize), 2 => Just(1), 1 => Just(2)],
+        prop_oneof![10 => Just(0usize), 1 => Just(2)],
+    )
         .prop_flat_map(|(req, redirects, first)| {
-            let mut hops: Vec<BoxedStrategy<GenHop>> = vec![hop(&req, first, redirects > 0).boxed()];
+            let mut hops: Vec<BoxedStrategy<GenHop>> =
+                vec![hop(&req, first, redirects > 0).boxed()];
             for i in 0..redirects {
                 let origin = prop_oneof![Just(0usize), Just(1), Just(2)];
                 let (req2, last) = (req.clone(), i + 1 == redirects);
@@ -299,9 +356,16 @@ fn preflighted_request() -> impl Strategy<Value = RequestJson> {
             Just(vec![]),
             Just(vec![(s("X-Custom"), s("1"))]),
             Just(vec![(s("Authorization"), s("Bearer x"))]),
-            Just(vec![(s("X-Custom"), s("1")), (s("Content-Type"), s("application/json"))]),
+            Just(vec![
+                (s("X-Custom"), s("1")),
+                (s("Content-Type"), s("application/json"))
+            ]),
         ],
-        select(vec![CredentialsJson::Omit, CredentialsJson::SameOrigin, CredentialsJson::Include]),
+        select(vec![
+            CredentialsJson::Omit,
+            CredentialsJson::SameOrigin,
+            CredentialsJson::Include,
+        ]),
     )
         .prop_map(|(m, mut headers, credentials)| {
             if matches!(m, "GET" | "POST") && headers.is_empty() {
@@ -348,8 +412,17 @@ fn sequence_preflight(req: &RequestJson) -> impl Strategy<Value = GenAnswer> {
 pub fn sequence() -> impl Strategy<Value = GenSequence> {
     preflighted_request()
         .prop_flat_map(|base| {
-            let step = (0usize..5, prop::bool::weighted(0.3), sequence_preflight(&base), prop::bool::weighted(0.5));
-            (Just(base.clone()), sequence_preflight(&base), prop::collection::vec(step, 2..=5))
+            let step = (
+                0usize..5,
+                prop::bool::weighted(0.3),
+                sequence_preflight(&base),
+                prop::bool::weighted(0.5),
+            );
+            (
+                Just(base.clone()),
+                sequence_preflight(&base),
+                prop::collection::vec(step, 2..=5),
+            )
         })
         .prop_map(|(base, first_pf, steps)| {
             let actual = GenAnswer {
@@ -371,7 +444,13 @@ pub fn sequence() -> impl Strategy<Value = GenSequence> {
                 let mut r = base.clone();
                 match kind {
                     1 => r.headers.push((s("X-Other"), s("2"))),
-                    2 => r.method = s(if r.method == "DELETE" { "PUT" } else { "DELETE" }),
+                    2 => {
+                        r.method = s(if r.method == "DELETE" {
+                            "PUT"
+                        } else {
+                            "DELETE"
+                        })
+                    }
                     3 => {
                         r.credentials = Some(match r.credentials {
                             Some(CredentialsJson::Include) => CredentialsJson::Omit,
@@ -380,7 +459,12 @@ pub fn sequence() -> impl Strategy<Value = GenSequence> {
                     }
                     _ => {}
                 }
-                out.push((r, if same_pf { first_pf.clone() } else { pf }, actual.clone(), at));
+                out.push((
+                    r,
+                    if same_pf { first_pf.clone() } else { pf },
+                    actual.clone(),
+                    at,
+                ));
             }
             GenSequence { steps: out }
         })
@@ -428,7 +512,10 @@ impl GenCase {
     /// The replay of this case for a run's origins.
     pub fn render(&self, label: String, key: &str, browser: &str, o: &Origins) -> Replay {
         let url = |i: usize| -> String {
-            let origin = self.hops.get(i).map_or(o.page.as_str(), |h| o.hop_origin(h.origin));
+            let origin = self
+                .hops
+                .get(i)
+                .map_or(o.page.as_str(), |h| o.hop_origin(h.origin));
             format!("{origin}/c/{key}/0/{i}")
         };
         let hops = self
@@ -436,14 +523,27 @@ impl GenCase {
             .iter()
             .enumerate()
             .map(|(i, h)| HopScript {
-                preflight: Some(render(&h.preflight, o, &format!("{}/elsewhere", o.hop_origin(h.origin)))),
+                preflight: Some(render(
+                    &h.preflight,
+                    o,
+                    &format!("{}/elsewhere", o.hop_origin(h.origin)),
+                )),
                 response: Some(render(&h.response, o, &url(i + 1))),
             })
             .collect();
         let mut request = self.request.clone();
         request.url = url(0);
         request.origin = o.page.clone();
-        Replay::new(label, key.to_string(), browser, vec![WireStep { request, hops, at_seconds: 0.0 }])
+        Replay::new(
+            label,
+            key.to_string(),
+            browser,
+            vec![WireStep {
+                request,
+                hops,
+                at_seconds: 0.0,
+            }],
+        )
     }
 }
 
@@ -460,7 +560,10 @@ impl GenSequence {
                 request.origin = o.page.clone();
                 WireStep {
                     request,
-                    hops: vec![HopScript { preflight: Some(render(pf, o, &url)), response: Some(render(resp, o, &url)) }],
+                    hops: vec![HopScript {
+                        preflight: Some(render(pf, o, &url)),
+                        response: Some(render(resp, o, &url)),
+                    }],
                     at_seconds: *at,
                 }
             })
@@ -473,11 +576,16 @@ impl GenSequence {
 pub fn runner(seed: u64) -> TestRunner {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &key))
+    TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &key),
+    )
 }
 
 /// `n` values of a strategy from a runner (a value whose generation fails is skipped; these
 /// strategies have no filters, so none does).
 pub fn sample<S: Strategy>(strategy: S, runner: &mut TestRunner, n: usize) -> Vec<S::Value> {
-    (0..n).filter_map(|_| strategy.new_tree(runner).ok().map(|t| t.current())).collect()
+    (0..n)
+        .filter_map(|_| strategy.new_tree(runner).ok().map(|t| t.current()))
+        .collect()
 }

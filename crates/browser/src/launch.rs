@@ -119,13 +119,29 @@ pub struct Running {
 impl Running {
     /// Starts `program` headless on `url` with a fresh profile under a new temporary directory.
     pub fn start(browser: Browser, program: &Path, url: &str) -> Result<Running, Error> {
-        let dir = std::env::temp_dir().join(format!("corsproof-browser-{}-{}", std::process::id(), browser.profile()));
+        let dir = std::env::temp_dir().join(format!(
+            "corsproof-browser-{}-{}",
+            std::process::id(),
+            browser.profile()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
-        let log = std::fs::File::create(dir.join("browser.log")).map_err(|source| Error::Io { path: dir.join("browser.log"), source })?;
-        let log2 = log.try_clone().map_err(|source| Error::Io { path: dir.join("browser.log"), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let log = std::fs::File::create(dir.join("browser.log")).map_err(|source| Error::Io {
+            path: dir.join("browser.log"),
+            source,
+        })?;
+        let log2 = log.try_clone().map_err(|source| Error::Io {
+            path: dir.join("browser.log"),
+            source,
+        })?;
         let profile = dir.join("profile");
-        std::fs::create_dir_all(&profile).map_err(|source| Error::Io { path: profile.clone(), source })?;
+        std::fs::create_dir_all(&profile).map_err(|source| Error::Io {
+            path: profile.clone(),
+            source,
+        })?;
         let mut cmd = Command::new(program);
         match browser {
             Browser::Chromium => {
@@ -148,13 +164,24 @@ impl Running {
             }
             Browser::Firefox => {
                 let user_js = profile.join("user.js");
-                std::fs::write(&user_js, FIREFOX_USER_JS).map_err(|source| Error::Io { path: user_js, source })?;
-                cmd.args(["--headless", "--no-remote", "--profile"]).arg(&profile).arg(url);
+                std::fs::write(&user_js, FIREFOX_USER_JS).map_err(|source| Error::Io {
+                    path: user_js,
+                    source,
+                })?;
+                cmd.args(["--headless", "--no-remote", "--profile"])
+                    .arg(&profile)
+                    .arg(url);
                 cmd.env("MOZ_DISABLE_AUTO_SAFE_MODE", "1");
             }
         }
-        cmd.stdin(Stdio::null()).stdout(log).stderr(log2).process_group(0);
-        let child = cmd.spawn().map_err(|source| Error::Launch { program: program.display().to_string(), source })?;
+        cmd.stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0);
+        let child = cmd.spawn().map_err(|source| Error::Launch {
+            program: program.display().to_string(),
+            source,
+        })?;
         Ok(Running { child, dir })
     }
 

@@ -37,11 +37,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
-        let num = |v: String, name: &str| v.parse::<u64>().map_err(|_| format!("{name}: {v:?} is not a number"));
+        let num = |v: String, name: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: {v:?} is not a number"))
+        };
         match a.as_str() {
             "--browser" => {
                 let v = val("--browser")?;
-                opts.browser = Browser::by_name(&v).ok_or(format!("--browser: {v:?} is not chromium or firefox"))?;
+                opts.browser = Browser::by_name(&v)
+                    .ok_or(format!("--browser: {v:?} is not chromium or firefox"))?;
             }
             "--cases" => opts.cases = num(val(a)?, a)? as usize,
             "--sequences" => opts.sequences = num(val(a)?, a)? as usize,
@@ -62,8 +66,16 @@ fn parse(args: &[String]) -> Result<Args, String> {
 }
 
 fn line(name: &str, t: &Tally, unit: &str) -> String {
-    let pct = if t.replayed == 0 { 100.0 } else { 100.0 * t.agreed as f64 / t.replayed as f64 };
-    let rate = if t.seconds > 0.0 { t.steps as f64 / t.seconds } else { 0.0 };
+    let pct = if t.replayed == 0 {
+        100.0
+    } else {
+        100.0 * t.agreed as f64 / t.replayed as f64
+    };
+    let rate = if t.seconds > 0.0 {
+        t.steps as f64 / t.seconds
+    } else {
+        0.0
+    };
     format!(
         "  {name:<16} {:>6} replayed ({:>6} {unit}), {:>6} agree ({pct:.2} %), {:.1} s, {rate:.0} {unit}/s",
         t.replayed, t.steps, t.agreed, t.seconds
@@ -71,7 +83,10 @@ fn line(name: &str, t: &Tally, unit: &str) -> String {
 }
 
 fn print(s: &Summary, show: usize) {
-    println!("corsproof-browser: {} against the `{}` profile, seed {}", s.browser_version, s.profile, s.seed);
+    println!(
+        "corsproof-browser: {} against the `{}` profile, seed {}",
+        s.browser_version, s.profile, s.seed
+    );
     println!("{}", line("generated cases", &s.cases, "cases"));
     println!("{}", line("spec vectors", &s.vectors, "steps"));
     println!("{}", line("cache sequences", &s.sequences, "steps"));
@@ -79,11 +94,30 @@ fn print(s: &Summary, show: usize) {
     println!("  vectors not replayable in a browser: {skipped}");
     for (reason, labels) in &s.skipped {
         let shown: Vec<&str> = labels.iter().take(4).map(String::as_str).collect();
-        let more = if labels.len() > 4 { format!(", ... ({} more)", labels.len() - 4) } else { String::new() };
-        println!("    {:>4}  {reason}: {}{more}", labels.len(), shown.join(", "));
+        let more = if labels.len() > 4 {
+            format!(", ... ({} more)", labels.len() - 4)
+        } else {
+            String::new()
+        };
+        println!(
+            "    {:>4}  {reason}: {}{more}",
+            labels.len(),
+            shown.join(", ")
+        );
     }
     if !s.strays.is_empty() {
-        println!("  requests to scripted paths of no job: {} (first: {:?})", s.strays.len(), s.strays.first());
+        println!(
+            "  requests to scripted paths of no job: {} (first: {:?})",
+            s.strays.len(),
+            s.strays.first()
+        );
+    }
+    if !s.repeated.is_empty() {
+        println!(
+            "  cases where the browser sent a request again at the same hop (not compared): {} ({})",
+            s.repeated.len(),
+            s.repeated.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     println!("  total {:.1} s", s.seconds);
     for d in s.disagreements.iter().take(show) {
@@ -100,10 +134,16 @@ fn print(s: &Summary, show: usize) {
             })).collect::<Vec<_>>(),
             "browser": {"script": d.browser_script, "server": d.browser_server},
         });
-        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
+        );
     }
     if s.disagreements.len() > show {
-        println!("\n... {} more disagreements (--show N, --json FILE)", s.disagreements.len() - show);
+        println!(
+            "\n... {} more disagreements (--show N, --json FILE)",
+            s.disagreements.len() - show
+        );
     }
     println!(
         "\ncorsproof-browser: {} disagreement(s) in {} replayed cases, vectors and sequences",

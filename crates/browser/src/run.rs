@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::generate::{self, Origins};
 use crate::launch::{Browser, Running};
 use crate::page::PAGE;
-use crate::replay::{compare_step, Replay, StepResult};
+use crate::replay::{compare_step, repeats, Replay, StepResult};
 use crate::server::{HopSeen, Servers};
 use crate::vectors::{self, Mapped};
 
@@ -87,6 +87,8 @@ pub struct Summary {
     pub disagreements: Vec<Disagreement>,
     /// Requests that reached scripted paths of no job.
     pub strays: Vec<String>,
+    /// Requests sent again at the same hop (see [`repeats`]): the labels of their cases.
+    pub repeated: Vec<String>,
     /// Seconds, browser start to last report.
     pub seconds: f64,
 }
@@ -104,12 +106,23 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     let browser_version = opts.browser.version(&program);
     let profile = opts.browser.profile();
     let servers = Servers::start(PAGE.to_string(), 3)?;
-    let origins = Origins { page: servers.page_origin.clone(), scripted: servers.origins.clone() };
+    let origins = Origins {
+        page: servers.page_origin.clone(),
+        scripted: servers.origins.clone(),
+    };
 
     let mut jobs: Vec<(Kind, Replay, Vec<Output>)> = Vec::new();
     let mut runner = generate::runner(opts.seed);
-    for (i, c) in generate::sample(generate::case(), &mut runner, opts.cases).into_iter().enumerate() {
-        let r = c.render(format!("generated case #{i} (seed {})", opts.seed), &format!("g{i}"), profile, &origins);
+    for (i, c) in generate::sample(generate::case(), &mut runner, opts.cases)
+        .into_iter()
+        .enumerate()
+    {
+        let r = c.render(
+            format!("generated case #{i} (seed {})", opts.seed),
+            &format!("g{i}"),
+            profile,
+            &origins,
+        );
         let out = r.oracle()?;
         jobs.push((Kind::Case, r, out));
     }
@@ -126,8 +139,16 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         }
     }
     let mut runner = generate::runner(opts.seed ^ 0x5e9_u64);
-    for (i, s) in generate::sample(generate::sequence(), &mut runner, opts.sequences).into_iter().enumerate() {
-        let r = s.render(format!("cache sequence #{i} (seed {})", opts.seed), &format!("s{i}"), profile, &origins);
+    for (i, s) in generate::sample(generate::sequence(), &mut runner, opts.sequences)
+        .into_iter()
+        .enumerate()
+    {
+        let r = s.render(
+            format!("cache sequence #{i} (seed {})", opts.seed),
+            &format!("s{i}"),
+            profile,
+            &origins,
+        );
         let out = r.oracle()?;
         jobs.push((Kind::Sequence, r, out));
     }
@@ -140,7 +161,12 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     let mut start = 0;
     while start < jobs.len() {
         let kind = jobs[start].0;
-        let end = jobs[start..].iter().take(batch).take_while(|j| j.0 == kind).count() + start;
+        let end = jobs[start..]
+            .iter()
+            .take(batch)
+            .take_while(|j| j.0 == kind)
+            .count()
+            + start;
         let batch_jobs: Vec<_> = jobs[start..end].iter().map(|(_, r, _)| r.job()).collect();
         servers.push_batch(json!({ "jobs": batch_jobs }).to_string());
         batch_kinds.push(kind);
@@ -180,16 +206,25 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         if let Some(f) = report.get("fatal").or_else(|| report.get("malformed")) {
             return Err(Error::Report(f.to_string()));
         }
-        let list = report.get("results").and_then(|r| r.as_array()).ok_or_else(|| Error::Report(format!("no results in {report}")))?;
+        let list = report
+            .get("results")
+            .and_then(|r| r.as_array())
+            .ok_or_else(|| Error::Report(format!("no results in {report}")))?;
         for item in list {
-            let key = item.get("key").and_then(|k| k.as_str()).ok_or_else(|| Error::Report(format!("result without key: {item}")))?;
-            let steps: Vec<StepResult> = serde_json::from_value(item.get("steps").cloned().unwrap_or_default())
-                .map_err(|e| Error::Report(format!("{key}: {e}")))?;
+            let key = item
+                .get("key")
+                .and_then(|k| k.as_str())
+                .ok_or_else(|| Error::Report(format!("result without key: {item}")))?;
+            let steps: Vec<StepResult> =
+                serde_json::from_value(item.get("steps").cloned().unwrap_or_default())
+                    .map_err(|e| Error::Report(format!("{key}: {e}")))?;
             results.insert(key.to_string(), steps);
         }
         let now = t0.elapsed().as_secs_f64();
         if n == 0 {
-            prev = servers.page_loaded_at().map_or(0.0, |t| t.duration_since(t0).as_secs_f64());
+            prev = servers
+                .page_loaded_at()
+                .map_or(0.0, |t| t.duration_since(t0).as_secs_f64());
         }
         first_report.entry(*kind).or_insert(prev);
         last_report.insert(*kind, now);
@@ -200,21 +235,33 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
 
     let mut tallies: BTreeMap<Kind, Tally> = BTreeMap::new();
     let mut disagreements = Vec::new();
+    let mut repeated = Vec::new();
     for (kind, r, oracle) in &jobs {
         let t = tallies.entry(*kind).or_default();
         t.replayed += 1;
         t.steps += r.steps.len();
         let script = results.get(&r.key).cloned().unwrap_or_default();
         let seen = servers.seen(&r.key);
+        if seen.iter().map(|s| repeats(s)).sum::<usize>() > 0 {
+            repeated.push(r.label.clone());
+        }
         let mut diffs = Vec::new();
         if script.len() != r.steps.len() {
-            diffs.push(format!("the page reported {} steps of {}", script.len(), r.steps.len()));
+            diffs.push(format!(
+                "the page reported {} steps of {}",
+                script.len(),
+                r.steps.len()
+            ));
         }
         for (i, (o, b)) in oracle.iter().zip(&script).enumerate() {
             let hops = seen.get(i).map(Vec::as_slice).unwrap_or_default();
             let xhr = r.steps.get(i).is_some_and(|s| s.request.use_cors_preflight);
             for d in compare_step(o, b, hops, xhr) {
-                diffs.push(if r.steps.len() > 1 { format!("step {i}: {d}") } else { d });
+                diffs.push(if r.steps.len() > 1 {
+                    format!("step {i}: {d}")
+                } else {
+                    d
+                });
             }
         }
         if diffs.is_empty() {
@@ -231,7 +278,8 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         }
     }
     for (k, t) in tallies.iter_mut() {
-        t.seconds = last_report.get(k).copied().unwrap_or(0.0) - first_report.get(k).copied().unwrap_or(0.0);
+        t.seconds = last_report.get(k).copied().unwrap_or(0.0)
+            - first_report.get(k).copied().unwrap_or(0.0);
     }
     let tally = |k: Kind| tallies.get(&k).cloned().unwrap_or_default();
     Ok(Summary {
@@ -244,6 +292,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         skipped,
         disagreements,
         strays: servers.strays(),
+        repeated,
         seconds,
     })
 }

@@ -103,20 +103,41 @@ impl Servers {
             })?;
             listener
                 .set_nonblocking(true)
-                .map_err(|source| Error::Bind { addr: addr.to_string(), source })?;
+                .map_err(|source| Error::Bind {
+                    addr: addr.to_string(),
+                    source,
+                })?;
             origins.push(format!("http://{addr}"));
             let (shared, stop, page) = (shared.clone(), stop.clone(), page.clone());
             let is_page = i == 0;
-            threads.push(std::thread::spawn(move || accept_loop(listener, shared, stop, page, is_page)));
+            threads.push(std::thread::spawn(move || {
+                accept_loop(listener, shared, stop, page, is_page)
+            }));
         }
         let page_origin = origins.remove(0);
-        Ok(Servers { page_origin, origins, shared, stop, threads })
+        Ok(Servers {
+            page_origin,
+            origins,
+            shared,
+            stop,
+            threads,
+        })
     }
 
     /// Registers a job's scripts (`steps[step][hop]`).
     pub fn add_job(&self, key: &str, steps: Vec<Vec<HopScript>>) {
-        let seen = steps.iter().map(|hops| vec![HopSeen::default(); hops.len().max(1)]).collect();
-        lock(&self.shared).jobs.insert(key.to_string(), Job { steps, armed: 0, seen });
+        let seen = steps
+            .iter()
+            .map(|hops| vec![HopSeen::default(); hops.len().max(1)])
+            .collect();
+        lock(&self.shared).jobs.insert(
+            key.to_string(),
+            Job {
+                steps,
+                armed: 0,
+                seen,
+            },
+        );
     }
 
     /// Queues a batch (JSON text the page fetches from `/next`).
@@ -126,7 +147,11 @@ impl Servers {
 
     /// What reached the scripted paths of a job: `[step][hop]`.
     pub fn seen(&self, key: &str) -> Vec<Vec<HopSeen>> {
-        lock(&self.shared).jobs.get(key).map(|j| j.seen.clone()).unwrap_or_default()
+        lock(&self.shared)
+            .jobs
+            .get(key)
+            .map(|j| j.seen.clone())
+            .unwrap_or_default()
     }
 
     /// Requests that reached scripted paths of no known job.
@@ -153,7 +178,12 @@ impl Servers {
                 return Some(r);
             }
             let left = deadline.checked_duration_since(Instant::now())?;
-            st = self.shared.1.wait_timeout(st, left).unwrap_or_else(|p| p.into_inner()).0;
+            st = self
+                .shared
+                .1
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 }
@@ -167,7 +197,13 @@ impl Drop for Servers {
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: Shared, stop: Arc<AtomicBool>, page: Arc<String>, is_page: bool) {
+fn accept_loop(
+    listener: TcpListener,
+    shared: Shared,
+    stop: Arc<AtomicBool>,
+    page: Arc<String>,
+    is_page: bool,
+) {
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((stream, peer)) => {
@@ -182,7 +218,14 @@ fn accept_loop(listener: TcpListener, shared: Shared, stop: Arc<AtomicBool>, pag
     }
 }
 
-fn serve(stream: TcpStream, peer: SocketAddr, shared: Shared, stop: Arc<AtomicBool>, page: Arc<String>, is_page: bool) {
+fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Shared,
+    stop: Arc<AtomicBool>,
+    page: Arc<String>,
+    is_page: bool,
+) {
     if !peer.ip().is_loopback() {
         return;
     }
@@ -190,7 +233,9 @@ fn serve(stream: TcpStream, peer: SocketAddr, shared: Shared, stop: Arc<AtomicBo
     // Idle keep-alive connections are dropped after 30 s (bounds the thread's life).
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_nodelay(true);
-    let Ok(write_half) = stream.try_clone() else { return };
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream);
     let mut writer = BufWriter::new(write_half);
     loop {
@@ -219,7 +264,8 @@ fn scripted(req: &RawRequest, shared: &Shared, out: &mut impl Write) -> std::io:
     let key = parts.next().unwrap_or_default();
     let _url = parts.next();
     let hop: Option<usize> = parts.next().and_then(|h| h.parse().ok());
-    let is_preflight = req.method == "OPTIONS" && req.header("access-control-request-method").is_some();
+    let is_preflight =
+        req.method == "OPTIONS" && req.header("access-control-request-method").is_some();
     let answer = {
         let mut st = lock(shared);
         let found = match (st.jobs.get_mut(key), hop) {
@@ -259,13 +305,24 @@ fn scripted(req: &RawRequest, shared: &Shared, out: &mut impl Write) -> std::io:
         }
         found.unwrap_or_default()
     };
-    let chosen = if is_preflight { answer.preflight } else { answer.response };
+    let chosen = if is_preflight {
+        answer.preflight
+    } else {
+        answer.response
+    };
     // No scripted answer: a bare answer without CORS headers (the comparison will show that
     // the browser went where the oracle did not).
-    chosen.unwrap_or_else(|| RawAnswer::new(if is_preflight { 204 } else { 200 }, Vec::new())).write_to(out)
+    chosen
+        .unwrap_or_else(|| RawAnswer::new(if is_preflight { 204 } else { 200 }, Vec::new()))
+        .write_to(out)
 }
 
-fn page_route(req: &RawRequest, shared: &Shared, page: &str, out: &mut impl Write) -> std::io::Result<()> {
+fn page_route(
+    req: &RawRequest,
+    shared: &Shared,
+    page: &str,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let path = req.target.split('?').next().unwrap_or_default();
     if path == "/" {
         let mut st = lock(shared);

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use corsproof_spec::case::{CaseJson, CredentialsJson, Input, ModeJson, RedirectJson, ResponseJson};
+use corsproof_spec::case::{
+    CaseJson, CredentialsJson, Input, ModeJson, RedirectJson, ResponseJson,
+};
 use serde::Deserialize;
 use url::Url;
 
@@ -40,7 +42,12 @@ pub struct SpecVector {
 
 /// Reads every `*.json` under `dir`, sorted by file name.
 pub fn load(dir: &Path) -> Result<Vec<SpecVector>, Error> {
-    let io = |path: PathBuf| move |source| Error::Io { path: path.clone(), source };
+    let io = |path: PathBuf| {
+        move |source| Error::Io {
+            path: path.clone(),
+            source,
+        }
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(dir.to_path_buf()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -50,14 +57,23 @@ pub fn load(dir: &Path) -> Result<Vec<SpecVector>, Error> {
     let mut out = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).map_err(io(path.clone()))?;
-        let file: File = serde_json::from_str(&text).map_err(|e| Error::VectorFile { path: path.clone(), reason: e.to_string() })?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file: File = serde_json::from_str(&text).map_err(|e| Error::VectorFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for v in file.vectors {
             let input: Input = serde_json::from_value(v.case).map_err(|e| Error::VectorFile {
                 path: path.clone(),
                 reason: format!("vector {}: {e}", v.id),
             })?;
-            out.push(SpecVector { label: format!("{name}#{}", v.id), input });
+            out.push(SpecVector {
+                label: format!("{name}#{}", v.id),
+                input,
+            });
         }
     }
     Ok(out)
@@ -95,7 +111,10 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
     let mut origin_map: Vec<(String, String)> = Vec::new();
     let mut url_ids: HashMap<String, usize> = HashMap::new();
     let mut steps = Vec::new();
-    let map_origin = |orig: &str, origin_map: &mut Vec<(String, String)>, page: bool| -> Result<String, String> {
+    let map_origin = |orig: &str,
+                      origin_map: &mut Vec<(String, String)>,
+                      page: bool|
+     -> Result<String, String> {
         if let Some((_, m)) = origin_map.iter().find(|(k, _)| k == orig) {
             return Ok(m.clone());
         }
@@ -103,7 +122,10 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
             o.page.clone()
         } else {
             let used = origin_map.iter().filter(|(_, m)| *m != o.page).count();
-            o.scripted.get(used).cloned().ok_or("more distinct origins than the run has servers")?
+            o.scripted
+                .get(used)
+                .cloned()
+                .ok_or("more distinct origins than the run has servers")?
         };
         origin_map.push((orig.to_string(), m.clone()));
         Ok(m)
@@ -131,26 +153,41 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
         }
         let url = Url::parse(&r.url).map_err(|_| "request URL does not parse")?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("{}: URL of a scheme that is not fetched over HTTP", url.scheme()));
+            return Err(format!(
+                "{}: URL of a scheme that is not fetched over HTTP",
+                url.scheme()
+            ));
         }
         let page_origin = r.origin.clone();
         map_origin(&page_origin, &mut origin_map, true)?;
         // The chain of URLs this step visits: hop 0, then each Location that leads to a
         // following hop.
-        let answers: Vec<(Option<&ResponseJson>, Option<&ResponseJson>)> = std::iter::once((c.preflight_response.as_ref(), c.response.as_ref()))
-            .chain(c.redirects.iter().map(|h| (h.preflight_response.as_ref(), h.response.as_ref())))
-            .collect();
+        let answers: Vec<(Option<&ResponseJson>, Option<&ResponseJson>)> =
+            std::iter::once((c.preflight_response.as_ref(), c.response.as_ref()))
+                .chain(
+                    c.redirects
+                        .iter()
+                        .map(|h| (h.preflight_response.as_ref(), h.response.as_ref())),
+                )
+                .collect();
         let mut hop_urls: Vec<Url> = vec![url];
         for (i, (_, resp)) in answers.iter().enumerate() {
             if i + 1 >= answers.len() {
                 break;
             }
             let Some(resp) = resp else { break };
-            let Some(loc) = resp.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("location")).map(|(_, v)| v) else {
+            let Some(loc) = resp
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v)
+            else {
                 break;
             };
             let Some(cur) = hop_urls.last() else { break };
-            let Ok(next) = cur.join(loc.trim()) else { break };
+            let Ok(next) = cur.join(loc.trim()) else {
+                break;
+            };
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(format!("redirect to a {}: URL", next.scheme()));
             }
@@ -161,7 +198,9 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
             let orig = origin_of(u);
             let m = map_origin(&orig, &mut origin_map, orig == page_origin)?;
             let n = url_ids.len();
-            let id = *url_ids.entry(u.as_str().split('#').next().unwrap_or_default().to_string()).or_insert(n);
+            let id = *url_ids
+                .entry(u.as_str().split('#').next().unwrap_or_default().to_string())
+                .or_insert(n);
             let mut path = u.path().trim_start_matches('/').to_string();
             if let Some(q) = u.query() {
                 path.push('?');
@@ -169,7 +208,11 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
             }
             let mut mapped = format!("{m}/c/{key}/{id}/{hop}/{path}");
             if !u.username().is_empty() || u.password().is_some() {
-                let userinfo = format!("{}{}@", u.username(), u.password().map(|p| format!(":{p}")).unwrap_or_default());
+                let userinfo = format!(
+                    "{}{}@",
+                    u.username(),
+                    u.password().map(|p| format!(":{p}")).unwrap_or_default()
+                );
                 mapped = mapped.replacen("://", &format!("://{userinfo}"), 1);
             }
             mapped_urls.push(mapped);
@@ -178,7 +221,10 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
         for (i, (pf, resp)) in answers.iter().enumerate() {
             let conv = |a: &ResponseJson, next: Option<&String>| -> Result<RawAnswer, String> {
                 if a.status < 200 {
-                    return Err(format!("a {} answer: 1xx responses are interim in HTTP/1.1, never a final answer", a.status));
+                    return Err(format!(
+                        "a {} answer: 1xx responses are interim in HTTP/1.1, never a final answer",
+                        a.status
+                    ));
                 }
                 let headers = a
                     .headers
@@ -200,15 +246,29 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
                     .collect();
                 Ok(RawAnswer::new(a.status, headers))
             };
+            // An answer the vector leaves out (it expects none under its own profiles) is
+            // the server's bare default, and the oracle sees the same.
             hops.push(HopScript {
-                preflight: pf.map(|a| conv(a, None)).transpose()?,
-                response: resp.map(|a| conv(a, mapped_urls.get(i + 1))).transpose()?,
+                preflight: Some(
+                    pf.map(|a| conv(a, None))
+                        .transpose()?
+                        .unwrap_or_else(|| RawAnswer::new(204, Vec::new())),
+                ),
+                response: Some(
+                    resp.map(|a| conv(a, mapped_urls.get(i + 1)))
+                        .transpose()?
+                        .unwrap_or_else(|| RawAnswer::new(200, Vec::new())),
+                ),
             });
         }
         let mut request = r.clone();
         request.url = mapped_urls.first().cloned().unwrap_or_default();
         request.origin = o.page.clone();
-        steps.push(WireStep { request, hops, at_seconds: c.at_seconds.unwrap_or(0.0) });
+        steps.push(WireStep {
+            request,
+            hops,
+            at_seconds: c.at_seconds.unwrap_or(0.0),
+        });
     }
     // Steps without at_seconds keep the previous step's time.
     let mut last = 0.0;
@@ -222,15 +282,22 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
     // Timing: a later step within 1.5 s of a cached entry's expiry depends on how fast the
     // browser runs the steps, not on the rules.
     if replay.steps.len() > 1 {
-        let outputs = replay.oracle().map_err(|e| format!("the oracle rejects the mapped case: {e}"))?;
+        let outputs = replay
+            .oracle()
+            .map_err(|e| format!("the oracle rejects the mapped case: {e}"))?;
         for (i, out) in outputs.iter().enumerate() {
             let Some(pf) = &out.preflight else { continue };
             if pf.cache_seconds == 0 {
                 continue;
             }
             let expiry = replay.steps[i].at_seconds + pf.cache_seconds as f64;
-            if replay.steps[i + 1..].iter().any(|s| (s.at_seconds - expiry).abs() < 1.5) {
-                return Err("a step within 1.5 s of a cache entry's expiry (timing-dependent)".into());
+            if replay.steps[i + 1..]
+                .iter()
+                .any(|s| (s.at_seconds - expiry).abs() < 1.5)
+            {
+                return Err(
+                    "a step within 1.5 s of a cache entry's expiry (timing-dependent)".into(),
+                );
             }
         }
     }

@@ -55,7 +55,9 @@ impl RawAnswer {
             return Vec::new();
         }
         for (n, v) in &self.headers {
-            if n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
+            if n.eq_ignore_ascii_case("transfer-encoding")
+                && v.to_ascii_lowercase().contains("chunked")
+            {
                 return b"0\r\n\r\n".to_vec();
             }
         }
@@ -73,7 +75,9 @@ impl RawAnswer {
     /// blank line and [`RawAnswer::body`].
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
         let mut buf = Vec::with_capacity(256);
-        buf.extend_from_slice(format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status)).as_bytes());
+        buf.extend_from_slice(
+            format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status)).as_bytes(),
+        );
         for (n, v) in &self.headers {
             latin1(n, &mut buf);
             buf.extend_from_slice(b": ");
@@ -94,7 +98,10 @@ pub fn no_body(status: u16) -> bool {
 fn latin1(s: &str, out: &mut Vec<u8>) {
     // Characters above U+00FF were refused when the case was built; `?` keeps the line
     // well-formed should one slip through.
-    out.extend(s.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')));
+    out.extend(
+        s.chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+    );
 }
 
 fn reason(status: u16) -> &'static str {
@@ -164,16 +171,23 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
     let mut head: Vec<u8> = Vec::with_capacity(1024);
     loop {
         let before = head.len();
-        let n = r.by_ref().take((MAX_HEAD + 1 - head.len()) as u64).read_until(b'\n', &mut head)?;
+        let n = r
+            .by_ref()
+            .take((MAX_HEAD + 1 - head.len()) as u64)
+            .read_until(b'\n', &mut head)?;
         if n == 0 {
             return if head.is_empty() {
                 Err(ReadError::Closed)
             } else {
-                Err(ReadError::Malformed("connection closed inside the request head".into()))
+                Err(ReadError::Malformed(
+                    "connection closed inside the request head".into(),
+                ))
             };
         }
         if head.len() > MAX_HEAD {
-            return Err(ReadError::Malformed(format!("request head longer than {MAX_HEAD} bytes")));
+            return Err(ReadError::Malformed(format!(
+                "request head longer than {MAX_HEAD} bytes"
+            )));
         }
         let line = &head[before..];
         if before == 0 && (line == b"\r\n" || line == b"\n") {
@@ -192,15 +206,21 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(ReadError::Malformed(format!("request line {request_line:?}")));
+        return Err(ReadError::Malformed(format!(
+            "request line {request_line:?}"
+        )));
     };
     if !version.starts_with("HTTP/1.") || method.is_empty() || target.is_empty() {
-        return Err(ReadError::Malformed(format!("request line {request_line:?}")));
+        return Err(ReadError::Malformed(format!(
+            "request line {request_line:?}"
+        )));
     }
     let mut headers = Vec::new();
     for line in lines.filter(|l| !l.is_empty()) {
         let Some((n, v)) = line.split_once(':') else {
-            return Err(ReadError::Malformed(format!("header line {line:?} has no colon")));
+            return Err(ReadError::Malformed(format!(
+                "header line {line:?} has no colon"
+            )));
         };
         headers.push((n.to_string(), v.trim_matches([' ', '\t']).to_string()));
     }
@@ -211,14 +231,18 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
         body: Vec::new(),
     };
     if req.header("transfer-encoding").is_some() {
-        return Err(ReadError::Malformed("chunked request bodies are not supported".into()));
+        return Err(ReadError::Malformed(
+            "chunked request bodies are not supported".into(),
+        ));
     }
     if let Some(len) = req.header("content-length") {
         let len: usize = len
             .parse()
             .map_err(|_| ReadError::Malformed(format!("Content-Length {len:?}")))?;
         if len > MAX_BODY {
-            return Err(ReadError::Malformed(format!("body of {len} bytes is over {MAX_BODY}")));
+            return Err(ReadError::Malformed(format!(
+                "body of {len} bytes is over {MAX_BODY}"
+            )));
         }
         let mut body = vec![0; len];
         r.read_exact(&mut body)?;
@@ -228,7 +252,12 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
 }
 
 /// Writes a plain answer with a body (for the page origin's own routes).
-pub fn write_plain(out: &mut impl Write, status: u16, content_type: &str, body: &[u8]) -> io::Result<()> {
+pub fn write_plain(
+    out: &mut impl Write,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> io::Result<()> {
     let mut buf = format!(
         "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\r\n",
         reason(status),

@@ -142,7 +142,7 @@ impl PreflightCache {
     }
 
     /// Header-name cache entry match (R47): byte-case-insensitive, or a `*` entry and the
-    /// name is not `Authorization` (unless the profile lets `*` cover it, D1).
+    /// name is not `Authorization` (unless the profile's cache lets `*` cover it, D20).
     pub fn header_match(
         &self,
         key: &CacheKey<'_>,
@@ -156,7 +156,7 @@ impl PreflightCache {
                 eq_ignore_case(&e.item, name)
                     || (Self::wildcard_applies(e, profile)
                         && (!is_non_wildcard_request_header(name)
-                            || profile.authorization_covered_by_wildcard))
+                            || profile.cache.wildcard_covers_authorization))
             })
     }
 
@@ -222,7 +222,7 @@ impl PreflightCache {
                         eq_ignore_case(&e.item, item)
                             || (Self::wildcard_applies(e, profile)
                                 && (!is_non_wildcard_request_header(item)
-                                    || profile.authorization_covered_by_wildcard))
+                                    || profile.cache.wildcard_covers_authorization))
                     }
                 }
         };

@@ -284,7 +284,25 @@ impl<'r> Fetch<'r> {
         self.outcome.readable = matches!(response_type, ResponseType::Basic | ResponseType::Cors);
         // R49: a CORS-with-preflight fetch that ends in a network error clears the cache
         // entries of (serialized origin, current URL).
-        if response_type == ResponseType::Error && self.any_with_preflight {
+        let preflight_failed = self
+            .outcome
+            .hops
+            .last()
+            .and_then(|h| h.preflight.as_ref())
+            .is_some_and(|p| !p.ok);
+        // D18: Chromium clears nothing when the actual response fails (observed); a failed
+        // preflight clears as in the standard.
+        if response_type == ResponseType::Error
+            && self.any_with_preflight
+            && !preflight_failed
+            && !self.profile.cache.clear_on_actual_failure
+        {
+            self.note_deviations(&["D18"]);
+        }
+        if response_type == ResponseType::Error
+            && self.any_with_preflight
+            && (preflight_failed || self.profile.cache.clear_on_actual_failure)
+        {
             let (origin, url) = self.cache_key();
             cache.clear(&CacheKey {
                 origin,
@@ -516,6 +534,15 @@ impl<'r> Fetch<'r> {
         };
         match preflight::validate(&actual, response, self.profile) {
             Err(reason) => {
+                // D19: the method check failed where the standard would have taken the
+                // request's method for the absent ACAM.
+                if reason.error == Some(ErrorKind::MethodNotAllowed)
+                    && self.request.use_cors_preflight
+                    && !self.profile.use_cors_preflight_implies_method
+                    && !response.has(crate::response::Cors::AllowMethods)
+                {
+                    self.note_deviations(&["D19"]);
+                }
                 if let Some(p) = self
                     .outcome
                     .hops
@@ -650,6 +677,11 @@ impl<'r> Fetch<'r> {
         }
         if self.tainting == Tainting::Cors && has_credentials {
             return fail(self, ErrorKind::RedirectCredentials, "R57", cache);
+        }
+        // D17: Chromium refuses a redirect to a URL with credentials in every mode.
+        if has_credentials && self.profile.redirect_credentials_always_fail {
+            self.note_deviations(&["D17"]);
+            return fail(self, ErrorKind::RedirectCredentials, "D17", cache);
         }
         // R62: a stream body cannot be replayed except through a 303.
         if response.status != 303 && self.request.body == Some(Body::Stream) {

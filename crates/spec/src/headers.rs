@@ -314,14 +314,51 @@ impl<'a> UnsafeNames<'a> {
     where
         I: IntoIterator<Item = &'a (Vec<u8>, Vec<u8>)>,
     {
+        let headers: SmallVec<[&'a (Vec<u8>, Vec<u8>); 8]> = headers.into_iter().collect();
+        let entries = headers
+            .iter()
+            .map(|(n, v)| (n.as_slice(), std::borrow::Cow::Borrowed(v.as_slice())));
+        let standard = Self::of_entries(entries, profile);
+        if !profile.combined_request_header_values
+            || !headers
+                .iter()
+                .enumerate()
+                .any(|(i, (n, _))| headers[..i].iter().any(|(m, _)| eq_ignore_case(m, n)))
+        {
+            return standard;
+        }
+        // D16: the browser keeps one header per name, duplicates combined with `, `, and
+        // judges the combined value.
+        let mut combined: SmallVec<[(&'a [u8], std::borrow::Cow<'a, [u8]>); 8]> = SmallVec::new();
+        for (n, v) in headers.iter() {
+            match combined.iter_mut().find(|(m, _)| eq_ignore_case(m, n)) {
+                Some((_, c)) => {
+                    let c = c.to_mut();
+                    c.extend_from_slice(b", ");
+                    c.extend_from_slice(v);
+                }
+                None => combined.push((n.as_slice(), std::borrow::Cow::Borrowed(v.as_slice()))),
+            }
+        }
+        let mut out = Self::of_entries(combined, profile);
+        if out.names != standard.names && !out.deviations.contains(&"D16") {
+            out.deviations.push("D16");
+        }
+        out
+    }
+
+    fn of_entries<I>(entries: I, profile: &Profile) -> UnsafeNames<'a>
+    where
+        I: IntoIterator<Item = (&'a [u8], std::borrow::Cow<'a, [u8]>)>,
+    {
         let mut names: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
         let mut deviations = SmallVec::new();
         let mut safelisted_value_bytes = 0usize;
         let mut safe: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
         // Steps 1-3: every header that is not a CORS-safelisted request-header is unsafe;
         // sum the value lengths of the ones that are.
-        for (name, value) in headers {
-            match safelisted_request_header(name, value, profile) {
+        for (name, value) in entries {
+            match safelisted_request_header(name, &value, profile) {
                 Safelisted::No => names.push(name),
                 s => {
                     if let Safelisted::Deviation(id) = s {

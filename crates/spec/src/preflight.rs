@@ -135,7 +135,10 @@ pub fn validate<'a, 'r: 'a>(
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
     let methods = match methods {
         Some(m) => m,
-        None if request.use_cors_preflight => smallvec::smallvec![request.method.as_bytes()],
+        // D19: Chromium does not (fetch.rs notes the deviation when the method check fails).
+        None if request.use_cors_preflight && profile.use_cors_preflight_implies_method => {
+            smallvec::smallvec![request.method.as_bytes()]
+        }
         None => SmallVec::new(),
     };
     let include = request.credentials == CredentialsMode::Include;
