@@ -77,8 +77,8 @@ fn line(name: &str, t: &Tally, unit: &str) -> String {
         0.0
     };
     format!(
-        "  {name:<16} {:>6} replayed ({:>6} {unit}), {:>6} agree ({pct:.2} %), {:.1} s, {rate:.0} {unit}/s",
-        t.replayed, t.steps, t.agreed, t.seconds
+        "  {name:<16} {:>6} replayed ({:>6} {unit}, {} preflight-cache hits), {:>6} agree ({pct:.2} %), {:.1} s, {rate:.0} {unit}/s",
+        t.replayed, t.steps, t.cache_hits, t.agreed, t.seconds
     )
 }
 

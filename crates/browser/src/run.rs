@@ -62,6 +62,8 @@ pub struct Tally {
     pub steps: usize,
     /// Agreeing with the oracle.
     pub agreed: usize,
+    /// Steps the oracle says the preflight cache answered (a preflight needed, none sent).
+    pub cache_hits: usize,
     /// Seconds from the first to the last report of this kind.
     pub seconds: f64,
 }
@@ -240,6 +242,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         let t = tallies.entry(*kind).or_default();
         t.replayed += 1;
         t.steps += r.steps.len();
+        t.cache_hits += oracle.iter().filter(|o| o.preflight_cached).count();
         let script = results.get(&r.key).cloned().unwrap_or_default();
         let seen = servers.seen(&r.key);
         if seen.iter().map(|s| repeats(s)).sum::<usize>() > 0 {

@@ -215,7 +215,9 @@ pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
             None => 5,
             Some(v) => match v.strip_prefix(b"-") {
                 Some(digits) if parse_delta_seconds(digits).is_some() => 0,
-                _ => parse_delta_seconds(&v).unwrap_or(5),
+                // A leading `+` is accepted (base::StringToInt64; observed by the browser
+                // differential: `+3` expires after 3 s in Chromium 156).
+                _ => parse_delta_seconds(v.strip_prefix(b"+").unwrap_or(&v)).unwrap_or(5),
             },
         }),
         // D6 Firefox: the combined value; empty or absent → 5; any non-digit → not cached.

@@ -1160,7 +1160,7 @@ proptest! {
         };
         let methods = match elements("access-control-allow-methods") {
             Some(m) => m,
-            None if ra.use_cors_preflight => vec![ra.method.clone()],
+            None if ra.use_cors_preflight && profile.use_cors_preflight_implies_method => vec![ra.method.clone()],
             None => Vec::new(),
         };
         let headers = elements("access-control-allow-headers").unwrap_or_default();
@@ -1171,10 +1171,21 @@ proptest! {
             "chromium" => (a_include || !b_include, !a_include, false),
             _ => (a_include == b_include, false, true),
         };
-        // B's CORS-unsafe names (R16, R18) under the profile.
-        let safe: Vec<bool> = rb.headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
-        let safe_bytes: usize = rb.headers.iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
-        let unsafe_names: Vec<&[u8]> = rb.headers.iter().zip(&safe).filter(|(_, s)| !**s || safe_bytes > 1024).map(|((n, _), _)| n.as_slice()).collect();
+        // B's CORS-unsafe names (R16, R18) under the profile (D16: duplicates combined).
+        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (n, v) in &rb.headers {
+            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
+                Some((_, c)) => {
+                    c.extend_from_slice(b", ");
+                    c.extend_from_slice(v);
+                }
+                None => judged.push((n.clone(), v.clone())),
+            }
+        }
+        let rb_headers = &judged;
+        let safe: Vec<bool> = rb_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
+        let safe_bytes: usize = rb_headers.iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
+        let unsafe_names: Vec<&[u8]> = rb_headers.iter().zip(&safe).filter(|(_, s)| !**s || safe_bytes > 1024).map(|((n, _), _)| n.as_slice()).collect();
         let safelisted_method = matches!(rb.method.as_str(), "GET" | "HEAD" | "POST");
         let needs_cors = rb.use_cors_preflight || !safelisted_method || !unsafe_names.is_empty();
         let any_entry = usable && !(methods.is_empty() && headers.is_empty());
