@@ -68,10 +68,7 @@ impl Replay {
             })
             .collect();
         let input = if cases.len() == 1 {
-            let mut c = cases
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| unreachable_case());
+            let mut c = cases.into_iter().next().unwrap_or_else(unreachable_case);
             c.browser = Some(browser.to_string());
             Input::Case(Box::new(c))
         } else {

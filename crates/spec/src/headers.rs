@@ -288,6 +288,9 @@ fn chromium_client_hint(name: &[u8], value: &[u8]) -> bool {
     }
 }
 
+/// A header name and its (possibly combined) value.
+type Entry<'a> = (&'a [u8], std::borrow::Cow<'a, [u8]>);
+
 /// The CORS-unsafe request-header names of a header list (R18), borrowed from the list:
 /// byte-lowercase order, deduplicated byte-case-insensitively. Use [`UnsafeNames::joined`]
 /// for the `Access-Control-Request-Headers` value.
@@ -329,7 +332,7 @@ impl<'a> UnsafeNames<'a> {
         }
         // D16: the browser keeps one header per name, duplicates combined with `, `, and
         // judges the combined value.
-        let mut combined: SmallVec<[(&'a [u8], std::borrow::Cow<'a, [u8]>); 8]> = SmallVec::new();
+        let mut combined: SmallVec<[Entry<'a>; 8]> = SmallVec::new();
         for (n, v) in headers.iter() {
             match combined.iter_mut().find(|(m, _)| eq_ignore_case(m, n)) {
                 Some((_, c)) => {
