@@ -20,7 +20,7 @@
 //! use corsproof_browser::{launch::Browser, run::{run, Options}};
 //! let summary = run(&Options {
 //!     browser: Browser::Chromium, cases: 100, sequences: 10, seed: 1,
-//!     vectors: Some("spec/vectors".into()), batch: 100,
+//!     vectors: Some("spec/vectors".into()), batch: 100, seq_batch: 100, session_jobs: 400,
 //!     stall: std::time::Duration::from_secs(60),
 //! }).unwrap();
 //! assert!(summary.disagreements.is_empty());

@@ -15,7 +15,7 @@ use std::time::Duration;
 use corsproof_browser::launch::Browser;
 use corsproof_browser::run::{run, Options, Summary, Tally};
 
-const USAGE: &str = "usage: corsproof-browser [--browser chromium|firefox] [--cases N] [--sequences M] [--seed S] [--vectors DIR | --no-vectors] [--batch B] [--json FILE] [--show N]";
+const USAGE: &str = "usage: corsproof-browser [--browser chromium|firefox] [--cases N] [--sequences M] [--seed S] [--vectors DIR | --no-vectors] [--batch B] [--sequence-batch B] [--session-jobs J] [--json FILE] [--show N]";
 
 struct Args {
     opts: Options,
@@ -31,6 +31,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
         seed: 1,
         vectors: Some(PathBuf::from("spec/vectors")),
         batch: 100,
+        seq_batch: 0,
+        session_jobs: 0,
         stall: Duration::from_secs(90),
     };
     let (mut json, mut show) = (None, 20);
@@ -51,6 +53,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--sequences" => opts.sequences = num(val(a)?, a)? as usize,
             "--seed" => opts.seed = num(val(a)?, a)?,
             "--batch" => opts.batch = (num(val(a)?, a)? as usize).clamp(1, 2000),
+            "--sequence-batch" => opts.seq_batch = (num(val(a)?, a)? as usize).clamp(1, 2000),
+            "--session-jobs" => opts.session_jobs = (num(val(a)?, a)? as usize).clamp(1, 100_000),
             "--vectors" => opts.vectors = Some(PathBuf::from(val(a)?)),
             "--no-vectors" => opts.vectors = None,
             "--json" => json = Some(PathBuf::from(val(a)?)),
@@ -58,6 +62,18 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    // Cache capacities: Chromium purges beyond about a thousand keys, Firefox keeps 100
+    // (least recently used go first); a sequence may use two keys (credentials modes).
+    let (seq_batch, session_jobs) = match opts.browser {
+        Browser::Chromium => (100, 400),
+        Browser::Firefox => (25, 200),
+    };
+    if opts.seq_batch == 0 {
+        opts.seq_batch = seq_batch;
+    }
+    if opts.session_jobs == 0 {
+        opts.session_jobs = session_jobs;
     }
     if opts.cases > 1_000_000 || opts.sequences > 100_000 {
         return Err("--cases is at most 1000000, --sequences at most 100000".into());
@@ -171,7 +187,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    print(&summary, args.show);
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
@@ -179,6 +194,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    print(&summary, args.show);
     if summary.disagreements.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -30,8 +30,13 @@ pub struct Options {
     pub seed: u64,
     /// Where the spec vectors are (`None`: none replayed).
     pub vectors: Option<PathBuf>,
-    /// Jobs per page batch.
+    /// Single-step jobs per page batch.
     pub batch: usize,
+    /// Jobs of several steps (sequences) per page batch: they run concurrently, so this
+    /// bounds the preflight-cache keys in use at once.
+    pub seq_batch: usize,
+    /// Jobs of several steps per browser session (a fresh browser and profile each).
+    pub session_jobs: usize,
     /// Longest silence from the page before the run is declared stalled.
     pub stall: Duration,
 }
@@ -64,7 +69,7 @@ pub struct Tally {
     pub agreed: usize,
     /// Steps the oracle says the preflight cache answered (a preflight needed, none sent).
     pub cache_hits: usize,
-    /// Seconds from the first to the last report of this kind.
+    /// Seconds the batches of this kind took (browser start-up excluded).
     pub seconds: f64,
 }
 
@@ -158,82 +163,101 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     for (_, r, _) in &jobs {
         servers.add_job(&r.key, r.scripts());
     }
-    let mut batch_kinds = Vec::new();
+    // Batches and browser sessions. Single-step jobs look nothing up in the preflight cache
+    // (each has its own URL), so they share one session. Jobs over several steps depend on
+    // the cache keeping their entries, and browsers cap it (Chromium purges entries beyond
+    // about a thousand keys, Firefox keeps the 100 most recently used): they run in small
+    // batches, in fresh browser sessions of at most `session_jobs` jobs.
     let batch = opts.batch.max(1);
-    let mut start = 0;
-    while start < jobs.len() {
-        let kind = jobs[start].0;
-        let end = jobs[start..]
-            .iter()
-            .take(batch)
-            .take_while(|j| j.0 == kind)
-            .count()
-            + start;
-        let batch_jobs: Vec<_> = jobs[start..end].iter().map(|(_, r, _)| r.job()).collect();
-        servers.push_batch(json!({ "jobs": batch_jobs }).to_string());
-        batch_kinds.push(kind);
-        start = end;
+    let seq_batch = opts.seq_batch.max(1);
+    let singles: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].1.steps.len() == 1)
+        .collect();
+    let multis: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].1.steps.len() > 1)
+        .collect();
+    let batches_of = |idx: &[usize], size: usize| -> Vec<(Kind, Vec<usize>)> {
+        let mut out: Vec<(Kind, Vec<usize>)> = Vec::new();
+        for &i in idx {
+            match out.last_mut() {
+                Some((k, b)) if *k == jobs[i].0 && b.len() < size => b.push(i),
+                _ => out.push((jobs[i].0, vec![i])),
+            }
+        }
+        out
+    };
+    let mut sessions: Vec<Vec<(Kind, Vec<usize>)>> = Vec::new();
+    if !singles.is_empty() {
+        sessions.push(batches_of(&singles, batch));
     }
+    for chunk in multis.chunks(opts.session_jobs.max(1)) {
+        sessions.push(batches_of(chunk, seq_batch));
+    }
+    let total_batches: usize = sessions.iter().map(Vec::len).sum();
 
     let t0 = Instant::now();
-    let mut browser = Running::start(opts.browser, &program, &format!("{}/", servers.page_origin))?;
     let mut results: HashMap<String, Vec<StepResult>> = HashMap::new();
-    let mut last_report: BTreeMap<Kind, f64> = BTreeMap::new();
-    let mut first_report: BTreeMap<Kind, f64> = BTreeMap::new();
-    let mut prev = 0.0;
-    for (n, kind) in batch_kinds.iter().enumerate() {
-        let mut waited = Duration::ZERO;
-        let report = loop {
-            if let Some(r) = servers.next_report(Duration::from_millis(500)) {
-                break r;
-            }
-            waited += Duration::from_millis(500);
-            if let Some(status) = browser.exited() {
-                return Err(Error::BrowserStalled(format!(
-                    "the browser exited ({status}) after {n} of {} batches; its log ends:\n{}",
-                    batch_kinds.len(),
-                    browser.log_tail()
-                )));
-            }
-            if waited >= opts.stall {
-                return Err(Error::BrowserStalled(format!(
-                    "no report for {} s after {n} of {} batches (page loads: {}); the browser's log ends:\n{}",
-                    opts.stall.as_secs(),
-                    batch_kinds.len(),
-                    servers.page_loads(),
-                    browser.log_tail()
-                )));
-            }
-        };
-        if let Some(f) = report.get("fatal").or_else(|| report.get("malformed")) {
-            return Err(Error::Report(f.to_string()));
+    let mut kind_seconds: BTreeMap<Kind, f64> = BTreeMap::new();
+    let mut done_batches = 0;
+    for session in &sessions {
+        for (_, b) in session {
+            let batch_jobs: Vec<_> = b.iter().map(|&i| jobs[i].1.job()).collect();
+            servers.push_batch(json!({ "jobs": batch_jobs }).to_string());
         }
-        let list = report
-            .get("results")
-            .and_then(|r| r.as_array())
-            .ok_or_else(|| Error::Report(format!("no results in {report}")))?;
-        for item in list {
-            let key = item
-                .get("key")
-                .and_then(|k| k.as_str())
-                .ok_or_else(|| Error::Report(format!("result without key: {item}")))?;
-            let steps: Vec<StepResult> =
-                serde_json::from_value(item.get("steps").cloned().unwrap_or_default())
-                    .map_err(|e| Error::Report(format!("{key}: {e}")))?;
-            results.insert(key.to_string(), steps);
+        let loads_before = servers.page_loads();
+        let mut browser =
+            Running::start(opts.browser, &program, &format!("{}/", servers.page_origin))?;
+        let mut prev: Option<Instant> = None;
+        for (kind, _) in session {
+            let mut waited = Duration::ZERO;
+            let report = loop {
+                if let Some(r) = servers.next_report(Duration::from_millis(500)) {
+                    break r;
+                }
+                waited += Duration::from_millis(500);
+                if let Some(status) = browser.exited() {
+                    return Err(Error::BrowserStalled(format!(
+                        "the browser exited ({status}) after {done_batches} of {total_batches} batches; its log ends:\n{}",
+                        browser.log_tail()
+                    )));
+                }
+                if waited >= opts.stall {
+                    return Err(Error::BrowserStalled(format!(
+                        "no report for {} s after {done_batches} of {total_batches} batches (page loads: {}); the browser's log ends:\n{}",
+                        opts.stall.as_secs(),
+                        servers.page_loads() - loads_before,
+                        browser.log_tail()
+                    )));
+                }
+            };
+            if let Some(f) = report.get("fatal").or_else(|| report.get("malformed")) {
+                return Err(Error::Report(f.to_string()));
+            }
+            let list = report
+                .get("results")
+                .and_then(|r| r.as_array())
+                .ok_or_else(|| Error::Report(format!("no results in {report}")))?;
+            for item in list {
+                let key = item
+                    .get("key")
+                    .and_then(|k| k.as_str())
+                    .ok_or_else(|| Error::Report(format!("result without key: {item}")))?;
+                let steps: Vec<StepResult> =
+                    serde_json::from_value(item.get("steps").cloned().unwrap_or_default())
+                        .map_err(|e| Error::Report(format!("{key}: {e}")))?;
+                results.insert(key.to_string(), steps);
+            }
+            // A batch's time: from the previous report (or the page's load) to its report.
+            let now = Instant::now();
+            let from = prev.or(servers.page_loaded_at()).unwrap_or(now);
+            *kind_seconds.entry(*kind).or_default() +=
+                now.saturating_duration_since(from).as_secs_f64();
+            prev = Some(now);
+            done_batches += 1;
         }
-        let now = t0.elapsed().as_secs_f64();
-        if n == 0 {
-            prev = servers
-                .page_loaded_at()
-                .map_or(0.0, |t| t.duration_since(t0).as_secs_f64());
-        }
-        first_report.entry(*kind).or_insert(prev);
-        last_report.insert(*kind, now);
-        prev = now;
+        drop(browser);
     }
     let seconds = t0.elapsed().as_secs_f64();
-    drop(browser);
 
     let mut tallies: BTreeMap<Kind, Tally> = BTreeMap::new();
     let mut disagreements = Vec::new();
@@ -281,8 +305,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         }
     }
     for (k, t) in tallies.iter_mut() {
-        t.seconds = last_report.get(k).copied().unwrap_or(0.0)
-            - first_report.get(k).copied().unwrap_or(0.0);
+        t.seconds = kind_seconds.get(k).copied().unwrap_or(0.0);
     }
     let tally = |k: Kind| tallies.get(&k).cloned().unwrap_or_default();
     Ok(Summary {

@@ -164,7 +164,7 @@ impl Servers {
         lock(&self.shared).page_loads
     }
 
-    /// When the page was first loaded.
+    /// When the page was last loaded.
     pub fn page_loaded_at(&self) -> Option<Instant> {
         lock(&self.shared).page_loaded_at
     }
@@ -327,7 +327,7 @@ fn page_route(
     if path == "/" {
         let mut st = lock(shared);
         st.page_loads += 1;
-        st.page_loaded_at.get_or_insert_with(Instant::now);
+        st.page_loaded_at = Some(Instant::now());
         drop(st);
         return write_plain(out, 200, "text/html; charset=utf-8", page.as_bytes());
     }

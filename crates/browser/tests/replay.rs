@@ -231,6 +231,8 @@ fn chromium_agrees_with_the_oracle_on_a_short_run() {
         seed: 11,
         vectors: None,
         batch: 100,
+        seq_batch: 100,
+        session_jobs: 400,
         stall: Duration::from_secs(60),
     })
     .unwrap();

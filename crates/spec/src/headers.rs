@@ -374,13 +374,20 @@ impl<'a> UnsafeNames<'a> {
                 }
             }
         }
-        // Step 3.2: more than 1024 bytes of safelisted values makes them all unsafe.
+        // Step 3.2: more than 1024 bytes of safelisted values makes them all unsafe (D22:
+        // Firefox has no such total).
         if safelisted_value_bytes > 1024 {
-            names.extend(safe);
+            if profile.safelisted_total_limit {
+                names.extend(safe);
+            } else if !deviations.contains(&"D22") {
+                deviations.push("D22");
+            }
         }
-        // Step 4: convert to a sorted-lowercase set.
+        // Step 4: convert to a sorted-lowercase set (D21: Firefox keeps one per line).
         names.sort_by(|a, b| crate::grammar::cmp_lowercase(a, b));
-        names.dedup_by(|a, b| eq_ignore_case(a, b));
+        if profile.acrh_deduplicated {
+            names.dedup_by(|a, b| eq_ignore_case(a, b));
+        }
         UnsafeNames { names, deviations }
     }
 

@@ -90,8 +90,17 @@ pub struct Profile {
     /// only refuses it for CORS requests); observed in Chromium.
     pub redirect_credentials_always_fail: bool,
     /// R39: with the use-CORS-preflight flag, an absent ACAM counts as the request's
-    /// method; Chromium does not (D19, observed).
+    /// method; Chromium and Firefox do not (D19, observed).
     pub use_cors_preflight_implies_method: bool,
+    /// R29: the ACRH value is a sorted-lowercase *set*; Firefox lists a name once per header
+    /// line (D21, observed).
+    pub acrh_deduplicated: bool,
+    /// R18 step 3.2: more than 1024 bytes of safelisted values make them unsafe; Firefox
+    /// has no such total (D22, observed).
+    pub safelisted_total_limit: bool,
+    /// R13 (xhr.spec `send()`): upload listeners set use-CORS-preflight only for a non-null
+    /// body; Firefox sets it whatever the body, GET and HEAD included (D23, observed).
+    pub upload_listeners_need_body: bool,
 }
 
 impl Profile {
@@ -118,6 +127,9 @@ impl Profile {
             combined_request_header_values: false,
             redirect_credentials_always_fail: false,
             use_cors_preflight_implies_method: true,
+            acrh_deduplicated: true,
+            safelisted_total_limit: true,
+            upload_listeners_need_body: true,
         }
     }
 
@@ -145,10 +157,14 @@ impl Profile {
             combined_request_header_values: true,
             redirect_credentials_always_fail: true,
             use_cors_preflight_implies_method: false,
+            acrh_deduplicated: true,
+            safelisted_total_limit: true,
+            upload_listeners_need_body: true,
         }
     }
 
-    /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8).
+    /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8) and observed by the
+    /// browser differential in Firefox 153 ESR (D19, D21–D23).
     pub fn firefox() -> Profile {
         Profile {
             name: "firefox",
@@ -168,9 +184,12 @@ impl Profile {
                 wildcard_covers_authorization: true,
             },
             private_network_access: false,
-            combined_request_header_values: true,
+            combined_request_header_values: false,
             redirect_credentials_always_fail: false,
-            use_cors_preflight_implies_method: true,
+            use_cors_preflight_implies_method: false,
+            acrh_deduplicated: false,
+            safelisted_total_limit: false,
+            upload_listeners_need_body: false,
         }
     }
 
@@ -214,7 +233,7 @@ pub struct Deviation {
 
 /// D1–D15 of the rule digest and D16–D20 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 20] = [
+pub const DEVIATIONS: [Deviation; 23] = [
     Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -230,9 +249,12 @@ pub const DEVIATIONS: [Deviation; 20] = [
     Deviation { id: "D13", browsers: &["chromium"], summary: "ACAO `*` with credentials tolerated for non-HTTP(S) responses", modeled: Modeled::NotObservable("network cases are HTTP(S)") },
     Deviation { id: "D14", browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
     Deviation { id: "D15", browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
-    Deviation { id: "D16", browsers: &["chromium", "firefox"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
+    Deviation { id: "D16", browsers: &["chromium"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
     Deviation { id: "D17", browsers: &["chromium"], summary: "a redirect to a URL with credentials is a network error in every mode, not only for CORS requests", modeled: Modeled::Yes("redirect_credentials_always_fail") },
     Deviation { id: "D18", browsers: &["chromium"], summary: "an actual response failing the CORS check does not clear the preflight cache entries", modeled: Modeled::Yes("cache.clear_on_actual_failure") },
-    Deviation { id: "D19", browsers: &["chromium"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
+    Deviation { id: "D19", browsers: &["chromium", "firefox"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
     Deviation { id: "D20", browsers: &["chromium"], summary: "a cached `*` header entry does not cover Authorization (the preflight check itself does, D1)", modeled: Modeled::Yes("cache.wildcard_covers_authorization") },
+    Deviation { id: "D21", browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
+    Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
+    Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
 ];

@@ -205,7 +205,9 @@ impl Request {
         {
             init.body = None;
         }
-        let xhr_upload_listener = init.use_cors_preflight && init.body.is_some();
+        // D23: Firefox sets the flag for upload listeners whatever the body.
+        let xhr_upload_listener =
+            init.use_cors_preflight && (init.body.is_some() || !profile.upload_listeners_need_body);
         // R11: a body with GET or HEAD throws.
         if init.body.is_some() && (method == "GET" || method == "HEAD") {
             return Err(Reason::fail(ErrorKind::BodyWithGetOrHead, "R11"));
@@ -222,6 +224,23 @@ impl Request {
             if !append_guarded(&mut headers, name, value, no_cors, profile) {
                 dropped.push(name.clone());
             }
+        }
+        // XHR (a case with upload listeners is an XHR): setRequestHeader() combines a
+        // repeated name into one header, `a, b` (xhr.spec "combine"), so the request carries
+        // one header per name. Found by the browser differential (Firefox lists one ACRH name
+        // per fetch() header line, but one per name for XHR).
+        if init.use_cors_preflight {
+            let mut combined: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(headers.len());
+            for (n, v) in headers {
+                match combined.iter_mut().find(|(m, _)| eq_ignore_case(m, &n)) {
+                    Some((_, c)) => {
+                        c.extend_from_slice(b", ");
+                        c.extend_from_slice(&v);
+                    }
+                    None => combined.push((n, v)),
+                }
+            }
+            headers = combined;
         }
         // R11: the body's Content-Type, if script set none.
         if let Some(ct) = init.body.as_ref().and_then(Body::content_type) {
