@@ -161,6 +161,8 @@ pub struct Fetch<'r> {
     tainting: Tainting,
     with_preflight: bool,
     any_with_preflight: bool,
+    /// D24: this hop is preflighted because an earlier one was (Firefox).
+    forced_preflight: bool,
     unsafe_names: UnsafeNames<'r>,
     state: State,
     outcome: Outcome<'r>,
@@ -187,6 +189,7 @@ impl<'r> Fetch<'r> {
             tainting: Tainting::Unset,
             with_preflight: false,
             any_with_preflight: false,
+            forced_preflight: false,
             unsafe_names: UnsafeNames::default(),
             state: State::Start,
             outcome: Outcome {
@@ -381,9 +384,16 @@ impl<'r> Fetch<'r> {
             let ids = self.unsafe_names.deviations.clone();
             self.note_deviations(&ids);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.
-            self.with_preflight = request.use_cors_preflight
+            let standard = request.use_cors_preflight
                 || !method::is_cors_safelisted(self.method.as_bytes())
                 || !self.unsafe_names.is_empty();
+            // D24: Firefox preflights every hop after one that was preflighted.
+            self.forced_preflight =
+                self.profile.repreflight_after_redirect && self.any_with_preflight;
+            if self.forced_preflight && !standard {
+                self.note_deviations(&["D24"]);
+            }
+            self.with_preflight = standard || self.forced_preflight;
             self.any_with_preflight |= self.with_preflight;
         }
         // R24-R26: the Origin header of the requests to this URL.
@@ -494,7 +504,9 @@ impl<'r> Fetch<'r> {
             && cache.has_live_entry(&key, include, now, self.profile))
             || cache.method_match(&key, include, method, now, self.profile);
         let method_needs = !method_cached
-            && (!method::is_cors_safelisted(method) || self.request.use_cors_preflight);
+            && (!method::is_cors_safelisted(method)
+                || self.request.use_cors_preflight
+                || self.forced_preflight);
         method_needs
             || self
                 .unsafe_names

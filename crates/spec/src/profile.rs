@@ -101,6 +101,10 @@ pub struct Profile {
     /// R13 (xhr.spec `send()`): upload listeners set use-CORS-preflight only for a non-null
     /// body; Firefox sets it whatever the body, GET and HEAD included (D23, observed).
     pub upload_listeners_need_body: bool,
+    /// After a redirect, a request whose earlier hop was preflighted is preflighted again
+    /// even when it has become simple (method changed to GET, headers dropped): Firefox
+    /// (D24, observed); the standard decides each hop afresh (R21).
+    pub repreflight_after_redirect: bool,
 }
 
 impl Profile {
@@ -130,6 +134,7 @@ impl Profile {
             acrh_deduplicated: true,
             safelisted_total_limit: true,
             upload_listeners_need_body: true,
+            repreflight_after_redirect: false,
         }
     }
 
@@ -160,6 +165,7 @@ impl Profile {
             acrh_deduplicated: true,
             safelisted_total_limit: true,
             upload_listeners_need_body: true,
+            repreflight_after_redirect: false,
         }
     }
 
@@ -190,6 +196,7 @@ impl Profile {
             acrh_deduplicated: false,
             safelisted_total_limit: false,
             upload_listeners_need_body: false,
+            repreflight_after_redirect: true,
         }
     }
 
@@ -233,7 +240,7 @@ pub struct Deviation {
 
 /// D1–D15 of the rule digest and D16–D20 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 23] = [
+pub const DEVIATIONS: [Deviation; 24] = [
     Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -257,4 +264,5 @@ pub const DEVIATIONS: [Deviation; 23] = [
     Deviation { id: "D21", browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
     Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
     Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
+    Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a request preflighted at an earlier hop is preflighted again even when it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
 ];
