@@ -20,6 +20,22 @@ function makeBody(kind) {
   if (kind.startsWith("blob:")) return new Blob(["x"], { type: kind.slice(5) });
   return "x";
 }
+// The page's own requests to its origin (batches, arming, reports) are retried: a keep-alive
+// connection closed under it must not end the run.
+async function control(url, init) {
+  let last = null;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    try {
+      const r = await fetch(url, init);
+      const body = await r.text();
+      return { status: r.status, body };
+    } catch (e) {
+      last = e;
+      await sleep(100 * (attempt + 1));
+    }
+  }
+  throw new Error("control request " + url + " failed: " + last);
+}
 async function runFetch(s) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), STEP_TIMEOUT_MS);
@@ -72,8 +88,7 @@ async function runJob(job) {
     const wait = t0 + s.at_ms - performance.now();
     if (wait > 0) await sleep(wait);
     if (job.steps.length > 1) {
-      const a = await fetch("/arm/" + job.key + "/" + i, { cache: "no-store" });
-      await a.text();
+      await control("/arm/" + job.key + "/" + i, { cache: "no-store" });
     }
     steps.push(s.api === "xhr" ? await runXhr(s) : await runFetch(s));
   }
@@ -81,11 +96,11 @@ async function runJob(job) {
 }
 (async () => {
   for (;;) {
-    const r = await fetch("/next", { cache: "no-store" });
-    const b = await r.json();
+    const r = await control("/next", { cache: "no-store" });
+    const b = JSON.parse(r.body);
     if (b.done) break;
     const results = await Promise.all(b.jobs.map(runJob));
-    await fetch("/report", { method: "POST", body: JSON.stringify({ results }) });
+    await control("/report", { method: "POST", body: JSON.stringify({ results }) });
   }
   document.title = "done";
 })().catch((e) => fetch("/report", { method: "POST", body: JSON.stringify({ fatal: String(e) }) }));

@@ -208,7 +208,18 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         let mut browser =
             Running::start(opts.browser, &program, &format!("{}/", servers.page_origin))?;
         let mut prev: Option<Instant> = None;
-        for (kind, _) in session {
+        // Reports are matched by the keys they carry (a report the page had to send again
+        // is harmless); the session ends when every job of it has reported.
+        let mut pending: std::collections::HashSet<&str> = session
+            .iter()
+            .flat_map(|(_, b)| b.iter().map(|&i| jobs[i].1.key.as_str()))
+            .collect();
+        let jobs_ref = &jobs;
+        let kind_of: HashMap<&str, Kind> = session
+            .iter()
+            .flat_map(|(k, b)| b.iter().map(move |&i| (jobs_ref[i].1.key.as_str(), *k)))
+            .collect();
+        while !pending.is_empty() {
             let mut waited = Duration::ZERO;
             let report = loop {
                 if let Some(r) = servers.next_report(Duration::from_millis(500)) {
@@ -233,6 +244,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
             if let Some(f) = report.get("fatal").or_else(|| report.get("malformed")) {
                 return Err(Error::Report(f.to_string()));
             }
+            let mut kind: Option<Kind> = None;
             let list = report
                 .get("results")
                 .and_then(|r| r.as_array())
@@ -245,15 +257,20 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
                 let steps: Vec<StepResult> =
                     serde_json::from_value(item.get("steps").cloned().unwrap_or_default())
                         .map_err(|e| Error::Report(format!("{key}: {e}")))?;
+                if let Some(k) = pending.take(key) {
+                    kind = kind_of.get(k).copied();
+                }
                 results.insert(key.to_string(), steps);
             }
             // A batch's time: from the previous report (or the page's load) to its report.
             let now = Instant::now();
             let from = prev.or(servers.page_loaded_at()).unwrap_or(now);
-            *kind_seconds.entry(*kind).or_default() +=
-                now.saturating_duration_since(from).as_secs_f64();
+            if let Some(kind) = kind {
+                *kind_seconds.entry(kind).or_default() +=
+                    now.saturating_duration_since(from).as_secs_f64();
+                done_batches += 1;
+            }
             prev = Some(now);
-            done_batches += 1;
         }
         drop(browser);
     }

@@ -230,8 +230,8 @@ fn serve(
         return;
     }
     let _ = stream.set_nonblocking(false);
-    // Idle keep-alive connections are dropped after 30 s (bounds the thread's life).
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    // Idle keep-alive connections are dropped after 120 s (bounds the thread's life).
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
     let _ = stream.set_nodelay(true);
     let Ok(write_half) = stream.try_clone() else {
         return;

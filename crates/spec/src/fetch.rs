@@ -267,6 +267,17 @@ impl<'r> Fetch<'r> {
         })
     }
 
+    /// Whether some redirect so far went from one origin to another (D25).
+    fn any_cross_origin_redirect(&self) -> bool {
+        let origins: Vec<Origin> = std::iter::once(&self.request.url)
+            .chain(self.redirects.iter())
+            .map(Origin::of_url)
+            .collect();
+        origins
+            .windows(2)
+            .any(|pair| !pair[1].same_origin(&pair[0]))
+    }
+
     fn cache_key(&self) -> (&'r str, &Url) {
         let origin = if self.profile.cache.key_uses_tainted_origin {
             self.serialized_origin()
@@ -478,6 +489,14 @@ impl<'r> Fetch<'r> {
                 // origin sending to a non-https URL sends `null` (R25).
                 if self.request.origin.scheme() == Some("https")
                     && self.current_url().scheme() != "https"
+                {
+                    return OriginHeader::Null;
+                }
+                // D25: Chromium turns Origin into `null` once the request has been redirected
+                // from one origin to another, even when that hop left the requester's origin.
+                if self.profile.origin_null_after_cross_origin_redirect
+                    && serialized != OriginHeader::Null
+                    && self.any_cross_origin_redirect()
                 {
                     return OriginHeader::Null;
                 }

@@ -105,6 +105,10 @@ pub struct Profile {
     /// even when it has become simple (method changed to GET, headers dropped): Firefox
     /// (D24, observed); the standard decides each hop afresh (R21).
     pub repreflight_after_redirect: bool,
+    /// A non-CORS request that carries `Origin` (a no-cors or same-origin POST) sends
+    /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
+    /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
+    pub origin_null_after_cross_origin_redirect: bool,
 }
 
 impl Profile {
@@ -135,6 +139,7 @@ impl Profile {
             safelisted_total_limit: true,
             upload_listeners_need_body: true,
             repreflight_after_redirect: false,
+            origin_null_after_cross_origin_redirect: false,
         }
     }
 
@@ -166,6 +171,7 @@ impl Profile {
             safelisted_total_limit: true,
             upload_listeners_need_body: true,
             repreflight_after_redirect: false,
+            origin_null_after_cross_origin_redirect: true,
         }
     }
 
@@ -197,6 +203,7 @@ impl Profile {
             safelisted_total_limit: false,
             upload_listeners_need_body: false,
             repreflight_after_redirect: true,
+            origin_null_after_cross_origin_redirect: false,
         }
     }
 
@@ -240,7 +247,7 @@ pub struct Deviation {
 
 /// D1–D15 of the rule digest and D16–D20 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 24] = [
+pub const DEVIATIONS: [Deviation; 25] = [
     Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -265,4 +272,5 @@ pub const DEVIATIONS: [Deviation; 24] = [
     Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
     Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
     Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a request preflighted at an earlier hop is preflighted again even when it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
+    Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
 ];
