@@ -17,6 +17,9 @@ use crate::replay::{compare_step, repeats, Replay, StepResult};
 use crate::server::{HopSeen, Servers};
 use crate::vectors::{self, Mapped};
 
+/// Single-step jobs per browser session.
+const SINGLES_PER_SESSION: usize = 5000;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -187,8 +190,10 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         out
     };
     let mut sessions: Vec<Vec<(Kind, Vec<usize>)>> = Vec::new();
-    if !singles.is_empty() {
-        sessions.push(batches_of(&singles, batch));
+    // Long sessions are split too (a fresh browser every SINGLES_PER_SESSION jobs), so that
+    // no browser state builds up over tens of thousands of requests.
+    for chunk in singles.chunks(SINGLES_PER_SESSION) {
+        sessions.push(batches_of(chunk, batch));
     }
     for chunk in multis.chunks(opts.session_jobs.max(1)) {
         sessions.push(batches_of(chunk, seq_batch));

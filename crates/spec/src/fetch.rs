@@ -450,8 +450,13 @@ impl<'r> Fetch<'r> {
     /// the request-body headers, R59 removes Authorization.
     fn keeps(&self, (name, _): &(Vec<u8>, Vec<u8>)) -> bool {
         let body_header = || REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name));
+        // D26: Chromium drops script-set client hints at a redirect.
+        let client_hint_dropped = self.profile.client_hints_dropped_on_redirect
+            && !self.redirects.is_empty()
+            && crate::headers::is_chromium_client_hint_name(name);
         let removed = (self.body_headers_removed && body_header())
-            || (self.authorization_removed && eq_ignore_case(name, b"authorization"));
+            || (self.authorization_removed && eq_ignore_case(name, b"authorization"))
+            || client_hint_dropped;
         !removed
     }
 
@@ -709,8 +714,9 @@ impl<'r> Fetch<'r> {
         if self.tainting == Tainting::Cors && has_credentials {
             return fail(self, ErrorKind::RedirectCredentials, "R57", cache);
         }
-        // D17: Chromium refuses a redirect to a URL with credentials in every mode.
-        if has_credentials && self.profile.redirect_credentials_always_fail {
+        // D17: Chromium's fetch() refuses a redirect to a URL with credentials in every mode
+        // (XHR follows it where the standard does).
+        if has_credentials && self.profile.redirect_credentials_always_fail && !self.request.xhr {
             self.note_deviations(&["D17"]);
             return fail(self, ErrorKind::RedirectCredentials, "D17", cache);
         }

@@ -265,6 +265,23 @@ pub fn safelisted_request_header(name: &[u8], value: &[u8], profile: &Profile) -
 
 /// Chromium's extra safelisted request headers (D2): `intervention`, and client hints with
 /// values of their expected shape (Chromium `cors.cc` IsCorsSafelistedHeader).
+/// Whether a name is one of the client hints (or `intervention`) Chromium safelists (D2).
+pub fn is_chromium_client_hint_name(name: &[u8]) -> bool {
+    [
+        &b"intervention"[..],
+        b"device-memory",
+        b"dpr",
+        b"downlink",
+        b"width",
+        b"viewport-width",
+        b"rtt",
+        b"ect",
+        b"save-data",
+    ]
+    .iter()
+    .any(|n| eq_ignore_case(name, n))
+}
+
 fn chromium_client_hint(name: &[u8], value: &[u8]) -> bool {
     let is = |n: &[u8]| eq_ignore_case(name, n);
     let int_like = |v: &[u8]| !v.is_empty() && v.iter().all(u8::is_ascii_digit);

@@ -86,8 +86,8 @@ pub struct Profile {
     /// computing the CORS-unsafe names (R18 judges each header line); observed in Chromium
     /// and Firefox, whose request header lists hold one value per name.
     pub combined_request_header_values: bool,
-    /// D17: a redirect to a URL with credentials is a network error in every mode (R57
-    /// only refuses it for CORS requests); observed in Chromium.
+    /// D17: for `fetch()`, a redirect to a URL with credentials is a network error in every
+    /// mode (R57 only refuses it for CORS requests; XHR follows it); observed in Chromium.
     pub redirect_credentials_always_fail: bool,
     /// R39: with the use-CORS-preflight flag, an absent ACAM counts as the request's
     /// method; Chromium and Firefox do not (D19, observed).
@@ -109,6 +109,10 @@ pub struct Profile {
     /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
     /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
     pub origin_null_after_cross_origin_redirect: bool,
+    /// Client-hint request headers set by script (the D2 names) are gone after a redirect:
+    /// Chromium (D26, observed: repeated `DPR`, unsafe at the first hop by D16, is not in the
+    /// next hop's preflight).
+    pub client_hints_dropped_on_redirect: bool,
 }
 
 impl Profile {
@@ -140,6 +144,7 @@ impl Profile {
             upload_listeners_need_body: true,
             repreflight_after_redirect: false,
             origin_null_after_cross_origin_redirect: false,
+            client_hints_dropped_on_redirect: false,
         }
     }
 
@@ -172,6 +177,7 @@ impl Profile {
             upload_listeners_need_body: true,
             repreflight_after_redirect: false,
             origin_null_after_cross_origin_redirect: true,
+            client_hints_dropped_on_redirect: true,
         }
     }
 
@@ -204,6 +210,7 @@ impl Profile {
             upload_listeners_need_body: false,
             repreflight_after_redirect: true,
             origin_null_after_cross_origin_redirect: false,
+            client_hints_dropped_on_redirect: false,
         }
     }
 
@@ -247,7 +254,7 @@ pub struct Deviation {
 
 /// D1–D15 of the rule digest and D16–D20 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 25] = [
+pub const DEVIATIONS: [Deviation; 26] = [
     Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -264,7 +271,7 @@ pub const DEVIATIONS: [Deviation; 25] = [
     Deviation { id: "D14", browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
     Deviation { id: "D15", browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
     Deviation { id: "D16", browsers: &["chromium"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
-    Deviation { id: "D17", browsers: &["chromium"], summary: "a redirect to a URL with credentials is a network error in every mode, not only for CORS requests", modeled: Modeled::Yes("redirect_credentials_always_fail") },
+    Deviation { id: "D17", browsers: &["chromium"], summary: "fetch() refuses a redirect to a URL with credentials in every mode, not only for CORS requests (XHR follows it)", modeled: Modeled::Yes("redirect_credentials_always_fail") },
     Deviation { id: "D18", browsers: &["chromium"], summary: "an actual response failing the CORS check does not clear the preflight cache entries", modeled: Modeled::Yes("cache.clear_on_actual_failure") },
     Deviation { id: "D19", browsers: &["chromium", "firefox"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
     Deviation { id: "D20", browsers: &["chromium"], summary: "a cached `*` header entry does not cover Authorization (the preflight check itself does, D1)", modeled: Modeled::Yes("cache.wildcard_covers_authorization") },
@@ -273,4 +280,5 @@ pub const DEVIATIONS: [Deviation; 25] = [
     Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
     Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a request preflighted at an earlier hop is preflighted again even when it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
     Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
+    Deviation { id: "D26", browsers: &["chromium"], summary: "script-set client hints (DPR, Viewport-Width, ...) are gone after a redirect", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
 ];

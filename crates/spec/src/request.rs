@@ -149,6 +149,8 @@ pub struct Request {
     pub body: Option<Body>,
     /// The use-CORS-preflight flag (R13).
     pub use_cors_preflight: bool,
+    /// Made with XHR (a case with upload listeners), not `fetch()` (D17 differs).
+    pub xhr: bool,
     /// The target is in a more private address space (R67).
     pub target_more_private: bool,
 }
@@ -270,6 +272,7 @@ impl Request {
             redirect: init.redirect,
             body: init.body,
             use_cors_preflight,
+            xhr: init.use_cors_preflight,
             target_more_private: init.target_more_private,
         })
     }
