@@ -158,6 +158,8 @@ pub struct Fetch<'r> {
     method: &'r str,
     body_headers_removed: bool,
     authorization_removed: bool,
+    /// D26: script-set client hints are gone after a redirect to another origin.
+    client_hints_removed: bool,
     tainting: Tainting,
     with_preflight: bool,
     any_with_preflight: bool,
@@ -186,6 +188,7 @@ impl<'r> Fetch<'r> {
             method: &request.method,
             body_headers_removed: false,
             authorization_removed: false,
+            client_hints_removed: false,
             tainting: Tainting::Unset,
             with_preflight: false,
             any_with_preflight: false,
@@ -450,10 +453,10 @@ impl<'r> Fetch<'r> {
     /// the request-body headers, R59 removes Authorization.
     fn keeps(&self, (name, _): &(Vec<u8>, Vec<u8>)) -> bool {
         let body_header = || REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name));
-        // D26: Chromium drops script-set client hints at a redirect.
-        let client_hint_dropped = self.profile.client_hints_dropped_on_redirect
-            && !self.redirects.is_empty()
-            && crate::headers::is_chromium_client_hint_name(name);
+        let client_hint_dropped = self.client_hints_removed
+            && crate::headers::is_chromium_client_hint_name(name)
+            && !eq_ignore_case(name, b"save-data")
+            && !eq_ignore_case(name, b"intervention");
         let removed = (self.body_headers_removed && body_header())
             || (self.authorization_removed && eq_ignore_case(name, b"authorization"))
             || client_hint_dropped;
@@ -734,6 +737,13 @@ impl<'r> Fetch<'r> {
         // R59: a cross-origin hop removes Authorization.
         if !Origin::of_url(self.current_url()).same_origin(&location_origin) {
             self.authorization_removed = true;
+        }
+        // D26: Chromium drops script-set Accept-CH client hints when a redirect leads to an
+        // origin other than the requester's.
+        if self.profile.client_hints_dropped_on_redirect
+            && !self.request.origin.same_origin(&location_origin)
+        {
+            self.client_hints_removed = true;
         }
         // R60: main fetch again, recursively, at the new URL.
         self.redirects.push(location);

@@ -109,9 +109,9 @@ pub struct Profile {
     /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
     /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
     pub origin_null_after_cross_origin_redirect: bool,
-    /// Client-hint request headers set by script (the D2 names) are gone after a redirect:
-    /// Chromium (D26, observed: repeated `DPR`, unsafe at the first hop by D16, is not in the
-    /// next hop's preflight).
+    /// Client-hint request headers set by script (`DPR`, `Device-Memory`, `Viewport-Width`,
+    /// `Width`, `RTT`, `Downlink`, `ECT`; not `Save-Data` or `Intervention`) are gone after a
+    /// redirect to an origin other than the requester's: Chromium (D26, observed).
     pub client_hints_dropped_on_redirect: bool,
 }
 
@@ -280,5 +280,5 @@ pub const DEVIATIONS: [Deviation; 26] = [
     Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
     Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a request preflighted at an earlier hop is preflighted again even when it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
     Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
-    Deviation { id: "D26", browsers: &["chromium"], summary: "script-set client hints (DPR, Viewport-Width, ...) are gone after a redirect", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
+    Deviation { id: "D26", browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
 ];
