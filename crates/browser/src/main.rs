@@ -82,18 +82,27 @@ fn parse(args: &[String]) -> Result<Args, String> {
 }
 
 fn line(name: &str, t: &Tally, unit: &str) -> String {
-    let pct = if t.replayed == 0 {
+    let compared = t.replayed - t.timing_ambiguous;
+    let pct = if compared == 0 {
         100.0
     } else {
-        100.0 * t.agreed as f64 / t.replayed as f64
+        100.0 * t.agreed as f64 / compared as f64
     };
     let rate = if t.seconds > 0.0 {
         t.steps as f64 / t.seconds
     } else {
         0.0
     };
+    let ambiguous = if t.timing_ambiguous > 0 {
+        format!(
+            ", {} not compared (a step within 0.5 s of a cache expiry)",
+            t.timing_ambiguous
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "  {name:<16} {:>6} replayed ({:>6} {unit}, {} preflight-cache hits), {:>6} agree ({pct:.2} %), {:.1} s, {rate:.0} {unit}/s",
+        "  {name:<16} {:>6} replayed ({:>6} {unit}, {} preflight-cache hits), {:>6} agree ({pct:.2} %){ambiguous}, {:.1} s, {rate:.0} {unit}/s",
         t.replayed, t.steps, t.cache_hits, t.agreed, t.seconds
     )
 }

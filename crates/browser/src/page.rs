@@ -90,7 +90,10 @@ async function runJob(job) {
     if (job.steps.length > 1) {
       await control("/arm/" + job.key + "/" + i, { cache: "no-store" });
     }
-    steps.push(s.api === "xhr" ? await runXhr(s) : await runFetch(s));
+    const started = performance.now() - t0;
+    const result = s.api === "xhr" ? await runXhr(s) : await runFetch(s);
+    result.at_ms = started;
+    steps.push(result);
   }
   return { key: job.key, steps };
 }

@@ -171,6 +171,9 @@ pub struct StepResult {
     /// The rejection.
     #[serde(default)]
     pub error: Option<String>,
+    /// When the step started, in ms since the job's first step (the page's clock).
+    #[serde(default)]
+    pub at_ms: Option<f64>,
 }
 
 impl StepResult {

@@ -114,6 +114,7 @@ fn scripted_server_answers_exactly_and_records_what_reached_it() {
         status: Some(200),
         headers: Some(vec![]),
         error: None,
+        at_ms: None,
     };
     let diffs = compare_step(&outputs[0], &script, &seen[0], false);
     assert!(
