@@ -46,7 +46,8 @@
 //! - **Preflight flags.** A preflight carrying `Access-Control-Request-Private-Network: true`
 //!   sets `private_network`; a preflight for a safelisted method with no unsafe header and no
 //!   private-network reason can only come from the use-CORS-preflight flag (R13: XHR upload
-//!   listeners, stream bodies), so `use_cors_preflight` is set.
+//!   listeners, stream bodies), so `use_cors_preflight` is set, with a `text` body for a POST
+//!   (the upload listener flag needs a body).
 //! - **Responses.** Header lists keep their order and duplicates (HTTP/2 lowercase names are
 //!   fine); pseudo-headers are dropped and a value holding line breaks (Firefox joins repeated
 //!   `Set-Cookie` lines that way) is split into one field line per line. A 3xx without a
@@ -556,7 +557,10 @@ fn to_case(entries: &[Entry], x: &Exchange, at_seconds: Option<f64>) -> CaseJson
                 headers,
                 credentials: Some(credentials),
                 mode: None,
-                body: None,
+                // Upload listeners set use-CORS-preflight only with a body (xhr.spec; R13):
+                // a preflighted simple POST had one.
+                body: (use_cors_preflight && !matches!(r.method.as_str(), "GET" | "HEAD"))
+                    .then(|| "text".to_string()),
                 use_cors_preflight,
                 redirect: None,
                 private_network,

@@ -135,7 +135,7 @@ impl PreflightCache {
     }
 
     /// Header-name cache entry match (R47): byte-case-insensitive, or a `*` entry and the
-    /// name is not `Authorization` (unless the profile lets `*` cover it, D1).
+    /// name is not `Authorization` (unless the profile's cache lets `*` cover it, D20).
     pub fn header_match(
         &self,
         key: &CacheKey<'_>,
@@ -209,7 +209,7 @@ impl PreflightCache {
                         eq_ignore_case(&e.item, item)
                             || (Self::wildcard_applies(e, profile)
                                 && (!is_non_wildcard_request_header(item)
-                                    || profile.authorization_covered_by_wildcard))
+                                    || profile.cache.wildcard_covers_authorization))
                     }
                 }
         };
@@ -331,7 +331,7 @@ impl<'c> KeyEntries<'c> {
                 eq_ignore_case(&e.item, name)
                     || (PreflightCache::wildcard_applies(e, profile)
                         && (!is_non_wildcard_request_header(name)
-                            || profile.authorization_covered_by_wildcard))
+                            || profile.cache.wildcard_covers_authorization))
             })
     }
 }

@@ -158,9 +158,13 @@ pub struct Fetch<'r> {
     method: &'r str,
     body_headers_removed: bool,
     authorization_removed: bool,
+    /// D26: script-set client hints are gone after a redirect to another origin.
+    client_hints_removed: bool,
     tainting: Tainting,
     with_preflight: bool,
     any_with_preflight: bool,
+    /// D24: this hop is preflighted because an earlier one was (Firefox).
+    forced_preflight: bool,
     unsafe_names: UnsafeNames<'r>,
     state: State,
     outcome: Outcome<'r>,
@@ -184,9 +188,11 @@ impl<'r> Fetch<'r> {
             method: &request.method,
             body_headers_removed: false,
             authorization_removed: false,
+            client_hints_removed: false,
             tainting: Tainting::Unset,
             with_preflight: false,
             any_with_preflight: false,
+            forced_preflight: false,
             unsafe_names: UnsafeNames::default(),
             state: State::Start,
             outcome: Outcome {
@@ -264,6 +270,17 @@ impl<'r> Fetch<'r> {
         })
     }
 
+    /// Whether some redirect so far went from one origin to another (D25).
+    fn any_cross_origin_redirect(&self) -> bool {
+        let origins: Vec<Origin> = std::iter::once(&self.request.url)
+            .chain(self.redirects.iter())
+            .map(Origin::of_url)
+            .collect();
+        origins
+            .windows(2)
+            .any(|pair| !pair[1].same_origin(&pair[0]))
+    }
+
     fn cache_key(&self) -> (&'r str, &Url) {
         let origin = if self.profile.cache.key_uses_tainted_origin {
             self.serialized_origin()
@@ -284,7 +301,25 @@ impl<'r> Fetch<'r> {
         self.outcome.readable = matches!(response_type, ResponseType::Basic | ResponseType::Cors);
         // R49: a CORS-with-preflight fetch that ends in a network error clears the cache
         // entries of (serialized origin, current URL).
-        if response_type == ResponseType::Error && self.any_with_preflight {
+        let preflight_failed = self
+            .outcome
+            .hops
+            .last()
+            .and_then(|h| h.preflight.as_ref())
+            .is_some_and(|p| !p.ok);
+        // D18: Chromium clears nothing when the actual response fails (observed); a failed
+        // preflight clears as in the standard.
+        if response_type == ResponseType::Error
+            && self.any_with_preflight
+            && !preflight_failed
+            && !self.profile.cache.clear_on_actual_failure
+        {
+            self.note_deviations(&["D18"]);
+        }
+        if response_type == ResponseType::Error
+            && self.any_with_preflight
+            && (preflight_failed || self.profile.cache.clear_on_actual_failure)
+        {
             let (origin, url) = self.cache_key();
             cache.clear(&CacheKey {
                 origin,
@@ -369,9 +404,16 @@ impl<'r> Fetch<'r> {
             let ids = self.unsafe_names.deviations.clone();
             self.note_deviations(&ids);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.
-            self.with_preflight = request.use_cors_preflight
+            let standard = request.use_cors_preflight
                 || !method::is_cors_safelisted(self.method.as_bytes())
                 || !self.unsafe_names.is_empty();
+            // D24: Firefox preflights every hop after one that was preflighted.
+            self.forced_preflight =
+                self.profile.repreflight_after_redirect && self.any_with_preflight;
+            if self.forced_preflight && !standard {
+                self.note_deviations(&["D24"]);
+            }
+            self.with_preflight = standard || self.forced_preflight;
             self.any_with_preflight |= self.with_preflight;
         }
         // R24-R26: the Origin header of the requests to this URL.
@@ -417,8 +459,13 @@ impl<'r> Fetch<'r> {
     /// the request-body headers, R59 removes Authorization.
     fn keeps(&self, (name, _): &(Vec<u8>, Vec<u8>)) -> bool {
         let body_header = || REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name));
+        let client_hint_dropped = self.client_hints_removed
+            && crate::headers::is_chromium_client_hint_name(name)
+            && !eq_ignore_case(name, b"save-data")
+            && !eq_ignore_case(name, b"intervention");
         let removed = (self.body_headers_removed && body_header())
-            || (self.authorization_removed && eq_ignore_case(name, b"authorization"));
+            || (self.authorization_removed && eq_ignore_case(name, b"authorization"))
+            || client_hint_dropped;
         !removed
     }
 
@@ -459,6 +506,14 @@ impl<'r> Fetch<'r> {
                 {
                     return OriginHeader::Null;
                 }
+                // D25: Chromium turns Origin into `null` once the request has been redirected
+                // from one origin to another, even when that hop left the requester's origin.
+                if self.profile.origin_null_after_cross_origin_redirect
+                    && serialized != OriginHeader::Null
+                    && self.any_cross_origin_redirect()
+                {
+                    return OriginHeader::Null;
+                }
             }
             return serialized;
         }
@@ -483,7 +538,9 @@ impl<'r> Fetch<'r> {
             && entries.has_live_entry(include, now, self.profile))
             || entries.method_match(include, method, now, self.profile);
         let method_needs = !method_cached
-            && (!method::is_cors_safelisted(method) || self.request.use_cors_preflight);
+            && (!method::is_cors_safelisted(method)
+                || self.request.use_cors_preflight
+                || self.forced_preflight);
         method_needs
             || self
                 .unsafe_names
@@ -523,6 +580,15 @@ impl<'r> Fetch<'r> {
         };
         match preflight::validate(&actual, response, self.profile) {
             Err(reason) => {
+                // D19: the method check failed where the standard would have taken the
+                // request's method for the absent ACAM.
+                if reason.error == Some(ErrorKind::MethodNotAllowed)
+                    && self.request.use_cors_preflight
+                    && !self.profile.use_cors_preflight_implies_method
+                    && !response.has(crate::response::Cors::AllowMethods)
+                {
+                    self.note_deviations(&["D19"]);
+                }
                 if let Some(p) = self
                     .outcome
                     .hops
@@ -658,6 +724,12 @@ impl<'r> Fetch<'r> {
         if self.tainting == Tainting::Cors && has_credentials {
             return fail(self, ErrorKind::RedirectCredentials, "R57", cache);
         }
+        // D17: Chromium's fetch() refuses a redirect to a URL with credentials in every mode
+        // (XHR follows it where the standard does).
+        if has_credentials && self.profile.redirect_credentials_always_fail && !self.request.xhr {
+            self.note_deviations(&["D17"]);
+            return fail(self, ErrorKind::RedirectCredentials, "D17", cache);
+        }
         // R62: a stream body cannot be replayed except through a 303.
         if response.status != 303 && self.request.body == Some(Body::Stream) {
             return fail(self, ErrorKind::RedirectStreamBody, "R62", cache);
@@ -672,6 +744,13 @@ impl<'r> Fetch<'r> {
         // R59: a cross-origin hop removes Authorization.
         if !Origin::of_url(self.current_url()).same_origin(&location_origin) {
             self.authorization_removed = true;
+        }
+        // D26: Chromium drops script-set Accept-CH client hints when a redirect leads to an
+        // origin other than the requester's.
+        if self.profile.client_hints_dropped_on_redirect
+            && !self.request.origin.same_origin(&location_origin)
+        {
+            self.client_hints_removed = true;
         }
         // R60: main fetch again, recursively, at the new URL.
         self.redirects.push(location);

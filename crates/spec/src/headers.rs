@@ -280,6 +280,23 @@ fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<
 
 /// Chromium's extra safelisted request headers (D2): `intervention`, and client hints with
 /// values of their expected shape (Chromium `cors.cc` IsCorsSafelistedHeader).
+/// Whether a name is one of the client hints (or `intervention`) Chromium safelists (D2).
+pub fn is_chromium_client_hint_name(name: &[u8]) -> bool {
+    [
+        &b"intervention"[..],
+        b"device-memory",
+        b"dpr",
+        b"downlink",
+        b"width",
+        b"viewport-width",
+        b"rtt",
+        b"ect",
+        b"save-data",
+    ]
+    .iter()
+    .any(|n| eq_ignore_case(name, n))
+}
+
 fn chromium_client_hint(name: &[u8], value: &[u8]) -> bool {
     let is = |n: &[u8]| eq_ignore_case(name, n);
     let int_like = |v: &[u8]| !v.is_empty() && v.iter().all(u8::is_ascii_digit);
@@ -302,6 +319,9 @@ fn chromium_client_hint(name: &[u8], value: &[u8]) -> bool {
         false
     }
 }
+
+/// A header name and its (possibly combined) value.
+type Entry<'a> = (&'a [u8], std::borrow::Cow<'a, [u8]>);
 
 /// The CORS-unsafe request-header names of a header list (R18), borrowed from the list:
 /// byte-lowercase order, deduplicated byte-case-insensitively. Use [`UnsafeNames::joined`]
@@ -329,27 +349,62 @@ impl<'a> UnsafeNames<'a> {
     where
         I: IntoIterator<Item = &'a (Vec<u8>, Vec<u8>)>,
     {
-        let classified = headers.into_iter().map(|(name, value)| {
-            let standard = standard_safelisted(name, value);
-            (name.as_slice(), value.as_slice(), standard)
-        });
-        Self::collect(classified, false, profile)
+        let headers: SmallVec<[&'a (Vec<u8>, Vec<u8>); 8]> = headers.into_iter().collect();
+        let entries = headers
+            .iter()
+            .map(|(n, v)| (n.as_slice(), std::borrow::Cow::Borrowed(v.as_slice()), None));
+        let standard = Self::collect(entries, false, profile);
+        if !profile.combined_request_header_values
+            || !headers
+                .iter()
+                .enumerate()
+                .any(|(i, (n, _))| headers[..i].iter().any(|(m, _)| eq_ignore_case(m, n)))
+        {
+            return standard;
+        }
+        // D16: the browser keeps one header per name, duplicates combined with `, `, and
+        // judges the combined value.
+        let mut combined: SmallVec<[Entry<'a>; 8]> = SmallVec::new();
+        for (n, v) in headers.iter() {
+            match combined.iter_mut().find(|(m, _)| eq_ignore_case(m, n)) {
+                Some((_, c)) => {
+                    let c = c.to_mut();
+                    c.extend_from_slice(b", ");
+                    c.extend_from_slice(v);
+                }
+                None => combined.push((n.as_slice(), std::borrow::Cow::Borrowed(v.as_slice()))),
+            }
+        }
+        let mut out = Self::collect(
+            combined.into_iter().map(|(n, v)| (n, v, None)),
+            false,
+            profile,
+        );
+        if out.names != standard.names && !out.deviations.contains(&"D16") {
+            out.deviations.push("D16");
+            out.deviations.sort_unstable();
+        }
+        out
     }
 
-    /// [`UnsafeNames::of`] for a header list already in byte-lowercase name order, each
-    /// header with its standard verdict ([`standard_safelisted`]) computed beforehand:
-    /// what a [`crate::Request`] keeps of its header list so that each fetch of it does not
-    /// classify and sort again.
+    /// [`UnsafeNames::of`] for a header list already in byte-lowercase name order, with no
+    /// name twice (D16 does not apply), each header with its standard verdict
+    /// ([`standard_safelisted`]) computed beforehand: what a [`crate::Request`] keeps of its
+    /// header list so that each fetch of it does not classify and sort again.
     pub(crate) fn of_sorted<I>(headers: I, profile: &Profile) -> UnsafeNames<'a>
     where
         I: IntoIterator<Item = (&'a [u8], &'a [u8], bool)>,
     {
-        Self::collect(headers, true, profile)
+        let entries = headers
+            .into_iter()
+            .map(|(n, v, standard)| (n, std::borrow::Cow::Borrowed(v), Some(standard)));
+        Self::collect(entries, true, profile)
     }
 
+    /// Steps 1-4 over (name, value, standard verdict if already known).
     fn collect<I>(headers: I, sorted: bool, profile: &Profile) -> UnsafeNames<'a>
     where
-        I: IntoIterator<Item = (&'a [u8], &'a [u8], bool)>,
+        I: IntoIterator<Item = (&'a [u8], std::borrow::Cow<'a, [u8]>, Option<bool>)>,
     {
         let mut names: SmallVec<[&'a [u8]; 8]> = SmallVec::new();
         let mut deviations = SmallVec::new();
@@ -359,8 +414,9 @@ impl<'a> UnsafeNames<'a> {
         // sum the value lengths of the ones that are.
         for (name, value, standard) in headers {
             all.push(name);
+            let standard = standard.unwrap_or_else(|| standard_safelisted(name, &value));
             let safelisted = standard || {
-                let deviation = deviation_safelisted(name, value, profile);
+                let deviation = deviation_safelisted(name, &value, profile);
                 if let Some(id) = deviation {
                     if !deviations.contains(&id) {
                         deviations.push(id);
@@ -374,15 +430,22 @@ impl<'a> UnsafeNames<'a> {
                 names.push(name);
             }
         }
-        // Step 3.2: more than 1024 bytes of safelisted values makes them all unsafe.
+        // Step 3.2: more than 1024 bytes of safelisted values makes them all unsafe (D22:
+        // Firefox has no such total).
         if safelisted_value_bytes > 1024 {
-            names = all;
+            if profile.safelisted_total_limit {
+                names = all;
+            } else if !deviations.contains(&"D22") {
+                deviations.push("D22");
+            }
         }
-        // Step 4: convert to a sorted-lowercase set.
+        // Step 4: convert to a sorted-lowercase set (D21: Firefox keeps one per line).
         if !sorted {
             names.sort_by(|a, b| crate::grammar::cmp_lowercase(a, b));
         }
-        names.dedup_by(|a, b| eq_ignore_case(a, b));
+        if profile.acrh_deduplicated {
+            names.dedup_by(|a, b| eq_ignore_case(a, b));
+        }
         // The deviation ids in a canonical order, whatever the order of the headers.
         deviations.sort_unstable();
         UnsafeNames { names, deviations }

@@ -133,7 +133,8 @@ pub fn validate<'a, 'r: 'a>(
     extract_token_list(response, Cors::AllowHeaders, &mut header_names)
         .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?;
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
-    if !acam_present && request.use_cors_preflight {
+    // D19: Chromium does not (fetch.rs notes the deviation when the method check fails).
+    if !acam_present && request.use_cors_preflight && profile.use_cors_preflight_implies_method {
         methods.push(request.method.as_bytes());
     }
     let include = request.credentials == CredentialsMode::Include;
@@ -208,10 +209,25 @@ pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
         // negative → 0.
         MaxAgeParsing::ChromiumInt64 => Some(match response.get_combined(Cors::MaxAge) {
             None => 5,
-            Some(v) => match v.strip_prefix(b"-") {
-                Some(digits) if parse_delta_seconds(digits).is_some() => 0,
-                _ => parse_delta_seconds(&v).unwrap_or(5),
-            },
+            // base::StringToInt64: an optional sign, then digits, within the int64 range;
+            // anything else (overflow included) fails and the default applies. Observed by the
+            // browser differential: `+3` expires after 3 s, `99999999999999999999` after 5 s.
+            Some(v) => {
+                let (negative, digits) = match v.first() {
+                    Some(b'-') => (true, &v[1..]),
+                    Some(b'+') => (false, &v[1..]),
+                    _ => (false, &v[..]),
+                };
+                let parsed = std::str::from_utf8(digits)
+                    .ok()
+                    .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|d| d.parse::<i64>().ok());
+                match parsed {
+                    None => 5,
+                    Some(_) if negative => 0,
+                    Some(n) => n.unsigned_abs(),
+                }
+            }
         }),
         // D6 Firefox: the combined value; empty or absent → 5; any non-digit → not cached.
         MaxAgeParsing::FirefoxDigits => match response.get_combined(Cors::MaxAge) {

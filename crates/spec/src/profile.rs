@@ -33,6 +33,13 @@ pub struct CacheRules {
     /// Once an entry exists for the key, the lookup skips the method check for these methods
     /// (Firefox: GET, POST; D8).
     pub lookup_skips_method: &'static [&'static str],
+    /// An actual response that fails the CORS check clears the key's entries (R49);
+    /// Chromium keeps them (D18, observed by the browser differential).
+    pub clear_on_actual_failure: bool,
+    /// A `*` header entry covers `Authorization` at lookup; the standard says never (R47),
+    /// and Chromium, although its preflight check lets `*` cover it (D1), does not at
+    /// lookup (D20, observed by the browser differential).
+    pub wildcard_covers_authorization: bool,
 }
 
 /// How a `*` cache entry matches later requests.
@@ -75,6 +82,37 @@ pub struct Profile {
     /// R67: Private Network Access preflights are sent for requests to a more private
     /// address space (Chromium legacy behaviour).
     pub private_network_access: bool,
+    /// D16: duplicate request headers are judged on their combined value (`a, b`) when
+    /// computing the CORS-unsafe names (R18 judges each header line); observed in Chromium
+    /// and Firefox, whose request header lists hold one value per name.
+    pub combined_request_header_values: bool,
+    /// D17: for `fetch()`, a redirect to a URL with credentials is a network error in every
+    /// mode (R57 only refuses it for CORS requests; XHR follows it); observed in Chromium.
+    pub redirect_credentials_always_fail: bool,
+    /// R39: with the use-CORS-preflight flag, an absent ACAM counts as the request's
+    /// method; Chromium and Firefox do not (D19, observed).
+    pub use_cors_preflight_implies_method: bool,
+    /// R29: the ACRH value is a sorted-lowercase *set*; Firefox lists a name once per header
+    /// line (D21, observed).
+    pub acrh_deduplicated: bool,
+    /// R18 step 3.2: more than 1024 bytes of safelisted values make them unsafe; Firefox
+    /// has no such total (D22, observed).
+    pub safelisted_total_limit: bool,
+    /// R13 (xhr.spec `send()`): upload listeners set use-CORS-preflight only for a non-null
+    /// body; Firefox sets it whatever the body, GET and HEAD included (D23, observed).
+    pub upload_listeners_need_body: bool,
+    /// After a redirect, a request whose earlier hop was preflighted is preflighted again
+    /// even when it has become simple (method changed to GET, headers dropped): Firefox
+    /// (D24, observed); the standard decides each hop afresh (R21).
+    pub repreflight_after_redirect: bool,
+    /// A non-CORS request that carries `Origin` (a no-cors or same-origin POST) sends
+    /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
+    /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
+    pub origin_null_after_cross_origin_redirect: bool,
+    /// Client-hint request headers set by script (`DPR`, `Device-Memory`, `Viewport-Width`,
+    /// `Width`, `RTT`, `Downlink`, `ECT`; not `Save-Data` or `Intervention`) are gone after a
+    /// redirect to an origin other than the requester's: Chromium (D26, observed).
+    pub client_hints_dropped_on_redirect: bool,
 }
 
 impl Profile {
@@ -94,18 +132,30 @@ impl Profile {
                 key_uses_tainted_origin: true,
                 max_url_len: None,
                 lookup_skips_method: &[],
+                clear_on_actual_failure: true,
+                wildcard_covers_authorization: false,
             },
             private_network_access: false,
+            combined_request_header_values: false,
+            redirect_credentials_always_fail: false,
+            use_cors_preflight_implies_method: true,
+            acrh_deduplicated: true,
+            safelisted_total_limit: true,
+            upload_listeners_need_body: true,
+            repreflight_after_redirect: false,
+            origin_null_after_cross_origin_redirect: false,
+            client_hints_dropped_on_redirect: false,
         }
     }
 
-    /// Chromium, as read from its network service source (D1, D2, D3, D6, D7, R67).
+    /// Chromium, as read from its network service source (D1, D2, D6, D7, R67) and observed
+    /// by the browser differential in Chromium 156 (D16–D20; D3 not observed).
     pub fn chromium() -> Profile {
         Profile {
             name: "chromium",
             authorization_covered_by_wildcard: true,
             client_hints_safelisted: true,
-            range_lowercased_before_parse: true,
+            range_lowercased_before_parse: false,
             max_age_parsing: MaxAgeParsing::ChromiumInt64,
             max_age_cap: Some(7200),
             cache: CacheRules {
@@ -115,12 +165,24 @@ impl Profile {
                 key_uses_tainted_origin: false,
                 max_url_len: Some(1024),
                 lookup_skips_method: &[],
+                clear_on_actual_failure: false,
+                wildcard_covers_authorization: false,
             },
             private_network_access: true,
+            combined_request_header_values: true,
+            redirect_credentials_always_fail: true,
+            use_cors_preflight_implies_method: false,
+            acrh_deduplicated: true,
+            safelisted_total_limit: true,
+            upload_listeners_need_body: true,
+            repreflight_after_redirect: false,
+            origin_null_after_cross_origin_redirect: true,
+            client_hints_dropped_on_redirect: true,
         }
     }
 
-    /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8).
+    /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8) and observed by the
+    /// browser differential in Firefox 153 ESR (D19, D21–D23).
     pub fn firefox() -> Profile {
         Profile {
             name: "firefox",
@@ -136,8 +198,19 @@ impl Profile {
                 key_uses_tainted_origin: true,
                 max_url_len: None,
                 lookup_skips_method: &["GET", "POST"],
+                clear_on_actual_failure: true,
+                wildcard_covers_authorization: true,
             },
             private_network_access: false,
+            combined_request_header_values: false,
+            redirect_credentials_always_fail: false,
+            use_cors_preflight_implies_method: false,
+            acrh_deduplicated: false,
+            safelisted_total_limit: false,
+            upload_listeners_need_body: false,
+            repreflight_after_redirect: true,
+            origin_null_after_cross_origin_redirect: false,
+            client_hints_dropped_on_redirect: false,
         }
     }
 
@@ -179,11 +252,12 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 of the rule digest, each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 15] = [
+/// D1–D15 of the rule digest and D16–D20 found by the browser differential
+/// (`crates/browser`), each with how the oracle treats it.
+pub const DEVIATIONS: [Deviation; 26] = [
     Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
-    Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing (unverified; grounded by the browser differential)", modeled: Modeled::Yes("range_lowercased_before_parse") },
+    Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
     Deviation { id: "D4", browsers: &["chromium"], summary: "UA-added and revalidation headers are not CORS-unsafe", modeled: Modeled::NotObservable("cases hold only script-set headers; script cannot set UA-added ones") },
     Deviation { id: "D5", browsers: &["chromium"], summary: "methods upper-cased before matching ACAM", modeled: Modeled::Inactive("AccessControlAllowMethodsInCORSPreflightSpecConformant is enabled by default: exact match as in the standard") },
     Deviation { id: "D6", browsers: &["chromium", "firefox"], summary: "ACMA parsing, defaults and caps", modeled: Modeled::Yes("max_age_parsing, max_age_cap") },
@@ -196,4 +270,15 @@ pub const DEVIATIONS: [Deviation; 15] = [
     Deviation { id: "D13", browsers: &["chromium"], summary: "ACAO `*` with credentials tolerated for non-HTTP(S) responses", modeled: Modeled::NotObservable("network cases are HTTP(S)") },
     Deviation { id: "D14", browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
     Deviation { id: "D15", browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
+    Deviation { id: "D16", browsers: &["chromium"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
+    Deviation { id: "D17", browsers: &["chromium"], summary: "fetch() refuses a redirect to a URL with credentials in every mode, not only for CORS requests (XHR follows it)", modeled: Modeled::Yes("redirect_credentials_always_fail") },
+    Deviation { id: "D18", browsers: &["chromium"], summary: "an actual response failing the CORS check does not clear the preflight cache entries", modeled: Modeled::Yes("cache.clear_on_actual_failure") },
+    Deviation { id: "D19", browsers: &["chromium", "firefox"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
+    Deviation { id: "D20", browsers: &["chromium"], summary: "a cached `*` header entry does not cover Authorization (the preflight check itself does, D1)", modeled: Modeled::Yes("cache.wildcard_covers_authorization") },
+    Deviation { id: "D21", browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
+    Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
+    Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
+    Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a request preflighted at an earlier hop is preflighted again even when it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
+    Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
+    Deviation { id: "D26", browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
 ];

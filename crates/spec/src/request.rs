@@ -145,6 +145,8 @@ pub struct Request {
     /// CORS-unsafe request-header names (R18), computed once. `headers` is private so that
     /// the two cannot disagree.
     classified: Vec<(usize, bool)>,
+    /// Whether a name occurs twice (case aside): D16 then judges combined values.
+    duplicate_names: bool,
     /// Script-set headers the guard dropped silently (R7, R9), for explanations.
     pub dropped_headers: Vec<Vec<u8>>,
     /// Credentials mode.
@@ -157,6 +159,8 @@ pub struct Request {
     pub body: Option<Body>,
     /// The use-CORS-preflight flag (R13).
     pub use_cors_preflight: bool,
+    /// Made with XHR (a case with upload listeners), not `fetch()` (D17 differs).
+    pub xhr: bool,
     /// The target is in a more private address space (R67).
     pub target_more_private: bool,
 }
@@ -201,6 +205,21 @@ impl Request {
                 return Err(Reason::fail(ErrorKind::NoCorsRequest, "R13"));
             }
         }
+        // R13 (XHR): `send()` drops the body of a GET or HEAD request, and the upload
+        // listener flag is set only when the body is not null (xhr.spec `send()` steps 4 and
+        // 11.2, the upload complete flag); `use_cors_preflight` in a case stands for XHR
+        // upload listeners. Found by the browser differential: an XHR with upload listeners
+        // and no body is not preflighted (Chromium and Firefox).
+        let mut init = init;
+        if init.use_cors_preflight
+            && (method == "GET" || method == "HEAD")
+            && init.body != Some(Body::Stream)
+        {
+            init.body = None;
+        }
+        // D23: Firefox sets the flag for upload listeners whatever the body.
+        let xhr_upload_listener =
+            init.use_cors_preflight && (init.body.is_some() || !profile.upload_listeners_need_body);
         // R11: a body with GET or HEAD throws.
         if init.body.is_some() && (method == "GET" || method == "HEAD") {
             return Err(Reason::fail(ErrorKind::BodyWithGetOrHead, "R11"));
@@ -218,6 +237,23 @@ impl Request {
                 dropped.push(name.clone());
             }
         }
+        // XHR (a case with upload listeners is an XHR): setRequestHeader() combines a
+        // repeated name into one header, `a, b` (xhr.spec "combine"), so the request carries
+        // one header per name. Found by the browser differential (Firefox lists one ACRH name
+        // per fetch() header line, but one per name for XHR).
+        if init.use_cors_preflight {
+            let mut combined: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(headers.len());
+            for (n, v) in headers {
+                match combined.iter_mut().find(|(m, _)| eq_ignore_case(m, &n)) {
+                    Some((_, c)) => {
+                        c.extend_from_slice(b", ");
+                        c.extend_from_slice(&v);
+                    }
+                    None => combined.push((n, v)),
+                }
+            }
+            headers = combined;
+        }
         // R11: the body's Content-Type, if script set none.
         if let Some(ct) = init.body.as_ref().and_then(Body::content_type) {
             if !headers
@@ -233,7 +269,7 @@ impl Request {
                 );
             }
         }
-        let use_cors_preflight = init.use_cors_preflight || init.body == Some(Body::Stream);
+        let use_cors_preflight = xhr_upload_listener || init.body == Some(Body::Stream);
         let mut classified: Vec<(usize, bool)> = headers
             .iter()
             .enumerate()
@@ -241,6 +277,9 @@ impl Request {
             .collect();
         // A stable sort: among names equal but for case, the first written comes first.
         classified.sort_by(|a, b| cmp_lowercase(&headers[a.0].0, &headers[b.0].0));
+        let duplicate_names = classified
+            .windows(2)
+            .any(|w| eq_ignore_case(&headers[w[0].0].0, &headers[w[1].0].0));
         Ok(Request {
             url_origin: Origin::of_url(&init.url),
             url: init.url,
@@ -248,12 +287,14 @@ impl Request {
             method,
             headers,
             classified,
+            duplicate_names,
             dropped_headers: dropped,
             credentials: init.credentials,
             mode: init.mode,
             redirect: init.redirect,
             body: init.body,
             use_cors_preflight,
+            xhr: init.use_cors_preflight,
             target_more_private: init.target_more_private,
         })
     }
@@ -294,6 +335,10 @@ impl Request {
     /// assert_eq!(req.unsafe_names(&Profile::fetch()).joined(), "x-a,x-b");
     /// ```
     pub fn unsafe_names(&self, profile: &Profile) -> UnsafeNames<'_> {
+        if self.duplicate_names && profile.combined_request_header_values {
+            // D16 judges the combined value of a repeated name: the general path.
+            return UnsafeNames::of(&self.headers, profile);
+        }
         UnsafeNames::of_sorted(
             self.classified.iter().filter_map(|&(i, standard)| {
                 let (name, value) = self.headers.get(i)?;

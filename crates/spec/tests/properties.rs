@@ -861,6 +861,11 @@ proptest! {
     /// preflighted, at any hop, under every profile without Private Network Access.
     #[test]
     fn safelisted_requests_are_never_preflighted(case in safelisted_case()) {
+        // D16: browsers that judge duplicate headers on their combined value may find the
+        // combination unsafe (`bytes=0-, bytes=0-` is no Range).
+        if profile_of(&case).combined_request_header_values && has_duplicate_names(&case.request.headers) {
+            return Ok(());
+        }
         match explain_case(&case) {
             Ok(out) => {
                 prop_assert!(out.preflight.is_none(), "preflighted: {out:#?}");
@@ -883,10 +888,13 @@ proptest! {
         let safe_bytes: usize = request.headers().iter().map(|(_, v)| v.len()).sum();
         let simple = matches!(request.method.as_str(), "GET" | "HEAD" | "POST")
             && !request.use_cors_preflight
+            && !case.request.use_cors_preflight
             && safe_bytes <= 1024
             && request.headers().iter().all(|(n, v)| safelisted_request_header(n, v, &fetch).is_safelisted());
         let pna = case.browser.as_deref() == Some("chromium") && case.request.private_network;
-        if !simple || pna {
+        // D16: see safelisted_requests_are_never_preflighted.
+        let combined = profile_of(&case).combined_request_header_values && has_duplicate_names(&case.request.headers);
+        if !simple || pna || combined {
             return Ok(());
         }
         match explain_case(&case) {
@@ -941,18 +949,31 @@ proptest! {
         let Some(request) = built_request(&case.request, &profile) else {
             return Err(TestCaseError::fail("a preflight for a request that cannot be built"));
         };
-        // The expected names, computed from the header list (R16, R18).
-        let safelisted: Vec<bool> = request.headers().iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
-        let safe_bytes: usize = request.headers().iter().zip(&safelisted).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
-        let mut expected: Vec<String> = request
-            .headers()
+        // The expected names, computed from the header list (R16, R18); D16: a profile that
+        // combines duplicates judges one combined value per name.
+        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (n, v) in request.headers() {
+            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
+                Some((_, c)) => {
+                    c.extend_from_slice(b", ");
+                    c.extend_from_slice(v);
+                }
+                None => judged.push((n.clone(), v.clone())),
+            }
+        }
+        let request_headers = &judged;
+        let safelisted: Vec<bool> = request_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
+        let safe_bytes: usize = request_headers.iter().zip(&safelisted).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
+        let mut expected: Vec<String> = request_headers
             .iter()
             .zip(&safelisted)
-            .filter(|(_, s)| !**s || safe_bytes > 1024)
+            .filter(|(_, s)| !**s || (profile.safelisted_total_limit && safe_bytes > 1024))
             .map(|((n, _), _)| String::from_utf8_lossy(n).to_ascii_lowercase())
             .collect();
         expected.sort();
-        expected.dedup();
+        if profile.acrh_deduplicated {
+            expected.dedup();
+        }
 
         let acrm = request_header_value(&out, None, "Access-Control-Request-Method");
         prop_assert_eq!(acrm, Some(request.method.as_str()));
@@ -967,7 +988,11 @@ proptest! {
         prop_assert_eq!(acrh, acrh.to_ascii_lowercase());
         let names: Vec<&str> = acrh.split(',').collect();
         for w in names.windows(2) {
-            prop_assert!(w[0] < w[1], "ACRH {acrh:?} not sorted or not deduplicated");
+            // D21: Firefox lists a name once per header line.
+            prop_assert!(
+                w[0] < w[1] || (!profile.acrh_deduplicated && w[0] == w[1]),
+                "ACRH {acrh:?} not sorted or not deduplicated"
+            );
         }
         for name in &names {
             prop_assert!(is_token(name.as_bytes()), "ACRH element {name:?} is not a token");
@@ -984,12 +1009,11 @@ proptest! {
             prop_assert!(from_script || from_body, "ACRH names {name:?}, which script did not set");
             // Not safelisted-and-small: some header of that name is unsafe, or the 1024-byte
             // total made the safelisted ones unsafe.
-            let unsafe_one = request
-                .headers()
+            let unsafe_one = request_headers
                 .iter()
                 .zip(&safelisted)
                 .any(|((n, _), s)| eq_ignore_case(n, name.as_bytes()) && !*s);
-            prop_assert!(unsafe_one || safe_bytes > 1024, "ACRH names safelisted header {name:?}");
+            prop_assert!(unsafe_one || (profile.safelisted_total_limit && safe_bytes > 1024), "ACRH names safelisted header {name:?}");
         }
         let expected_joined = expected.join(",");
         prop_assert_eq!(acrh, expected_joined.as_str());
@@ -1121,7 +1145,7 @@ proptest! {
     /// preflighted exactly when an independent model of the cache lookup says so: B's method
     /// is cached (listed exactly, or a usable `*`, or Firefox's GET/POST skip) or needs no
     /// preflight, and each of B's unsafe names is listed (case-insensitively) or covered by a
-    /// usable `*` (never Authorization, except where `*` covers it, D1); entries are usable
+    /// usable `*` (never Authorization, except where the cache lets `*` cover it, D20); entries are usable
     /// per the profile's credentials rule (R46, D8).
     #[test]
     fn preflight_cache_lookup_matches_an_independent_model((a, b) in cache_pair()) {
@@ -1155,7 +1179,7 @@ proptest! {
         };
         let methods = match elements("access-control-allow-methods") {
             Some(m) => m,
-            None if ra.use_cors_preflight => vec![ra.method.clone()],
+            None if ra.use_cors_preflight && profile.use_cors_preflight_implies_method => vec![ra.method.clone()],
             None => Vec::new(),
         };
         let headers = elements("access-control-allow-headers").unwrap_or_default();
@@ -1166,10 +1190,21 @@ proptest! {
             "chromium" => (a_include || !b_include, !a_include, false),
             _ => (a_include == b_include, false, true),
         };
-        // B's CORS-unsafe names (R16, R18) under the profile.
-        let safe: Vec<bool> = rb.headers().iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
-        let safe_bytes: usize = rb.headers().iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
-        let unsafe_names: Vec<&[u8]> = rb.headers().iter().zip(&safe).filter(|(_, s)| !**s || safe_bytes > 1024).map(|((n, _), _)| n.as_slice()).collect();
+        // B's CORS-unsafe names (R16, R18) under the profile (D16: duplicates combined).
+        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (n, v) in rb.headers() {
+            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
+                Some((_, c)) => {
+                    c.extend_from_slice(b", ");
+                    c.extend_from_slice(v);
+                }
+                None => judged.push((n.clone(), v.clone())),
+            }
+        }
+        let rb_headers = &judged;
+        let safe: Vec<bool> = rb_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
+        let safe_bytes: usize = rb_headers.iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
+        let unsafe_names: Vec<&[u8]> = rb_headers.iter().zip(&safe).filter(|(_, s)| !**s || (profile.safelisted_total_limit && safe_bytes > 1024)).map(|((n, _), _)| n.as_slice()).collect();
         let safelisted_method = matches!(rb.method.as_str(), "GET" | "HEAD" | "POST");
         let needs_cors = rb.use_cors_preflight || !safelisted_method || !unsafe_names.is_empty();
         let any_entry = usable && !(methods.is_empty() && headers.is_empty());
@@ -1182,7 +1217,7 @@ proptest! {
                 && (headers.iter().any(|h| eq_ignore_case(h.as_bytes(), n))
                     || (wildcard_usable
                         && headers.iter().any(|h| h == "*")
-                        && (!eq_ignore_case(n, b"authorization") || profile.authorization_covered_by_wildcard)))
+                        && (!eq_ignore_case(n, b"authorization") || profile.cache.wildcard_covers_authorization)))
         };
         let expected = needs_cors && (method_needs || unsafe_names.iter().any(|n| !header_cached(n)));
         let got = outs[1].preflight.is_some();
@@ -2063,4 +2098,12 @@ fn generators_reach_the_interesting_cases() {
     assert!(acrh >= total / 5, "{report}");
     assert!(redirected >= total / 50, "{report}");
     assert!(errors <= total / 5, "{report}");
+}
+
+/// Whether two of the headers share a name (byte-case-insensitively).
+fn has_duplicate_names(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .enumerate()
+        .any(|(i, (n, _))| headers[..i].iter().any(|(m, _)| m.eq_ignore_ascii_case(n)))
 }

@@ -1,0 +1,591 @@
+//! Generated cases (proptest strategies): requests with odd methods, safelisted and unsafe
+//! headers with edge values, credentials modes, bodies, XHR upload listeners and redirect
+//! modes; answers with ACAO/ACAC/ACAM/ACAH/ACEH/Max-Age variants (exact, `*`, `null`,
+//! trailing slash, case, lists, duplicate lines, whitespace, invalid tokens) and odd statuses
+//! (preflight 3xx included); redirect chains across the scripted origins and back to the
+//! page's; and cache sequences over one URL (the same request again, another header or
+//! method, the first again, the other credentials mode, the first again after waits around
+//! max-age).
+//!
+//! Header values are generated with placeholders filled in when the case is rendered for a
+//! run's real origins: `%O` the page origin, `%OU` it upper-cased, `%X` an unrelated origin,
+//! `%L` the next hop's URL, `%LU` it with userinfo.
+
+use corsproof_spec::case::{CredentialsJson, ModeJson, RedirectJson, RequestJson};
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::replay::{Replay, WireStep};
+use crate::server::HopScript;
+use crate::wire::RawAnswer;
+
+/// A generated answer (placeholders not yet filled in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenAnswer {
+    /// Status.
+    pub status: u16,
+    /// Header lines.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A generated hop: where it lives and its answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenHop {
+    /// 0: the target origin, 1: another scripted origin, 2: the page origin.
+    pub origin: usize,
+    /// The answer to a preflight.
+    pub preflight: GenAnswer,
+    /// The answer to the request.
+    pub response: GenAnswer,
+}
+
+/// A generated single case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenCase {
+    /// The request (URL and origin filled in when rendered).
+    pub request: RequestJson,
+    /// Hop 0, then the hops redirects lead to.
+    pub hops: Vec<GenHop>,
+}
+
+/// A generated cache sequence: steps against one URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenSequence {
+    /// The steps: request, answers, seconds since the first step.
+    pub steps: Vec<(RequestJson, GenAnswer, GenAnswer, f64)>,
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+fn method() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => select(vec!["GET", "HEAD", "POST"]),
+        6 => select(vec!["PUT", "DELETE", "PATCH", "OPTIONS"]),
+        3 => select(vec!["get", "post", "head", "put", "delete", "patch", "Put", "options"]),
+        2 => select(vec!["FOO", "M-SEARCH", "x_y", "CONNECT", "TRACE", "TRACK", "BAD METHOD"]),
+    ]
+    .prop_map(s)
+}
+
+fn header() -> impl Strategy<Value = (String, String)> {
+    let long = "a".repeat(129);
+    let h = |n: &'static str, vs: Vec<String>| select(vs).prop_map(move |v| (n.to_string(), v));
+    prop_oneof![
+        1 => h("Accept", vec![s("*/*"), s("application/json, text/plain"), s("a\"b"), s("x{y}"), long.clone()]),
+        1 => h("Accept-Language", vec![s("en-US"), s("en;q=0.9"), s("de-CH,fr"), s("en(US)"), s(""), s("caf\u{e9}")]),
+        1 => h("Content-Language", vec![s("en"), s("de-DE"), s("x;y"), s("*")]),
+        1 => h("Content-Type", vec![
+            s("text/plain"), s("text/plain;charset=UTF-8"), s("TEXT/PLAIN"),
+            s("application/x-www-form-urlencoded"), s("multipart/form-data; boundary=x"),
+            s("application/json"), s("text/plain; a=\"{b\""), s("text/html"),
+            s("text/plain, application/json"), s(""), format!("text/plain; x={long}"),
+        ]),
+        1 => h("Range", vec![s("bytes=0-"), s("bytes=1-2"), s("bytes=0-1,2-3"), s("BYTES=0-"), s("bytes=-5"), s("bytes=5-1"), s("bytes = 0-")]),
+        3 => h("X-Custom", vec![s("1"), s(""), s(" a "), s("x y")]),
+        1 => h("X-Requested-With", vec![s("XMLHttpRequest")]),
+        1 => h("x-UPPER-Case", vec![s("v")]),
+        2 => h("Authorization", vec![s("Bearer x"), s("Basic eDp5")]),
+        1 => h("DPR", vec![s("2")]),
+        1 => h("Viewport-Width", vec![s("800")]),
+        1 => h("Device-Memory", vec![s("8")]),
+        1 => h("Save-Data", vec![s("on")]),
+        1 => h("Cookie", vec![s("a=b")]),
+        1 => h("Sec-Foo", vec![s("1")]),
+        1 => h("Proxy-Foo", vec![s("1")]),
+        1 => h("Accept-Charset", vec![s("utf-8")]),
+        1 => h("X-Bad Name", vec![s("1")]),
+    ]
+}
+
+/// Whether a header name is one the generators treat as unsafe (named in ACAH variants).
+fn unsafe_name(n: &str) -> bool {
+    let l = n.to_ascii_lowercase();
+    !matches!(
+        l.as_str(),
+        "accept"
+            | "accept-language"
+            | "content-language"
+            | "cookie"
+            | "sec-foo"
+            | "proxy-foo"
+            | "accept-charset"
+    )
+}
+
+/// Requests (URL and origin are placeholders until rendered).
+pub fn request() -> impl Strategy<Value = RequestJson> {
+    (
+        method(),
+        prop::collection::vec(header(), 0..4),
+        select(vec![CredentialsJson::Omit, CredentialsJson::SameOrigin, CredentialsJson::Include]),
+        prop_oneof![16 => Just(ModeJson::Cors), 3 => Just(ModeJson::NoCors), 1 => Just(ModeJson::SameOrigin)],
+        prop_oneof![
+            14 => Just(None),
+            6 => select(vec!["text", "urlsearchparams", "formdata", "blob", "blob:application/json", "blob:text/plain"]).prop_map(|b| Some(s(b))),
+        ],
+        prop_oneof![17 => Just(None), 2 => Just(Some(RedirectJson::Manual)), 1 => Just(Some(RedirectJson::Error))],
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(method, headers, credentials, mode, body, redirect, xhr)| {
+            let mut r = RequestJson {
+                url: String::new(),
+                origin: String::new(),
+                method,
+                headers,
+                credentials: Some(credentials),
+                mode: Some(mode),
+                body,
+                use_cors_preflight: false,
+                redirect,
+                private_network: false,
+            };
+            if xhr && !matches!(r.method.as_str(), "CONNECT" | "TRACE" | "TRACK") {
+                // XHR: mode cors, redirects followed, credentials same-origin or include.
+                r.use_cors_preflight = true;
+                r.mode = Some(ModeJson::Cors);
+                r.redirect = None;
+                if r.credentials == Some(CredentialsJson::Omit) {
+                    r.credentials = Some(CredentialsJson::SameOrigin);
+                }
+            }
+            r
+        })
+}
+
+fn lines(
+    name: &'static str,
+    values: Vec<Vec<String>>,
+) -> impl Strategy<Value = Vec<(String, String)>> {
+    select(values).prop_map(move |vs| vs.into_iter().map(|v| (name.to_string(), v)).collect())
+}
+
+fn acao() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop_oneof![
+        8 => lines("Access-Control-Allow-Origin", vec![vec![s("%O")]]),
+        3 => lines("Access-Control-Allow-Origin", vec![vec![s("*")], vec![s("null")]]),
+        4 => lines("Access-Control-Allow-Origin", vec![
+            vec![], vec![s("%O/")], vec![s("%OU")], vec![s("%X")], vec![s("%O, %O")], vec![s("")],
+            vec![s("  %O  ")], vec![s("%O\t")], vec![s("%O"), s("%O")], vec![s("%O"), s("*")],
+            vec![s("* ")], vec![s("\"%O\"")],
+        ]),
+    ]
+}
+
+fn acac() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop_oneof![
+        4 => lines("Access-Control-Allow-Credentials", vec![vec![], vec![s("true")]]),
+        2 => lines("Access-Control-Allow-Credentials", vec![
+            vec![s("TRUE")], vec![s("True")], vec![s("false")], vec![s("true, true")],
+            vec![s("true"), s("true")], vec![s(" true ")],
+        ]),
+    ]
+}
+
+fn acam(m: &str) -> impl Strategy<Value = Vec<(String, String)>> {
+    let (lower, upper) = (m.to_ascii_lowercase(), m.to_ascii_uppercase());
+    prop_oneof![
+        6 => lines("Access-Control-Allow-Methods", vec![vec![s(m)], vec![s("*")], vec![s("GET, POST, PUT, DELETE, PATCH")]]),
+        4 => lines("Access-Control-Allow-Methods", vec![
+            vec![], vec![lower], vec![upper], vec![format!(", {m} ,")], vec![format!("{m} PATCH")],
+            vec![s("")], vec![s("GET"), s(m)], vec![format!("{m}, *")], vec![s("PUT,DELETE")],
+        ]),
+    ]
+}
+
+fn acah(names: &[String]) -> impl Strategy<Value = Vec<(String, String)>> {
+    let joined = names.join(", ");
+    prop_oneof![
+        6 => lines("Access-Control-Allow-Headers", vec![vec![joined.clone()], vec![s("*")]]),
+        4 => lines("Access-Control-Allow-Headers", vec![
+            vec![], vec![joined.to_ascii_uppercase()], vec![s("*, authorization")], vec![s("authorization")],
+            vec![format!("{joined}, x-other")], vec![s("x-a x-b")], vec![s("")],
+            names.iter().map(|n| n.to_string()).collect(), vec![format!(",{joined},")],
+            vec![s("x-custom, x-requested-with, content-type, range")],
+        ]),
+    ]
+}
+
+/// Max-age values; the numbers are odd so that they stay at least a second away from the
+/// even waits of cache sequences.
+fn acma() -> impl Strategy<Value = Vec<(String, String)>> {
+    lines(
+        "Access-Control-Max-Age",
+        vec![
+            vec![],
+            vec![],
+            vec![s("0")],
+            vec![s("3")],
+            vec![s("600")],
+            vec![s("7201")],
+            vec![s("86401")],
+            vec![s("-1")],
+            vec![s("abc")],
+            vec![s("")],
+            vec![s("1.5")],
+            vec![s("+3")],
+            vec![s("03")],
+            vec![s("3, 600")],
+            vec![s("3"), s("600")],
+            vec![s(" 600 ")],
+            vec![s("99999999999999999999")],
+        ],
+    )
+}
+
+fn aceh() -> impl Strategy<Value = Vec<(String, String)>> {
+    lines(
+        "Access-Control-Expose-Headers",
+        vec![
+            vec![],
+            vec![],
+            vec![s("*")],
+            vec![s("x-custom")],
+            vec![s("X-CUSTOM")],
+            vec![s("x-custom, content-language")],
+            vec![s(" , x-custom,")],
+            vec![s("x custom")],
+            vec![s("set-cookie, x-other")],
+            vec![s("*, x-custom")],
+            vec![s("x-custom"), s("x-other")],
+            vec![s("")],
+        ],
+    )
+}
+
+fn extra_headers() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop::sample::subsequence(
+        vec![
+            (s("X-Custom"), s("1")),
+            (s("Content-Language"), s("en")),
+            (s("Content-Type"), s("text/plain")),
+            (s("X-Other"), s("2")),
+            (s("Cache-Control"), s("no-store")),
+        ],
+        0..=5,
+    )
+}
+
+fn preflight_answer(req: &RequestJson) -> impl Strategy<Value = GenAnswer> {
+    let names: Vec<String> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| unsafe_name(n))
+        .map(|(n, _)| n.clone())
+        .collect();
+    (
+        prop_oneof![
+            10 => select(vec![200u16, 204]),
+            1 => select(vec![206u16, 299, 300, 301, 302, 304, 307, 400, 404, 500]),
+        ],
+        acao(),
+        acac(),
+        acam(&req.method),
+        acah(&names),
+        acma(),
+    )
+        .prop_map(|(status, a, b, c, d, e)| {
+            let mut headers: Vec<(String, String)> = [a, b, c, d, e].concat();
+            if (300..400).contains(&status) {
+                headers.push((s("Location"), s("%L")));
+            }
+            GenAnswer { status, headers }
+        })
+}
+
+fn response_answer(redirect: bool) -> impl Strategy<Value = GenAnswer> {
+    (
+        if redirect {
+            select(vec![301u16, 302, 303, 307, 308]).boxed()
+        } else {
+            prop_oneof![10 => Just(200u16), 1 => select(vec![201u16, 204, 206, 299, 304, 400, 404, 500])].boxed()
+        },
+        acao(),
+        acac(),
+        aceh(),
+        extra_headers(),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(move |(status, a, b, c, d, userinfo)| {
+            let mut headers: Vec<(String, String)> = [a, b, c, d].concat();
+            if redirect {
+                headers.push((s("Location"), s(if userinfo { "%LU" } else { "%L" })));
+            }
+            GenAnswer { status, headers }
+        })
+}
+
+fn hop(req: &RequestJson, origin: usize, redirect: bool) -> impl Strategy<Value = GenHop> {
+    (preflight_answer(req), response_answer(redirect)).prop_map(move |(preflight, response)| {
+        GenHop {
+            origin,
+            preflight,
+            response,
+        }
+    })
+}
+
+/// Single cases: a request, its answers, and in about one case in seven a redirect chain of
+/// one or two hops to the same, another or the page's origin.
+pub fn case() -> impl Strategy<Value = GenCase> {
+    (
+        request(),
+        prop_oneof![12 => Just(0usize), 2 => Just(1), 1 => Just(2)],
+        prop_oneof![10 => Just(0usize), 1 => Just(2)],
+    )
+        .prop_flat_map(|(req, redirects, first)| {
+            let mut hops: Vec<BoxedStrategy<GenHop>> =
+                vec![hop(&req, first, redirects > 0).boxed()];
+            for i in 0..redirects {
+                let origin = prop_oneof![Just(0usize), Just(1), Just(2)];
+                let (req2, last) = (req.clone(), i + 1 == redirects);
+                hops.push(origin.prop_flat_map(move |o| hop(&req2, o, !last)).boxed());
+            }
+            (Just(req), hops)
+        })
+        .prop_map(|(request, hops)| GenCase { request, hops })
+}
+
+fn preflighted_request() -> impl Strategy<Value = RequestJson> {
+    (
+        select(vec!["PUT", "DELETE", "PATCH", "POST", "GET"]),
+        prop_oneof![
+            Just(vec![]),
+            Just(vec![(s("X-Custom"), s("1"))]),
+            Just(vec![(s("Authorization"), s("Bearer x"))]),
+            Just(vec![
+                (s("X-Custom"), s("1")),
+                (s("Content-Type"), s("application/json"))
+            ]),
+        ],
+        select(vec![
+            CredentialsJson::Omit,
+            CredentialsJson::SameOrigin,
+            CredentialsJson::Include,
+        ]),
+    )
+        .prop_map(|(m, mut headers, credentials)| {
+            if matches!(m, "GET" | "POST") && headers.is_empty() {
+                headers.push((s("X-Custom"), s("1")));
+            }
+            RequestJson {
+                url: String::new(),
+                origin: String::new(),
+                method: s(m),
+                headers,
+                credentials: Some(credentials),
+                mode: Some(ModeJson::Cors),
+                body: None,
+                use_cors_preflight: false,
+                redirect: None,
+                private_network: false,
+            }
+        })
+}
+
+/// A mostly permissive preflight answer for the sequences (so that entries get cached),
+/// with the max-age variants.
+fn sequence_preflight(req: &RequestJson) -> impl Strategy<Value = GenAnswer> {
+    let names: Vec<String> = req.headers.iter().map(|(n, _)| n.clone()).collect();
+    let m = req.method.clone();
+    (
+        prop_oneof![6 => lines("Access-Control-Allow-Origin", vec![vec![s("%O")]]), 1 => lines("Access-Control-Allow-Origin", vec![vec![s("*")]])],
+        prop_oneof![3 => lines("Access-Control-Allow-Credentials", vec![vec![s("true")]]), 1 => lines("Access-Control-Allow-Credentials", vec![vec![]])],
+        prop_oneof![
+            3 => lines("Access-Control-Allow-Methods", vec![vec![m.clone()]]),
+            2 => lines("Access-Control-Allow-Methods", vec![vec![s("*")], vec![s("PUT, DELETE, PATCH")], vec![]]),
+        ],
+        prop_oneof![
+            3 => lines("Access-Control-Allow-Headers", vec![vec![names.join(", ")]]),
+            2 => lines("Access-Control-Allow-Headers", vec![vec![s("*")], vec![s("x-custom, x-other, authorization, content-type")], vec![]]),
+        ],
+        acma(),
+    )
+        .prop_map(|(a, b, c, d, e)| GenAnswer { status: 204, headers: [a, b, c, d, e].concat() })
+}
+
+/// Cache sequences: the base request, then 2 to 5 steps among: the same again, another
+/// header, another method, the other credentials mode; each step may come 0 or 2 s later.
+pub fn sequence() -> impl Strategy<Value = GenSequence> {
+    preflighted_request()
+        .prop_flat_map(|base| {
+            let step = (
+                0usize..5,
+                prop::bool::weighted(0.3),
+                sequence_preflight(&base),
+                prop::bool::weighted(0.5),
+            );
+            (
+                Just(base.clone()),
+                sequence_preflight(&base),
+                prop::collection::vec(step, 2..=5),
+            )
+        })
+        .prop_map(|(base, first_pf, steps)| {
+            let actual = GenAnswer {
+                status: 200,
+                headers: vec![
+                    (s("Access-Control-Allow-Origin"), s("%O")),
+                    (s("Access-Control-Allow-Credentials"), s("true")),
+                    (s("X-Custom"), s("1")),
+                ],
+            };
+            let mut out = vec![(base.clone(), first_pf.clone(), actual.clone(), 0.0)];
+            let mut at = 0.0;
+            let mut waits = 0;
+            for (kind, wait, pf, same_pf) in steps {
+                if wait && waits < 3 {
+                    at += 2.0;
+                    waits += 1;
+                }
+                let mut r = base.clone();
+                match kind {
+                    1 => r.headers.push((s("X-Other"), s("2"))),
+                    2 => {
+                        r.method = s(if r.method == "DELETE" {
+                            "PUT"
+                        } else {
+                            "DELETE"
+                        })
+                    }
+                    3 => {
+                        r.credentials = Some(match r.credentials {
+                            Some(CredentialsJson::Include) => CredentialsJson::Omit,
+                            _ => CredentialsJson::Include,
+                        })
+                    }
+                    _ => {}
+                }
+                out.push((
+                    r,
+                    if same_pf { first_pf.clone() } else { pf },
+                    actual.clone(),
+                    at,
+                ));
+            }
+            GenSequence { steps: out }
+        })
+}
+
+/// The origins a run has: the page's, the target's, another scripted one.
+#[derive(Debug, Clone)]
+pub struct Origins {
+    /// `http://127.0.0.1:PA`.
+    pub page: String,
+    /// The target's and the other scripted origins'.
+    pub scripted: Vec<String>,
+}
+
+impl Origins {
+    fn hop_origin(&self, which: usize) -> &str {
+        match which {
+            0 => self.scripted.first(),
+            1 => self.scripted.get(1),
+            _ => None,
+        }
+        .map_or(self.page.as_str(), String::as_str)
+    }
+}
+
+fn render(a: &GenAnswer, o: &Origins, next_url: &str) -> RawAnswer {
+    let userinfo = next_url.replacen("http://", "http://u:p@", 1);
+    let headers = a
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            let v = v
+                .replace("%LU", &userinfo)
+                .replace("%L", next_url)
+                .replace("%OU", &o.page.to_ascii_uppercase())
+                .replace("%O", &o.page)
+                .replace("%X", "http://127.0.0.1:9");
+            (n.clone(), v)
+        })
+        .collect();
+    RawAnswer::new(a.status, headers)
+}
+
+impl GenCase {
+    /// The replay of this case for a run's origins.
+    pub fn render(&self, label: String, key: &str, browser: &str, o: &Origins) -> Replay {
+        let url = |i: usize| -> String {
+            let origin = self
+                .hops
+                .get(i)
+                .map_or(o.page.as_str(), |h| o.hop_origin(h.origin));
+            format!("{origin}/c/{key}/0/{i}")
+        };
+        let hops = self
+            .hops
+            .iter()
+            .enumerate()
+            .map(|(i, h)| HopScript {
+                preflight: Some(render(
+                    &h.preflight,
+                    o,
+                    &format!("{}/elsewhere", o.hop_origin(h.origin)),
+                )),
+                response: Some(render(&h.response, o, &url(i + 1))),
+            })
+            .collect();
+        let mut request = self.request.clone();
+        request.url = url(0);
+        request.origin = o.page.clone();
+        Replay::new(
+            label,
+            key.to_string(),
+            browser,
+            vec![WireStep {
+                request,
+                hops,
+                at_seconds: 0.0,
+            }],
+        )
+    }
+}
+
+impl GenSequence {
+    /// The replay of this sequence for a run's origins: every step at one URL.
+    pub fn render(&self, label: String, key: &str, browser: &str, o: &Origins) -> Replay {
+        let url = format!("{}/c/{key}/0/0", o.hop_origin(0));
+        let steps = self
+            .steps
+            .iter()
+            .map(|(req, pf, resp, at)| {
+                let mut request = req.clone();
+                request.url = url.clone();
+                request.origin = o.page.clone();
+                WireStep {
+                    request,
+                    hops: vec![HopScript {
+                        preflight: Some(render(pf, o, &url)),
+                        response: Some(render(resp, o, &url)),
+                    }],
+                    at_seconds: *at,
+                }
+            })
+            .collect();
+        Replay::new(label, key.to_string(), browser, steps)
+    }
+}
+
+/// A deterministic runner for a seed (ChaCha keyed by the seed).
+pub fn runner(seed: u64) -> TestRunner {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &key),
+    )
+}
+
+/// `n` values of a strategy from a runner (a value whose generation fails is skipped; these
+/// strategies have no filters, so none does).
+pub fn sample<S: Strategy>(strategy: S, runner: &mut TestRunner, n: usize) -> Vec<S::Value> {
+    (0..n)
+        .filter_map(|_| strategy.new_tree(runner).ok().map(|t| t.current()))
+        .collect()
+}

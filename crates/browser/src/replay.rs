@@ -1,0 +1,319 @@
+//! A replayable case: the explain input the oracle evaluates and the exact wire answers the
+//! scripted server gives, built from the same data so both sides see the same exchange; and
+//! the comparison of the oracle's outcome with what the browser did.
+
+use corsproof_spec::case::CredentialsJson;
+use corsproof_spec::case::{
+    explain, CaseJson, Explained, HopJson, Input, ModeJson, Output, RedirectJson, RequestJson,
+    ResponseJson, StepsJson,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::server::{HopScript, HopSeen};
+use crate::wire::RawAnswer;
+
+/// One step as replayed: the request script makes, each hop's wire answers, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WireStep {
+    /// The request (URL on a scripted origin, origin the page's).
+    pub request: RequestJson,
+    /// The answers at hop 0, 1, ...
+    pub hops: Vec<HopScript>,
+    /// Seconds since the sequence's first step.
+    pub at_seconds: f64,
+}
+
+/// A case (one step) or a cache sequence (several), ready to replay.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// Where it comes from (`generated #N`, `sequence #N`, `vector FILE#ID`).
+    pub label: String,
+    /// The job key in scripted paths.
+    pub key: String,
+    /// The steps.
+    pub steps: Vec<WireStep>,
+    /// The explain input the oracle evaluates (answers as a browser's HTTP parser sees them).
+    pub input: Input,
+}
+
+fn to_json(a: &Option<RawAnswer>) -> Option<ResponseJson> {
+    a.as_ref().map(|a| ResponseJson {
+        status: a.status,
+        headers: a.parsed_headers(),
+    })
+}
+
+impl Replay {
+    /// Builds the oracle's input from the wire steps.
+    pub fn new(label: String, key: String, browser: &str, steps: Vec<WireStep>) -> Replay {
+        let cases: Vec<CaseJson> = steps
+            .iter()
+            .map(|s| CaseJson {
+                request: s.request.clone(),
+                preflight_response: s.hops.first().and_then(|h| to_json(&h.preflight)),
+                response: s.hops.first().and_then(|h| to_json(&h.response)),
+                redirects: s
+                    .hops
+                    .iter()
+                    .skip(1)
+                    .map(|h| HopJson {
+                        preflight_response: to_json(&h.preflight),
+                        response: to_json(&h.response),
+                    })
+                    .collect(),
+                browser: None,
+                at_seconds: (steps.len() > 1).then_some(s.at_seconds),
+            })
+            .collect();
+        let input = if cases.len() == 1 {
+            let mut c = cases.into_iter().next().unwrap_or_else(unreachable_case);
+            c.browser = Some(browser.to_string());
+            Input::Case(Box::new(c))
+        } else {
+            Input::Steps(StepsJson {
+                browser: Some(browser.to_string()),
+                steps: cases,
+            })
+        };
+        Replay {
+            label,
+            key,
+            steps,
+            input,
+        }
+    }
+
+    /// The scripts the server answers with: `[step][hop]`.
+    pub fn scripts(&self) -> Vec<Vec<HopScript>> {
+        self.steps.iter().map(|s| s.hops.clone()).collect()
+    }
+
+    /// The job the page runs.
+    pub fn job(&self) -> serde_json::Value {
+        let steps: Vec<_> = self
+            .steps
+            .iter()
+            .map(|s| {
+                let r = &s.request;
+                json!({
+                    "at_ms": (s.at_seconds * 1000.0).round() as u64,
+                    "api": if r.use_cors_preflight { "xhr" } else { "fetch" },
+                    "url": r.url,
+                    "method": r.method,
+                    "headers": r.headers,
+                    "credentials": match r.credentials {
+                        Some(CredentialsJson::Omit) => "omit",
+                        Some(CredentialsJson::Include) => "include",
+                        _ => "same-origin",
+                    },
+                    "mode": match r.mode { Some(ModeJson::NoCors) => "no-cors", Some(ModeJson::SameOrigin) => "same-origin", _ => "cors" },
+                    "redirect": match r.redirect { Some(RedirectJson::Error) => "error", Some(RedirectJson::Manual) => "manual", _ => "follow" },
+                    "body": r.body,
+                    "upload_listener": r.use_cors_preflight,
+                })
+            })
+            .collect();
+        json!({"key": self.key, "steps": steps})
+    }
+
+    /// The oracle's outcome, one output per step.
+    pub fn oracle(&self) -> Result<Vec<Output>, Error> {
+        let out = explain(&self.input, None).map_err(|source| Error::Case {
+            label: self.label.clone(),
+            source,
+        })?;
+        Ok(match out {
+            Explained::Case(o) => vec![*o],
+            Explained::Steps { steps } => steps,
+        })
+    }
+}
+
+fn unreachable_case() -> CaseJson {
+    // Replay::new is only called with at least one step; an empty request keeps this total.
+    CaseJson {
+        request: RequestJson {
+            url: String::new(),
+            origin: String::new(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            credentials: None,
+            mode: None,
+            body: None,
+            use_cors_preflight: false,
+            redirect: None,
+            private_network: false,
+        },
+        preflight_response: None,
+        response: None,
+        redirects: Vec::new(),
+        browser: None,
+        at_seconds: None,
+    }
+}
+
+/// What script observed for one step (the page's report).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct StepResult {
+    /// The fetch promise resolved (XHR: `load` fired).
+    pub resolved: bool,
+    /// `Response.type` (fetch only).
+    #[serde(default)]
+    pub r#type: Option<String>,
+    /// The status script saw.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Header names script can see.
+    #[serde(default)]
+    pub headers: Option<Vec<String>>,
+    /// The rejection.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// When the step started, in ms since the job's first step (the page's clock).
+    #[serde(default)]
+    pub at_ms: Option<f64>,
+}
+
+impl StepResult {
+    /// Whether script could read the response.
+    pub fn readable(&self, xhr: bool) -> bool {
+        self.resolved
+            && if xhr {
+                self.status.unwrap_or(0) != 0
+            } else {
+                !matches!(self.r#type.as_deref(), Some("opaque" | "opaqueredirect"))
+            }
+    }
+}
+
+/// The request headers a preflight carried, as the oracle lists them (Method, Headers,
+/// Private-Network), from what reached the server.
+fn acr_headers(lines: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (canon, lower) in [
+        (
+            "Access-Control-Request-Method",
+            "access-control-request-method",
+        ),
+        (
+            "Access-Control-Request-Headers",
+            "access-control-request-headers",
+        ),
+        (
+            "Access-Control-Request-Private-Network",
+            "access-control-request-private-network",
+        ),
+    ] {
+        for (n, v) in lines {
+            if n.eq_ignore_ascii_case(lower) {
+                out.push((canon.to_string(), v.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Requests the browser sent again at the same hop of one step (not a CORS outcome: e.g.
+/// Chromium's network stack resends a request answered `408` on a reused connection); counted
+/// and reported, not compared.
+pub fn repeats(seen: &[HopSeen]) -> usize {
+    seen.iter()
+        .map(|h| h.preflights.len().saturating_sub(1) + h.requests.len().saturating_sub(1))
+        .sum()
+}
+
+/// Compares one step: the oracle's output against what script saw and what reached the
+/// servers. Returns the differences, empty when they agree.
+///
+/// Compared: per hop, whether a preflight was sent and its `Access-Control-Request-*`
+/// headers, whether the request went out and its `Origin`; then whether script could read
+/// the response, its type (fetch), and the header names script can see.
+pub fn compare_step(
+    oracle: &Output,
+    browser: &StepResult,
+    seen: &[HopSeen],
+    xhr: bool,
+) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let seen_len = seen
+        .iter()
+        .rposition(|h| !h.preflights.is_empty() || !h.requests.is_empty())
+        .map_or(0, |i| i + 1);
+    for i in 0..oracle.hops.len().max(seen_len) {
+        let o = oracle.hops.get(i);
+        let s = seen.get(i);
+        let o_pf = o
+            .and_then(|h| h.preflight.as_ref())
+            .map(|p| p.request_headers.clone());
+        let s_pf = s.and_then(|h| h.preflights.first()).map(|l| acr_headers(l));
+        if o_pf != s_pf {
+            diffs.push(format!(
+                "hop {i}: preflight: oracle {}, browser {}",
+                show_pf(&o_pf),
+                show_pf(&s_pf)
+            ));
+        }
+        let o_sent = o.is_some_and(|h| h.sent);
+        let s_req = s.and_then(|h| h.requests.first());
+        if o_sent != s_req.is_some() {
+            diffs.push(format!(
+                "hop {i}: request sent: oracle {o_sent}, browser {}",
+                s_req.is_some()
+            ));
+        } else if let (Some(o), Some(r)) = (o, s_req) {
+            if o.origin_header != r.origin {
+                diffs.push(format!(
+                    "hop {i}: Origin header: oracle {:?}, browser {:?}",
+                    o.origin_header, r.origin
+                ));
+            }
+        }
+    }
+    let readable = browser.readable(xhr);
+    if oracle.readable != readable {
+        diffs.push(format!(
+            "readable: oracle {}, browser {readable}",
+            oracle.readable
+        ));
+    }
+    if !xhr {
+        let b_type = if browser.resolved {
+            browser.r#type.clone().unwrap_or_default()
+        } else {
+            "error".into()
+        };
+        if oracle.response_type != b_type {
+            diffs.push(format!(
+                "response type: oracle {}, browser {b_type}",
+                oracle.response_type
+            ));
+        }
+    }
+    if oracle.readable && readable {
+        let mut names: Vec<String> = browser
+            .headers
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        names.sort();
+        names.dedup();
+        if names != oracle.exposed_headers {
+            diffs.push(format!(
+                "exposed headers: oracle {:?}, browser {names:?}",
+                oracle.exposed_headers
+            ));
+        }
+    }
+    diffs
+}
+
+fn show_pf(p: &Option<Vec<(String, String)>>) -> String {
+    match p {
+        None => "none".into(),
+        Some(h) => format!("{h:?}"),
+    }
+}
