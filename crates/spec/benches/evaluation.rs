@@ -28,9 +28,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const ORIGIN: &str = "https://app.example.com";
 
-fn credentialed_put() -> Request {
-    let url = url::Url::parse("https://api.example.com/items").expect("bench URL parses");
-    let origin = Origin::parse_serialized(ORIGIN).expect("bench origin parses");
+/// What script passes for the credentialed PUT with three unsafe headers.
+fn credentialed_put_init(url: url::Url, origin: Origin) -> RequestInit {
     let mut init = RequestInit::new(url, origin);
     init.method = "PUT".to_string();
     init.credentials = CredentialsMode::Include;
@@ -39,6 +38,19 @@ fn credentialed_put() -> Request {
         (b"X-Request-Id".to_vec(), b"1".to_vec()),
         (b"X-Trace".to_vec(), b"a".to_vec()),
     ];
+    init
+}
+
+fn bench_url() -> url::Url {
+    url::Url::parse("https://api.example.com/items").expect("bench URL parses")
+}
+
+fn bench_origin() -> Origin {
+    Origin::parse_serialized(ORIGIN).expect("bench origin parses")
+}
+
+fn credentialed_put() -> Request {
+    let init = credentialed_put_init(bench_url(), bench_origin());
     Request::construct(init, &Profile::fetch()).expect("bench request is valid")
 }
 
@@ -127,19 +139,11 @@ fn oracle(c: &mut Criterion) {
         })
     });
 
-    let url = url::Url::parse("https://api.example.com/items").expect("bench URL parses");
-    let origin = Origin::parse_serialized(ORIGIN).expect("bench origin parses");
+    let (url, origin) = (bench_url(), bench_origin());
     group.bench_function("construct_and_evaluate/preflighted_credentialed_put", |b| {
         b.iter(|| {
             now += 601.0;
-            let mut init = RequestInit::new(url.clone(), origin.clone());
-            init.method = "PUT".to_string();
-            init.credentials = CredentialsMode::Include;
-            init.headers = vec![
-                (b"Content-Type".to_vec(), b"application/json".to_vec()),
-                (b"X-Request-Id".to_vec(), b"1".to_vec()),
-                (b"X-Trace".to_vec(), b"a".to_vec()),
-            ];
+            let init = credentialed_put_init(url.clone(), origin.clone());
             let request = Request::construct(init, &profile).expect("bench request is valid");
             black_box(evaluate(
                 black_box(&request),
