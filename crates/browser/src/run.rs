@@ -168,10 +168,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     let browser_version = opts.browser.version(&program);
     let profile = opts.browser.profile();
     let servers = Servers::start(PAGE.to_string(), 3)?;
-    let origins = Origins {
-        page: servers.page_origin.clone(),
-        scripted: servers.origins.clone(),
-    };
+    let origins = Origins::new(servers.page_origin.clone(), servers.origins.clone());
 
     let mut jobs: Vec<(Kind, Replay, Vec<Output>)> = Vec::new();
     let mut runner = generate::runner(opts.seed);
@@ -205,11 +202,15 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         .into_iter()
         .enumerate()
     {
+        // Every fourth sequence targets the IP address, the others the host name; Firefox's
+        // only the host name (D27).
+        let ip_host = i % 4 == 3 && generate::ip_hosts_reliable(profile);
         let r = s.render(
             format!("cache sequence #{i} (seed {})", opts.seed),
             &format!("s{i}"),
             profile,
             &origins,
+            ip_host,
         );
         let out = r.oracle()?;
         jobs.push((Kind::Sequence, r, out));

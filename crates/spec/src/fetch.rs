@@ -407,9 +407,13 @@ impl<'r> Fetch<'r> {
             let standard = request.use_cors_preflight
                 || !method::is_cors_safelisted(self.method.as_bytes())
                 || !self.unsafe_names.is_empty();
-            // D24: Firefox preflights every hop after one that was preflighted.
-            self.forced_preflight =
-                self.profile.repreflight_after_redirect && self.any_with_preflight;
+            // D24: Firefox preflights every hop after one that was preflighted, and every
+            // hop of a request that had unsafe header names when it was made (it decides on
+            // the names taken at the start, while the preflight lists those still present).
+            self.forced_preflight = self.profile.repreflight_after_redirect
+                && (self.any_with_preflight
+                    || (!self.redirects.is_empty()
+                        && !request.unsafe_names(self.profile).is_empty()));
             if self.forced_preflight && !standard {
                 self.note_deviations(&["D24"]);
             }
@@ -568,8 +572,19 @@ impl<'r> Fetch<'r> {
         let has_authorization = self
             .headers()
             .any(|(n, _)| eq_ignore_case(n, b"authorization"));
+        // D28: Firefox makes the preflight for the request's own origin even at a
+        // redirect-tainted hop, where the standard uses `null` (R5, R24).
+        let preflight_origin = if self.profile.preflight_for_request_origin {
+            let own = self.request.origin.serialization();
+            if own != self.serialized_origin() {
+                self.note_deviations(&["D28"]);
+            }
+            own
+        } else {
+            self.serialized_origin()
+        };
         let actual = ActualRequest {
-            serialized_origin: self.serialized_origin(),
+            serialized_origin: preflight_origin,
             method: self.method,
             credentials: self.request.credentials,
             unsafe_names: &self.unsafe_names,

@@ -1,6 +1,7 @@
 //! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
-//! and Firefox (D1–D15), expressed as data. Every deviation has an entry in [`DEVIATIONS`]
-//! saying whether and how the oracle models it.
+//! and Firefox (D1–D15 of the rule digest, D16–D28 found by the browser differential),
+//! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
+//! the oracle models it.
 
 /// How a profile parses `Access-Control-Max-Age` (R43, D6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,8 @@ pub struct CacheRules {
     /// How `*` entries match at lookup time.
     pub wildcard_entries: WildcardEntries,
     /// The cache key's origin is the request origin as serialized with redirect taint (R45,
-    /// `null` after a tainting redirect); Chromium keys by the initiator origin (D7).
+    /// `null` after a tainting redirect); Chromium keys by the initiator origin (D7), and so
+    /// does Firefox, whose preflight is made for the requesting origin (D28).
     pub key_uses_tainted_origin: bool,
     /// URLs this long or longer are never cached (Chromium: 1024, D7).
     pub max_url_len: Option<usize>,
@@ -101,10 +103,18 @@ pub struct Profile {
     /// R13 (xhr.spec `send()`): upload listeners set use-CORS-preflight only for a non-null
     /// body; Firefox sets it whatever the body, GET and HEAD included (D23, observed).
     pub upload_listeners_need_body: bool,
-    /// After a redirect, a request whose earlier hop was preflighted is preflighted again
-    /// even when it has become simple (method changed to GET, headers dropped): Firefox
-    /// (D24, observed); the standard decides each hop afresh (R21).
+    /// After a redirect, a hop is preflighted when an earlier hop was, or when the request
+    /// as first made had unsafe header names, even when the request has since become simple
+    /// (method changed to GET, body headers or Authorization dropped; the preflight then
+    /// lists only the names still present): Firefox (D24, observed); the standard decides
+    /// each hop afresh on its current method and headers (R21).
     pub repreflight_after_redirect: bool,
+    /// At a redirect-tainted hop (R5) the CORS preflight is made for the request's own
+    /// origin: it carries that origin in `Origin`, its `Access-Control-Allow-Origin` is
+    /// checked against it and its cache entry is keyed by it, while the actual request
+    /// carries `Origin: null` and is checked against `null` (R24, R39). Firefox (D28,
+    /// observed); the standard uses the tainted `null` for both.
+    pub preflight_for_request_origin: bool,
     /// A non-CORS request that carries `Origin` (a no-cors or same-origin POST) sends
     /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
     /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
@@ -143,6 +153,7 @@ impl Profile {
             safelisted_total_limit: true,
             upload_listeners_need_body: true,
             repreflight_after_redirect: false,
+            preflight_for_request_origin: false,
             origin_null_after_cross_origin_redirect: false,
             client_hints_dropped_on_redirect: false,
         }
@@ -176,13 +187,14 @@ impl Profile {
             safelisted_total_limit: true,
             upload_listeners_need_body: true,
             repreflight_after_redirect: false,
+            preflight_for_request_origin: false,
             origin_null_after_cross_origin_redirect: true,
             client_hints_dropped_on_redirect: true,
         }
     }
 
     /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8) and observed by the
-    /// browser differential in Firefox 153 ESR (D19, D21–D23).
+    /// browser differential in Firefox 153 ESR (D19, D21–D24, D28; D27 is not modeled).
     pub fn firefox() -> Profile {
         Profile {
             name: "firefox",
@@ -195,7 +207,7 @@ impl Profile {
                 union: true,
                 credentialed_serves_uncredentialed: false,
                 wildcard_entries: WildcardEntries::Literal,
-                key_uses_tainted_origin: true,
+                key_uses_tainted_origin: false,
                 max_url_len: None,
                 lookup_skips_method: &["GET", "POST"],
                 clear_on_actual_failure: true,
@@ -209,6 +221,7 @@ impl Profile {
             safelisted_total_limit: false,
             upload_listeners_need_body: false,
             repreflight_after_redirect: true,
+            preflight_for_request_origin: true,
             origin_null_after_cross_origin_redirect: false,
             client_hints_dropped_on_redirect: false,
         }
@@ -252,9 +265,9 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 of the rule digest and D16–D20 found by the browser differential
+/// D1–D15 of the rule digest and D16–D28 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 26] = [
+pub const DEVIATIONS: [Deviation; 28] = [
     Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -278,7 +291,9 @@ pub const DEVIATIONS: [Deviation; 26] = [
     Deviation { id: "D21", browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
     Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
     Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
-    Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a request preflighted at an earlier hop is preflighted again even when it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
+    Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a hop is preflighted when an earlier hop was or when the request as first made had unsafe header names, even once it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
     Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
     Deviation { id: "D26", browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
+    Deviation { id: "D27", browsers: &["firefox"], summary: "for a URL whose host is an IP address, a live preflight cache entry is often not used (entries are checked against the browser's DNS cache)", modeled: Modeled::NotObservable("depends on the state of the browser's DNS cache, not on the exchange: the same sequence hits or misses from run to run") },
+    Deviation { id: "D28", browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
 ];
