@@ -67,9 +67,9 @@ fn ci() -> Result<()> {
         &["test", "--workspace", "--release"],
         &[("PROPTEST_CASES", &cases)],
     )?;
-    // The browser differential (crates/browser) in headless Chromium (Debian's `chromium`,
-    // installed by .ci/run): 500 generated cases, 100 cache sequences and every spec vector;
-    // a disagreement, or a missing browser, fails CI.
+    // The browser differential (crates/browser) in headless Chromium and Firefox ESR
+    // (installed by .ci/run): per browser 500 generated cases, 100 cache sequences and every
+    // spec vector; a disagreement, or a missing browser, fails CI.
     for browser in CI_BROWSERS {
         browser_diff(
             &cargo,
@@ -90,9 +90,9 @@ fn ci() -> Result<()> {
     fuzz::ci(&cargo)
 }
 
-/// The browsers CI checks with the differential. Firefox ESR is not yet among them: its
-/// open disagreements are listed in crates/browser/README.md.
-const CI_BROWSERS: [&str; 1] = ["chromium"];
+/// The browsers CI checks with the differential, each against its own profile: headless
+/// Chromium and Firefox ESR (Debian's `chromium` and `firefox-esr`, installed by .ci/run).
+const CI_BROWSERS: [&str; 2] = ["chromium", "firefox"];
 
 /// The differential's seed in CI: `BROWSER_SEED` if set, else a fixed one, so that a CI run
 /// on an unchanged tree gives the same verdict (seed 777's first cases are among the 20,000

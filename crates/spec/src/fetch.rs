@@ -765,7 +765,16 @@ impl<'r> Fetch<'r> {
         if self.profile.client_hints_dropped_on_redirect
             && !self.request.origin.same_origin(&location_origin)
         {
+            let had_hints = !self.client_hints_removed
+                && self.request.headers().iter().any(|(name, _)| {
+                    crate::headers::is_chromium_client_hint_name(name)
+                        && !eq_ignore_case(name, b"save-data")
+                        && !eq_ignore_case(name, b"intervention")
+                });
             self.client_hints_removed = true;
+            if had_hints {
+                self.note_deviations(&["D26"]);
+            }
         }
         // R60: main fetch again, recursively, at the new URL.
         self.redirects.push(location);
