@@ -158,6 +158,10 @@ pub struct Fetch<'r> {
     method: &'r str,
     body_headers_removed: bool,
     authorization_removed: bool,
+    /// D24: what the latest redirect alone removed (Firefox lists the request's first
+    /// unsafe names minus these).
+    latest_removed_body_headers: bool,
+    latest_removed_authorization: bool,
     /// D26: script-set client hints are gone after a redirect to another origin.
     client_hints_removed: bool,
     tainting: Tainting,
@@ -188,6 +192,8 @@ impl<'r> Fetch<'r> {
             method: &request.method,
             body_headers_removed: false,
             authorization_removed: false,
+            latest_removed_body_headers: false,
+            latest_removed_authorization: false,
             client_hints_removed: false,
             tainting: Tainting::Unset,
             with_preflight: false,
@@ -396,11 +402,27 @@ impl<'r> Fetch<'r> {
             self.tainting = Tainting::Cors;
             // R18 on the header list at this hop: the request's own classification while no
             // redirect has removed a header (R58, R59).
-            self.unsafe_names = if self.body_headers_removed || self.authorization_removed {
-                UnsafeNames::of(self.headers(), self.profile)
-            } else {
-                request.unsafe_names(self.profile)
-            };
+            self.unsafe_names =
+                if self.profile.repreflight_after_redirect && !self.redirects.is_empty() {
+                    // D24: Firefox takes the unsafe names the request had when it was made and
+                    // strips only what the latest redirect removed, even where an earlier one
+                    // removed the header itself.
+                    let (body, auth) = (
+                        self.latest_removed_body_headers,
+                        self.latest_removed_authorization,
+                    );
+                    UnsafeNames::of(
+                        request.headers().iter().filter(|(name, _)| {
+                            !(body && REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name))
+                                || auth && eq_ignore_case(name, b"authorization"))
+                        }),
+                        self.profile,
+                    )
+                } else if self.body_headers_removed || self.authorization_removed {
+                    UnsafeNames::of(self.headers(), self.profile)
+                } else {
+                    request.unsafe_names(self.profile)
+                };
             let ids = self.unsafe_names.deviations.clone();
             self.note_deviations(&ids);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.
@@ -569,9 +591,15 @@ impl<'r> Fetch<'r> {
             ),
             None => (false, false),
         };
-        let has_authorization = self
-            .headers()
-            .any(|(n, _)| eq_ignore_case(n, b"authorization"));
+        // R41 on the header list; Firefox (D24) on the names its preflight lists.
+        let has_authorization = if self.profile.repreflight_after_redirect {
+            self.unsafe_names
+                .iter()
+                .any(|n| eq_ignore_case(n, b"authorization"))
+        } else {
+            self.headers()
+                .any(|(n, _)| eq_ignore_case(n, b"authorization"))
+        };
         // D28: Firefox makes the preflight for the request's own origin even at a
         // redirect-tainted hop, where the standard uses `null` (R5, R24).
         let preflight_origin = if self.profile.preflight_for_request_origin {
@@ -583,8 +611,13 @@ impl<'r> Fetch<'r> {
         } else {
             self.serialized_origin()
         };
+        // D28: and a preflight to the request's own origin is a same-origin request to
+        // Firefox: no CORS check of its ACAO and ACAC.
+        let cors_check = !(self.profile.preflight_for_request_origin
+            && Origin::of_url(self.current_url()).same_origin(&self.request.origin));
         let actual = ActualRequest {
             serialized_origin: preflight_origin,
+            cors_check,
             method: self.method,
             credentials: self.request.credentials,
             unsafe_names: &self.unsafe_names,
@@ -750,14 +783,17 @@ impl<'r> Fetch<'r> {
             return fail(self, ErrorKind::RedirectStreamBody, "R62", cache);
         }
         // R58: 301/302 with POST, or 303 with anything but GET/HEAD, become GET without body.
-        if ((response.status == 301 || response.status == 302) && self.method == "POST")
-            || (response.status == 303 && self.method != "GET" && self.method != "HEAD")
-        {
+        self.latest_removed_body_headers = ((response.status == 301 || response.status == 302)
+            && self.method == "POST")
+            || (response.status == 303 && self.method != "GET" && self.method != "HEAD");
+        if self.latest_removed_body_headers {
             self.method = "GET";
             self.body_headers_removed = true;
         }
         // R59: a cross-origin hop removes Authorization.
-        if !Origin::of_url(self.current_url()).same_origin(&location_origin) {
+        self.latest_removed_authorization =
+            !Origin::of_url(self.current_url()).same_origin(&location_origin);
+        if self.latest_removed_authorization {
             self.authorization_removed = true;
         }
         // D26: Chromium drops script-set Accept-CH client hints when a redirect leads to an

@@ -17,6 +17,9 @@ use crate::response::{Cors, Response};
 pub struct ActualRequest<'a, 'n> {
     /// The byte-serialized request origin (R4).
     pub serialized_origin: &'a str,
+    /// Whether the response gets the CORS check (R37); Firefox skips it for a preflight to
+    /// the request's own origin (D28).
+    pub cors_check: bool,
     /// The method (normalized).
     pub method: &'a str,
     /// The actual request's credentials mode: the preflight is checked against it (R37).
@@ -79,7 +82,8 @@ where
 /// let headers = vec![(b"X-Test".to_vec(), b"1".to_vec())];
 /// let names = UnsafeNames::of(headers.iter(), &Profile::fetch());
 /// let req = ActualRequest {
-///     serialized_origin: "https://app.test", method: "PUT", credentials: CredentialsMode::Include,
+///     serialized_origin: "https://app.test", cors_check: true, method: "PUT",
+///     credentials: CredentialsMode::Include,
 ///     unsafe_names: &names, has_authorization: false, use_cors_preflight: false,
 ///     private_network: false, private_network_only: false,
 /// };
@@ -105,9 +109,11 @@ pub fn validate<'a, 'r: 'a>(
         return Err(Reason::fail(ErrorKind::PreflightStatus, "R37"));
     }
     // R37: the CORS check, with the actual request's credentials mode.
-    let check = cors_check(response, request.serialized_origin, request.credentials);
-    if check.error.is_some() {
-        return Err(check);
+    if request.cors_check {
+        let check = cors_check(response, request.serialized_origin, request.credentials);
+        if check.error.is_some() {
+            return Err(check);
+        }
     }
     let max_age = max_age_noting_deviation(response, profile, &mut deviations);
     // R67: Private Network Access needs ACAPN `true` (exact).

@@ -596,6 +596,7 @@ fn full_preflight_passes(j: &Judged<'_>, profile: &str) -> bool {
     let names = UnsafeNames::of(headers.iter(), &profile);
     let request = ActualRequest {
         serialized_origin: j.origin(),
+        cors_check: true,
         method: PROBE_METHOD,
         credentials: CredentialsMode::Include,
         unsafe_names: &names,
