@@ -213,19 +213,17 @@ impl PreflightCache {
                     }
                 }
         };
-        if let Some(e) = self.entries.iter_mut().find(|e| matches(e)) {
-            e.expires = expires;
-            return;
+        // One pass: the first live entry that matches, else the first expired slot.
+        let mut slot = None;
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            if now >= e.expires {
+                slot = slot.or(Some(i));
+            } else if matches(e) {
+                e.expires = expires;
+                return;
+            }
         }
         // Otherwise create an entry, reusing an expired slot when there is one.
-        let slot = self.entries.iter().position(|e| now >= e.expires);
-        let entry = Entry {
-            key: k,
-            credentials,
-            kind,
-            item: Vec::new(),
-            expires,
-        };
         let i = match slot {
             Some(i) => i,
             None if self.entries.len() >= MAX_ENTRIES => self
@@ -235,15 +233,23 @@ impl PreflightCache {
                 .min_by(|a, b| a.1.expires.total_cmp(&b.1.expires))
                 .map_or(0, |(i, _)| i),
             None => {
-                self.entries.push(entry.clone());
-                self.entries.len() - 1
+                self.entries.push(Entry {
+                    key: k,
+                    credentials,
+                    kind,
+                    item: item.to_vec(),
+                    expires,
+                });
+                return;
             }
         };
-        let e = &mut self.entries[i];
-        e.key = entry.key;
-        e.credentials = entry.credentials;
-        e.kind = entry.kind;
-        e.expires = entry.expires;
+        let Some(e) = self.entries.get_mut(i) else {
+            return;
+        };
+        e.key = k;
+        e.credentials = credentials;
+        e.kind = kind;
+        e.expires = expires;
         e.item.clear();
         e.item.extend_from_slice(item);
     }

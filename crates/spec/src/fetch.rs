@@ -16,7 +16,7 @@ use crate::grammar::{eq_ignore_case, isomorphic_decode};
 use crate::headers::UnsafeNames;
 use crate::method;
 use crate::origin::Origin;
-use crate::preflight::{self, ActualRequest};
+use crate::preflight::{self, ActualRequest, Passed};
 use crate::profile::Profile;
 use crate::request::{Body, CredentialsMode, RedirectMode, Request, RequestMode};
 use crate::response::{Cors, Response};
@@ -168,6 +168,15 @@ pub struct Fetch<'r> {
     unsafe_names: UnsafeNames<'r>,
     state: State,
     outcome: Outcome<'r>,
+}
+
+/// Adds to `noted` each deviation id of `ids` it does not have yet.
+fn note_deviations(noted: &mut SmallVec<[&'static str; 4]>, ids: &[&'static str]) {
+    for id in ids {
+        if !noted.contains(id) {
+            noted.push(id);
+        }
+    }
 }
 
 /// The request-body headers removed on a method-changing redirect (R58).
@@ -331,11 +340,7 @@ impl<'r> Fetch<'r> {
     }
 
     fn note_deviations(&mut self, ids: &[&'static str]) {
-        for id in ids {
-            if !self.outcome.deviations.contains(id) {
-                self.outcome.deviations.push(id);
-            }
-        }
+        note_deviations(&mut self.outcome.deviations, ids);
     }
 
     /// Starts the fetch (or a hop after a redirect): main fetch's dispatch (R21) and HTTP
@@ -396,13 +401,12 @@ impl<'r> Fetch<'r> {
             self.tainting = Tainting::Cors;
             // R18 on the header list at this hop: the request's own classification while no
             // redirect has removed a header (R58, R59).
-            self.unsafe_names = if self.body_headers_removed || self.authorization_removed {
-                UnsafeNames::of(self.headers(), self.profile)
+            if self.body_headers_removed || self.authorization_removed {
+                self.unsafe_names = UnsafeNames::of(self.headers(), self.profile);
             } else {
-                request.unsafe_names(self.profile)
-            };
-            let ids = self.unsafe_names.deviations.clone();
-            self.note_deviations(&ids);
+                request.unsafe_names_into(self.profile, &mut self.unsafe_names);
+            }
+            note_deviations(&mut self.outcome.deviations, &self.unsafe_names.deviations);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.
             let standard = request.use_cors_preflight
                 || !method::is_cors_safelisted(self.method.as_bytes())
@@ -578,7 +582,8 @@ impl<'r> Fetch<'r> {
             private_network: pna,
             private_network_only: pna_only,
         };
-        match preflight::validate(&actual, response, self.profile) {
+        let mut passed = Passed::default();
+        match preflight::validate_into(&actual, response, self.profile, &mut passed) {
             Err(reason) => {
                 // D19: the method check failed where the standard would have taken the
                 // request's method for the absent ACAM.
@@ -600,9 +605,8 @@ impl<'r> Fetch<'r> {
                 }
                 self.finish(reason, ResponseType::Error, cache)
             }
-            Ok(passed) => {
-                let ids = passed.deviations.clone();
-                self.note_deviations(&ids);
+            Ok(()) => {
+                self.note_deviations(&passed.deviations);
                 // R44: write the cache.
                 let (origin, url) = self.cache_key();
                 let key = CacheKey {

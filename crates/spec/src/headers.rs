@@ -259,6 +259,12 @@ pub(crate) fn standard_safelisted(name: &[u8], value: &[u8]) -> bool {
     }
 }
 
+/// Whether some profile could safelist `(name, value)` where the standard does not (D2, D3):
+/// when false, [`deviation_safelisted`] is `None` under every profile.
+pub(crate) fn deviation_candidate(name: &[u8], value: &[u8]) -> bool {
+    value.len() <= 128 && (eq_ignore_case(name, b"range") || is_chromium_client_hint_name(name))
+}
+
 /// The deviation (its id) under which `profile` safelists a request header the standard
 /// does not (D2, D3), if any.
 fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<&'static str> {
@@ -282,6 +288,10 @@ fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<
 /// values of their expected shape (Chromium `cors.cc` IsCorsSafelistedHeader).
 /// Whether a name is one of the client hints (or `intervention`) Chromium safelists (D2).
 pub fn is_chromium_client_hint_name(name: &[u8]) -> bool {
+    // Dispatch on the length first: most names are none of these.
+    if !matches!(name.len(), 3 | 5 | 8 | 9 | 12 | 13 | 14) {
+        return false;
+    }
     [
         &b"intervention"[..],
         b"device-memory",
@@ -449,6 +459,18 @@ impl<'a> UnsafeNames<'a> {
         // The deviation ids in a canonical order, whatever the order of the headers.
         deviations.sort_unstable();
         UnsafeNames { names, deviations }
+    }
+
+    /// Sets `self` to `names` (already in byte-lowercase order, no name twice) with no
+    /// deviation, in place: what a request whose classification no profile can change
+    /// ([`crate::Request::unsafe_names`]) gives, without building and moving a new value.
+    pub(crate) fn set_standard<I>(&mut self, names: I)
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        self.names.clear();
+        self.names.extend(names);
+        self.deviations.clear();
     }
 
     /// True when there is no unsafe name.

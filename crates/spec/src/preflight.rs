@@ -34,7 +34,7 @@ pub struct ActualRequest<'a, 'n> {
 }
 
 /// A passed preflight: what the cache is written with (R44).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Passed<'a> {
     /// The methods list (R38, R39): ACAM's elements, or the request's method when ACAM is
     /// absent and the use-CORS-preflight flag is set.
@@ -95,7 +95,42 @@ pub fn validate<'a, 'r: 'a>(
     response: &'a Response,
     profile: &Profile,
 ) -> Result<Passed<'a>, Reason> {
-    let mut deviations = SmallVec::new();
+    let mut passed = Passed::default();
+    validate_into(request, response, profile, &mut passed)?;
+    Ok(passed)
+}
+
+/// [`validate`] writing what passed into `passed` (cleared first), so that a caller that
+/// validates many preflights builds its lists in one place instead of moving them. On `Err`,
+/// `passed` holds whatever was extracted before the failure.
+///
+/// ```
+/// use corsproof_spec::preflight::{validate_into, ActualRequest, Passed};
+/// use corsproof_spec::{headers::UnsafeNames, CredentialsMode, Profile, Response};
+/// let names = UnsafeNames::default();
+/// let req = ActualRequest {
+///     serialized_origin: "https://app.test", method: "PUT", credentials: CredentialsMode::Omit,
+///     unsafe_names: &names, has_authorization: false, use_cors_preflight: false,
+///     private_network: false, private_network_only: false,
+/// };
+/// let resp = Response::new(204, [
+///     ("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "PUT"),
+/// ]);
+/// let mut passed = Passed::default();
+/// assert!(validate_into(&req, &resp, &Profile::fetch(), &mut passed).is_ok());
+/// assert_eq!(passed.methods.as_slice(), [&b"PUT"[..]]);
+/// assert_eq!(passed.max_age, Some(5)); // no ACMA: the default (R43)
+/// ```
+pub fn validate_into<'a, 'r: 'a>(
+    request: &ActualRequest<'r, '_>,
+    response: &'a Response,
+    profile: &Profile,
+    passed: &mut Passed<'a>,
+) -> Result<(), Reason> {
+    passed.methods.clear();
+    passed.header_names.clear();
+    passed.max_age = None;
+    passed.deviations.clear();
     // R30: a preflight is never followed through a redirect; a 3xx is not an ok status.
     if (300..=399).contains(&response.status) {
         return Err(Reason::fail(ErrorKind::PreflightRedirect, "R30"));
@@ -109,7 +144,7 @@ pub fn validate<'a, 'r: 'a>(
     if check.error.is_some() {
         return Err(check);
     }
-    let max_age = max_age_noting_deviation(response, profile, &mut deviations);
+    passed.max_age = max_age_noting_deviation(response, profile, &mut passed.deviations);
     // R67: Private Network Access needs ACAPN `true` (exact).
     if request.private_network {
         match response.get_combined(Cors::AllowPrivateNetwork) {
@@ -117,21 +152,16 @@ pub fn validate<'a, 'r: 'a>(
             _ => return Err(Reason::fail(ErrorKind::PrivateNetworkNotAllowed, "R67")),
         }
         if request.private_network_only {
-            return Ok(Passed {
-                methods: SmallVec::new(),
-                header_names: SmallVec::new(),
-                max_age,
-                deviations,
-            });
+            return Ok(());
         }
     }
     // R38: extract ACAM as `#method` and ACAH as `#field-name`; any non-token fails.
-    let mut methods = SmallVec::new();
-    let acam_present = extract_token_list(response, Cors::AllowMethods, &mut methods)
+    let acam_present = extract_token_list(response, Cors::AllowMethods, &mut passed.methods)
         .map_err(|()| Reason::fail(ErrorKind::InvalidAllowMethods, "R38"))?;
-    let mut header_names = SmallVec::new();
-    extract_token_list(response, Cors::AllowHeaders, &mut header_names)
+    extract_token_list(response, Cors::AllowHeaders, &mut passed.header_names)
         .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?;
+    let methods = &mut passed.methods;
+    let header_names = &passed.header_names;
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
     // D19: Chromium does not (fetch.rs notes the deviation when the method check fails).
     if !acam_present && request.use_cors_preflight && profile.use_cors_preflight_implies_method {
@@ -151,7 +181,7 @@ pub fn validate<'a, 'r: 'a>(
     // R41: Authorization must be named, whatever `*` says (D1: browsers let `*` cover it).
     if request.has_authorization && !listed(b"authorization") {
         if star && profile.authorization_covered_by_wildcard {
-            deviations.push("D1");
+            passed.deviations.push("D1");
         } else {
             return Err(Reason::fail(ErrorKind::AuthorizationNotAllowed, "R41"));
         }
@@ -160,12 +190,7 @@ pub fn validate<'a, 'r: 'a>(
     if !star && request.unsafe_names.iter().any(|name| !listed(name)) {
         return Err(Reason::fail(ErrorKind::HeaderNotAllowed, "R42"));
     }
-    Ok(Passed {
-        methods,
-        header_names,
-        max_age,
-        deviations,
-    })
+    Ok(())
 }
 
 /// [`max_age`] under `profile`, noting D6 when the profile's parsing or cap changed it.

@@ -88,6 +88,11 @@ pub struct Response {
     kinds: Vec<Option<Cors>>,
     /// One bit per [`Cors`] header present ([`Cors::bit`]).
     present: u16,
+    /// One bit per [`Cors`] header with more than one field line.
+    several: u16,
+    /// Per [`Cors`] header present, the index of its first field line (0 when absent: read
+    /// only under a `present` bit), so that a lookup starts there instead of at the top.
+    first: [u32; 8],
 }
 
 impl Response {
@@ -106,12 +111,25 @@ impl Response {
             })
             .collect();
         let kinds: Vec<Option<Cors>> = headers.iter().map(|(n, _)| Cors::of_name(n)).collect();
-        let present = kinds.iter().flatten().fold(0, |mask, c| mask | c.bit());
+        let (mut present, mut several, mut first) = (0u16, 0u16, [0u32; 8]);
+        for (i, c) in kinds.iter().enumerate() {
+            let Some(c) = c else { continue };
+            if present & c.bit() == 0 {
+                present |= c.bit();
+                // A header list longer than u32::MAX lines cannot be built in memory here;
+                // saturate rather than wrap all the same.
+                first[*c as usize] = u32::try_from(i).unwrap_or(u32::MAX);
+            } else {
+                several |= c.bit();
+            }
+        }
         Response {
             status,
             headers,
             kinds,
             present,
+            several,
+            first,
         }
     }
 
@@ -133,13 +151,10 @@ impl Response {
 
     /// The values of every field line of a [`Cors`] header, in order.
     pub fn cors_values(&self, header: Cors) -> impl Iterator<Item = &[u8]> + '_ {
-        // Absent headers (the common case for most of them) cost one bit test.
-        let end = if self.present & header.bit() == 0 {
-            0
-        } else {
-            self.kinds.len()
-        };
-        let mut i = 0;
+        // Absent headers (the common case for most of them) cost one bit test; a present one
+        // is looked for from its first field line on, and only up to it when it has one line.
+        let (start, end) = self.span(header);
+        let mut i = start;
         std::iter::from_fn(move || {
             while i < end {
                 let at = i;
@@ -152,9 +167,34 @@ impl Response {
         })
     }
 
+    /// The range of line indices where the field lines of `header` are: empty when absent,
+    /// exactly its line when it has one.
+    fn span(&self, header: Cors) -> (usize, usize) {
+        if self.present & header.bit() == 0 {
+            return (0, 0);
+        }
+        let start = self.first[header as usize] as usize;
+        if self.several & header.bit() == 0 {
+            (start, start.saturating_add(1).min(self.kinds.len()))
+        } else {
+            (start, self.kinds.len())
+        }
+    }
+
     /// Fetch "get" (`#concept-header-list-get`) of a [`Cors`] header: the values combined
     /// with `, `, or `None` if absent. Borrows when there is one field line.
     pub fn get_combined(&self, header: Cors) -> Option<std::borrow::Cow<'_, [u8]>> {
+        if self.several & header.bit() == 0 {
+            // One field line at most: no scan, no combining.
+            let (start, end) = self.span(header);
+            if start >= end {
+                return None;
+            }
+            return self
+                .headers
+                .get(start)
+                .map(|(_, v)| std::borrow::Cow::Borrowed(v.as_slice()));
+        }
         let mut it = self.cors_values(header);
         let first = it.next()?;
         match it.next() {
@@ -172,12 +212,12 @@ impl Response {
 
     /// True when the header list has a field of that [`Cors`] header.
     pub fn has(&self, header: Cors) -> bool {
-        self.cors_values(header).next().is_some()
+        self.present & header.bit() != 0
     }
 
     /// True when the header list has more than one field line of that [`Cors`] header.
     pub fn has_several(&self, header: Cors) -> bool {
-        self.cors_values(header).nth(1).is_some()
+        self.several & header.bit() != 0
     }
 
     /// An ok status (200–299).
