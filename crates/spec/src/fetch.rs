@@ -171,6 +171,7 @@ pub struct Fetch<'r> {
 }
 
 /// Adds to `noted` each deviation id of `ids` it does not have yet.
+#[inline]
 fn note_deviations(noted: &mut SmallVec<[&'static str; 4]>, ids: &[&'static str]) {
     for id in ids {
         if !noted.contains(id) {
@@ -247,8 +248,9 @@ impl<'r> Fetch<'r> {
     }
 
     /// The serialized request origin (R4): `null` when opaque or redirect-tainted (R5).
+    #[inline]
     pub fn serialized_origin(&self) -> &'r str {
-        if self.redirect_tainted() {
+        if !self.redirects.is_empty() && self.redirect_tainted() {
             "null"
         } else {
             self.request.origin.serialization()
@@ -266,6 +268,7 @@ impl<'r> Fetch<'r> {
 
     /// R5: walk the URL list; a hop from lastURL to url taints when url's origin differs
     /// from lastURL's and the request's origin differs from lastURL's too.
+    #[inline(never)]
     fn redirect_tainted(&self) -> bool {
         if self.redirects.is_empty() {
             return false;
@@ -569,9 +572,8 @@ impl<'r> Fetch<'r> {
             ),
             None => (false, false),
         };
-        let has_authorization = self
-            .headers()
-            .any(|(n, _)| eq_ignore_case(n, b"authorization"));
+        // Only R59 removes an Authorization header (R58 and D26 remove others).
+        let has_authorization = self.request.has_authorization() && !self.authorization_removed;
         let actual = ActualRequest {
             serialized_origin: self.serialized_origin(),
             method: self.method,

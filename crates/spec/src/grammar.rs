@@ -78,7 +78,68 @@ pub fn trim(bytes: &[u8], pred: fn(u8) -> bool) -> &[u8] {
 /// ```
 #[inline]
 pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
-    a.eq_ignore_ascii_case(b)
+    if a.len() != b.len() {
+        return false;
+    }
+    // Eight bytes at a time, each word lowercased as a whole ([`ascii_lower_word`]). Both
+    // sides have the same length, so the same bytes go into the same lanes: the last word
+    // overlaps the one before, a short string is read as overlapping halves.
+    if a.len() < 8 {
+        return ascii_lower_word(short_word(a)) == ascii_lower_word(short_word(b));
+    }
+    let mut a_words = a.chunks_exact(8);
+    let mut b_words = b.chunks_exact(8);
+    for (x, y) in (&mut a_words).zip(&mut b_words) {
+        if ascii_lower_word(first_word(x)) != ascii_lower_word(first_word(y)) {
+            return false;
+        }
+    }
+    a_words.remainder().is_empty()
+        || ascii_lower_word(last_word(a)) == ascii_lower_word(last_word(b))
+}
+
+/// The first 8 bytes as a little-endian word (0 if shorter).
+#[inline]
+fn first_word(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// The last 8 bytes as a little-endian word (0 if shorter).
+#[inline]
+fn last_word(bytes: &[u8]) -> u64 {
+    bytes
+        .last_chunk::<8>()
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// Every byte of a string shorter than 8 bytes in one word: its first and last 4 (or 2)
+/// bytes, overlapping in the middle; two strings of one length are laid out alike.
+#[inline]
+fn short_word(bytes: &[u8]) -> u64 {
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*head)) | u64::from(u32::from_le_bytes(*tail)) << 32
+    } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<2>(), bytes.last_chunk::<2>()) {
+        u64::from(u16::from_le_bytes(*head)) | u64::from(u16::from_le_bytes(*tail)) << 16
+    } else {
+        bytes.first().map_or(0, |&b| u64::from(b))
+    }
+}
+
+/// `u8::to_ascii_lowercase` of each byte of a word at once: a byte from `A` to `Z` gains
+/// 0x20, every other byte (non-ASCII included) is left as it is.
+#[inline]
+fn ascii_lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Each byte's low seven bits, plus a bias that carries into the byte's top bit exactly
+    // when it is at least `A` (resp. more than `Z`); no sum crosses into the next byte.
+    let low = w & (0x7f * ONES);
+    let at_least_a = low + (0x80 - u64::from(b'A')) * ONES;
+    let above_z = low + (0x80 - u64::from(b'Z') - 1) * ONES;
+    // Bytes with the top bit set are not ASCII: never letters.
+    let upper = at_least_a & !above_z & !w & (0x80 * ONES);
+    w | (upper >> 2)
 }
 
 /// Compares two byte strings by their byte-lowercased form: the sort order Fetch uses for

@@ -221,13 +221,10 @@ fn max_age_noting_deviation(
 /// assert_eq!(max_age(&r("86400"), &Profile::chromium()), Some(7200));
 /// ```
 pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
-    let mut lines = response.cors_values(Cors::MaxAge);
-    let first = lines.next();
-    let several = lines.next().is_some();
     let parsed = match profile.max_age_parsing {
         // R43: extract as `delta-seconds` (a single value); failure or null → 5.
-        MaxAgeParsing::Standard => Some(match first {
-            Some(v) if !several => parse_delta_seconds(v).unwrap_or(5),
+        MaxAgeParsing::Standard => Some(match response.first_value(Cors::MaxAge) {
+            Some(v) if !response.has_several(Cors::MaxAge) => parse_delta_seconds(v).unwrap_or(5),
             _ => 5,
         }),
         // D6 Chromium: the combined value as a signed 64-bit integer; failure → 5;

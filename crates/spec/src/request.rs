@@ -153,6 +153,8 @@ pub struct Request {
     /// 1024 bytes of safelisted values (D22). They are then the headers the standard does
     /// not safelist, in `classified` order, with no deviation.
     profile_neutral: bool,
+    /// Whether the header list has `Authorization` (R41), found once.
+    has_authorization: bool,
     /// Script-set headers the guard dropped silently (R7, R9), for explanations.
     pub dropped_headers: Vec<Vec<u8>>,
     /// Credentials mode.
@@ -300,6 +302,9 @@ impl Request {
                         .get(i)
                         .is_some_and(|(n, v)| deviation_candidate(n, v))
             });
+        let has_authorization = headers
+            .iter()
+            .any(|(n, _)| eq_ignore_case(n, b"authorization"));
         Ok(Request {
             url_origin: Origin::of_url(&init.url),
             url: init.url,
@@ -309,6 +314,7 @@ impl Request {
             classified,
             duplicate_names,
             profile_neutral,
+            has_authorization,
             dropped_headers: dropped,
             credentials: init.credentials,
             mode: init.mode,
@@ -376,6 +382,11 @@ impl Request {
 }
 
 impl<'a> Request {
+    /// Whether the header list has `Authorization` (R41).
+    pub(crate) fn has_authorization(&self) -> bool {
+        self.has_authorization
+    }
+
     /// [`Request::unsafe_names`] written into `out`, in place: a fetch keeps one
     /// [`UnsafeNames`] and refills it at each hop.
     pub(crate) fn unsafe_names_into(&'a self, profile: &Profile, out: &mut UnsafeNames<'a>) {

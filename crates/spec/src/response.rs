@@ -154,21 +154,18 @@ impl Response {
         // Absent headers (the common case for most of them) cost one bit test; a present one
         // is looked for from its first field line on, and only up to it when it has one line.
         let (start, end) = self.span(header);
-        let mut i = start;
-        std::iter::from_fn(move || {
-            while i < end {
-                let at = i;
-                i += 1;
-                if self.kinds[at] == Some(header) {
-                    return self.headers.get(at).map(|(_, v)| v.as_slice());
-                }
-            }
-            None
-        })
+        let kinds = self.kinds.get(start..end).unwrap_or_default();
+        let lines = self.headers.get(start..end).unwrap_or_default();
+        kinds
+            .iter()
+            .zip(lines)
+            .filter(move |(kind, _)| **kind == Some(header))
+            .map(|(_, (_, v))| v.as_slice())
     }
 
     /// The range of line indices where the field lines of `header` are: empty when absent,
     /// exactly its line when it has one.
+    #[inline]
     fn span(&self, header: Cors) -> (usize, usize) {
         if self.present & header.bit() == 0 {
             return (0, 0);
@@ -181,41 +178,51 @@ impl Response {
         }
     }
 
+    /// The value of the first field line of a [`Cors`] header, without a scan.
+    #[inline]
+    pub(crate) fn first_value(&self, header: Cors) -> Option<&[u8]> {
+        if self.present & header.bit() == 0 {
+            return None;
+        }
+        self.headers
+            .get(self.first[header as usize] as usize)
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// Fetch "get" (`#concept-header-list-get`) of a [`Cors`] header: the values combined
     /// with `, `, or `None` if absent. Borrows when there is one field line.
+    #[inline]
     pub fn get_combined(&self, header: Cors) -> Option<std::borrow::Cow<'_, [u8]>> {
         if self.several & header.bit() == 0 {
             // One field line at most: no scan, no combining.
-            let (start, end) = self.span(header);
-            if start >= end {
-                return None;
-            }
-            return self
-                .headers
-                .get(start)
-                .map(|(_, v)| std::borrow::Cow::Borrowed(v.as_slice()));
-        }
-        let mut it = self.cors_values(header);
-        let first = it.next()?;
-        match it.next() {
-            None => Some(std::borrow::Cow::Borrowed(first)),
-            Some(second) => {
-                let mut v = first.to_vec();
-                for next in std::iter::once(second).chain(it) {
-                    v.extend_from_slice(b", ");
-                    v.extend_from_slice(next);
-                }
-                Some(std::borrow::Cow::Owned(v))
-            }
+            self.first_value(header).map(std::borrow::Cow::Borrowed)
+        } else {
+            Some(std::borrow::Cow::Owned(self.combined(header)))
         }
     }
 
+    /// The values of a [`Cors`] header's field lines joined with `, ` (several lines).
+    #[cold]
+    #[inline(never)]
+    fn combined(&self, header: Cors) -> Vec<u8> {
+        let mut v = Vec::new();
+        for (i, line) in self.cors_values(header).enumerate() {
+            if i > 0 {
+                v.extend_from_slice(b", ");
+            }
+            v.extend_from_slice(line);
+        }
+        v
+    }
+
     /// True when the header list has a field of that [`Cors`] header.
+    #[inline]
     pub fn has(&self, header: Cors) -> bool {
         self.present & header.bit() != 0
     }
 
     /// True when the header list has more than one field line of that [`Cors`] header.
+    #[inline]
     pub fn has_several(&self, header: Cors) -> bool {
         self.several & header.bit() != 0
     }
