@@ -5,7 +5,7 @@
 //! entries are revived in place when the same item is written again, so a steady workload
 //! does not allocate.
 
-use crate::grammar::eq_ignore_case;
+use crate::grammar::{eq_bytes, eq_ignore_case};
 use crate::headers::is_non_wildcard_request_header;
 use crate::profile::{Profile, WildcardEntries};
 
@@ -65,9 +65,10 @@ pub struct CacheKey<'a> {
 
 impl PreflightCache {
     fn key_index(&self, key: &CacheKey<'_>) -> Option<usize> {
-        self.keys
-            .iter()
-            .position(|(o, u)| o == key.origin && u == key.url)
+        self.keys.iter().position(|(o, u)| {
+            eq_bytes(u.as_bytes(), key.url.as_bytes())
+                && eq_bytes(o.as_bytes(), key.origin.as_bytes())
+        })
     }
 
     fn key_index_or_insert(&mut self, key: &CacheKey<'_>) -> usize {
@@ -184,6 +185,7 @@ impl PreflightCache {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn refresh_or_create(
         &mut self,
         k: usize,
@@ -250,8 +252,11 @@ impl PreflightCache {
         e.credentials = credentials;
         e.kind = kind;
         e.expires = expires;
-        e.item.clear();
-        e.item.extend_from_slice(item);
+        // A steady workload revives the slot of the same item: nothing to copy then.
+        if !eq_bytes(&e.item, item) {
+            e.item.clear();
+            e.item.extend_from_slice(item);
+        }
     }
 
     /// Clears every entry of the key, whatever its credentials (R49, `#concept-cache-clear`).

@@ -98,6 +98,26 @@ pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
         || ascii_lower_word(last_word(a)) == ascii_lower_word(last_word(b))
 }
 
+/// Byte-for-byte equality, inlined and a word at a time: for the short strings of the hot
+/// path (origins, URLs, header names), cheaper than a call to `memcmp`.
+#[inline]
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return short_word(a) == short_word(b);
+    }
+    let mut a_words = a.chunks_exact(8);
+    let mut b_words = b.chunks_exact(8);
+    for (x, y) in (&mut a_words).zip(&mut b_words) {
+        if first_word(x) != first_word(y) {
+            return false;
+        }
+    }
+    a_words.remainder().is_empty() || last_word(a) == last_word(b)
+}
+
 /// The first 8 bytes as a little-endian word (0 if shorter).
 #[inline]
 fn first_word(bytes: &[u8]) -> u64 {

@@ -469,7 +469,9 @@ impl<'a> UnsafeNames<'a> {
         I: IntoIterator<Item = &'a [u8]>,
     {
         self.names.clear();
-        self.names.extend(names);
+        for name in names {
+            self.names.push(name);
+        }
         self.deviations.clear();
     }
 
