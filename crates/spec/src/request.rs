@@ -153,6 +153,9 @@ pub struct Request {
     /// 1024 bytes of safelisted values (D22). They are then the headers the standard does
     /// not safelist, in `classified` order, with no deviation.
     profile_neutral: bool,
+    /// When `profile_neutral`, the indices of `headers` the standard does not safelist, in
+    /// `classified` order: the CORS-unsafe request-header names (R18) by position.
+    neutral_unsafe: Vec<usize>,
     /// Whether the header list has `Authorization` (R41), found once.
     has_authorization: bool,
     /// Script-set headers the guard dropped silently (R7, R9), for explanations.
@@ -302,6 +305,15 @@ impl Request {
                         .get(i)
                         .is_some_and(|(n, v)| deviation_candidate(n, v))
             });
+        let neutral_unsafe = if profile_neutral {
+            classified
+                .iter()
+                .filter(|&&(_, standard)| !standard)
+                .map(|&(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let has_authorization = headers
             .iter()
             .any(|(n, _)| eq_ignore_case(n, b"authorization"));
@@ -314,6 +326,7 @@ impl Request {
             classified,
             duplicate_names,
             profile_neutral,
+            neutral_unsafe,
             has_authorization,
             dropped_headers: dropped,
             credentials: init.credentials,
@@ -391,10 +404,7 @@ impl<'a> Request {
     /// [`UnsafeNames`] and refills it at each hop.
     pub(crate) fn unsafe_names_into(&'a self, profile: &Profile, out: &mut UnsafeNames<'a>) {
         if self.profile_neutral {
-            out.set_standard(self.classified.iter().filter_map(|&(i, standard)| {
-                let (name, _) = self.headers.get(i).filter(|_| !standard)?;
-                Some(name.as_slice())
-            }));
+            out.set_indexed(&self.headers, &self.neutral_unsafe);
         } else {
             *out = self.unsafe_names(profile);
         }
