@@ -3,7 +3,7 @@
 
 use smallvec::SmallVec;
 
-use crate::grammar::{eq_ignore_case, is_token, list_elements};
+use crate::grammar::eq_ignore_case;
 use crate::headers::{is_always_safelisted_response_header, is_forbidden_response_header};
 use crate::request::CredentialsMode;
 use crate::response::{Cors, Response};
@@ -59,13 +59,12 @@ impl<'a> ExposedList<'a> {
     /// assert_eq!(ExposedList::of(&r, CredentialsMode::Omit), ExposedList::None);
     /// ```
     pub fn of(response: &'a Response, credentials: CredentialsMode) -> ExposedList<'a> {
-        let mut names = SmallVec::new();
-        for element in list_elements(response.cors_values(Cors::ExposeHeaders)) {
-            if !is_token(element) {
-                return ExposedList::None;
-            }
-            names.push(element);
+        // The response split ACEH and checked its elements once, at construction.
+        if !response.cors_list_is_tokens(Cors::ExposeHeaders) {
+            return ExposedList::None;
         }
+        let mut names = SmallVec::new();
+        names.extend(response.cors_list(Cors::ExposeHeaders));
         if names.contains(&&b"*"[..]) && credentials != CredentialsMode::Include {
             ExposedList::All
         } else if names.is_empty() {

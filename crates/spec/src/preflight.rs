@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 
 use crate::cors_check::cors_check;
 use crate::error::{ErrorKind, Reason};
-use crate::grammar::{eq_ignore_case, is_token, list_elements, parse_delta_seconds};
+use crate::grammar::{eq_ignore_case, parse_delta_seconds};
 use crate::headers::UnsafeNames;
 use crate::method;
 use crate::profile::{MaxAgeParsing, Profile};
@@ -49,7 +49,8 @@ pub struct Passed<'a> {
 
 /// Fetch "extract header list values" for a `#method` / `#field-name` list (R38): every
 /// element of every field line of `header`, in order, appended to `list`; `Err(())` if one is
-/// not a token; `Ok(false)` if the header is absent.
+/// not a token; `Ok(false)` if the header is absent. The response split and checked its
+/// elements once, at construction.
 fn extract_token_list<'a, const N: usize>(
     response: &'a Response,
     header: Cors,
@@ -58,17 +59,11 @@ fn extract_token_list<'a, const N: usize>(
 where
     [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
 {
-    let mut present = false;
-    for line in response.cors_values(header) {
-        present = true;
-        for element in list_elements(std::iter::once(line)) {
-            if !is_token(element) {
-                return Err(());
-            }
-            list.push(element);
-        }
+    if !response.cors_list_is_tokens(header) {
+        return Err(());
     }
-    Ok(present)
+    list.extend(response.cors_list(header));
+    Ok(response.has(header))
 }
 
 /// Validates a preflight response (R30, R37–R43) for `request`, under `profile`.

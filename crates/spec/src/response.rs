@@ -1,7 +1,7 @@
 //! Responses as the oracle receives them: a status and a header list of byte pairs, field
 //! values already stripped of leading and trailing whitespace as HTTP parsing does (R33).
 
-use crate::grammar::{eq_ignore_case, is_tab_or_space, trim};
+use crate::grammar::{eq_ignore_case, is_tab_or_space, is_token, list_elements, trim};
 
 /// The response headers the oracle consults by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,14 @@ pub struct Response {
     /// Per [`Cors`] header present, the index of its first field line (0 when absent: read
     /// only under a `present` bit), so that a lookup starts there instead of at the top.
     first: [u32; 8],
+    /// The elements of every [`Cors`] header's field lines as Fetch's "extract header list
+    /// values" splits them ([`list_elements`]), found once: (line, start, end) byte ranges,
+    /// header after header, each header's in order.
+    elements: Vec<(usize, usize, usize)>,
+    /// Per [`Cors`] header, its range in `elements`.
+    element_spans: [(usize, usize); 8],
+    /// One bit per [`Cors`] header whose every element is a token (R38, R53).
+    all_tokens: u16,
 }
 
 impl Response {
@@ -123,14 +131,81 @@ impl Response {
                 several |= c.bit();
             }
         }
-        Response {
+        let mut response = Response {
             status,
             headers,
             kinds,
             present,
             several,
             first,
+            elements: Vec::new(),
+            element_spans: [(0, 0); 8],
+            all_tokens: 0,
+        };
+        let mut elements = Vec::new();
+        for c in Cors::ALL {
+            let start = elements.len();
+            let mut all_tokens = true;
+            for (line, value) in response.cors_lines(c) {
+                for element in list_elements(std::iter::once(value)) {
+                    all_tokens &= is_token(element);
+                    // The element is a subslice of the value: its offset is the distance
+                    // between their starts.
+                    let from = (element.as_ptr() as usize).saturating_sub(value.as_ptr() as usize);
+                    elements.push((line, from, from + element.len()));
+                }
+            }
+            response.element_spans[c as usize] = (start, elements.len());
+            if all_tokens {
+                response.all_tokens |= c.bit();
+            }
         }
+        response.elements = elements;
+        response
+    }
+
+    /// The field lines of a [`Cors`] header with their indices, in order.
+    fn cors_lines(&self, header: Cors) -> impl Iterator<Item = (usize, &[u8])> + '_ {
+        let (start, end) = self.span(header);
+        let kinds = self.kinds.get(start..end).unwrap_or_default();
+        let lines = self.headers.get(start..end).unwrap_or_default();
+        kinds
+            .iter()
+            .zip(lines)
+            .enumerate()
+            .filter(move |(_, (kind, _))| **kind == Some(header))
+            .map(move |(i, (_, (_, v)))| (start + i, v.as_slice()))
+    }
+
+    /// The elements of a [`Cors`] header's field lines, in order: what [`list_elements`]
+    /// yields over [`Response::cors_values`], split once at construction.
+    ///
+    /// ```
+    /// use corsproof_spec::{response::Cors, Response};
+    /// let r = Response::new(204, [("Access-Control-Allow-Headers", "a, ,b"), ("Access-Control-Allow-Headers", "c")]);
+    /// let v: Vec<&[u8]> = r.cors_list(Cors::AllowHeaders).collect();
+    /// assert_eq!(v, [&b"a"[..], b"b", b"c"]);
+    /// ```
+    pub fn cors_list(&self, header: Cors) -> impl Iterator<Item = &[u8]> + '_ {
+        let (start, end) = self.element_spans[header as usize];
+        self.elements
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&(line, from, to)| self.headers.get(line)?.1.get(from..to))
+    }
+
+    /// Whether every element of a [`Cors`] header's field lines is a token (true when it
+    /// has none): when false, extracting it as `#method` / `#field-name` fails (R38, R53).
+    ///
+    /// ```
+    /// use corsproof_spec::{response::Cors, Response};
+    /// let r = Response::new(204, [("Access-Control-Allow-Methods", "PUT, GET"), ("Access-Control-Expose-Headers", "a b")]);
+    /// assert!(r.cors_list_is_tokens(Cors::AllowMethods));
+    /// assert!(!r.cors_list_is_tokens(Cors::ExposeHeaders));
+    /// ```
+    pub fn cors_list_is_tokens(&self, header: Cors) -> bool {
+        self.all_tokens & header.bit() != 0
     }
 
     /// The header list, in order, duplicates kept.
