@@ -185,7 +185,7 @@ impl PreflightCache {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn refresh_or_create(
         &mut self,
         k: usize,

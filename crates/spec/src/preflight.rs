@@ -62,7 +62,9 @@ where
     if !response.cors_list_is_tokens(header) {
         return Err(());
     }
-    list.extend(response.cors_list(header));
+    for element in response.cors_list(header) {
+        list.push(element);
+    }
     Ok(response.has(header))
 }
 

@@ -94,9 +94,12 @@ pub struct Response {
     /// only under a `present` bit), so that a lookup starts there instead of at the top.
     first: [u32; 8],
     /// The elements of every [`Cors`] header's field lines as Fetch's "extract header list
-    /// values" splits them ([`list_elements`]), found once: (line, start, end) byte ranges,
-    /// header after header, each header's in order.
-    elements: Vec<(usize, usize, usize)>,
+    /// values" splits them ([`list_elements`]), found once: copied end to end into
+    /// `element_bytes`, here as (start, end) ranges of it, header after header, each
+    /// header's in order.
+    elements: Vec<(usize, usize)>,
+    /// The bytes of the elements.
+    element_bytes: Vec<u8>,
     /// Per [`Cors`] header, its range in `elements`.
     element_spans: [(usize, usize); 8],
     /// One bit per [`Cors`] header whose every element is a token (R38, R53).
@@ -139,21 +142,18 @@ impl Response {
             several,
             first,
             elements: Vec::new(),
+            element_bytes: Vec::new(),
             element_spans: [(0, 0); 8],
             all_tokens: 0,
         };
-        let mut elements = Vec::new();
+        let (mut elements, mut element_bytes) = (Vec::new(), Vec::new());
         for c in Cors::ALL {
             let start = elements.len();
             let mut all_tokens = true;
-            for (line, value) in response.cors_lines(c) {
-                for element in list_elements(std::iter::once(value)) {
-                    all_tokens &= is_token(element);
-                    // The element is a subslice of the value: its offset is the distance
-                    // between their starts.
-                    let from = (element.as_ptr() as usize).saturating_sub(value.as_ptr() as usize);
-                    elements.push((line, from, from + element.len()));
-                }
+            for element in list_elements(response.cors_values(c)) {
+                all_tokens &= is_token(element);
+                elements.push((element_bytes.len(), element_bytes.len() + element.len()));
+                element_bytes.extend_from_slice(element);
             }
             response.element_spans[c as usize] = (start, elements.len());
             if all_tokens {
@@ -161,20 +161,8 @@ impl Response {
             }
         }
         response.elements = elements;
+        response.element_bytes = element_bytes;
         response
-    }
-
-    /// The field lines of a [`Cors`] header with their indices, in order.
-    fn cors_lines(&self, header: Cors) -> impl Iterator<Item = (usize, &[u8])> + '_ {
-        let (start, end) = self.span(header);
-        let kinds = self.kinds.get(start..end).unwrap_or_default();
-        let lines = self.headers.get(start..end).unwrap_or_default();
-        kinds
-            .iter()
-            .zip(lines)
-            .enumerate()
-            .filter(move |(_, (kind, _))| **kind == Some(header))
-            .map(move |(i, (_, (_, v)))| (start + i, v.as_slice()))
     }
 
     /// The elements of a [`Cors`] header's field lines, in order: what [`list_elements`]
@@ -192,7 +180,7 @@ impl Response {
             .get(start..end)
             .unwrap_or_default()
             .iter()
-            .filter_map(|&(line, from, to)| self.headers.get(line)?.1.get(from..to))
+            .filter_map(|&(from, to)| self.element_bytes.get(from..to))
     }
 
     /// Whether every element of a [`Cors`] header's field lines is a token (true when it
