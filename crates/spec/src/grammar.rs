@@ -78,59 +78,53 @@ pub fn trim(bytes: &[u8], pred: fn(u8) -> bool) -> &[u8] {
 /// ```
 #[inline]
 pub fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
     // Eight bytes at a time, each word lowercased as a whole ([`ascii_lower_word`]). Both
     // sides have the same length, so the same bytes go into the same lanes: the last word
     // overlaps the one before, a short string is read as overlapping halves.
-    if a.len() < 8 {
+    if n < 8 {
         return ascii_lower_word(short_word(a)) == ascii_lower_word(short_word(b));
     }
-    let mut a_words = a.chunks_exact(8);
-    let mut b_words = b.chunks_exact(8);
-    for (x, y) in (&mut a_words).zip(&mut b_words) {
-        if ascii_lower_word(first_word(x)) != ascii_lower_word(first_word(y)) {
+    let mut i = 0;
+    while i + 8 < n {
+        if ascii_lower_word(word_at(a, i)) != ascii_lower_word(word_at(b, i)) {
             return false;
         }
+        i += 8;
     }
-    a_words.remainder().is_empty()
-        || ascii_lower_word(last_word(a)) == ascii_lower_word(last_word(b))
+    ascii_lower_word(word_at(a, n - 8)) == ascii_lower_word(word_at(b, n - 8))
 }
 
 /// Byte-for-byte equality, inlined and a word at a time: for the short strings of the hot
 /// path (origins, URLs, header names), cheaper than a call to `memcmp`.
 #[inline]
 pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() < 8 {
+    if n < 8 {
         return short_word(a) == short_word(b);
     }
-    let mut a_words = a.chunks_exact(8);
-    let mut b_words = b.chunks_exact(8);
-    for (x, y) in (&mut a_words).zip(&mut b_words) {
-        if first_word(x) != first_word(y) {
+    let mut i = 0;
+    while i + 8 < n {
+        if word_at(a, i) != word_at(b, i) {
             return false;
         }
+        i += 8;
     }
-    a_words.remainder().is_empty() || last_word(a) == last_word(b)
+    word_at(a, n - 8) == word_at(b, n - 8)
 }
 
-/// The first 8 bytes as a little-endian word (0 if shorter).
+/// The 8 bytes from `at` as a little-endian word (0 past the end).
 #[inline]
-fn first_word(bytes: &[u8]) -> u64 {
+fn word_at(bytes: &[u8], at: usize) -> u64 {
     bytes
-        .first_chunk::<8>()
-        .map_or(0, |w| u64::from_le_bytes(*w))
-}
-
-/// The last 8 bytes as a little-endian word (0 if shorter).
-#[inline]
-fn last_word(bytes: &[u8]) -> u64 {
-    bytes
-        .last_chunk::<8>()
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<8>)
         .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
@@ -311,4 +305,27 @@ pub fn parse_delta_seconds(bytes: &[u8]) -> Option<u64> {
     Some(bytes.iter().fold(0u64, |acc, &d| {
         acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eq_bytes;
+
+    /// `eq_bytes` agrees with `==` for every single-byte difference at every position of
+    /// strings of the lengths that exercise its short, whole-word and overlapping-tail paths.
+    #[test]
+    fn eq_bytes_is_slice_equality() {
+        for len in 0..=25usize {
+            let base: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(eq_bytes(&base, &base.clone()));
+            assert!(!eq_bytes(&base, &base[..len.saturating_sub(1)]) || len == 0);
+            for at in 0..len {
+                for b in [0u8, b'A', b'z' ^ 0x20, 0x80, 0xff] {
+                    let mut other = base.clone();
+                    other[at] = b;
+                    assert_eq!(eq_bytes(&base, &other), base == other, "{len} {at} {b:#x}");
+                }
+            }
+        }
+    }
 }
