@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 
 use crate::cors_check::cors_check;
 use crate::error::{ErrorKind, Reason};
-use crate::grammar::{eq_ignore_case, parse_delta_seconds};
+use crate::grammar::{eq_bytes, eq_ignore_case, parse_delta_seconds};
 use crate::headers::UnsafeNames;
 use crate::method;
 use crate::profile::{MaxAgeParsing, Profile};
@@ -167,14 +167,15 @@ pub fn validate_into<'a, 'r: 'a>(
     let include = request.credentials == CredentialsMode::Include;
     // R40: the method must be listed exactly, or safelisted, or covered by `*` without credentials.
     let method = request.method.as_bytes();
-    if !methods.contains(&method)
+    let has = |list: &[&[u8]], item: &[u8]| list.iter().any(|m| eq_bytes(m, item));
+    if !has(methods, method)
         && !method::is_cors_safelisted(method)
-        && (include || !methods.contains(&&b"*"[..]))
+        && (include || !has(methods, b"*"))
     {
         return Err(Reason::fail(ErrorKind::MethodNotAllowed, "R40"));
     }
     let listed = |name: &[u8]| header_names.iter().any(|h| eq_ignore_case(h, name));
-    let star = !include && header_names.contains(&&b"*"[..]);
+    let star = !include && has(header_names, b"*");
     // R41: Authorization must be named, whatever `*` says (D1: browsers let `*` cover it).
     if request.has_authorization && !listed(b"authorization") {
         if star && profile.authorization_covered_by_wildcard {
