@@ -102,8 +102,9 @@ pub struct Response {
     element_bytes: Vec<u8>,
     /// Per [`Cors`] header, its range in `elements`.
     element_spans: [(usize, usize); 8],
-    /// One bit per [`Cors`] header whose every element is a token (R38, R53).
-    all_tokens: u16,
+    /// One bit per [`Cors`] header with an element that is not a token (R38, R53); clear
+    /// (every element a token) for a header without elements, and in `Response::default()`.
+    not_tokens: u16,
 }
 
 impl Response {
@@ -144,7 +145,7 @@ impl Response {
             elements: Vec::new(),
             element_bytes: Vec::new(),
             element_spans: [(0, 0); 8],
-            all_tokens: 0,
+            not_tokens: 0,
         };
         let (mut elements, mut element_bytes) = (Vec::new(), Vec::new());
         for c in Cors::ALL {
@@ -156,8 +157,8 @@ impl Response {
                 element_bytes.extend_from_slice(element);
             }
             response.element_spans[c as usize] = (start, elements.len());
-            if all_tokens {
-                response.all_tokens |= c.bit();
+            if !all_tokens {
+                response.not_tokens |= c.bit();
             }
         }
         response.elements = elements;
@@ -191,9 +192,10 @@ impl Response {
     /// let r = Response::new(204, [("Access-Control-Allow-Methods", "PUT, GET"), ("Access-Control-Expose-Headers", "a b")]);
     /// assert!(r.cors_list_is_tokens(Cors::AllowMethods));
     /// assert!(!r.cors_list_is_tokens(Cors::ExposeHeaders));
+    /// assert!(Response::default().cors_list_is_tokens(Cors::AllowHeaders)); // none: no failure
     /// ```
     pub fn cors_list_is_tokens(&self, header: Cors) -> bool {
-        self.all_tokens & header.bit() != 0
+        self.not_tokens & header.bit() == 0
     }
 
     /// The header list, in order, duplicates kept.
