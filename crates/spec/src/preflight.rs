@@ -116,7 +116,7 @@ pub fn validate<'a, 'r: 'a>(
 /// let mut passed = Passed::default();
 /// assert!(validate_into(&req, &resp, &Profile::fetch(), &mut passed).is_ok());
 /// assert_eq!(passed.methods.as_slice(), [&b"PUT"[..]]);
-/// assert_eq!(passed.max_age, Some(5)); // no ACMA: the default (R43)
+/// assert_eq!(passed.max_age, Some(5)); // no Access-Control-Max-Age: the default (R43)
 /// ```
 pub fn validate_into<'a, 'r: 'a>(
     request: &ActualRequest<'r, '_>,
