@@ -5,7 +5,7 @@
 //! entries are revived in place when the same item is written again, so a steady workload
 //! does not allocate.
 
-use crate::grammar::eq_ignore_case;
+use crate::grammar::{eq_bytes, eq_ignore_case};
 use crate::headers::is_non_wildcard_request_header;
 use crate::profile::{Profile, WildcardEntries};
 
@@ -65,9 +65,10 @@ pub struct CacheKey<'a> {
 
 impl PreflightCache {
     fn key_index(&self, key: &CacheKey<'_>) -> Option<usize> {
-        self.keys
-            .iter()
-            .position(|(o, u)| o == key.origin && u == key.url)
+        self.keys.iter().position(|(o, u)| {
+            eq_bytes(u.as_bytes(), key.url.as_bytes())
+                && eq_bytes(o.as_bytes(), key.origin.as_bytes())
+        })
     }
 
     fn key_index_or_insert(&mut self, key: &CacheKey<'_>) -> usize {
@@ -184,6 +185,7 @@ impl PreflightCache {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn refresh_or_create(
         &mut self,
         k: usize,
@@ -213,19 +215,17 @@ impl PreflightCache {
                     }
                 }
         };
-        if let Some(e) = self.entries.iter_mut().find(|e| matches(e)) {
-            e.expires = expires;
-            return;
+        // One pass: the first live entry that matches, else the first expired slot.
+        let mut slot = None;
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            if now >= e.expires {
+                slot = slot.or(Some(i));
+            } else if matches(e) {
+                e.expires = expires;
+                return;
+            }
         }
         // Otherwise create an entry, reusing an expired slot when there is one.
-        let slot = self.entries.iter().position(|e| now >= e.expires);
-        let entry = Entry {
-            key: k,
-            credentials,
-            kind,
-            item: Vec::new(),
-            expires,
-        };
         let i = match slot {
             Some(i) => i,
             None if self.entries.len() >= MAX_ENTRIES => self
@@ -235,17 +235,28 @@ impl PreflightCache {
                 .min_by(|a, b| a.1.expires.total_cmp(&b.1.expires))
                 .map_or(0, |(i, _)| i),
             None => {
-                self.entries.push(entry.clone());
-                self.entries.len() - 1
+                self.entries.push(Entry {
+                    key: k,
+                    credentials,
+                    kind,
+                    item: item.to_vec(),
+                    expires,
+                });
+                return;
             }
         };
-        let e = &mut self.entries[i];
-        e.key = entry.key;
-        e.credentials = entry.credentials;
-        e.kind = entry.kind;
-        e.expires = entry.expires;
-        e.item.clear();
-        e.item.extend_from_slice(item);
+        let Some(e) = self.entries.get_mut(i) else {
+            return;
+        };
+        e.key = k;
+        e.credentials = credentials;
+        e.kind = kind;
+        e.expires = expires;
+        // A steady workload revives the slot of the same item: nothing to copy then.
+        if !eq_bytes(&e.item, item) {
+            e.item.clear();
+            e.item.extend_from_slice(item);
+        }
     }
 
     /// Clears every entry of the key, whatever its credentials (R49, `#concept-cache-clear`).

@@ -2,6 +2,7 @@
 //! redirect hop of a CORS request (R36) and to preflight responses (R37).
 
 use crate::error::{ErrorKind, Reason};
+use crate::grammar::eq_bytes;
 use crate::request::CredentialsMode;
 use crate::response::{Cors, Response};
 
@@ -29,7 +30,7 @@ pub fn cors_check(
         return Reason::ok("R32");
     }
     // R33: the byte-serialized request origin must equal origin, byte for byte.
-    if serialized_origin.as_bytes() != origin {
+    if !eq_bytes(serialized_origin.as_bytes(), origin) {
         let several =
             response.cors_values(Cors::AllowOrigin).nth(1).is_some() || origin.contains(&b',');
         let kind = if several {

@@ -3,7 +3,7 @@
 
 use smallvec::SmallVec;
 
-use crate::grammar::{eq_ignore_case, is_token, list_elements};
+use crate::grammar::{eq_bytes, eq_ignore_case};
 use crate::headers::{is_always_safelisted_response_header, is_forbidden_response_header};
 use crate::request::CredentialsMode;
 use crate::response::{Cors, Response};
@@ -59,20 +59,30 @@ impl<'a> ExposedList<'a> {
     /// assert_eq!(ExposedList::of(&r, CredentialsMode::Omit), ExposedList::None);
     /// ```
     pub fn of(response: &'a Response, credentials: CredentialsMode) -> ExposedList<'a> {
-        let mut names = SmallVec::new();
-        for element in list_elements(response.cors_values(Cors::ExposeHeaders)) {
-            if !is_token(element) {
-                return ExposedList::None;
+        // The response split ACEH and checked its elements once, at construction.
+        if !response.cors_list_is_tokens(Cors::ExposeHeaders) {
+            return ExposedList::None;
+        }
+        let mut elements = response.cors_list(Cors::ExposeHeaders);
+        if credentials != CredentialsMode::Include
+            && response
+                .cors_list(Cors::ExposeHeaders)
+                .any(|e| eq_bytes(e, b"*"))
+        {
+            return ExposedList::All;
+        }
+        let Some(first) = elements.next() else {
+            return ExposedList::None;
+        };
+        // Built where it is returned, not moved there.
+        let mut list = ExposedList::Names(SmallVec::new());
+        if let ExposedList::Names(names) = &mut list {
+            names.push(first);
+            for element in elements {
+                names.push(element);
             }
-            names.push(element);
         }
-        if names.contains(&&b"*"[..]) && credentials != CredentialsMode::Include {
-            ExposedList::All
-        } else if names.is_empty() {
-            ExposedList::None
-        } else {
-            ExposedList::Names(names)
-        }
+        list
     }
 
     /// Whether `name` is in the list (byte-case-insensitive, R54).

@@ -16,7 +16,7 @@ use crate::grammar::{eq_ignore_case, isomorphic_decode};
 use crate::headers::UnsafeNames;
 use crate::method;
 use crate::origin::Origin;
-use crate::preflight::{self, ActualRequest};
+use crate::preflight::{self, ActualRequest, Passed};
 use crate::profile::Profile;
 use crate::request::{Body, CredentialsMode, RedirectMode, Request, RequestMode};
 use crate::response::{Cors, Response};
@@ -174,6 +174,16 @@ pub struct Fetch<'r> {
     outcome: Outcome<'r>,
 }
 
+/// Adds to `noted` each deviation id of `ids` it does not have yet.
+#[inline]
+fn note_deviations(noted: &mut SmallVec<[&'static str; 4]>, ids: &[&'static str]) {
+    for id in ids {
+        if !noted.contains(id) {
+            noted.push(id);
+        }
+    }
+}
+
 /// The request-body headers removed on a method-changing redirect (R58).
 const REQUEST_BODY_HEADERS: [&[u8]; 4] = [
     b"content-encoding",
@@ -244,8 +254,9 @@ impl<'r> Fetch<'r> {
     }
 
     /// The serialized request origin (R4): `null` when opaque or redirect-tainted (R5).
+    #[inline]
     pub fn serialized_origin(&self) -> &'r str {
-        if self.redirect_tainted() {
+        if !self.redirects.is_empty() && self.redirect_tainted() {
             "null"
         } else {
             self.request.origin.serialization()
@@ -263,6 +274,7 @@ impl<'r> Fetch<'r> {
 
     /// R5: walk the URL list; a hop from lastURL to url taints when url's origin differs
     /// from lastURL's and the request's origin differs from lastURL's too.
+    #[inline(never)]
     fn redirect_tainted(&self) -> bool {
         if self.redirects.is_empty() {
             return false;
@@ -337,11 +349,7 @@ impl<'r> Fetch<'r> {
     }
 
     fn note_deviations(&mut self, ids: &[&'static str]) {
-        for id in ids {
-            if !self.outcome.deviations.contains(id) {
-                self.outcome.deviations.push(id);
-            }
-        }
+        note_deviations(&mut self.outcome.deviations, ids);
     }
 
     /// Starts the fetch (or a hop after a redirect): main fetch's dispatch (R21) and HTTP
@@ -402,29 +410,30 @@ impl<'r> Fetch<'r> {
             self.tainting = Tainting::Cors;
             // R18 on the header list at this hop: the request's own classification while no
             // redirect has removed a header (R58, R59).
-            self.unsafe_names =
-                if self.profile.repreflight_after_redirect && !self.redirects.is_empty() {
-                    // D24: Firefox takes the unsafe names the request had when it was made and
-                    // strips only what the latest redirect removed, even where an earlier one
-                    // removed the header itself.
-                    let (body, auth) = (
-                        self.latest_removed_body_headers,
-                        self.latest_removed_authorization,
-                    );
-                    UnsafeNames::of(
-                        request.headers().iter().filter(|(name, _)| {
-                            !(body && REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name))
-                                || auth && eq_ignore_case(name, b"authorization"))
-                        }),
-                        self.profile,
-                    )
-                } else if self.body_headers_removed || self.authorization_removed {
-                    UnsafeNames::of(self.headers(), self.profile)
-                } else {
-                    request.unsafe_names(self.profile)
-                };
-            let ids = self.unsafe_names.deviations.clone();
-            self.note_deviations(&ids);
+            if self.profile.repreflight_after_redirect && !self.redirects.is_empty() {
+                // D24: Firefox takes the unsafe names the request had when it was made and
+                // strips only what the latest redirect removed, even where an earlier one
+                // removed the header itself.
+                let (body, auth) = (
+                    self.latest_removed_body_headers,
+                    self.latest_removed_authorization,
+                );
+                self.unsafe_names = UnsafeNames::of(
+                    request.headers().iter().filter(|(name, _)| {
+                        !(body && REQUEST_BODY_HEADERS.iter().any(|h| eq_ignore_case(h, name))
+                            || auth && eq_ignore_case(name, b"authorization"))
+                    }),
+                    self.profile,
+                );
+            } else if self.body_headers_removed
+                || self.authorization_removed
+                || self.client_hints_removed
+            {
+                self.unsafe_names = UnsafeNames::of(self.headers(), self.profile);
+            } else {
+                request.unsafe_names_into(self.profile, &mut self.unsafe_names);
+            }
+            note_deviations(&mut self.outcome.deviations, &self.unsafe_names.deviations);
             // R21(e): use-CORS-preflight, or an unsafe request with an unsafe method or header.
             let standard = request.use_cors_preflight
                 || !method::is_cors_safelisted(self.method.as_bytes())
@@ -592,13 +601,13 @@ impl<'r> Fetch<'r> {
             None => (false, false),
         };
         // R41 on the header list; Firefox (D24) on the names its preflight lists.
+        // Only R59 removes an Authorization header (R58 and D26 remove others).
         let has_authorization = if self.profile.repreflight_after_redirect {
             self.unsafe_names
                 .iter()
                 .any(|n| eq_ignore_case(n, b"authorization"))
         } else {
-            self.headers()
-                .any(|(n, _)| eq_ignore_case(n, b"authorization"))
+            self.request.has_authorization() && !self.authorization_removed
         };
         // D28: Firefox makes the preflight for the request's own origin even at a
         // redirect-tainted hop, where the standard uses `null` (R5, R24).
@@ -626,7 +635,8 @@ impl<'r> Fetch<'r> {
             private_network: pna,
             private_network_only: pna_only,
         };
-        match preflight::validate(&actual, response, self.profile) {
+        let mut passed = Passed::default();
+        match preflight::validate_into(&actual, response, self.profile, &mut passed) {
             Err(reason) => {
                 // D19: the method check failed where the standard would have taken the
                 // request's method for the absent ACAM.
@@ -648,9 +658,8 @@ impl<'r> Fetch<'r> {
                 }
                 self.finish(reason, ResponseType::Error, cache)
             }
-            Ok(passed) => {
-                let ids = passed.deviations.clone();
-                self.note_deviations(&ids);
+            Ok(()) => {
+                self.note_deviations(&passed.deviations);
                 // R44: write the cache.
                 let (origin, url) = self.cache_key();
                 let key = CacheKey {

@@ -259,6 +259,12 @@ pub(crate) fn standard_safelisted(name: &[u8], value: &[u8]) -> bool {
     }
 }
 
+/// Whether some profile could safelist `(name, value)` where the standard does not (D2, D3):
+/// when false, [`deviation_safelisted`] is `None` under every profile.
+pub(crate) fn deviation_candidate(name: &[u8], value: &[u8]) -> bool {
+    value.len() <= 128 && (eq_ignore_case(name, b"range") || is_chromium_client_hint_name(name))
+}
+
 /// The deviation (its id) under which `profile` safelists a request header the standard
 /// does not (D2, D3), if any.
 fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<&'static str> {
@@ -282,6 +288,10 @@ fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<
 /// values of their expected shape (Chromium `cors.cc` IsCorsSafelistedHeader).
 /// Whether a name is one of the client hints (or `intervention`) Chromium safelists (D2).
 pub fn is_chromium_client_hint_name(name: &[u8]) -> bool {
+    // Dispatch on the length first: most names are none of these.
+    if !matches!(name.len(), 3 | 5 | 8 | 9 | 12 | 13 | 14) {
+        return false;
+    }
     [
         &b"intervention"[..],
         b"device-memory",
@@ -326,11 +336,45 @@ type Entry<'a> = (&'a [u8], std::borrow::Cow<'a, [u8]>);
 /// The CORS-unsafe request-header names of a header list (R18), borrowed from the list:
 /// byte-lowercase order, deduplicated byte-case-insensitively. Use [`UnsafeNames::joined`]
 /// for the `Access-Control-Request-Headers` value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct UnsafeNames<'a> {
+    /// The names, when computed here.
     names: SmallVec<[&'a [u8]; 8]>,
+    /// Or the names as positions in a request's header list (`names` is then empty): what a
+    /// request whose classification no profile changes gives without copying a name.
+    indexed: Indexed<'a>,
     /// Deviation ids that changed the result (a header safelisted only by a browser).
     pub deviations: SmallVec<[&'static str; 2]>,
+}
+
+/// Names by position: the names of `headers[i]` for each `i` of `order`, in that order.
+#[derive(Clone, Copy, Default)]
+struct Indexed<'a> {
+    headers: &'a [(Vec<u8>, Vec<u8>)],
+    order: &'a [usize],
+}
+
+impl PartialEq for UnsafeNames<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter()) && self.deviations == other.deviations
+    }
+}
+
+impl Eq for UnsafeNames<'_> {}
+
+impl std::fmt::Debug for UnsafeNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Names<'n, 'a>(&'n UnsafeNames<'a>);
+        impl std::fmt::Debug for Names<'_, '_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list().entries(self.0.iter()).finish()
+            }
+        }
+        f.debug_struct("UnsafeNames")
+            .field("names", &Names(self))
+            .field("deviations", &self.deviations)
+            .finish()
+    }
 }
 
 impl<'a> UnsafeNames<'a> {
@@ -448,17 +492,35 @@ impl<'a> UnsafeNames<'a> {
         }
         // The deviation ids in a canonical order, whatever the order of the headers.
         deviations.sort_unstable();
-        UnsafeNames { names, deviations }
+        UnsafeNames {
+            names,
+            indexed: Indexed::default(),
+            deviations,
+        }
+    }
+
+    /// Sets `self` to the names of `headers[i]` for each `i` of `order` (already in
+    /// byte-lowercase order, no name twice) with no deviation, in place and without copying
+    /// a name: what a request whose classification no profile can change
+    /// ([`crate::Request::unsafe_names`]) gives.
+    pub(crate) fn set_indexed(&mut self, headers: &'a [(Vec<u8>, Vec<u8>)], order: &'a [usize]) {
+        self.names.clear();
+        self.indexed = Indexed { headers, order };
+        self.deviations.clear();
     }
 
     /// True when there is no unsafe name.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.names.is_empty() && self.indexed.order.is_empty()
     }
 
     /// The names as they appear in the header list (case as written), in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.names.iter().copied()
+        let Indexed { headers, order } = self.indexed;
+        order
+            .iter()
+            .filter_map(move |&i| headers.get(i).map(|(n, _)| n.as_slice()))
+            .chain(self.names.iter().copied())
     }
 
     /// The `Access-Control-Request-Headers` value: lowercase names joined by `,` (R29).
@@ -470,7 +532,7 @@ impl<'a> UnsafeNames<'a> {
 
     /// Writes [`UnsafeNames::joined`] into `out` (no allocation once `out` is large enough).
     pub fn write_joined(&self, out: &mut String) {
-        for (i, n) in self.names.iter().enumerate() {
+        for (i, n) in self.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }

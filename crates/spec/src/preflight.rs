@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 
 use crate::cors_check::cors_check;
 use crate::error::{ErrorKind, Reason};
-use crate::grammar::{eq_ignore_case, is_token, list_elements, parse_delta_seconds};
+use crate::grammar::{eq_bytes, eq_ignore_case, parse_delta_seconds};
 use crate::headers::UnsafeNames;
 use crate::method;
 use crate::profile::{MaxAgeParsing, Profile};
@@ -37,7 +37,7 @@ pub struct ActualRequest<'a, 'n> {
 }
 
 /// A passed preflight: what the cache is written with (R44).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Passed<'a> {
     /// The methods list (R38, R39): ACAM's elements, or the request's method when ACAM is
     /// absent and the use-CORS-preflight flag is set.
@@ -52,7 +52,8 @@ pub struct Passed<'a> {
 
 /// Fetch "extract header list values" for a `#method` / `#field-name` list (R38): every
 /// element of every field line of `header`, in order, appended to `list`; `Err(())` if one is
-/// not a token; `Ok(false)` if the header is absent.
+/// not a token; `Ok(false)` if the header is absent. The response split and checked its
+/// elements once, at construction.
 fn extract_token_list<'a, const N: usize>(
     response: &'a Response,
     header: Cors,
@@ -61,17 +62,13 @@ fn extract_token_list<'a, const N: usize>(
 where
     [&'a [u8]; N]: smallvec::Array<Item = &'a [u8]>,
 {
-    let mut present = false;
-    for line in response.cors_values(header) {
-        present = true;
-        for element in list_elements(std::iter::once(line)) {
-            if !is_token(element) {
-                return Err(());
-            }
-            list.push(element);
-        }
+    if !response.cors_list_is_tokens(header) {
+        return Err(());
     }
-    Ok(present)
+    for element in response.cors_list(header) {
+        list.push(element);
+    }
+    Ok(response.has(header))
 }
 
 /// Validates a preflight response (R30, R37–R43) for `request`, under `profile`.
@@ -99,7 +96,43 @@ pub fn validate<'a, 'r: 'a>(
     response: &'a Response,
     profile: &Profile,
 ) -> Result<Passed<'a>, Reason> {
-    let mut deviations = SmallVec::new();
+    let mut passed = Passed::default();
+    validate_into(request, response, profile, &mut passed)?;
+    Ok(passed)
+}
+
+/// [`validate`] writing what passed into `passed` (cleared first), so that a caller that
+/// validates many preflights builds its lists in one place instead of moving them. On `Err`,
+/// `passed` holds whatever was extracted before the failure.
+///
+/// ```
+/// use corsproof_spec::preflight::{validate_into, ActualRequest, Passed};
+/// use corsproof_spec::{headers::UnsafeNames, CredentialsMode, Profile, Response};
+/// let names = UnsafeNames::default();
+/// let req = ActualRequest {
+///     serialized_origin: "https://app.test", cors_check: true, method: "PUT",
+///     credentials: CredentialsMode::Omit, unsafe_names: &names, has_authorization: false,
+///     use_cors_preflight: false,
+///     private_network: false, private_network_only: false,
+/// };
+/// let resp = Response::new(204, [
+///     ("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "PUT"),
+/// ]);
+/// let mut passed = Passed::default();
+/// assert!(validate_into(&req, &resp, &Profile::fetch(), &mut passed).is_ok());
+/// assert_eq!(passed.methods.as_slice(), [&b"PUT"[..]]);
+/// assert_eq!(passed.max_age, Some(5)); // no Access-Control-Max-Age: the default (R43)
+/// ```
+pub fn validate_into<'a, 'r: 'a>(
+    request: &ActualRequest<'r, '_>,
+    response: &'a Response,
+    profile: &Profile,
+    passed: &mut Passed<'a>,
+) -> Result<(), Reason> {
+    passed.methods.clear();
+    passed.header_names.clear();
+    passed.max_age = None;
+    passed.deviations.clear();
     // R30: a preflight is never followed through a redirect; a 3xx is not an ok status.
     if (300..=399).contains(&response.status) {
         return Err(Reason::fail(ErrorKind::PreflightRedirect, "R30"));
@@ -115,7 +148,7 @@ pub fn validate<'a, 'r: 'a>(
             return Err(check);
         }
     }
-    let max_age = max_age_noting_deviation(response, profile, &mut deviations);
+    passed.max_age = max_age_noting_deviation(response, profile, &mut passed.deviations);
     // R67: Private Network Access needs ACAPN `true` (exact).
     if request.private_network {
         match response.get_combined(Cors::AllowPrivateNetwork) {
@@ -123,21 +156,16 @@ pub fn validate<'a, 'r: 'a>(
             _ => return Err(Reason::fail(ErrorKind::PrivateNetworkNotAllowed, "R67")),
         }
         if request.private_network_only {
-            return Ok(Passed {
-                methods: SmallVec::new(),
-                header_names: SmallVec::new(),
-                max_age,
-                deviations,
-            });
+            return Ok(());
         }
     }
     // R38: extract ACAM as `#method` and ACAH as `#field-name`; any non-token fails.
-    let mut methods = SmallVec::new();
-    let acam_present = extract_token_list(response, Cors::AllowMethods, &mut methods)
+    let acam_present = extract_token_list(response, Cors::AllowMethods, &mut passed.methods)
         .map_err(|()| Reason::fail(ErrorKind::InvalidAllowMethods, "R38"))?;
-    let mut header_names = SmallVec::new();
-    extract_token_list(response, Cors::AllowHeaders, &mut header_names)
+    extract_token_list(response, Cors::AllowHeaders, &mut passed.header_names)
         .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?;
+    let methods = &mut passed.methods;
+    let header_names = &passed.header_names;
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
     // D19: Chromium does not (fetch.rs notes the deviation when the method check fails).
     if !acam_present && request.use_cors_preflight && profile.use_cors_preflight_implies_method {
@@ -146,18 +174,19 @@ pub fn validate<'a, 'r: 'a>(
     let include = request.credentials == CredentialsMode::Include;
     // R40: the method must be listed exactly, or safelisted, or covered by `*` without credentials.
     let method = request.method.as_bytes();
-    if !methods.contains(&method)
+    let has = |list: &[&[u8]], item: &[u8]| list.iter().any(|m| eq_bytes(m, item));
+    if !has(methods, method)
         && !method::is_cors_safelisted(method)
-        && (include || !methods.contains(&&b"*"[..]))
+        && (include || !has(methods, b"*"))
     {
         return Err(Reason::fail(ErrorKind::MethodNotAllowed, "R40"));
     }
     let listed = |name: &[u8]| header_names.iter().any(|h| eq_ignore_case(h, name));
-    let star = !include && header_names.contains(&&b"*"[..]);
+    let star = !include && has(header_names, b"*");
     // R41: Authorization must be named, whatever `*` says (D1: browsers let `*` cover it).
     if request.has_authorization && !listed(b"authorization") {
         if star && profile.authorization_covered_by_wildcard {
-            deviations.push("D1");
+            passed.deviations.push("D1");
         } else {
             return Err(Reason::fail(ErrorKind::AuthorizationNotAllowed, "R41"));
         }
@@ -166,12 +195,7 @@ pub fn validate<'a, 'r: 'a>(
     if !star && request.unsafe_names.iter().any(|name| !listed(name)) {
         return Err(Reason::fail(ErrorKind::HeaderNotAllowed, "R42"));
     }
-    Ok(Passed {
-        methods,
-        header_names,
-        max_age,
-        deviations,
-    })
+    Ok(())
 }
 
 /// [`max_age`] under `profile`, noting D6 when the profile's parsing or cap changed it.
@@ -202,13 +226,10 @@ fn max_age_noting_deviation(
 /// assert_eq!(max_age(&r("86400"), &Profile::chromium()), Some(7200));
 /// ```
 pub fn max_age(response: &Response, profile: &Profile) -> Option<u64> {
-    let mut lines = response.cors_values(Cors::MaxAge);
-    let first = lines.next();
-    let several = lines.next().is_some();
     let parsed = match profile.max_age_parsing {
         // R43: extract as `delta-seconds` (a single value); failure or null → 5.
-        MaxAgeParsing::Standard => Some(match first {
-            Some(v) if !several => parse_delta_seconds(v).unwrap_or(5),
+        MaxAgeParsing::Standard => Some(match response.first_value(Cors::MaxAge) {
+            Some(v) if !response.has_several(Cors::MaxAge) => parse_delta_seconds(v).unwrap_or(5),
             _ => 5,
         }),
         // D6 Chromium: the combined value as a signed 64-bit integer; failure → 5;

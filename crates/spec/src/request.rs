@@ -6,7 +6,8 @@ use url::Url;
 use crate::error::{ErrorKind, Reason};
 use crate::grammar::{cmp_lowercase, eq_ignore_case, is_http_whitespace, is_token, trim};
 use crate::headers::{
-    is_forbidden_request_header, safelisted_request_header, standard_safelisted, UnsafeNames,
+    deviation_candidate, is_forbidden_request_header, safelisted_request_header,
+    standard_safelisted, UnsafeNames,
 };
 use crate::method;
 use crate::origin::Origin;
@@ -147,6 +148,16 @@ pub struct Request {
     classified: Vec<(usize, bool)>,
     /// Whether a name occurs twice (case aside): D16 then judges combined values.
     duplicate_names: bool,
+    /// Whether the CORS-unsafe request-header names (R18) are the same under every profile:
+    /// no name twice (D16, D21), no header only a browser safelists (D2, D3), and at most
+    /// 1024 bytes of safelisted values (D22). They are then the headers the standard does
+    /// not safelist, in `classified` order, with no deviation.
+    profile_neutral: bool,
+    /// When `profile_neutral`, the indices of `headers` the standard does not safelist, in
+    /// `classified` order: the CORS-unsafe request-header names (R18) by position.
+    neutral_unsafe: Vec<usize>,
+    /// Whether the header list has `Authorization` (R41), found once.
+    has_authorization: bool,
     /// Script-set headers the guard dropped silently (R7, R9), for explanations.
     pub dropped_headers: Vec<Vec<u8>>,
     /// Credentials mode.
@@ -280,6 +291,32 @@ impl Request {
         let duplicate_names = classified
             .windows(2)
             .any(|w| eq_ignore_case(&headers[w[0].0].0, &headers[w[1].0].0));
+        let safelisted_value_bytes: usize = classified
+            .iter()
+            .filter(|&&(_, standard)| standard)
+            .filter_map(|&(i, _)| headers.get(i))
+            .map(|(_, v)| v.len())
+            .sum();
+        let profile_neutral = !duplicate_names
+            && safelisted_value_bytes <= 1024
+            && !classified.iter().any(|&(i, standard)| {
+                !standard
+                    && headers
+                        .get(i)
+                        .is_some_and(|(n, v)| deviation_candidate(n, v))
+            });
+        let neutral_unsafe = if profile_neutral {
+            classified
+                .iter()
+                .filter(|&&(_, standard)| !standard)
+                .map(|&(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let has_authorization = headers
+            .iter()
+            .any(|(n, _)| eq_ignore_case(n, b"authorization"));
         Ok(Request {
             url_origin: Origin::of_url(&init.url),
             url: init.url,
@@ -288,6 +325,9 @@ impl Request {
             headers,
             classified,
             duplicate_names,
+            profile_neutral,
+            neutral_unsafe,
+            has_authorization,
             dropped_headers: dropped,
             credentials: init.credentials,
             mode: init.mode,
@@ -335,6 +375,11 @@ impl Request {
     /// assert_eq!(req.unsafe_names(&Profile::fetch()).joined(), "x-a,x-b");
     /// ```
     pub fn unsafe_names(&self, profile: &Profile) -> UnsafeNames<'_> {
+        if self.profile_neutral {
+            let mut out = UnsafeNames::default();
+            self.unsafe_names_into(profile, &mut out);
+            return out;
+        }
         if self.duplicate_names && profile.combined_request_header_values {
             // D16 judges the combined value of a repeated name: the general path.
             return UnsafeNames::of(&self.headers, profile);
@@ -346,6 +391,23 @@ impl Request {
             }),
             profile,
         )
+    }
+}
+
+impl<'a> Request {
+    /// Whether the header list has `Authorization` (R41).
+    pub(crate) fn has_authorization(&self) -> bool {
+        self.has_authorization
+    }
+
+    /// [`Request::unsafe_names`] written into `out`, in place: a fetch keeps one
+    /// [`UnsafeNames`] and refills it at each hop.
+    pub(crate) fn unsafe_names_into(&'a self, profile: &Profile, out: &mut UnsafeNames<'a>) {
+        if self.profile_neutral {
+            out.set_indexed(&self.headers, &self.neutral_unsafe);
+        } else {
+            *out = self.unsafe_names(profile);
+        }
     }
 }
 

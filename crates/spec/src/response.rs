@@ -1,7 +1,7 @@
 //! Responses as the oracle receives them: a status and a header list of byte pairs, field
 //! values already stripped of leading and trailing whitespace as HTTP parsing does (R33).
 
-use crate::grammar::{eq_ignore_case, is_tab_or_space, trim};
+use crate::grammar::{eq_ignore_case, is_tab_or_space, is_token, list_elements, trim};
 
 /// The response headers the oracle consults by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,23 @@ pub struct Response {
     kinds: Vec<Option<Cors>>,
     /// One bit per [`Cors`] header present ([`Cors::bit`]).
     present: u16,
+    /// One bit per [`Cors`] header with more than one field line.
+    several: u16,
+    /// Per [`Cors`] header present, the index of its first field line (0 when absent: read
+    /// only under a `present` bit), so that a lookup starts there instead of at the top.
+    first: [u32; 8],
+    /// The elements of every [`Cors`] header's field lines as Fetch's "extract header list
+    /// values" splits them ([`list_elements`]), found once: copied end to end into
+    /// `element_bytes`, here as (start, end) ranges of it, header after header, each
+    /// header's in order.
+    elements: Vec<(usize, usize)>,
+    /// The bytes of the elements.
+    element_bytes: Vec<u8>,
+    /// Per [`Cors`] header, its range in `elements`.
+    element_spans: [(usize, usize); 8],
+    /// One bit per [`Cors`] header with an element that is not a token (R38, R53); clear
+    /// (every element a token) for a header without elements, and in `Response::default()`.
+    not_tokens: u16,
 }
 
 impl Response {
@@ -106,13 +123,79 @@ impl Response {
             })
             .collect();
         let kinds: Vec<Option<Cors>> = headers.iter().map(|(n, _)| Cors::of_name(n)).collect();
-        let present = kinds.iter().flatten().fold(0, |mask, c| mask | c.bit());
-        Response {
+        let (mut present, mut several, mut first) = (0u16, 0u16, [0u32; 8]);
+        for (i, c) in kinds.iter().enumerate() {
+            let Some(c) = c else { continue };
+            if present & c.bit() == 0 {
+                present |= c.bit();
+                // A header list longer than u32::MAX lines cannot be built in memory here;
+                // saturate rather than wrap all the same.
+                first[*c as usize] = u32::try_from(i).unwrap_or(u32::MAX);
+            } else {
+                several |= c.bit();
+            }
+        }
+        let mut response = Response {
             status,
             headers,
             kinds,
             present,
+            several,
+            first,
+            elements: Vec::new(),
+            element_bytes: Vec::new(),
+            element_spans: [(0, 0); 8],
+            not_tokens: 0,
+        };
+        let (mut elements, mut element_bytes) = (Vec::new(), Vec::new());
+        for c in Cors::ALL {
+            let start = elements.len();
+            let mut all_tokens = true;
+            for element in list_elements(response.cors_values(c)) {
+                all_tokens &= is_token(element);
+                elements.push((element_bytes.len(), element_bytes.len() + element.len()));
+                element_bytes.extend_from_slice(element);
+            }
+            response.element_spans[c as usize] = (start, elements.len());
+            if !all_tokens {
+                response.not_tokens |= c.bit();
+            }
         }
+        response.elements = elements;
+        response.element_bytes = element_bytes;
+        response
+    }
+
+    /// The elements of a [`Cors`] header's field lines, in order: what [`list_elements`]
+    /// yields over [`Response::cors_values`], split once at construction.
+    ///
+    /// ```
+    /// use corsproof_spec::{response::Cors, Response};
+    /// let r = Response::new(204, [("Access-Control-Allow-Headers", "a, ,b"), ("Access-Control-Allow-Headers", "c")]);
+    /// let v: Vec<&[u8]> = r.cors_list(Cors::AllowHeaders).collect();
+    /// assert_eq!(v, [&b"a"[..], b"b", b"c"]);
+    /// ```
+    pub fn cors_list(&self, header: Cors) -> impl Iterator<Item = &[u8]> + '_ {
+        let (start, end) = self.element_spans[header as usize];
+        self.elements
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&(from, to)| self.element_bytes.get(from..to))
+    }
+
+    /// Whether every element of a [`Cors`] header's field lines is a token (true when it
+    /// has none): when false, extracting it as `#method` / `#field-name` fails (R38, R53).
+    ///
+    /// ```
+    /// use corsproof_spec::{response::Cors, Response};
+    /// let r = Response::new(204, [("Access-Control-Allow-Methods", "PUT, GET"), ("Access-Control-Expose-Headers", "a b")]);
+    /// assert!(r.cors_list_is_tokens(Cors::AllowMethods));
+    /// assert!(!r.cors_list_is_tokens(Cors::ExposeHeaders));
+    /// assert!(Response::default().cors_list_is_tokens(Cors::AllowHeaders)); // none: no failure
+    /// ```
+    pub fn cors_list_is_tokens(&self, header: Cors) -> bool {
+        self.not_tokens & header.bit() == 0
     }
 
     /// The header list, in order, duplicates kept.
@@ -133,51 +216,80 @@ impl Response {
 
     /// The values of every field line of a [`Cors`] header, in order.
     pub fn cors_values(&self, header: Cors) -> impl Iterator<Item = &[u8]> + '_ {
-        // Absent headers (the common case for most of them) cost one bit test.
-        let end = if self.present & header.bit() == 0 {
-            0
+        // Absent headers (the common case for most of them) cost one bit test; a present one
+        // is looked for from its first field line on, and only up to it when it has one line.
+        let (start, end) = self.span(header);
+        let kinds = self.kinds.get(start..end).unwrap_or_default();
+        let lines = self.headers.get(start..end).unwrap_or_default();
+        kinds
+            .iter()
+            .zip(lines)
+            .filter(move |(kind, _)| **kind == Some(header))
+            .map(|(_, (_, v))| v.as_slice())
+    }
+
+    /// The range of line indices where the field lines of `header` are: empty when absent,
+    /// exactly its line when it has one.
+    #[inline]
+    fn span(&self, header: Cors) -> (usize, usize) {
+        if self.present & header.bit() == 0 {
+            return (0, 0);
+        }
+        let start = self.first[header as usize] as usize;
+        if self.several & header.bit() == 0 {
+            (start, start.saturating_add(1).min(self.kinds.len()))
         } else {
-            self.kinds.len()
-        };
-        let mut i = 0;
-        std::iter::from_fn(move || {
-            while i < end {
-                let at = i;
-                i += 1;
-                if self.kinds[at] == Some(header) {
-                    return self.headers.get(at).map(|(_, v)| v.as_slice());
-                }
-            }
-            None
-        })
+            (start, self.kinds.len())
+        }
+    }
+
+    /// The value of the first field line of a [`Cors`] header, without a scan.
+    #[inline]
+    pub(crate) fn first_value(&self, header: Cors) -> Option<&[u8]> {
+        if self.present & header.bit() == 0 {
+            return None;
+        }
+        self.headers
+            .get(self.first[header as usize] as usize)
+            .map(|(_, v)| v.as_slice())
     }
 
     /// Fetch "get" (`#concept-header-list-get`) of a [`Cors`] header: the values combined
     /// with `, `, or `None` if absent. Borrows when there is one field line.
+    #[inline]
     pub fn get_combined(&self, header: Cors) -> Option<std::borrow::Cow<'_, [u8]>> {
-        let mut it = self.cors_values(header);
-        let first = it.next()?;
-        match it.next() {
-            None => Some(std::borrow::Cow::Borrowed(first)),
-            Some(second) => {
-                let mut v = first.to_vec();
-                for next in std::iter::once(second).chain(it) {
-                    v.extend_from_slice(b", ");
-                    v.extend_from_slice(next);
-                }
-                Some(std::borrow::Cow::Owned(v))
-            }
+        if self.several & header.bit() == 0 {
+            // One field line at most: no scan, no combining.
+            self.first_value(header).map(std::borrow::Cow::Borrowed)
+        } else {
+            Some(std::borrow::Cow::Owned(self.combined(header)))
         }
     }
 
+    /// The values of a [`Cors`] header's field lines joined with `, ` (several lines).
+    #[cold]
+    #[inline(never)]
+    fn combined(&self, header: Cors) -> Vec<u8> {
+        let mut v = Vec::new();
+        for (i, line) in self.cors_values(header).enumerate() {
+            if i > 0 {
+                v.extend_from_slice(b", ");
+            }
+            v.extend_from_slice(line);
+        }
+        v
+    }
+
     /// True when the header list has a field of that [`Cors`] header.
+    #[inline]
     pub fn has(&self, header: Cors) -> bool {
-        self.cors_values(header).next().is_some()
+        self.present & header.bit() != 0
     }
 
     /// True when the header list has more than one field line of that [`Cors`] header.
+    #[inline]
     pub fn has_several(&self, header: Cors) -> bool {
-        self.cors_values(header).nth(1).is_some()
+        self.several & header.bit() != 0
     }
 
     /// An ok status (200–299).
