@@ -1,14 +1,17 @@
 #!/bin/bash -eu
-# Builds every fuzz target of fuzz/ into $OUT, with its dictionary and seed corpus, following
-# OSS-Fuzz's documented Rust layout (base-builder-rust, `cargo fuzz build -O`; with debug
-# assertions and overflow checks, which turn silent wrap-arounds into findings). The same
-# script serves ClusterFuzzLite (.clusterfuzzlite/build.sh) and runs locally, as `cargo xtask
-# ci` does:
+# Builds every fuzz target of fuzz/ into $OUT, with its dictionary, seed corpus and libFuzzer
+# options, following OSS-Fuzz's documented Rust layout (base-builder-rust, `cargo fuzz build
+# -O`). The build flags are the ones `cargo xtask fuzz` (xtask/src/fuzz.rs, BUILD_FLAGS) and
+# CI build with, so that CI measures what OSS-Fuzz and ClusterFuzzLite run: debug assertions
+# and overflow checks on (silent wrap-arounds become findings) and no trace-compares
+# instrumentation (fuzz/README.md, "Build configuration, and why", has the measurements).
+# The one difference: OSS-Fuzz builds with its sanitizer (AddressSanitizer, project.yaml);
+# locally and in CI, SANITIZER=none. The same script serves ClusterFuzzLite
+# (.clusterfuzzlite/build.sh) and runs locally, as `cargo xtask ci` does:
 #   OUT=/tmp/fuzz-out SANITIZER=none RUSTC_BOOTSTRAP=1 fuzz/oss-fuzz/build.sh
 # (locally, without the base image's nightly toolchain, RUSTC_BOOTSTRAP=1 lets stable accept
-# cargo-fuzz's -Z flags; SANITIZER=none builds without AddressSanitizer;
-# CARGO_FUZZ_BUILD_FLAGS adds `cargo fuzz build` flags, e.g. the --no-trace-compares of
-# `cargo xtask fuzz`, so that both share one build).
+# cargo-fuzz's -Z flags; CARGO_FUZZ_BUILD_FLAGS adds `cargo fuzz build` flags for
+# experiments, and CI leaves it unset).
 SRC_DIR="${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}"
 if [ -d "$SRC_DIR/corsproof/fuzz" ]; then
   SRC_DIR="$SRC_DIR/corsproof"
@@ -17,7 +20,7 @@ fi
 mkdir -p "$OUT"
 cd "$SRC_DIR"
 
-flags=(-O --debug-assertions)
+flags=(-O --debug-assertions --no-trace-compares)
 if [ "${SANITIZER:-address}" = "none" ]; then
   flags+=(--sanitizer none)
 fi
@@ -30,6 +33,10 @@ for source in fuzz/fuzz_targets/*.rs; do
   target=$(basename "${source%.rs}")
   cp "$release/$target" "$OUT/"
   cp fuzz/dicts/cors.dict "$OUT/$target.dict"
+  # libFuzzer options (max_len), also read by `cargo xtask fuzz`.
+  if [ -f "fuzz/options/$target.options" ]; then
+    cp "fuzz/options/$target.options" "$OUT/"
+  fi
   rm -f "$OUT/${target}_seed_corpus.zip"
   # The checked-in seeds and the kept crashes (corpus/regressions/), so that ClusterFuzzLite
   # and OSS-Fuzz replay the regressions too.

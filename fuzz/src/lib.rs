@@ -5,6 +5,8 @@
 //! and origins, compiled policies) is built once per process, in a `LazyLock` or a cache,
 //! never per execution: libFuzzer's cost per execution grows with the code each one runs.
 
+pub mod oracle;
+
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::pin;

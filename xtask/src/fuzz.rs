@@ -17,19 +17,21 @@ use crate::root;
 
 /// The fuzz targets, in the order they run; `ci` checks that this is every file of
 /// fuzz/fuzz_targets/.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 6] = [
     "oracle",
+    "oracle_json",
     "middleware_vs_intent",
     "policy_parse",
     "header_lists",
     "response_parse",
 ];
 
-/// How the targets are built for campaigns, and for CI's local run of the OSS-Fuzz build
-/// script (so that both use one build): optimized with debug assertions and overflow checks,
-/// as `build.sh` builds them for OSS-Fuzz, without a sanitizer (safe Rust: a sanitizer finds
-/// nothing a panic would not, at several times the cost) and without trace-compares
-/// instrumentation (fuzz/README.md has the measurements behind both choices).
+/// How the targets are built for campaigns, and by `fuzz/oss-fuzz/build.sh` (for OSS-Fuzz,
+/// ClusterFuzzLite and CI's local run of it, one build): optimized with debug assertions and
+/// overflow checks, without a sanitizer (safe Rust: a sanitizer finds nothing a panic would
+/// not, at several times the cost; OSS-Fuzz adds its AddressSanitizer) and without
+/// trace-compares instrumentation (fuzz/README.md has the measurements behind both choices).
+/// [`build_sh_flags_match`] checks that `build.sh` passes the same flags.
 const BUILD_FLAGS: [&str; 5] = [
     "-O",
     "--debug-assertions",
@@ -37,10 +39,6 @@ const BUILD_FLAGS: [&str; 5] = [
     "none",
     "--no-trace-compares",
 ];
-
-/// The flags `build.sh` does not pass itself (it adds `-O --debug-assertions`, and
-/// `--sanitizer none` for `SANITIZER=none`).
-const BUILD_SH_EXTRA_FLAGS: &str = "--no-trace-compares";
 
 /// Seconds per target in CI.
 const CI_SECONDS: u64 = 30;
@@ -180,6 +178,40 @@ fn keep_crash(target: &str, input: &Path) -> Result<PathBuf> {
     Ok(kept)
 }
 
+/// The libFuzzer options of `target` from `fuzz/options/TARGET.options` (OSS-Fuzz's format:
+/// `key = value` lines under `[libfuzzer]`; `build.sh` copies the file next to the binary, where
+/// OSS-Fuzz and ClusterFuzzLite read it), as `-key=value` flags; none without the file.
+fn libfuzzer_options(target: &str) -> Result<Vec<String>> {
+    let path = root()
+        .join("fuzz/options")
+        .join(format!("{target}.options"));
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path)?;
+    let mut section = "";
+    let mut flags = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .with_context(|| format!("{}: not `key = value`: {line:?}", path.display()))?;
+        ensure!(
+            section == "libfuzzer",
+            "{}: option outside [libfuzzer]: {line:?}",
+            path.display()
+        );
+        flags.push(format!("-{}={}", key.trim(), value.trim()));
+    }
+    Ok(flags)
+}
+
 /// One campaign of `seconds` on `target`; returns its executions per second.
 fn campaign(cargo: &str, target: &str, seconds: u64) -> Result<u64> {
     let root = root();
@@ -207,6 +239,8 @@ fn campaign(cargo: &str, target: &str, seconds: u64) -> Result<u64> {
         "-timeout=10",
         "-print_final_stats=1",
     ]);
+    let options = libfuzzer_options(target)?;
+    args.extend(options.iter().map(String::as_str));
     let output = cargo_fuzz(cargo, &args)
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped())
@@ -312,8 +346,7 @@ fn oss_fuzz_build() -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let script = root.join("fuzz/oss-fuzz/build.sh");
     eprintln!(
-        "xtask: OUT={} SANITIZER=none CARGO_FUZZ_BUILD_FLAGS={BUILD_SH_EXTRA_FLAGS} \
-         RUSTC_BOOTSTRAP=1 {}",
+        "xtask: OUT={} SANITIZER=none RUSTC_BOOTSTRAP=1 {}",
         out.display(),
         script.display()
     );
@@ -322,7 +355,7 @@ fn oss_fuzz_build() -> Result<()> {
         .current_dir(&root)
         .env("OUT", &out)
         .env("SANITIZER", "none")
-        .env("CARGO_FUZZ_BUILD_FLAGS", BUILD_SH_EXTRA_FLAGS)
+        .env_remove("CARGO_FUZZ_BUILD_FLAGS")
         .env("RUSTC_BOOTSTRAP", "1")
         .env_remove("SRC")
         .env_remove("CARGO_TARGET_DIR");
@@ -336,6 +369,13 @@ fn oss_fuzz_build() -> Result<()> {
                 file.is_file(),
                 "build.sh did not produce {}",
                 file.display()
+            );
+        }
+        let options = format!("{target}.options");
+        if root.join("fuzz/options").join(&options).is_file() {
+            ensure!(
+                out.join(&options).is_file(),
+                "build.sh did not copy fuzz/options/{options}"
             );
         }
         let seeds = out.join("seeds").join(target);
@@ -364,6 +404,31 @@ fn oss_fuzz_build() -> Result<()> {
         check(once, &format!("{target} over its {unzipped} seeds"))?;
         eprintln!("xtask: oss-fuzz {target}: binary, dictionary and {unzipped} seeds, all run");
     }
+    Ok(())
+}
+
+/// `fuzz/oss-fuzz/build.sh` builds with [`BUILD_FLAGS`]: its `flags=(...)` line, plus the
+/// `--sanitizer none` it adds for `SANITIZER=none`, are exactly those flags.
+fn build_sh_flags_match() -> Result<()> {
+    let script = std::fs::read_to_string(root().join("fuzz/oss-fuzz/build.sh"))?;
+    let line = script
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("flags=("))
+        .and_then(|l| l.strip_suffix(')'))
+        .context("fuzz/oss-fuzz/build.sh has no `flags=(...)` line")?;
+    let mut flags: Vec<&str> = line.split_whitespace().collect();
+    ensure!(
+        script.contains("flags+=(--sanitizer none)"),
+        "fuzz/oss-fuzz/build.sh does not add `--sanitizer none` for SANITIZER=none"
+    );
+    flags.extend(["--sanitizer", "none"]);
+    flags.sort_unstable();
+    let mut ours = BUILD_FLAGS.to_vec();
+    ours.sort_unstable();
+    ensure!(
+        flags == ours,
+        "fuzz/oss-fuzz/build.sh builds with {flags:?}, xtask with {ours:?}"
+    );
     Ok(())
 }
 
@@ -410,6 +475,7 @@ pub fn ci(cargo: &str) -> Result<()> {
     eprintln!("xtask: cargo clippy --manifest-path {manifest} --all-targets -- -D warnings");
     check(clippy, "cargo clippy of fuzz/")?;
     targets_listed()?;
+    build_sh_flags_match()?;
     step("fmt, clippy", t);
     let t = Instant::now();
     ensure_cargo_fuzz(cargo)?;
@@ -429,4 +495,26 @@ pub fn ci(cargo: &str) -> Result<()> {
 
 fn seconds(d: Duration) -> String {
     format!("{:.0} s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_sh_builds_what_xtask_builds() {
+        build_sh_flags_match().expect("build.sh and BUILD_FLAGS agree");
+    }
+
+    #[test]
+    fn options_files_parse() {
+        for target in TARGETS {
+            libfuzzer_options(target).expect("fuzz/options/TARGET.options parses");
+        }
+    }
+
+    #[test]
+    fn every_target_is_listed() {
+        targets_listed().expect("TARGETS lists fuzz/fuzz_targets/");
+    }
 }
