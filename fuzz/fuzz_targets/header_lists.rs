@@ -300,6 +300,7 @@ fuzz_target!(|data: &[u8]| {
     let unsafe_names = UnsafeNames::of(&headers, profile);
     let actual = ActualRequest {
         serialized_origin: ORIGIN,
+        cors_check: true,
         method,
         credentials: CredentialsMode::Omit,
         unsafe_names: &unsafe_names,
