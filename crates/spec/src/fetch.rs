@@ -409,7 +409,7 @@ impl<'r> Fetch<'r> {
         } else {
             self.tainting = Tainting::Cors;
             // R18 on the header list at this hop: the request's own classification while no
-            // redirect has removed a header (R58, R59).
+            // redirect has removed a header (R58, R59, D26).
             if self.profile.repreflight_after_redirect && !self.redirects.is_empty() {
                 // D24: Firefox takes the unsafe names the request had when it was made and
                 // strips only what the latest redirect removed, even where an earlier one
@@ -440,7 +440,7 @@ impl<'r> Fetch<'r> {
                 || !self.unsafe_names.is_empty();
             // D24: Firefox preflights every hop after one that was preflighted, and every
             // hop of a request that had unsafe header names when it was made (it decides on
-            // the names taken at the start, while the preflight lists those still present).
+            // the names taken at the start; its preflight lists the names computed above).
             self.forced_preflight = self.profile.repreflight_after_redirect
                 && (self.any_with_preflight
                     || (!self.redirects.is_empty()
