@@ -19,97 +19,14 @@ use std::hint::black_box;
 
 use corsproof_spec::case::{explain_json, Input};
 use corsproof_spec::cors_check::cors_check;
-use corsproof_spec::expose::{is_visible, ExposedList};
-use corsproof_spec::{
-    CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
-    Seconds,
-};
+use corsproof_spec::{CredentialsMode, PreflightCache, Profile, Request, Seconds};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-const ORIGIN: &str = "https://app.example.com";
-
-/// What script passes for the credentialed PUT with three unsafe headers.
-fn credentialed_put_init(url: url::Url, origin: Origin) -> RequestInit {
-    let mut init = RequestInit::new(url, origin);
-    init.method = "PUT".to_string();
-    init.credentials = CredentialsMode::Include;
-    init.headers = vec![
-        (b"Content-Type".to_vec(), b"application/json".to_vec()),
-        (b"X-Request-Id".to_vec(), b"1".to_vec()),
-        (b"X-Trace".to_vec(), b"a".to_vec()),
-    ];
-    init
-}
-
-fn bench_url() -> url::Url {
-    url::Url::parse("https://api.example.com/items").expect("bench URL parses")
-}
-
-fn bench_origin() -> Origin {
-    Origin::parse_serialized(ORIGIN).expect("bench origin parses")
-}
-
-fn credentialed_put() -> Request {
-    let init = credentialed_put_init(bench_url(), bench_origin());
-    Request::construct(init, &Profile::fetch()).expect("bench request is valid")
-}
-
-fn preflight_response() -> Response {
-    Response::new(
-        204,
-        [
-            ("Access-Control-Allow-Origin", ORIGIN),
-            ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Allow-Methods", "PUT"),
-            (
-                "Access-Control-Allow-Headers",
-                "content-type, x-request-id, x-trace",
-            ),
-            ("Access-Control-Max-Age", "600"),
-        ],
-    )
-}
-
-fn actual_response() -> Response {
-    Response::new(
-        200,
-        [
-            ("Access-Control-Allow-Origin", ORIGIN),
-            ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Expose-Headers", "x-request-id"),
-            ("Content-Type", "application/json"),
-            ("X-Request-Id", "1"),
-        ],
-    )
-}
-
-/// One full evaluation; returns the number of visible headers (0 if not readable).
-fn evaluate(
-    request: &Request,
-    profile: &Profile,
-    preflight: &Response,
-    response: &Response,
-    cache: &mut PreflightCache,
-    now: Seconds,
-) -> usize {
-    let mut fetch = Fetch::new(request, profile);
-    let next = fetch.start(cache, now);
-    assert_eq!(next, Next::Preflight);
-    let next = fetch.on_preflight_response(preflight, cache, now);
-    assert_eq!(next, Next::Request);
-    let next = fetch.on_response(response, cache, now);
-    assert_eq!(next, Next::Done);
-    let outcome = fetch.outcome();
-    if !outcome.readable {
-        return 0;
-    }
-    let exposed = ExposedList::of(response, request.credentials);
-    response
-        .headers()
-        .iter()
-        .filter(|(n, _)| is_visible(n, outcome.response_type, &exposed))
-        .count()
-}
+mod common;
+use common::{
+    actual_response, credentialed_put, credentialed_put_init, evaluate, preflight_response,
+    put_origin, put_url, ORIGIN,
+};
 
 fn oracle(c: &mut Criterion) {
     let mut group = c.benchmark_group("oracle");
@@ -123,7 +40,7 @@ fn oracle(c: &mut Criterion) {
     let mut now: Seconds = 0.0;
     assert_eq!(
         evaluate(&request, &profile, &preflight, &response, &mut cache, now),
-        2
+        Some(2)
     );
     group.bench_function("full_evaluation/preflighted_credentialed_put", |b| {
         b.iter(|| {
@@ -139,7 +56,7 @@ fn oracle(c: &mut Criterion) {
         })
     });
 
-    let (url, origin) = (bench_url(), bench_origin());
+    let (url, origin) = (put_url(), put_origin());
     group.bench_function("construct_and_evaluate/preflighted_credentialed_put", |b| {
         b.iter(|| {
             now += 601.0;

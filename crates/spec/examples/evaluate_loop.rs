@@ -8,87 +8,21 @@
 
 use std::hint::black_box;
 
-use corsproof_spec::expose::{is_visible, ExposedList};
-use corsproof_spec::{
-    CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
-    Seconds,
-};
+use corsproof_spec::{PreflightCache, Profile, Seconds};
 
-const ORIGIN: &str = "https://app.example.com";
-
-fn request() -> Request {
-    let url = url::Url::parse("https://api.example.com/items").expect("URL parses");
-    let origin = Origin::parse_serialized(ORIGIN).expect("origin parses");
-    let mut init = RequestInit::new(url, origin);
-    init.method = "PUT".to_string();
-    init.credentials = CredentialsMode::Include;
-    init.headers = vec![
-        (b"Content-Type".to_vec(), b"application/json".to_vec()),
-        (b"X-Request-Id".to_vec(), b"1".to_vec()),
-        (b"X-Trace".to_vec(), b"a".to_vec()),
-    ];
-    Request::construct(init, &Profile::fetch()).expect("request is valid")
-}
-
-/// One full evaluation; the number of visible headers (0 if not readable).
-#[inline(never)]
-fn evaluate(
-    request: &Request,
-    profile: &Profile,
-    preflight: &Response,
-    response: &Response,
-    cache: &mut PreflightCache,
-    now: Seconds,
-) -> usize {
-    let mut fetch = Fetch::new(request, profile);
-    let next = fetch.start(cache, now);
-    assert_eq!(next, Next::Preflight);
-    let next = fetch.on_preflight_response(preflight, cache, now);
-    assert_eq!(next, Next::Request);
-    let next = fetch.on_response(response, cache, now);
-    assert_eq!(next, Next::Done);
-    let outcome = fetch.outcome();
-    if !outcome.readable {
-        return 0;
-    }
-    let exposed = ExposedList::of(response, request.credentials);
-    response
-        .headers()
-        .iter()
-        .filter(|(n, _)| is_visible(n, outcome.response_type, &exposed))
-        .count()
-}
+#[path = "../benches/common/mod.rs"]
+mod common;
+use common::{actual_response, credentialed_put, evaluate, preflight_response};
 
 fn main() {
     let n: u64 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let request = request();
+    let request = credentialed_put();
     let profile = Profile::fetch();
-    let preflight = Response::new(
-        204,
-        [
-            ("Access-Control-Allow-Origin", ORIGIN),
-            ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Allow-Methods", "PUT"),
-            (
-                "Access-Control-Allow-Headers",
-                "content-type, x-request-id, x-trace",
-            ),
-            ("Access-Control-Max-Age", "600"),
-        ],
-    );
-    let response = Response::new(
-        200,
-        [
-            ("Access-Control-Allow-Origin", ORIGIN),
-            ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Expose-Headers", "x-request-id"),
-            ("Content-Type", "application/json"),
-            ("X-Request-Id", "1"),
-        ],
-    );
+    let preflight = preflight_response();
+    let response = actual_response();
     let mut cache = PreflightCache::default();
     let mut now: Seconds = 0.0;
     let mut visible = 0usize;
@@ -100,7 +34,8 @@ fn main() {
             black_box(&response),
             &mut cache,
             now,
-        );
+        )
+        .expect("every evaluation preflights, then reads");
         now += 601.0;
     }
     assert_eq!(visible as u64, 2 * n);

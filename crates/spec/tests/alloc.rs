@@ -15,11 +15,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use corsproof_spec::expose::{is_visible, ExposedList};
-use corsproof_spec::{
-    CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
-    Seconds,
-};
+use corsproof_spec::{PreflightCache, Profile, Request, Response, Seconds};
+
+#[path = "../benches/common/mod.rs"]
+mod common;
 
 struct CountingAllocator;
 
@@ -99,73 +98,23 @@ struct Scenario {
 }
 
 fn scenario() -> Scenario {
-    let url = url::Url::parse("https://api.example.com/items").expect("test URL parses");
-    let origin = Origin::parse_serialized("https://app.example.com").expect("test origin parses");
-    let mut init = RequestInit::new(url, origin);
-    init.method = "PUT".to_string();
-    init.credentials = CredentialsMode::Include;
-    init.headers = vec![
-        (b"Content-Type".to_vec(), b"application/json".to_vec()),
-        (b"X-Request-Id".to_vec(), b"1".to_vec()),
-        (b"X-Trace".to_vec(), b"a".to_vec()),
-    ];
-    let profile = Profile::fetch();
-    let request = Request::construct(init, &profile).expect("test request is valid");
-    let preflight = Response::new(
-        204,
-        [
-            ("Access-Control-Allow-Origin", "https://app.example.com"),
-            ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Allow-Methods", "PUT"),
-            (
-                "Access-Control-Allow-Headers",
-                "content-type, x-request-id, x-trace",
-            ),
-            ("Access-Control-Max-Age", "600"),
-        ],
-    );
-    let response = Response::new(
-        200,
-        [
-            ("Access-Control-Allow-Origin", "https://app.example.com"),
-            ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Expose-Headers", "x-request-id"),
-            ("Content-Type", "application/json"),
-            ("X-Request-Id", "1"),
-        ],
-    );
     Scenario {
-        request,
-        profile,
-        preflight,
-        response,
+        request: common::credentialed_put(),
+        profile: Profile::fetch(),
+        preflight: common::preflight_response(),
+        response: common::actual_response(),
     }
 }
 
-/// One full evaluation at `now`: returns the number of headers script can see (0 when not
-/// readable), or `None` if a step said something unexpected.
+/// One full evaluation at `now` (the benchmark's, `benches/common`).
 fn evaluate(s: &Scenario, cache: &mut PreflightCache, now: Seconds) -> Option<usize> {
-    let mut fetch = Fetch::new(&s.request, &s.profile);
-    if fetch.start(cache, now) != Next::Preflight {
-        return None;
-    }
-    if fetch.on_preflight_response(&s.preflight, cache, now) != Next::Request {
-        return None;
-    }
-    if fetch.on_response(&s.response, cache, now) != Next::Done {
-        return None;
-    }
-    let outcome = fetch.outcome();
-    if !outcome.readable {
-        return Some(0);
-    }
-    let exposed = ExposedList::of(&s.response, s.request.credentials);
-    Some(
-        s.response
-            .headers()
-            .iter()
-            .filter(|(n, _)| is_visible(n, outcome.response_type, &exposed))
-            .count(),
+    common::evaluate(
+        &s.request,
+        &s.profile,
+        &s.preflight,
+        &s.response,
+        cache,
+        now,
     )
 }
 
