@@ -778,6 +778,26 @@ fn sarif_has_the_structure_of_sarif_2_1_0() {
         HOSTILE
     );
     assert_eq!(log["runs"][0]["properties"]["seed"], "42");
+    // An `audit` kind's rule is described by its meaning; a kind nobody defines by its name.
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let description = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["shortDescription"]["text"].clone())
+    };
+    assert_eq!(
+        description(AUDIT_KIND),
+        Some(Value::from(
+            "Any origin is trusted (the Origin is reflected)"
+        ))
+    );
+    assert_eq!(
+        description(WEIRD_KIND),
+        Some(Value::from(format!("{WEIRD_KIND} (hygiene finding)")))
+    );
 }
 
 #[test]
@@ -866,7 +886,7 @@ fn text_groups_by_kind_most_severe_first() {
 
     let order = [
         "VIOLATION read-granted (2 findings): script can read a response the policy does not grant",
-        "VIOLATION origin-reflected (1 finding)",
+        "VIOLATION origin-reflected (1 finding): any origin is trusted (the Origin is reflected)",
         "BREAKAGE sent-blocked (1 finding): a request the policy allows is blocked",
         "HYGIENE duplicate-header (1 finding): a CORS response header sent more than once",
         "HYGIENE weird<&\"'\\x01\\x1bkind (1 finding)",

@@ -50,7 +50,12 @@ struct KindEntry<'a> {
     /// Its severity: from [`kinds::ALL`] for a `check` kind, else the most severe of its
     /// findings.
     severity: Severity,
-    /// Its one-line meaning, for a `check` kind.
+    /// Whether `severity` is the `check` kind's own (from [`kinds::ALL`]); otherwise it is
+    /// the most severe of the findings seen so far.
+    fixed_severity: bool,
+    /// Its one-line meaning: from [`kinds::ALL`] for a `check` kind, from
+    /// [`audit::kinds::ALL`](crate::audit::kinds::ALL) for an `audit` kind, none for any
+    /// other.
     meaning: Option<&'static str>,
     /// Its findings.
     findings: Vec<&'a Finding>,
@@ -64,6 +69,7 @@ fn kind_entries(report: &Report) -> Vec<KindEntry<'_>> {
         .map(|&(kind, severity, meaning)| KindEntry {
             kind,
             severity,
+            fixed_severity: true,
             meaning: Some(meaning),
             findings: Vec::new(),
         })
@@ -71,7 +77,7 @@ fn kind_entries(report: &Report) -> Vec<KindEntry<'_>> {
     for finding in &report.findings {
         match entries.iter_mut().find(|e| e.kind == finding.kind) {
             Some(entry) => {
-                if entry.meaning.is_none() {
+                if !entry.fixed_severity {
                     entry.severity = entry.severity.min(finding.severity);
                 }
                 entry.findings.push(finding);
@@ -79,7 +85,11 @@ fn kind_entries(report: &Report) -> Vec<KindEntry<'_>> {
             None => entries.push(KindEntry {
                 kind: &finding.kind,
                 severity: finding.severity,
-                meaning: None,
+                fixed_severity: false,
+                meaning: crate::audit::kinds::ALL
+                    .iter()
+                    .find(|(kind, _, _)| *kind == finding.kind)
+                    .map(|(_, _, meaning)| *meaning),
                 findings: vec![finding],
             }),
         }
