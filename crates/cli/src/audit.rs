@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use corsproof_harness::audit::{self, kinds, Options};
+use corsproof_harness::http1::Tls;
 use corsproof_harness::report;
 
 /// Report formats of `audit`.
@@ -43,6 +44,19 @@ pub struct Flags {
     /// Waive findings of this kind (repeatable): they leave the report and do not fail the run.
     #[arg(long = "allow", value_name = "KIND")]
     pub allow: Vec<String>,
+    /// For an https:// URL, also trust the CA certificates of this PEM file (a private CA or
+    /// a self-signed certificate; Mozilla's roots are always trusted).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+}
+
+/// The trust store of https targets with `--cacert FILE` added, or `None` (the default
+/// roots) without it; an unreadable or empty file is an input error (exit 2).
+pub fn trust(cacert: Option<&std::path::Path>) -> anyhow::Result<Option<Tls>> {
+    cacert
+        .map(|file| Tls::webpki_roots().with_ca_pem_file(file))
+        .transpose()
+        .context("--cacert")
 }
 
 /// Runs `corsproof audit URL`: the exit code, or an input error (exit 2).
@@ -58,6 +72,7 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
         origin: flags.origin.clone(),
         timeout: Duration::from_secs(flags.timeout),
         deadline: None,
+        tls: trust(flags.cacert.as_deref())?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -68,6 +68,10 @@ pub struct Flags {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// For https:// targets, also trust the CA certificates of this PEM file (a private CA or
+    /// a self-signed certificate; Mozilla's roots are always trusted).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// Write the report here instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -427,6 +431,7 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         concurrency: flags.concurrency as usize,
         timeout: Duration::from_secs(flags.timeout.max(1)),
         progress,
+        tls: crate::audit::trust(flags.cacert.as_deref())?,
         ..CheckConfig::default()
     };
     let policy_name = flags.policy.display().to_string();

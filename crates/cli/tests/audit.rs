@@ -34,12 +34,17 @@ fn serve(handler: Handler) -> u16 {
     port
 }
 
-fn connection(mut s: TcpStream, handler: Handler) {
+fn connection(s: TcpStream, handler: Handler) {
     if s.set_nonblocking(false).is_err()
         || s.set_read_timeout(Some(Duration::from_secs(5))).is_err()
     {
         return;
     }
+    answer(s, handler);
+}
+
+/// Answers up to 500 requests without bodies on one connection.
+fn answer(mut s: impl Read + Write, handler: Handler) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     for _ in 0..500 {
@@ -237,7 +242,10 @@ fn allow_waives_kinds() {
 #[test]
 fn usage_errors_exit_2() {
     let cases: [(&[&str], &str); 5] = [
-        (&["audit", "https://127.0.0.1:1/"], "https is not supported"),
+        (
+            &["audit", "ftp://127.0.0.1:1/"],
+            "only http:// and https:// URLs",
+        ),
         (
             &[
                 "audit",
@@ -450,4 +458,119 @@ fn our_middleware_passes_the_audit() {
         .collect();
     assert_eq!(kinds, ["any-subdomain"], "{v:#}");
     assert_eq!(v["findings"][0]["severity"], "hygiene");
+}
+
+/// A CA made at test time (its PEM), and a TLS server configuration for `localhost` and
+/// `127.0.0.1` signed by it.
+fn test_pki() -> (String, std::sync::Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("leaf params");
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let leaf_cert = leaf
+        .signed_by(&leaf_key, &ca_cert, &ca_key)
+        .expect("leaf certificate");
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf_cert.der().clone()], key.into())
+        .expect("server config");
+    (ca_cert.pem(), std::sync::Arc::new(config))
+}
+
+/// [`serve`] over TLS: a blocking rustls server, at most 60 s and 200 connections.
+fn serve_tls(handler: Handler, config: std::sync::Arc<rustls::ServerConfig>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut accepted = 0;
+        while start.elapsed() < Duration::from_secs(60) && accepted < 200 {
+            match listener.accept() {
+                Ok((tcp, _)) => {
+                    accepted += 1;
+                    let config = config.clone();
+                    std::thread::spawn(move || {
+                        if tcp.set_nonblocking(false).is_err()
+                            || tcp.set_read_timeout(Some(Duration::from_secs(5))).is_err()
+                        {
+                            return;
+                        }
+                        let Ok(tls) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        answer(rustls::StreamOwned::new(tls, tcp), handler);
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn https_targets_with_cacert() {
+    let (ca_pem, config) = test_pki();
+    let dir = std::env::temp_dir().join(format!("corsproof-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ca_pem).expect("write CA");
+    let ca = ca.to_string_lossy().into_owned();
+    let port = serve_tls(reflect, config);
+    let target = format!("https://localhost:{port}/api/me");
+
+    // Trusted through --cacert: the reflection is found over TLS.
+    let o = corsproof(&["audit", &target, "--format", "json", "--cacert", &ca]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(report["target"], target.as_str());
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"origin-reflected"), "{kinds:?}");
+
+    // Without it the certificate does not verify: exit 3, saying why.
+    let o = corsproof(&["audit", &target]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("TLS handshake with localhost failed"), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+
+    // A --cacert that is not a certificate file is an input error, for check too.
+    let policy = format!("{ROOT}/corpus/policies/public-api.toml");
+    for args in [
+        vec!["audit", target.as_str(), "--cacert", "/nonexistent/ca.pem"],
+        vec![
+            "check",
+            target.as_str(),
+            "--policy",
+            policy.as_str(),
+            "--cacert",
+            policy.as_str(),
+        ],
+    ] {
+        let o = corsproof(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--cacert"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -39,7 +39,7 @@ use url::Url;
 
 use crate::finding::{kinds, Finding, Report, SeenResponse, SentRequest, Severity, Stats};
 use crate::generate::Generator;
-use crate::http1::{Client, Request as HttpRequest};
+use crate::http1::{Client, Request as HttpRequest, Tls};
 
 /// Progress callback: (cases done, cases in all, requests sent).
 pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
@@ -66,6 +66,9 @@ pub struct CheckConfig {
     /// A second target of the same policy: every case is also played there and the browser
     /// outcomes compared (`differential` findings).
     pub against: Option<Url>,
+    /// The trust store of `https://` targets; `None`: Mozilla's roots
+    /// ([`Tls::webpki_roots`]).
+    pub tls: Option<Tls>,
 }
 
 impl Default for CheckConfig {
@@ -80,6 +83,7 @@ impl Default for CheckConfig {
             shrink: true,
             progress: None,
             against: None,
+            tls: None,
         }
     }
 }
@@ -129,17 +133,21 @@ struct Target {
     base: Url,
     authority: String,
     origin: Origin,
+    /// For an `https://` target: the trust store and the server name.
+    tls: Option<(Tls, String)>,
 }
 
 impl Target {
-    fn new(base: &Url) -> Result<Target, CheckError> {
+    fn new(base: &Url, tls: Option<&Tls>) -> Result<Target, CheckError> {
         let bad = |why| CheckError::BadTarget {
             url: base.to_string(),
             why,
         };
-        if base.scheme() != "http" {
-            return Err(bad("only http:// targets are supported (no TLS client)"));
-        }
+        let tls = match base.scheme() {
+            "http" => None,
+            "https" => Some(tls.cloned().unwrap_or_else(Tls::webpki_roots)),
+            _ => return Err(bad("only http:// and https:// targets are supported")),
+        };
         if base.path() != "/" || base.query().is_some() {
             return Err(bad(
                 "the URL must have no path: the policy's route paths are absolute",
@@ -147,10 +155,18 @@ impl Target {
         }
         let host = base.host_str().ok_or_else(|| bad("no host"))?;
         let port = base.port_or_known_default().ok_or_else(|| bad("no port"))?;
+        let tls = match tls {
+            None => None,
+            Some(tls) => {
+                Tls::server_name(host).map_err(|_| bad("the host cannot be a TLS server name"))?;
+                Some((tls, host.to_string()))
+            }
+        };
         Ok(Target {
             base: base.clone(),
             authority: format!("{host}:{port}"),
             origin: Origin::of_url(base),
+            tls,
         })
     }
 
@@ -162,7 +178,16 @@ impl Target {
     }
 
     fn client(&self, timeout: Duration) -> Client {
-        Client::new(self.authority.clone()).with_timeout(timeout)
+        let client = Client::new(self.authority.clone()).with_timeout(timeout);
+        match &self.tls {
+            None => client,
+            // `new` checked the name, so this cannot fail; a plain client would then fail
+            // its first request rather than panic.
+            Some((tls, name)) => Client::new(self.authority.clone())
+                .with_timeout(timeout)
+                .with_tls(tls.clone(), name)
+                .unwrap_or(client),
+        }
     }
 }
 
@@ -1043,7 +1068,7 @@ pub async fn check(
     base: &Url,
     config: &CheckConfig,
 ) -> Result<Report, CheckError> {
-    let target = Target::new(base)?;
+    let target = Target::new(base, config.tls.as_ref())?;
     let generator = Generator::new(policy, base);
     let all = cases(&generator, policy, config.cases, config.seed);
     run(policy, policy_name, target, all, config).await
@@ -1057,7 +1082,7 @@ pub async fn replay(
     cases: Vec<RequestJson>,
     config: &CheckConfig,
 ) -> Result<Report, CheckError> {
-    let target = Target::new(base)?;
+    let target = Target::new(base, config.tls.as_ref())?;
     let mut rebased = Vec::with_capacity(cases.len());
     for mut case in cases {
         let url = Url::parse(&case.url).map_err(|e| {
@@ -1087,7 +1112,11 @@ async fn run(
 ) -> Result<Report, CheckError> {
     let started = Instant::now();
     // Reachability: one plain request before anything else (exit 3 when it fails).
-    let other = config.against.as_ref().map(Target::new).transpose()?;
+    let other = config
+        .against
+        .as_ref()
+        .map(|url| Target::new(url, config.tls.as_ref()))
+        .transpose()?;
     for t in std::iter::once(&target).chain(other.as_ref()) {
         let mut probe = t.client(config.timeout);
         if let Err(source) = probe.send(&HttpRequest::new("GET", "/")).await {

@@ -44,6 +44,15 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// The TLS handshake failed (an untrusted or mismatched certificate, no common
+    /// protocol version, a server that does not speak TLS).
+    #[error("TLS handshake with {server} failed: {why}")]
+    Tls {
+        /// The server name the certificate was checked against.
+        server: String,
+        /// What went wrong.
+        why: String,
+    },
     /// The connection could not be opened, or a read or write failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -9,7 +9,8 @@
 //! `*`); or a credentialed read (the origin and `Access-Control-Allow-Credentials: true`,
 //! the worst). Findings are grouped: one per kind, listing the probe origins that showed it.
 //!
-//! Only `http://` URLs are supported (no TLS): audit the service behind its TLS terminator.
+//! `http://` and `https://` URLs are supported; over TLS the certificate must verify against
+//! [`Options::tls`] (Mozilla's roots by default), or the target is unreachable.
 //!
 //! # Probes and kinds
 //!
@@ -129,7 +130,7 @@ pub use probes::{
 pub use target::{Site, Target};
 
 use crate::finding::{Report, SeenResponse, Stats};
-use crate::http1::{Client, Limits, RawResponse};
+use crate::http1::{Client, Limits, RawResponse, Tls, TlsError};
 
 /// The stable finding kinds of `audit` (see the table in [`crate::audit`]).
 pub mod kinds {
@@ -276,10 +277,10 @@ pub mod kinds {
 ///
 /// ```
 /// use corsproof_harness::audit::{AuditError, Target};
-/// let e = Target::parse("https://api.example.com/").unwrap_err();
-/// assert!(matches!(e, AuditError::HttpsUnsupported { .. }));
+/// let e = Target::parse("ftp://api.example.com/").unwrap_err();
+/// assert!(matches!(e, AuditError::InvalidUrl { .. }));
 /// assert!(!e.is_target_error());
-/// assert!(e.to_string().contains("https"));
+/// assert!(e.to_string().contains("https://"));
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -291,14 +292,13 @@ pub enum AuditError {
         /// What is wrong with it.
         why: String,
     },
-    /// An `https://` URL: the raw client speaks plain HTTP/1.1 only.
-    #[error(
-        "{url}: https is not supported (audit speaks plain HTTP/1.1 only); audit the service \
-         behind its TLS terminator with an http:// URL, and name the front end with --origin"
-    )]
-    HttpsUnsupported {
+    /// The host of an `https://` URL cannot be a TLS server name.
+    #[error("{url}: {source}")]
+    Tls {
         /// The URL given.
         url: String,
+        /// Why.
+        source: TlsError,
     },
     /// `--origin` is not a serialized http(s) origin.
     #[error("invalid --origin {origin:?}: {why}")]
@@ -366,7 +366,7 @@ impl AuditError {
 /// assert_eq!((&o.origin, o.timeout), (&None, Duration::from_secs(10)));
 /// assert_eq!(o.effective_deadline(), Duration::from_secs(120));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The site's own front-end origin (`--origin`); `None`: `https://HOST` of the URL.
     pub origin: Option<String>,
@@ -374,6 +374,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Deadline of the whole run; `None`: 12 request timeouts.
     pub deadline: Option<Duration>,
+    /// The trust store of an `https://` target; `None`: Mozilla's roots
+    /// ([`Tls::webpki_roots`]).
+    pub tls: Option<Tls>,
 }
 
 impl Default for Options {
@@ -382,6 +385,7 @@ impl Default for Options {
             origin: None,
             timeout: Duration::from_secs(10),
             deadline: None,
+            tls: None,
         }
     }
 }
@@ -434,6 +438,15 @@ pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Repo
             max_body: MAX_BODY,
             ..Limits::default()
         });
+    if target.https {
+        let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
+        client = client
+            .with_tls(tls, &target.host)
+            .map_err(|source| AuditError::Tls {
+                url: target.url.clone(),
+                source,
+            })?;
+    }
     let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
     let (mut answered, mut errors, mut in_a_row) = (0usize, 0u64, 0usize);
     // Bounded: one pass over the fixed list; each request within the timeout and the deadline.

@@ -7,9 +7,8 @@ use corsproof_spec::Origin;
 
 use super::AuditError;
 
-/// The audited URL, split for the raw HTTP/1.1 client. Only `http://` is supported: an
-/// `https://` URL is refused with [`AuditError::HttpsUnsupported`] (point `audit` at the
-/// service behind its TLS terminator instead).
+/// The audited URL, split for the raw HTTP/1.1 client: `http://`, or `https://` (HTTP/1.1
+/// over TLS).
 ///
 /// ```
 /// use corsproof_harness::audit::Target;
@@ -19,18 +18,22 @@ use super::AuditError;
 /// assert_eq!(t.authority, "api.example.com:8080");
 /// assert_eq!(t.connect, "api.example.com:8080");
 /// assert_eq!(t.path, "/v1/me?x=1");
-/// assert!(Target::parse("https://api.example.com/").is_err());
+/// assert!(!t.https);
+/// let t = Target::parse("https://api.example.com").unwrap();
+/// assert_eq!((t.url.as_str(), t.connect.as_str(), t.https), ("https://api.example.com/", "api.example.com:443", true));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// The URL, normalized: `http://AUTHORITY/PATH?QUERY` (lowercase host, no default port,
-    /// no fragment, `/` for an empty path).
+    /// The URL, normalized: `SCHEME://AUTHORITY/PATH?QUERY` (lowercase scheme and host, no
+    /// default port, no fragment, `/` for an empty path).
     pub url: String,
+    /// Whether the URL is `https://` (TLS).
+    pub https: bool,
     /// The host: a lowercase name, an IPv4 address, or an IPv6 address in brackets.
     pub host: String,
-    /// The TCP port (80 unless given).
+    /// The TCP port (the scheme's default, 80 or 443, unless given).
     pub port: u16,
-    /// The `Host` field value: the host, with `:PORT` when not 80.
+    /// The `Host` field value: the host, with `:PORT` when not the scheme's default.
     pub authority: String,
     /// What to connect to: `HOST:PORT`.
     pub connect: String,
@@ -39,13 +42,13 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses an `http://` URL (no user info, ASCII host; punycode for IDNs).
+    /// Parses an `http://` or `https://` URL (no user info, ASCII host; punycode for IDNs).
     ///
     /// ```
     /// use corsproof_harness::audit::{AuditError, Target};
     /// assert_eq!(Target::parse("http://[::1]:9000").unwrap().connect, "[::1]:9000");
+    /// assert_eq!(Target::parse("HTTPS://a.test:443/x").unwrap().url, "https://a.test/x");
     /// assert!(matches!(Target::parse("ftp://a.test/"), Err(AuditError::InvalidUrl { .. })));
-    /// assert!(matches!(Target::parse("https://a.test/"), Err(AuditError::HttpsUnsupported { .. })));
     /// ```
     pub fn parse(url: &str) -> Result<Target, AuditError> {
         let bad = |why: &str| AuditError::InvalidUrl {
@@ -60,15 +63,11 @@ impl Target {
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(bad("it has no scheme; write http://HOST[:PORT]/PATH"));
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "http" => {}
-            "https" => {
-                return Err(AuditError::HttpsUnsupported {
-                    url: url.to_string(),
-                })
-            }
-            _ => return Err(bad("only http:// URLs are supported")),
-        }
+        let (https, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "http" => (false, 80),
+            "https" => (true, 443),
+            _ => return Err(bad("only http:// and https:// URLs are supported")),
+        };
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         let tail = tail.split('#').next().unwrap_or("");
@@ -81,14 +80,16 @@ impl Target {
             return Err(bad("user names and passwords in the URL are not supported"));
         }
         let (host, port) = split_host_port(authority).map_err(|why| bad(&why))?;
-        let port = port.unwrap_or(80);
-        let authority = if port == 80 {
+        let port = port.unwrap_or(default_port);
+        let authority = if port == default_port {
             host.clone()
         } else {
             format!("{host}:{port}")
         };
+        let scheme = if https { "https" } else { "http" };
         Ok(Target {
-            url: format!("http://{authority}{path}"),
+            url: format!("{scheme}://{authority}{path}"),
+            https,
             connect: format!("{host}:{port}"),
             host,
             port,

@@ -1,14 +1,19 @@
 //! Keep-alive connections and the reconnecting client.
 
 use std::io::ErrorKind;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::client::TlsStream;
 
 use super::parse::{parse, Limits, ParseError, Parsed, RawResponse, ResponseContext};
 use super::request::Request;
+use super::tls::{Tls, TlsError};
 use crate::Error;
 
 /// Bytes read from the socket at a time.
@@ -46,7 +51,7 @@ impl Default for Config {
 /// ([`Client`] does so itself).
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     host: Vec<u8>,
     config: Config,
     buf: Vec<u8>,
@@ -63,9 +68,44 @@ impl Connection {
             .map_err(|_| Error::Timeout(config.timeout))?
     }
 
+    /// Opens a TLS connection to `authority` (`host:port`) for the server `name`, within
+    /// `config.timeout` (TCP connect and handshake).
+    pub async fn connect_tls(
+        authority: &str,
+        config: Config,
+        tls: &Tls,
+        name: ServerName<'static>,
+    ) -> Result<Self, Error> {
+        timeout(
+            config.timeout,
+            Self::open_with(authority, config, Some((tls, name))),
+        )
+        .await
+        .map_err(|_| Error::Timeout(config.timeout))?
+    }
+
     async fn open(authority: &str, config: Config) -> Result<Self, Error> {
-        let stream = TcpStream::connect(authority).await?;
-        stream.set_nodelay(true)?;
+        Self::open_with(authority, config, None).await
+    }
+
+    async fn open_with(
+        authority: &str,
+        config: Config,
+        tls: Option<(&Tls, ServerName<'static>)>,
+    ) -> Result<Self, Error> {
+        let tcp = TcpStream::connect(authority).await?;
+        tcp.set_nodelay(true)?;
+        let stream = match tls {
+            None => Stream::Plain(tcp),
+            Some((tls, name)) => {
+                let shown = name.to_str().into_owned();
+                let stream = tls.connect(name, tcp).await.map_err(|e| Error::Tls {
+                    server: shown,
+                    why: e.to_string(),
+                })?;
+                Stream::Tls(Box::new(stream))
+            }
+        };
         Ok(Connection {
             stream,
             host: authority.as_bytes().to_vec(),
@@ -158,6 +198,53 @@ impl Connection {
     }
 }
 
+/// The byte stream under a connection: plain TCP or TLS over TCP.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// What was being read when the stream ended, from the bytes received so far.
 fn stage(buf: &[u8]) -> &'static str {
     if buf.is_empty() {
@@ -197,6 +284,7 @@ pub struct Client {
     authority: String,
     host: Option<Vec<u8>>,
     config: Config,
+    tls: Option<(Tls, ServerName<'static>)>,
     conn: Option<Connection>,
 }
 
@@ -208,8 +296,28 @@ impl Client {
             authority: authority.into(),
             host: None,
             config: Config::default(),
+            tls: None,
             conn: None,
         }
+    }
+
+    /// Speaks TLS (`https://`) to the server named `server_name` (its host, which the
+    /// certificate must match), trusting what `tls` trusts.
+    ///
+    /// ```
+    /// use corsproof_harness::http1::{Client, Tls};
+    /// let client = Client::new("127.0.0.1:8443").with_tls(Tls::webpki_roots(), "localhost")?;
+    /// assert!(client.is_tls());
+    /// # Ok::<(), corsproof_harness::http1::TlsError>(())
+    /// ```
+    pub fn with_tls(mut self, tls: Tls, server_name: &str) -> Result<Self, TlsError> {
+        self.tls = Some((tls, Tls::server_name(server_name)?));
+        Ok(self)
+    }
+
+    /// Whether the client speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Replaces the configuration.
@@ -268,7 +376,8 @@ impl Client {
                 result => return result,
             }
         }
-        let mut conn = Connection::open(&self.authority, self.config).await?;
+        let tls = self.tls.as_ref().map(|(tls, name)| (tls, name.clone()));
+        let mut conn = Connection::open_with(&self.authority, self.config, tls).await?;
         if let Some(host) = &self.host {
             conn.set_host(host.clone());
         }

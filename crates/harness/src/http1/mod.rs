@@ -5,7 +5,8 @@
 //! duplicated or reordered CORS headers are exactly what the harness looks for.
 //!
 //! - [`Request`]: method, target and an ordered list of header byte pairs, written as given.
-//! - [`Connection`]: one keep-alive TCP connection; [`Client`]: reconnects when needed.
+//! - [`Connection`]: one keep-alive TCP or TLS connection; [`Client`]: reconnects when needed.
+//! - [`Tls`]: the trust store of `https://` targets (Mozilla's roots, plus a user's CA).
 //! - [`parse_response`]: the pure, incremental response parser both use.
 //!
 //! Everything is bounded by [`Limits`] and a per-request timeout ([`Config`]).
@@ -13,9 +14,11 @@
 mod conn;
 mod parse;
 mod request;
+mod tls;
 
 pub use conn::{Client, Config, Connection};
 pub use parse::{
     parse_response, parse_response_with, Limits, ParseError, RawResponse, ResponseContext,
 };
 pub use request::Request;
+pub use tls::{Tls, TlsError};
