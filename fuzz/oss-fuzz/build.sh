@@ -4,7 +4,8 @@
 # -O`). The build flags are the ones `cargo xtask fuzz` (xtask/src/fuzz.rs, BUILD_FLAGS) and
 # CI build with, so that CI measures what OSS-Fuzz and ClusterFuzzLite run: debug assertions
 # and overflow checks on (silent wrap-arounds become findings) and no trace-compares
-# instrumentation (fuzz/README.md, "Build configuration, and why", has the measurements).
+# instrumentation, and coverage instrumentation of this repository's crates only (fuzz/README.md,
+# "Build configuration, and why", has the measurements).
 # The one difference: OSS-Fuzz builds with its sanitizer (AddressSanitizer, project.yaml);
 # locally and in CI, SANITIZER=none. The same script serves ClusterFuzzLite
 # (.clusterfuzzlite/build.sh) and runs locally, as `cargo xtask ci` does:
@@ -20,6 +21,11 @@ fi
 mkdir -p "$OUT"
 cd "$SRC_DIR"
 
+# Coverage instrumentation for this repository's crates only (fuzz/scope-coverage.sh says why).
+# Cargo does not rebuild a crate when the wrapper changes, but does when RUSTFLAGS do: the
+# marker cfg keeps artifacts of builds without the wrapper from being reused.
+export RUSTC_WRAPPER="$SRC_DIR/fuzz/scope-coverage.sh"
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg corsproof_scoped_coverage"
 flags=(-O --debug-assertions --no-trace-compares)
 if [ "${SANITIZER:-address}" = "none" ]; then
   flags+=(--sanitizer none)

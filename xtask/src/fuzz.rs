@@ -43,16 +43,41 @@ const BUILD_FLAGS: [&str; 5] = [
 /// Seconds per target in CI.
 const CI_SECONDS: u64 = 30;
 
+/// The `RUSTC_WRAPPER` of every fuzz build, relative to the repository: coverage
+/// instrumentation for this repository's crates only (the script says why).
+const SCOPE_WRAPPER: &str = "fuzz/scope-coverage.sh";
+
+/// The caller's `RUSTFLAGS` (cargo-fuzz appends them to its own) plus [`SCOPED_CFG`]: cargo
+/// does not rebuild a crate when `RUSTC_WRAPPER` changes, but does when `RUSTFLAGS` do, so the
+/// marker keeps artifacts built without [`SCOPE_WRAPPER`] from being reused.
+fn scoped_rustflags() -> String {
+    let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    if !flags.split_whitespace().any(|f| f == SCOPED_CFG) {
+        flags.push_str(" --cfg ");
+        flags.push_str(SCOPED_CFG);
+    }
+    flags.trim_start().to_string()
+}
+
+/// The marker cfg of builds through [`SCOPE_WRAPPER`] (also set by build.sh).
+const SCOPED_CFG: &str = "corsproof_scoped_coverage";
+
 /// `cargo fuzz` on stable through `RUSTC_BOOTSTRAP=1` (cargo-fuzz passes nightly-only `-Z`
-/// flags), building into fuzz/target whatever the caller's `CARGO_TARGET_DIR`.
+/// flags), with [`SCOPE_WRAPPER`] as `RUSTC_WRAPPER`, building into fuzz/target whatever the
+/// caller's `CARGO_TARGET_DIR`.
 fn cargo_fuzz(cargo: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(cargo);
     cmd.arg("fuzz")
         .args(args)
         .current_dir(root())
         .env_remove("CARGO_TARGET_DIR")
+        .env("RUSTC_WRAPPER", root().join(SCOPE_WRAPPER))
+        .env("RUSTFLAGS", scoped_rustflags())
         .env("RUSTC_BOOTSTRAP", "1");
-    eprintln!("xtask: RUSTC_BOOTSTRAP=1 cargo fuzz {}", args.join(" "));
+    eprintln!(
+        "xtask: RUSTC_BOOTSTRAP=1 RUSTC_WRAPPER={SCOPE_WRAPPER} cargo fuzz {}",
+        args.join(" ")
+    );
     cmd
 }
 
@@ -407,8 +432,9 @@ fn oss_fuzz_build() -> Result<()> {
     Ok(())
 }
 
-/// `fuzz/oss-fuzz/build.sh` builds with [`BUILD_FLAGS`]: its `flags=(...)` line, plus the
-/// `--sanitizer none` it adds for `SANITIZER=none`, are exactly those flags.
+/// `fuzz/oss-fuzz/build.sh` builds with [`BUILD_FLAGS`] and [`SCOPE_WRAPPER`]: its
+/// `flags=(...)` line, plus the `--sanitizer none` it adds for `SANITIZER=none`, are exactly
+/// those flags, and it exports the wrapper.
 fn build_sh_flags_match() -> Result<()> {
     let script = std::fs::read_to_string(root().join("fuzz/oss-fuzz/build.sh"))?;
     let line = script
@@ -420,6 +446,11 @@ fn build_sh_flags_match() -> Result<()> {
     ensure!(
         script.contains("flags+=(--sanitizer none)"),
         "fuzz/oss-fuzz/build.sh does not add `--sanitizer none` for SANITIZER=none"
+    );
+    ensure!(
+        script.contains(&format!("export RUSTC_WRAPPER=\"$SRC_DIR/{SCOPE_WRAPPER}\""))
+            && script.contains(&format!("--cfg {SCOPED_CFG}\"")),
+        "fuzz/oss-fuzz/build.sh does not build with RUSTC_WRAPPER={SCOPE_WRAPPER} and --cfg {SCOPED_CFG}"
     );
     flags.extend(["--sanitizer", "none"]);
     flags.sort_unstable();
@@ -511,6 +542,44 @@ mod tests {
         for target in TARGETS {
             libfuzzer_options(target).expect("fuzz/options/TARGET.options parses");
         }
+    }
+
+    /// The wrapper passes a crate of this repository its flags unchanged, and strips exactly
+    /// the coverage flags (both spellings) from any other crate.
+    #[test]
+    fn scope_wrapper_strips_coverage_from_other_crates_only() {
+        let flags = [
+            "--crate-name",
+            "x",
+            "-Cpasses=sancov-module",
+            "-Cllvm-args=-sanitizer-coverage-level=4",
+            "-C",
+            "llvm-args=-sanitizer-coverage-inline-8bit-counters",
+            "-Cllvm-args=-sanitizer-coverage-pc-table",
+            "-C",
+            "opt-level=3",
+            "--cfg",
+            "fuzzing",
+            "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+        ];
+        let wrapped = |manifest_dir: &Path| {
+            let out = Command::new("bash")
+                .arg(root().join(SCOPE_WRAPPER))
+                .arg("echo")
+                .args(flags)
+                .env("CARGO_MANIFEST_DIR", manifest_dir)
+                .output()
+                .expect("bash runs the wrapper");
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).expect("UTF-8")
+        };
+        let ours = wrapped(&root().join("crates/spec"));
+        assert_eq!(ours.trim_end(), flags.join(" "));
+        let theirs = wrapped(&std::env::temp_dir());
+        assert_eq!(
+            theirs.trim_end(),
+            "--crate-name x -C opt-level=3 --cfg fuzzing -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
+        );
     }
 
     #[test]
