@@ -15,6 +15,12 @@ type Handler = fn(&str, Option<&str>) -> String;
 /// A keep-alive HTTP/1.1 server answering with `handler`, for at most 60 s and 200
 /// connections; returns its port.
 fn serve(handler: Handler) -> u16 {
+    listen(move |stream| connection(stream, handler))
+}
+
+/// Accepts connections on a loopback port for at most 60 s and 200 connections, each
+/// handled by `on_connection` on a thread of its own; returns the port.
+fn listen(on_connection: impl Fn(TcpStream) + Send + Clone + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
@@ -25,7 +31,8 @@ fn serve(handler: Handler) -> u16 {
             match listener.accept() {
                 Ok((stream, _)) => {
                     accepted += 1;
-                    std::thread::spawn(move || connection(stream, handler));
+                    let on_connection = on_connection.clone();
+                    std::thread::spawn(move || on_connection(stream));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(5)),
             }
@@ -35,12 +42,14 @@ fn serve(handler: Handler) -> u16 {
 }
 
 fn connection(s: TcpStream, handler: Handler) {
-    if s.set_nonblocking(false).is_err()
-        || s.set_read_timeout(Some(Duration::from_secs(5))).is_err()
-    {
-        return;
+    if blocking(&s) {
+        answer(s, handler);
     }
-    answer(s, handler);
+}
+
+/// Makes an accepted stream blocking with a 5 s read timeout; false if that fails.
+fn blocking(s: &TcpStream) -> bool {
+    s.set_nonblocking(false).is_ok() && s.set_read_timeout(Some(Duration::from_secs(5))).is_ok()
 }
 
 /// Answers up to 500 requests without bodies on one connection.
@@ -486,36 +495,16 @@ fn test_pki() -> (String, std::sync::Arc<rustls::ServerConfig>) {
     (ca_cert.pem(), std::sync::Arc::new(config))
 }
 
-/// [`serve`] over TLS: a blocking rustls server, at most 60 s and 200 connections.
+/// [`serve`] over TLS: a blocking rustls server with `config`.
 fn serve_tls(handler: Handler, config: std::sync::Arc<rustls::ServerConfig>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        let mut accepted = 0;
-        while start.elapsed() < Duration::from_secs(60) && accepted < 200 {
-            match listener.accept() {
-                Ok((tcp, _)) => {
-                    accepted += 1;
-                    let config = config.clone();
-                    std::thread::spawn(move || {
-                        if tcp.set_nonblocking(false).is_err()
-                            || tcp.set_read_timeout(Some(Duration::from_secs(5))).is_err()
-                        {
-                            return;
-                        }
-                        let Ok(tls) = rustls::ServerConnection::new(config) else {
-                            return;
-                        };
-                        answer(rustls::StreamOwned::new(tls, tcp), handler);
-                    });
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
+    listen(move |tcp| {
+        if !blocking(&tcp) {
+            return;
         }
-    });
-    port
+        if let Ok(tls) = rustls::ServerConnection::new(config.clone()) {
+            answer(rustls::StreamOwned::new(tls, tcp), handler);
+        }
+    })
 }
 
 #[test]
