@@ -35,6 +35,7 @@ use corsproof_spec::response::Cors;
 use corsproof_spec::{Fetch, Next, Origin, PreflightCache, Profile, Request, Response};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
+use rustls::pki_types::ServerName;
 use url::Url;
 
 use crate::finding::{kinds, Finding, Report, SeenResponse, SentRequest, Severity, Stats};
@@ -134,7 +135,7 @@ struct Target {
     authority: String,
     origin: Origin,
     /// For an `https://` target: the trust store and the server name.
-    tls: Option<(Tls, String)>,
+    tls: Option<(Tls, ServerName<'static>)>,
 }
 
 impl Target {
@@ -158,8 +159,9 @@ impl Target {
         let tls = match tls {
             None => None,
             Some(tls) => {
-                Tls::server_name(host).map_err(|_| bad("the host cannot be a TLS server name"))?;
-                Some((tls, host.to_string()))
+                let name = Tls::server_name(host)
+                    .map_err(|_| bad("the host cannot be a TLS server name"))?;
+                Some((tls, name))
             }
         };
         Ok(Target {
@@ -181,12 +183,7 @@ impl Target {
         let client = Client::new(self.authority.clone()).with_timeout(timeout);
         match &self.tls {
             None => client,
-            // `new` checked the name, so this cannot fail; a plain client would then fail
-            // its first request rather than panic.
-            Some((tls, name)) => Client::new(self.authority.clone())
-                .with_timeout(timeout)
-                .with_tls(tls.clone(), name)
-                .unwrap_or(client),
+            Some((tls, name)) => client.with_tls(tls.clone(), name.clone()),
         }
     }
 }

@@ -171,6 +171,11 @@ fn trust(pki: &Pki, dir: &tempdir::Dir) -> Tls {
         .expect("CA file")
 }
 
+/// A valid server name.
+fn name(host: &str) -> rustls::pki_types::ServerName<'static> {
+    Tls::server_name(host).expect("server name")
+}
+
 /// A scratch directory removed on drop.
 mod tempdir {
     pub struct Dir(pub std::path::PathBuf);
@@ -197,8 +202,7 @@ async fn keep_alive_over_tls_with_one_handshake() {
     let (port, handshakes) = serve_tls(&pki, strict).await;
     let mut client = Client::new(format!("127.0.0.1:{port}"))
         .with_timeout(Duration::from_secs(5))
-        .with_tls(trust(&pki, &dir), "localhost")
-        .expect("server name");
+        .with_tls(trust(&pki, &dir), name("localhost"));
     for origin in ["https://app.test", "https://evil.test", "https://app.test"] {
         let res = client
             .send(&Request::new("GET", "/x").header("Origin", origin))
@@ -228,8 +232,7 @@ async fn an_untrusted_or_mismatched_certificate_fails_naming_the_server() {
     // Mozilla's roots alone do not know the test CA.
     let mut client = Client::new(format!("127.0.0.1:{port}"))
         .with_timeout(Duration::from_secs(5))
-        .with_tls(Tls::webpki_roots(), "localhost")
-        .expect("server name");
+        .with_tls(Tls::webpki_roots(), name("localhost"));
     match client.send(&Request::new("GET", "/")).await {
         Err(Error::Tls { server, why }) => {
             assert_eq!(server, "localhost");
@@ -240,8 +243,7 @@ async fn an_untrusted_or_mismatched_certificate_fails_naming_the_server() {
     // A trusted CA, but the certificate is not for this name.
     let mut client = Client::new(format!("127.0.0.1:{port}"))
         .with_timeout(Duration::from_secs(5))
-        .with_tls(trust(&pki, &dir), "api.example.com")
-        .expect("server name");
+        .with_tls(trust(&pki, &dir), name("api.example.com"));
     match client.send(&Request::new("GET", "/")).await {
         Err(Error::Tls { server, why }) => {
             assert_eq!(server, "api.example.com");

@@ -440,12 +440,11 @@ pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Repo
         });
     if target.https {
         let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
-        client = client
-            .with_tls(tls, &target.host)
-            .map_err(|source| AuditError::Tls {
-                url: target.url.clone(),
-                source,
-            })?;
+        let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
+            url: target.url.clone(),
+            source,
+        })?;
+        client = client.with_tls(tls, name);
     }
     let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
     let (mut answered, mut errors, mut in_a_row) = (0usize, 0u64, 0usize);

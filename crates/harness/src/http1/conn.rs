@@ -13,7 +13,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::parse::{parse, Limits, ParseError, Parsed, RawResponse, ResponseContext};
 use super::request::Request;
-use super::tls::{Tls, TlsError};
+use super::tls::Tls;
 use crate::Error;
 
 /// Bytes read from the socket at a time.
@@ -301,18 +301,20 @@ impl Client {
         }
     }
 
-    /// Speaks TLS (`https://`) to the server named `server_name` (its host, which the
-    /// certificate must match), trusting what `tls` trusts.
+    /// Speaks TLS (`https://`) to the server `name` (its host, which the certificate must
+    /// match: see [`Tls::server_name`]), trusting what `tls` trusts.
     ///
     /// ```
     /// use corsproof_harness::http1::{Client, Tls};
-    /// let client = Client::new("127.0.0.1:8443").with_tls(Tls::webpki_roots(), "localhost")?;
+    /// let name = Tls::server_name("localhost")?;
+    /// let client = Client::new("127.0.0.1:8443").with_tls(Tls::webpki_roots(), name);
     /// assert!(client.is_tls());
     /// # Ok::<(), corsproof_harness::http1::TlsError>(())
     /// ```
-    pub fn with_tls(mut self, tls: Tls, server_name: &str) -> Result<Self, TlsError> {
-        self.tls = Some((tls, Tls::server_name(server_name)?));
-        Ok(self)
+    #[must_use]
+    pub fn with_tls(mut self, tls: Tls, name: ServerName<'static>) -> Self {
+        self.tls = Some((tls, name));
+        self
     }
 
     /// Whether the client speaks TLS.
