@@ -53,7 +53,15 @@ pub enum Error {
         /// What went wrong.
         why: String,
     },
-    /// The connection could not be opened, or a read or write failed.
+    /// The connection could not be opened, or a read or write failed. The I/O error is in the
+    /// message and not also a [`source`](std::error::Error::source), so that a printed error
+    /// chain says it once.
     #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
 }
