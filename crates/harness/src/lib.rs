@@ -3,7 +3,7 @@
 //! The machinery that checks a running server against a corsproof policy. This first part is
 //! the runner's transport: [`http1`], a raw HTTP/1.1 client that keeps every response header
 //! line exactly as the server sent it (duplicates, order and case), with keep-alive, bounded
-//! memory and per-request timeouts.
+//! memory and per-request timeouts, over TCP or TLS (`https://` targets, [`http1::Tls`]).
 //!
 //! [`emit`] turns a policy into another implementation's configuration ([`emit::nginx()`]:
 //! a map-based nginx configuration), so that the same policy can be checked on that target.
