@@ -132,7 +132,11 @@ pub enum CheckError {
 #[derive(Debug, Clone)]
 struct Target {
     base: Url,
+    /// What to connect to: `HOST:PORT`.
     authority: String,
+    /// The `Host` field sent, as a browser sends it: the host, with `:PORT` when the port is
+    /// not the scheme's default.
+    host_field: String,
     origin: Origin,
     /// For an `https://` target: the trust store and the server name.
     tls: Option<(Tls, ServerName<'static>)>,
@@ -167,6 +171,10 @@ impl Target {
         Ok(Target {
             base: base.clone(),
             authority: format!("{host}:{port}"),
+            host_field: match base.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            },
             origin: Origin::of_url(base),
             tls,
         })
@@ -180,7 +188,9 @@ impl Target {
     }
 
     fn client(&self, timeout: Duration) -> Client {
-        let client = Client::new(self.authority.clone()).with_timeout(timeout);
+        let client = Client::new(self.authority.clone())
+            .with_timeout(timeout)
+            .with_host(self.host_field.clone());
         match &self.tls {
             None => client,
             Some((tls, name)) => client.with_tls(tls.clone(), name.clone()),
@@ -1303,6 +1313,41 @@ async fn shrink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_connect_to_host_and_port_and_send_a_browser_host_field() {
+        let target = |url: &str| {
+            Target::new(&Url::parse(url).expect("URL"), None)
+                .map(|t| (t.authority, t.host_field, t.tls.is_some()))
+        };
+        let ok = |a: &str, h: &str, tls| Some((a.to_string(), h.to_string(), tls));
+        assert_eq!(
+            target("http://127.0.0.1:8080/").ok(),
+            ok("127.0.0.1:8080", "127.0.0.1:8080", false)
+        );
+        assert_eq!(
+            target("http://api.test:80/").ok(),
+            ok("api.test:80", "api.test", false)
+        );
+        assert_eq!(
+            target("https://api.test/").ok(),
+            ok("api.test:443", "api.test", true)
+        );
+        assert_eq!(
+            target("https://[::1]:8443/").ok(),
+            ok("[::1]:8443", "[::1]:8443", true)
+        );
+        for bad in [
+            "ftp://api.test/",
+            "https://api.test/v1",
+            "http://api.test/?q",
+        ] {
+            assert!(
+                matches!(target(bad), Err(CheckError::BadTarget { .. })),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn malformed_values_are_named() {
