@@ -49,12 +49,8 @@ fn pki() -> Pki {
     }
 }
 
-/// Extra response header lines for (method, Origin).
-type Handler = fn(&str, Option<&str>) -> String;
-
-/// A keep-alive HTTP/1.1-over-TLS server on 127.0.0.1 answering with `handler`, for at most
-/// 30 s and 100 connections. Returns its port and the count of completed handshakes.
-async fn serve_tls(pki: &Pki, handler: Handler) -> (u16, Arc<AtomicUsize>) {
+/// A TLS acceptor presenting the server certificate of `pki`.
+fn acceptor(pki: &Pki) -> TlsAcceptor {
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -63,7 +59,16 @@ async fn serve_tls(pki: &Pki, handler: Handler) -> (u16, Arc<AtomicUsize>) {
         .with_no_client_auth()
         .with_single_cert(pki.chain.clone(), PrivateKeyDer::Pkcs8(pki.key.clone_key()))
         .expect("server config");
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// Extra response header lines for (method, Origin).
+type Handler = fn(&str, Option<&str>) -> String;
+
+/// A keep-alive HTTP/1.1-over-TLS server on 127.0.0.1 answering with `handler`, for at most
+/// 30 s and 100 connections. Returns its port and the count of completed handshakes.
+async fn serve_tls(pki: &Pki, handler: Handler) -> (u16, Arc<AtomicUsize>) {
+    let acceptor = acceptor(pki);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let handshakes = Arc::new(AtomicUsize::new(0));
@@ -254,6 +259,54 @@ async fn an_untrusted_or_mismatched_certificate_fails_naming_the_server() {
     // Plain HTTP to a TLS port is not a response either.
     let mut plain = Client::new(format!("127.0.0.1:{port}")).with_timeout(Duration::from_secs(2));
     assert!(plain.send(&Request::new("GET", "/")).await.is_err());
+}
+
+/// A response whose body runs to the end of the connection, from a server that then closes
+/// the TCP connection without TLS's close_notify (as many do): the body is what arrived. Its
+/// framing is the connection's end either way; a truncated chunked or sized body is still an
+/// error (the parser's, "connection closed during the body").
+#[tokio::test]
+async fn a_body_read_until_close_ends_without_close_notify() {
+    let pki = pki();
+    let dir = tempdir::Dir::new("close-notify");
+    let acceptor = acceptor(&pki);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        for body in [
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nVary: Origin\r\n\r\nhello",
+            "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
+        ] {
+            let Ok(Ok((tcp, _))) =
+                tokio::time::timeout(Duration::from_secs(10), listener.accept()).await
+            else {
+                return;
+            };
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = tls.read(&mut buf).await;
+            let _ = tls.write_all(body.as_bytes()).await;
+            let _ = tls.flush().await;
+            // Close the TCP connection under TLS: no close_notify.
+            let (tcp, _) = tls.into_inner();
+            drop(tcp);
+        }
+    });
+    let mut client = Client::new(format!("127.0.0.1:{port}"))
+        .with_timeout(Duration::from_secs(5))
+        .with_tls(trust(&pki, &dir), name("localhost"));
+    let res = client
+        .send(&Request::new("GET", "/"))
+        .await
+        .expect("a body delimited by the close");
+    assert_eq!(res.body, b"hello");
+    let e = client
+        .send(&Request::new("GET", "/"))
+        .await
+        .expect_err("5 of 10 bytes");
+    assert!(matches!(e, Error::Closed { during: "body" }), "{e:?}");
 }
 
 #[test]

@@ -184,11 +184,14 @@ impl Connection {
                     Err(e) => return Err(e.into()),
                 }
             }
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| closed_or_io(e, stage(&self.buf)))?;
+            let n = match self.stream.read(&mut chunk).await {
+                Ok(n) => n,
+                // A TLS peer that closed the TCP connection without close_notify, as many
+                // servers do: the end of the stream, as a browser takes it. A response that
+                // needed more bytes still fails (Closed), since its framing is not the close.
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => 0,
+                Err(e) => return Err(closed_or_io(e, stage(&self.buf))),
+            };
             if n == 0 {
                 eof = true;
             } else {
