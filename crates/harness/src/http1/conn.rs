@@ -70,6 +70,17 @@ impl Connection {
 
     /// Opens a TLS connection to `authority` (`host:port`) for the server `name`, within
     /// `config.timeout` (TCP connect and handshake).
+    ///
+    /// ```no_run
+    /// use corsproof_harness::http1::{Config, Connection, Request, Tls};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = Tls::webpki_roots();
+    /// let name = Tls::server_name("api.example.com")?;
+    /// let mut conn = Connection::connect_tls("api.example.com:443", Config::default(), &tls, name).await?;
+    /// let res = conn.send(&Request::new("GET", "/").header("Origin", "https://app.example.com")).await?;
+    /// println!("{}", res.status);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_tls(
         authority: &str,
         config: Config,
