@@ -21,11 +21,12 @@ fi
 mkdir -p "$OUT"
 cd "$SRC_DIR"
 
-# Coverage instrumentation for this repository's crates only (fuzz/scope-coverage.sh says why).
-# Cargo does not rebuild a crate when the wrapper changes, but does when RUSTFLAGS do: the
-# marker cfg keeps artifacts of builds without the wrapper from being reused.
+# Coverage instrumentation for the code under test and the fuzz drivers only
+# (fuzz/scope-coverage.sh says why). Cargo does not rebuild a crate when the wrapper changes,
+# but does when RUSTFLAGS do: the marker cfg (numbered: it goes up when the wrapper's rule
+# changes) keeps artifacts of builds under another rule from being reused.
 export RUSTC_WRAPPER="$SRC_DIR/fuzz/scope-coverage.sh"
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg corsproof_scoped_coverage"
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg corsproof_coverage_scope_2"
 flags=(-O --debug-assertions --no-trace-compares)
 if [ "${SANITIZER:-address}" = "none" ]; then
   flags+=(--sanitizer none)

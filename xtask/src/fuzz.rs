@@ -59,8 +59,10 @@ fn scoped_rustflags() -> String {
     flags.trim_start().to_string()
 }
 
-/// The marker cfg of builds through [`SCOPE_WRAPPER`] (also set by build.sh).
-const SCOPED_CFG: &str = "corsproof_scoped_coverage";
+/// The marker cfg of builds through [`SCOPE_WRAPPER`] (also set by build.sh). Its number
+/// goes up whenever the wrapper changes what it instruments, so that a build directory made
+/// under the old rule is rebuilt (2: the fuzz target binaries lost their instrumentation).
+const SCOPED_CFG: &str = "corsproof_coverage_scope_2";
 
 /// `cargo fuzz` on stable through `RUSTC_BOOTSTRAP=1` (cargo-fuzz passes nightly-only `-Z`
 /// flags), with [`SCOPE_WRAPPER`] as `RUSTC_WRAPPER`, building into fuzz/target whatever the
@@ -547,7 +549,7 @@ mod tests {
     /// The wrapper passes a crate of this repository its flags unchanged, and strips exactly
     /// the coverage flags (both spellings) from any other crate.
     #[test]
-    fn scope_wrapper_strips_coverage_from_other_crates_only() {
+    fn scope_wrapper_strips_coverage_from_targets_and_other_crates_only() {
         let flags = [
             "--crate-name",
             "x",
@@ -562,24 +564,38 @@ mod tests {
             "fuzzing",
             "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
         ];
-        let wrapped = |manifest_dir: &Path| {
-            let out = Command::new("bash")
-                .arg(root().join(SCOPE_WRAPPER))
+        // The wrapper run as cargo runs it for a crate in `manifest_dir`, a binary target
+        // when `bin` is given.
+        let wrapped = |manifest_dir: &Path, bin: Option<&str>| {
+            let mut cmd = Command::new("bash");
+            cmd.arg(root().join(SCOPE_WRAPPER))
                 .arg("echo")
                 .args(flags)
                 .env("CARGO_MANIFEST_DIR", manifest_dir)
-                .output()
-                .expect("bash runs the wrapper");
+                .env_remove("CARGO_BIN_NAME");
+            if let Some(bin) = bin {
+                cmd.env("CARGO_BIN_NAME", bin);
+            }
+            let out = cmd.output().expect("bash runs the wrapper");
             assert!(out.status.success());
             String::from_utf8(out.stdout).expect("UTF-8")
         };
-        let ours = wrapped(&root().join("crates/spec"));
-        assert_eq!(ours.trim_end(), flags.join(" "));
-        let theirs = wrapped(&std::env::temp_dir());
+        let kept = flags.join(" ");
+        let stripped = "--crate-name x -C opt-level=3 --cfg fuzzing -Cllvm-args=-simplifycfg-branch-fold-threshold=0";
+        // The code under test, its binaries included, and the fuzz drivers (the library of
+        // the fuzz package) keep the instrumentation.
+        assert_eq!(wrapped(&root().join("crates/spec"), None).trim_end(), kept);
         assert_eq!(
-            theirs.trim_end(),
-            "--crate-name x -C opt-level=3 --cfg fuzzing -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
+            wrapped(&root().join("crates/cli"), Some("corsproof")).trim_end(),
+            kept
         );
+        assert_eq!(wrapped(&root().join("fuzz"), None).trim_end(), kept);
+        // The fuzz targets (binaries of the fuzz package) and third-party crates lose it.
+        assert_eq!(
+            wrapped(&root().join("fuzz"), Some("oracle")).trim_end(),
+            stripped
+        );
+        assert_eq!(wrapped(&std::env::temp_dir(), None).trim_end(), stripped);
     }
 
     #[test]

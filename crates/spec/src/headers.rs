@@ -394,6 +394,12 @@ impl<'a> UnsafeNames<'a> {
         I: IntoIterator<Item = &'a (Vec<u8>, Vec<u8>)>,
     {
         let headers: SmallVec<[&'a (Vec<u8>, Vec<u8>); 8]> = headers.into_iter().collect();
+        Self::of_list(&headers, profile)
+    }
+
+    /// [`UnsafeNames::of`]'s work, not generic: compiled once, in this crate, whoever calls
+    /// (a fuzz build instruments it here even when the caller's crate is not instrumented).
+    fn of_list(headers: &[&'a (Vec<u8>, Vec<u8>)], profile: &Profile) -> UnsafeNames<'a> {
         let entries = headers
             .iter()
             .map(|(n, v)| (n.as_slice(), std::borrow::Cow::Borrowed(v.as_slice()), None));
