@@ -4,8 +4,9 @@
 # -O`). The build flags are the ones `cargo xtask fuzz` (xtask/src/fuzz.rs, BUILD_FLAGS) and
 # CI build with, so that CI measures what OSS-Fuzz and ClusterFuzzLite run: debug assertions
 # and overflow checks on (silent wrap-arounds become findings) and no trace-compares
-# instrumentation, and coverage instrumentation of this repository's crates only (fuzz/README.md,
-# "Build configuration, and why", has the measurements).
+# instrumentation, and coverage instrumentation of the code under test only: not of
+# third-party crates, nor of the fuzz targets' input decoding (fuzz/README.md, "Build
+# configuration, and why", has the measurements).
 # The one difference: OSS-Fuzz builds with its sanitizer (AddressSanitizer, project.yaml);
 # locally and in CI, SANITIZER=none. The same script serves ClusterFuzzLite
 # (.clusterfuzzlite/build.sh) and runs locally, as `cargo xtask ci` does:

@@ -44,7 +44,8 @@ const BUILD_FLAGS: [&str; 5] = [
 const CI_SECONDS: u64 = 30;
 
 /// The `RUSTC_WRAPPER` of every fuzz build, relative to the repository: coverage
-/// instrumentation for this repository's crates only (the script says why).
+/// instrumentation for the code under test and the fuzz drivers only, not for third-party
+/// crates nor the fuzz targets' input decoding (the script says why).
 const SCOPE_WRAPPER: &str = "fuzz/scope-coverage.sh";
 
 /// The caller's `RUSTFLAGS` (cargo-fuzz appends them to its own) plus [`SCOPED_CFG`]: cargo
