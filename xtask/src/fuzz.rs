@@ -240,13 +240,15 @@ fn libfuzzer_options(target: &str) -> Result<Vec<String>> {
     Ok(flags)
 }
 
-/// One campaign of `seconds` on `target`; returns its executions per second.
-fn campaign(cargo: &str, target: &str, seconds: u64) -> Result<u64> {
+/// One campaign of `seconds` on `target`, its new inputs written to `scratch/TARGET`;
+/// returns its executions per second.
+fn campaign(cargo: &str, target: &str, seconds: u64, scratch: &Path) -> Result<u64> {
     let root = root();
-    // New inputs go to a scratch corpus (fuzz/target is ignored by git); the checked-in
-    // seeds and kept crashes are only read, and every input of them runs first.
-    let work = root.join("fuzz/target/corpus").join(target);
-    std::fs::create_dir_all(&work)?;
+    // New inputs go to a scratch corpus (by default fuzz/target/corpus, ignored by git); the
+    // checked-in seeds and kept crashes are only read, and every input of them runs first.
+    let work = scratch.join(target);
+    std::fs::create_dir_all(&work)
+        .with_context(|| format!("cannot create the scratch corpus {}", work.display()))?;
     let mut dirs = vec![work, root.join("corpus").join(target)];
     let regressions = root.join("corpus/regressions").join(target);
     if regressions.is_dir() {
@@ -297,8 +299,9 @@ fn campaign(cargo: &str, target: &str, seconds: u64) -> Result<u64> {
     )
 }
 
-/// `cargo xtask fuzz [TARGET] [--seconds N]`: campaigns of N seconds (default 30; 0 only
-/// replays the seeds and kept crashes) on every target or the one named; `cargo xtask fuzz
+/// `cargo xtask fuzz [TARGET] [--seconds N] [--scratch DIR]`: campaigns of N seconds
+/// (default 30; 0 only replays the seeds and kept crashes) on every target or the one named,
+/// new inputs kept in DIR/TARGET (default fuzz/target/corpus/TARGET); `cargo xtask fuzz
 /// --ci`: the fuzz part of `cargo xtask ci` alone.
 pub fn run(rest: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
@@ -307,6 +310,7 @@ pub fn run(rest: &[String]) -> Result<()> {
         return ci(&cargo);
     }
     let mut seconds = CI_SECONDS;
+    let mut scratch = root().join("fuzz/target/corpus");
     let mut targets: Vec<&str> = Vec::new();
     let mut args = rest.iter();
     while let Some(arg) = args.next() {
@@ -316,6 +320,12 @@ pub fn run(rest: &[String]) -> Result<()> {
                     .next()
                     .and_then(|s| s.parse().ok())
                     .context("--seconds needs a number")?;
+            }
+            "--scratch" => {
+                scratch = args
+                    .next()
+                    .map(PathBuf::from)
+                    .context("--scratch needs a directory")?;
             }
             name => match TARGETS.iter().find(|t| **t == name) {
                 Some(t) => targets.push(t),
@@ -334,7 +344,7 @@ pub fn run(rest: &[String]) -> Result<()> {
             replay(&cargo, target)?;
             0
         } else {
-            campaign(&cargo, target, seconds)?
+            campaign(&cargo, target, seconds, &scratch)?
         };
         rates.push((target, rate));
     }
@@ -518,13 +528,44 @@ pub fn ci(cargo: &str) -> Result<()> {
     oss_fuzz_build()?;
     step("OSS-Fuzz build script and seed runs", t);
     let t = Instant::now();
-    run(&[])?;
+    let scratch = ci_scratch()?;
+    eprintln!(
+        "xtask: fuzz ci: new inputs go to {} (discarded afterwards)",
+        scratch.display()
+    );
+    let ran = run(&["--scratch".to_string(), scratch.display().to_string()]);
+    std::fs::remove_dir_all(&scratch)
+        .with_context(|| format!("cannot remove {}", scratch.display()))?;
+    ran?;
     step(&format!("campaigns ({CI_SECONDS} s per target)"), t);
     eprintln!(
         "xtask: the fuzz part of CI took {}",
         seconds(started.elapsed())
     );
     Ok(())
+}
+
+/// A fresh scratch directory for CI's campaigns, whose new inputs nobody keeps: in memory
+/// (`/dev/shm`) where the machine has it, else under fuzz/target. libFuzzer writes every new
+/// or reduced input as a file, and on this project's machines creating files on disk took
+/// up to a fifth of a campaign's time (fuzz/README.md, "Issue 5, fourth round").
+fn ci_scratch() -> Result<PathBuf> {
+    let name = format!("corsproof-fuzz-ci-{}", std::process::id());
+    let candidates = [
+        Path::new("/dev/shm").join(&name),
+        root().join("fuzz/target").join(&name),
+    ];
+    for dir in &candidates {
+        // A directory left by an earlier run with the same process id is emptied.
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot empty {}", dir.display()))?;
+        }
+        if std::fs::create_dir_all(dir).is_ok() {
+            return Ok(dir.clone());
+        }
+    }
+    bail!("cannot create a scratch directory ({candidates:?})")
 }
 
 fn seconds(d: Duration) -> String {
