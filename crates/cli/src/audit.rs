@@ -74,6 +74,16 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
         deadline: None,
         tls: trust(flags.cacert.as_deref())?,
     };
+    let https = url
+        .trim_start()
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+    if let (Some(file), false) = (&flags.cacert, https) {
+        eprintln!(
+            "corsproof audit: --cacert {} has no effect: {url} is not an https:// URL",
+            file.display()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -423,6 +423,15 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
             return Ok(2);
         }
     };
+    if let Some(file) = &flags.cacert {
+        let https = |u: &url::Url| u.scheme() == "https";
+        if !https(base) && !against.as_ref().is_some_and(https) {
+            eprintln!(
+                "corsproof check: --cacert {} has no effect: no https:// target ({base})",
+                file.display()
+            );
+        }
+    }
     let config = CheckConfig {
         against,
         cases: flags.cases,

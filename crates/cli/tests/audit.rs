@@ -535,6 +535,28 @@ fn https_targets_with_cacert() {
         .filter_map(|f| f["kind"].as_str())
         .collect();
     assert!(kinds.contains(&"origin-reflected"), "{kinds:?}");
+    assert!(!stderr(&o).contains("no effect"), "{}", stderr(&o));
+
+    // Given with a plain http:// target, it is said to do nothing; the audit runs all the same.
+    let plain = url(serve(reflect));
+    let o = corsproof(&["audit", &plain, "--format", "json", "--cacert", &ca]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "--cacert {ca} has no effect: {plain} is not an https:// URL"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let policy = format!("{ROOT}/corpus/policies/public-api.toml");
+    let o = corsproof(&[
+        "check", &plain, "--policy", &policy, "--cases", "1", "--quiet", "--cacert", &ca,
+    ]);
+    assert!(
+        stderr(&o).contains(&format!("--cacert {ca} has no effect: no https:// target")),
+        "{}",
+        stderr(&o)
+    );
 
     // Without it the certificate does not verify: exit 3, saying why.
     let o = corsproof(&["audit", &target]);
@@ -544,7 +566,6 @@ fn https_targets_with_cacert() {
     assert!(err.contains("certificate"), "{err}");
 
     // A --cacert that is not a certificate file is an input error, for check too.
-    let policy = format!("{ROOT}/corpus/policies/public-api.toml");
     for args in [
         vec!["audit", target.as_str(), "--cacert", "/nonexistent/ca.pem"],
         vec![
