@@ -95,12 +95,13 @@ fn strip_bom(text: &str) -> &str {
 /// ```
 pub fn parse_str(text: &str, file: &str, format: Format) -> Result<Parsed, PolicyError> {
     let text = strip_bom(text);
-    let index = LineIndex::new(text);
+    // The line index is built once the text is known to parse (or for the position of a TOML
+    // syntax error): most rejected inputs never need it.
     let doc = match format {
         Format::Toml => toml::from_str::<RawPolicy<Spanned>>(text)
             .map_err(|e| {
                 let start = e.span().map(|span| span.start);
-                let at = start.map(|offset| index.pos(offset));
+                let at = start.map(|offset| LineIndex::new(text).pos(offset));
                 let mut message = e.message().trim_end().to_string();
                 let written = start
                     .and_then(|offset| text.get(offset..))
@@ -115,10 +116,10 @@ pub fn parse_str(text: &str, file: &str, format: Format) -> Result<Parsed, Polic
                     message,
                 }
             })?
-            .locate(&index),
+            .locate(&LineIndex::new(text)),
         Format::Json => serde_json::from_str::<RawPolicy<Bare>>(text)
             .map_err(|e| json_syntax_error(&e, file))?
-            .locate(&index),
+            .locate(&LineIndex::new(text)),
     };
     let Validated {
         policy,
