@@ -588,8 +588,9 @@ mod tests {
         }
     }
 
-    /// The wrapper passes a crate of this repository its flags unchanged, and strips exactly
-    /// the coverage flags (both spellings) from any other crate.
+    /// The wrapper passes a crate of this repository its flags unchanged, unless it is a
+    /// fuzz target (a binary of fuzz/), and strips exactly the coverage flags (both
+    /// spellings) from the fuzz targets and from any crate from elsewhere.
     #[test]
     fn scope_wrapper_strips_coverage_from_targets_and_other_crates_only() {
         let flags = [
