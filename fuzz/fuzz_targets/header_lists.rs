@@ -1,7 +1,7 @@
 //! Differential on the preflight's lists: the middleware's decision on a preflight with
 //! arbitrary `Access-Control-Request-Headers` lines and an `Access-Control-Request-Method`
 //! (its own bounded ACRH parser, crates/tower/src/acrh.rs, and its method match) against the
-//! oracle's preflight validation (crates/spec/src/preflight.rs, its own list parsing of
+//! oracle's preflight validation (crates/oracle/src/preflight.rs, its own list parsing of
 //! `Access-Control-Allow-Methods` and `-Headers`) of a request whose method is the ACRM and
 //! whose unsafe names are the ACRH elements, answered by a server that lists the policy's
 //! allowed methods and names. The middleware must never panic on any lines; the two must
@@ -23,9 +23,9 @@ use std::sync::{LazyLock, OnceLock};
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::{is_token, send, to_oracle, Inner};
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
-use corsproof_spec::headers::UnsafeNames;
-use corsproof_spec::preflight::{validate, ActualRequest};
-use corsproof_spec::{CredentialsMode, Profile, Response};
+use corsproof_oracle::headers::UnsafeNames;
+use corsproof_oracle::preflight::{validate, ActualRequest};
+use corsproof_oracle::{CredentialsMode, Profile, Response};
 use corsproof_tower::{Cors, CorsLayer, MAX_ACRH_BYTES, MAX_ACRH_ELEMENTS};
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN as ORIGIN_HEADER,

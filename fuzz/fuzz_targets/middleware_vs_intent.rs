@@ -15,9 +15,9 @@ use std::sync::LazyLock;
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::{credentials, mode, send, to_oracle, Inner, METHODS};
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
-use corsproof_spec::fetch::OriginHeader;
-use corsproof_spec::intent::intent;
-use corsproof_spec::{
+use corsproof_oracle::fetch::OriginHeader;
+use corsproof_oracle::intent::intent;
+use corsproof_oracle::{
     Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
 };
 use corsproof_tower::CorsLayer;

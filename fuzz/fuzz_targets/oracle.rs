@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::oracle::{check, fetch, Answers};
 use corsproof_fuzz::{credentials, mode, HEADER_NAMES, METHODS, ORIGINS};
-use corsproof_spec::{
+use corsproof_oracle::{
     Body, Origin, PreflightCache, Profile, RedirectMode, Request, RequestInit, Response,
 };
 use libfuzzer_sys::fuzz_target;

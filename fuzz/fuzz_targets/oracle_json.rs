@@ -12,10 +12,10 @@
 #![no_main]
 
 use corsproof_fuzz::oracle::{check, fetch, Answers};
-use corsproof_spec::case::{self, CaseJson, Explained, Output, ResponseJson};
-use corsproof_spec::expose::ResponseType;
-use corsproof_spec::grammar::{is_token, isomorphic_encode};
-use corsproof_spec::{
+use corsproof_oracle::case::{self, CaseJson, Explained, Output, ResponseJson};
+use corsproof_oracle::expose::ResponseType;
+use corsproof_oracle::grammar::{is_token, isomorphic_encode};
+use corsproof_oracle::{
     Body, CredentialsMode, Origin, PreflightCache, Profile, Reason, RedirectMode, Request,
     RequestInit, RequestMode, Response,
 };

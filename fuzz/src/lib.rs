@@ -12,7 +12,7 @@ use std::future::{ready, Future, Ready};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use corsproof_spec::{CredentialsMode, RequestMode};
+use corsproof_oracle::{CredentialsMode, RequestMode};
 use corsproof_tower::Cors;
 use tower_service::Service;
 
@@ -164,8 +164,8 @@ pub fn send(svc: &Cors<Inner>, req: http::Request<()>) -> http::Response<()> {
 }
 
 /// The oracle's view of a response: status and header lines in order, duplicates kept.
-pub fn to_oracle(res: &http::Response<()>) -> corsproof_spec::Response {
-    corsproof_spec::Response::new(
+pub fn to_oracle(res: &http::Response<()>) -> corsproof_oracle::Response {
+    corsproof_oracle::Response::new(
         res.status().as_u16(),
         res.headers()
             .iter()

@@ -2,9 +2,9 @@
 //! `oracle_json` (`explain` inputs) targets: a sans-IO fetch answered hop by hop from the
 //! input, and the invariants every ended fetch must hold.
 
-use corsproof_spec::expose::{is_visible, ExposedList, ResponseType};
-use corsproof_spec::response::Cors;
-use corsproof_spec::{CredentialsMode, Fetch, Next, PreflightCache, Profile, Request, Response};
+use corsproof_oracle::expose::{is_visible, ExposedList, ResponseType};
+use corsproof_oracle::response::Cors;
+use corsproof_oracle::{CredentialsMode, Fetch, Next, PreflightCache, Profile, Request, Response};
 
 /// What a server answers at each hop (the first URL is hop 0): a preflight answer and a
 /// response, `None` when the input gives none.

@@ -627,7 +627,10 @@ mod tests {
         let stripped = "--crate-name x -C opt-level=3 --cfg fuzzing -Cllvm-args=-simplifycfg-branch-fold-threshold=0";
         // The code under test, its binaries included, and the fuzz drivers (the library of
         // the fuzz package) keep the instrumentation.
-        assert_eq!(wrapped(&root().join("crates/spec"), None).trim_end(), kept);
+        assert_eq!(
+            wrapped(&root().join("crates/oracle"), None).trim_end(),
+            kept
+        );
         assert_eq!(
             wrapped(&root().join("crates/cli"), Some("corsproof")).trim_end(),
             kept

@@ -1,7 +1,7 @@
 //! # corsproof-browser: the oracle checked against real browsers
 //!
 //! Replays cases in headless Chromium and Firefox ESR and compares what the browser does with
-//! what the oracle (`corsproof-spec`) says for the browser's profile:
+//! what the oracle (`corsproof-oracle`) says for the browser's profile:
 //!
 //! - a page on one loopback origin ([`page`]) pulls batches of jobs and runs them with
 //!   `fetch()` (XHR with an upload listener where the case sets `use_cors_preflight`, R13),

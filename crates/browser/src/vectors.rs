@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use corsproof_spec::case::{
+use corsproof_oracle::case::{
     CaseJson, CredentialsJson, Input, ModeJson, RedirectJson, ResponseJson,
 };
 use serde::Deserialize;

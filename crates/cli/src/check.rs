@@ -15,9 +15,9 @@ use corsproof_harness::emit::{self, EmitError, KongOptions};
 use corsproof_harness::finding::Report;
 use corsproof_harness::launch::{self, LaunchError};
 use corsproof_harness::report;
+use corsproof_oracle::case::RequestJson;
+use corsproof_oracle::Profile;
 use corsproof_policy::{parse_path, Policy};
-use corsproof_spec::case::RequestJson;
-use corsproof_spec::Profile;
 
 /// Report formats of `check`, `run` and `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

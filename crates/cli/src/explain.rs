@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use corsproof_spec::case::{explain, Explained, Input, Output};
+use corsproof_oracle::case::{explain, Explained, Input, Output};
 
 use crate::{Done, Format};
 

@@ -64,11 +64,11 @@
 
 use std::fmt;
 
-use corsproof_spec::case::{
+use corsproof_oracle::case::{
     CaseJson, CredentialsJson, HopJson, Input, RequestJson, ResponseJson, StepsJson,
 };
-use corsproof_spec::headers::{is_forbidden_request_header, safelisted_request_header};
-use corsproof_spec::{Origin, Profile};
+use corsproof_oracle::headers::{is_forbidden_request_header, safelisted_request_header};
+use corsproof_oracle::{Origin, Profile};
 use serde_json::Value;
 use url::{Position, Url};
 
@@ -747,7 +747,7 @@ fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corsproof_spec::case::{explain_json, CaseJson, Input};
+    use corsproof_oracle::case::{explain_json, CaseJson, Input};
     use serde_json::json;
 
     /// A HAR entry: (method, url, request headers, status, response headers).

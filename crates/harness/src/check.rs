@@ -26,13 +26,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use corsproof_oracle::case::{explain_reason, CredentialsJson, ModeJson, RequestJson};
+use corsproof_oracle::expose::{is_visible, ExposedList};
+use corsproof_oracle::fetch::OriginHeader;
+use corsproof_oracle::intent::{intent, origin_match, origin_matches, route_for, Tri};
+use corsproof_oracle::response::Cors;
+use corsproof_oracle::{Fetch, Next, Origin, PreflightCache, Profile, Request, Response};
 use corsproof_policy::{OriginEntry, Origins, Policy};
-use corsproof_spec::case::{explain_reason, CredentialsJson, ModeJson, RequestJson};
-use corsproof_spec::expose::{is_visible, ExposedList};
-use corsproof_spec::fetch::OriginHeader;
-use corsproof_spec::intent::{intent, origin_match, origin_matches, route_for, Tri};
-use corsproof_spec::response::Cors;
-use corsproof_spec::{Fetch, Next, Origin, PreflightCache, Profile, Request, Response};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use rustls::pki_types::ServerName;
@@ -125,7 +125,7 @@ pub enum CheckError {
     },
     /// A replayed case is not a valid request.
     #[error("case: {0}")]
-    Case(#[from] corsproof_spec::case::CaseError),
+    Case(#[from] corsproof_oracle::case::CaseError),
 }
 
 /// The target: where requests go.
@@ -315,7 +315,7 @@ impl Ctx {
     /// failed.
     async fn play(
         &self,
-        init: &corsproof_spec::RequestInit,
+        init: &corsproof_oracle::RequestInit,
         profile: &Profile,
         ex: &mut Exchanger<'_>,
     ) -> Option<Judged> {
@@ -567,7 +567,7 @@ impl Ctx {
     async fn differential(
         &self,
         case: &RequestJson,
-        init: &corsproof_spec::RequestInit,
+        init: &corsproof_oracle::RequestInit,
         route: &Option<String>,
         judged: &[Judged],
         other: &Target,
@@ -1093,7 +1093,7 @@ pub async fn replay(
     let mut rebased = Vec::with_capacity(cases.len());
     for mut case in cases {
         let url = Url::parse(&case.url).map_err(|e| {
-            CheckError::Case(corsproof_spec::case::CaseError::Url {
+            CheckError::Case(corsproof_oracle::case::CaseError::Url {
                 where_: "replay: ".to_string(),
                 url: case.url.clone(),
                 reason: e.to_string(),

@@ -26,9 +26,9 @@
 
 use std::collections::BTreeSet;
 
+use corsproof_oracle::case::{CredentialsJson, ModeJson, RequestJson};
+use corsproof_oracle::Origin;
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Scheme};
-use corsproof_spec::case::{CredentialsJson, ModeJson, RequestJson};
-use corsproof_spec::Origin;
 use proptest::prelude::*;
 use proptest::sample::select;
 use url::Url;

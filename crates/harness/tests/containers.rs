@@ -20,8 +20,8 @@ use corsproof_harness::container::{self, ContainerError};
 use corsproof_harness::emit::{self, Upstream};
 use corsproof_harness::generate::Generator;
 use corsproof_harness::launch;
+use corsproof_oracle::Profile;
 use corsproof_policy::Policy;
-use corsproof_spec::Profile;
 
 /// One test at a time: some compare the engine's list of containers before and after.
 static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use corsproof_harness::emit::kong::{origin_regex, KONG_METHODS, NO_HEADERS};
 use corsproof_harness::emit::{kong, Effect, EmitError, KongOptions};
 use corsproof_harness::generate::mutations;
+use corsproof_oracle::intent::origin_matches;
+use corsproof_oracle::Origin;
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route, Scheme};
-use corsproof_spec::intent::origin_matches;
-use corsproof_spec::Origin;
 use proptest::prelude::*;
 use serde_yaml::Value;
 
@@ -334,7 +334,7 @@ fn the_kong_upstream_policy_has_no_routes() {
 /// to scripts (so it allows nothing a browser could send).
 #[test]
 fn the_no_headers_sentinel_is_a_forbidden_request_header() {
-    assert!(corsproof_spec::headers::is_forbidden_request_header(
+    assert!(corsproof_oracle::headers::is_forbidden_request_header(
         NO_HEADERS.as_bytes(),
         b"x"
     ));

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use corsproof_harness::emit::{nginx, Upstream};
 use corsproof_harness::http1::{self, Client};
-use corsproof_policy::{OriginEntry, Origins, Policy, Route};
-use corsproof_spec::fetch::OriginHeader;
-use corsproof_spec::intent::intent;
-use corsproof_spec::{
+use corsproof_oracle::fetch::OriginHeader;
+use corsproof_oracle::intent::intent;
+use corsproof_oracle::{
     CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
 };
+use corsproof_policy::{OriginEntry, Origins, Policy, Route};
 
 /// Kills the nginx we started, also when the test fails.
 struct Nginx {

@@ -1,6 +1,6 @@
 //! The policy data model (format version 1, `shared/design/policy.md`).
 //!
-//! These types are the *only* thing the oracle (`corsproof-spec`) and the middleware
+//! These types are the *only* thing the oracle (`corsproof-oracle`) and the middleware
 //! (`corsproof-tower`) share. They hold what a policy says, already validated and in
 //! canonical form; they deliberately contain no matching logic: each consumer writes
 //! its own.

@@ -1,4 +1,4 @@
-//! Conformance of the middleware to its policy, judged by the oracle (`corsproof-spec`, a
+//! Conformance of the middleware to its policy, judged by the oracle (`corsproof-oracle`, a
 //! dev-dependency only: no middleware code calls it).
 //!
 //! Generated inputs: valid policies of 1–4 routes with distinct, sometimes nested path
@@ -49,9 +49,9 @@ mod strategies;
 
 use std::fmt::{Debug, Write as _};
 
+use corsproof_oracle::intent::{intent, origin_matches, route_for, Mismatch};
+use corsproof_oracle::{CredentialsMode, Origin, Request};
 use corsproof_policy::{OriginEntry, Origins, Policy};
-use corsproof_spec::intent::{intent, origin_matches, route_for, Mismatch};
-use corsproof_spec::{CredentialsMode, Origin, Request};
 use corsproof_tower::{CorsLayer, PreflightStatus};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;

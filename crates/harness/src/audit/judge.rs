@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use corsproof_spec::cors_check::cors_check;
-use corsproof_spec::headers::UnsafeNames;
-use corsproof_spec::preflight::{validate, ActualRequest};
-use corsproof_spec::response::Cors;
-use corsproof_spec::{CredentialsMode, Origin, Profile, Response};
+use corsproof_oracle::cors_check::cors_check;
+use corsproof_oracle::headers::UnsafeNames;
+use corsproof_oracle::preflight::{validate, ActualRequest};
+use corsproof_oracle::response::Cors;
+use corsproof_oracle::{CredentialsMode, Origin, Profile, Response};
 use serde_json::{json, Value};
 
 use super::probes::{Class, Probe, PROBE_HEADER, PROBE_METHOD, PROBE_REQUEST_HEADERS};

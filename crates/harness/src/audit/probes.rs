@@ -1,6 +1,6 @@
 //! The fixed probe list: which origins are sent, and as what.
 
-use corsproof_spec::Origin;
+use corsproof_oracle::Origin;
 
 use super::{kinds, Site, Target};
 use crate::finding::SentRequest;

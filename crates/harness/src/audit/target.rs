@@ -2,8 +2,8 @@
 
 use std::net::Ipv6Addr;
 
-use corsproof_spec::origin::OriginError;
-use corsproof_spec::Origin;
+use corsproof_oracle::origin::OriginError;
+use corsproof_oracle::Origin;
 
 use super::AuditError;
 

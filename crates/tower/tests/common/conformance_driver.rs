@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use corsproof_spec::fetch::{OriginHeader, Outcome};
-use corsproof_spec::{Fetch, Next, PreflightCache, Profile, Request, Response};
+use corsproof_oracle::fetch::{OriginHeader, Outcome};
+use corsproof_oracle::{Fetch, Next, PreflightCache, Profile, Request, Response};
 use corsproof_tower::Cors;
 use http::{HeaderName, HeaderValue, Method};
 use tokio::runtime::Runtime;

@@ -9,8 +9,8 @@
 
 use std::fmt::{self, Write as _};
 
+use corsproof_oracle::{CredentialsMode, Origin, Profile, RequestInit};
 use corsproof_policy::{OriginEntry, Origins, Policy};
-use corsproof_spec::{CredentialsMode, Origin, Profile, RequestInit};
 use proptest::bool::weighted;
 use proptest::collection::vec;
 use proptest::option;
@@ -315,7 +315,7 @@ pub fn policy_entries(policy: &Policy, path: &str) -> Vec<OriginEntry> {
         Origins::List(list) => list.clone(),
         Origins::Any => Vec::new(),
     };
-    let covering = corsproof_spec::intent::route_for(policy, path)
+    let covering = corsproof_oracle::intent::route_for(policy, path)
         .map(|i| list(&policy.routes[i].origins))
         .unwrap_or_default();
     if !covering.is_empty() {
@@ -548,7 +548,7 @@ impl MethodPick {
     pub fn resolve(&self, policy: &Policy, path: &str) -> String {
         match self {
             MethodPick::Fixed(m) => m.to_string(),
-            MethodPick::Listed(i) => corsproof_spec::intent::route_for(policy, path)
+            MethodPick::Listed(i) => corsproof_oracle::intent::route_for(policy, path)
                 .map(|r| &policy.routes[r].methods)
                 .filter(|methods| !methods.is_empty())
                 .map_or_else(|| "PUT".to_string(), |methods| i.get(methods).clone()),

@@ -1,0 +1,474 @@
+//! What a policy intends for a browser request (P1–P11 of spec/SPEC.md, the semantics
+//! section of `shared/design/policy.md`): three-valued (must / must not / may) for whether
+//! the request is sent, whether script can read the response, which headers it sees, and
+//! how long a passed preflight may be cached.
+//!
+//! The origin matching here is the oracle's own; the middleware has a separate one.
+
+use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
+
+use crate::error::RuleId;
+use crate::fetch::Outcome;
+use crate::grammar::eq_ignore_case;
+use crate::headers::{is_always_safelisted_response_header, is_forbidden_response_header};
+use crate::method;
+use crate::origin::Origin;
+use crate::profile::Profile;
+use crate::request::{CredentialsMode, Request, RequestMode};
+use crate::response::Response;
+
+/// A three-valued intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tri {
+    /// The outcome must hold.
+    Must,
+    /// The outcome must not hold.
+    MustNot,
+    /// Either is fine (the policy leaves it open).
+    May,
+}
+
+impl Tri {
+    fn of(b: bool) -> Tri {
+        if b {
+            Tri::Must
+        } else {
+            Tri::MustNot
+        }
+    }
+
+    /// Both: `must not` if either is, `must` if both are, otherwise `may`.
+    ///
+    /// ```
+    /// use corsproof_oracle::intent::Tri;
+    /// assert_eq!(Tri::Must.and(Tri::May), Tri::May);
+    /// assert_eq!(Tri::May.and(Tri::MustNot), Tri::MustNot);
+    /// assert_eq!(Tri::Must.and(Tri::Must), Tri::Must);
+    /// ```
+    pub fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::MustNot, _) | (_, Tri::MustNot) => Tri::MustNot,
+            (Tri::Must, Tri::Must) => Tri::Must,
+            _ => Tri::May,
+        }
+    }
+
+    fn and_bool(self, other: bool) -> Tri {
+        self.and(Tri::of(other))
+    }
+
+    /// Whether an observed boolean conforms.
+    ///
+    /// ```
+    /// use corsproof_oracle::intent::Tri;
+    /// assert!(Tri::May.allows(true) && Tri::Must.allows(true) && !Tri::MustNot.allows(true));
+    /// ```
+    pub fn allows(self, observed: bool) -> bool {
+        match self {
+            Tri::Must => observed,
+            Tri::MustNot => !observed,
+            Tri::May => true,
+        }
+    }
+
+    /// `must`, `must-not`, `may`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tri::Must => "must",
+            Tri::MustNot => "must-not",
+            Tri::May => "may",
+        }
+    }
+}
+
+/// Which response headers script must, must not, or may see (P9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExposeIntent {
+    /// Nothing is readable, so nothing is exposed.
+    Nothing,
+    /// Everything but `Set-Cookie`/`Set-Cookie2` (a basic, same-origin response).
+    AllButForbidden,
+    /// The safelisted names plus `names` must be exposed; other names must not be, or may
+    /// be when `others_may` (`["*"]` on a credentialed request).
+    Names {
+        /// Exposed names, lowercase.
+        names: Vec<String>,
+        /// `["*"]`: every name (uncredentialed).
+        all: bool,
+        /// Names not listed are left open.
+        others_may: bool,
+    },
+}
+
+/// A policy's intent for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// The index of the route that covers the request (P1), `None` if no route does (P2).
+    pub route: Option<usize>,
+    /// Whether the actual request is sent (P7).
+    pub sent: Tri,
+    /// Whether script can read the response (P8).
+    pub readable: Tri,
+    /// Which headers script sees (P9).
+    pub exposed: ExposeIntent,
+    /// The longest a passed preflight may be cached, in seconds (P10).
+    pub max_cache_seconds: u64,
+    /// The rule that decided `readable`.
+    pub rule: RuleId,
+}
+
+/// One way an outcome departs from the intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// `sent`, `readable`, `exposed`, `cache`.
+    pub what: &'static str,
+    /// `violation` (the browser grants what the policy forbids) or `breakage` (it denies what
+    /// the policy grants).
+    pub severity: &'static str,
+    /// What the intent says.
+    pub expected: String,
+    /// What the browser did.
+    pub observed: String,
+    /// The policy rule.
+    pub rule: RuleId,
+}
+
+impl Intent {
+    /// Whether script should see response header `name` (P9).
+    pub fn expose(&self, name: &[u8]) -> Tri {
+        match &self.exposed {
+            ExposeIntent::Nothing => Tri::MustNot,
+            ExposeIntent::AllButForbidden => Tri::of(!is_forbidden_response_header(name)),
+            ExposeIntent::Names {
+                names,
+                all,
+                others_may,
+            } => {
+                if is_forbidden_response_header(name) {
+                    Tri::MustNot
+                } else if is_always_safelisted_response_header(name)
+                    || *all
+                    || names.iter().any(|n| eq_ignore_case(n.as_bytes(), name))
+                {
+                    Tri::Must
+                } else if *others_may {
+                    Tri::May
+                } else {
+                    Tri::MustNot
+                }
+            }
+        }
+    }
+
+    /// Compares what the oracle says a browser did with the intent: every departure, with
+    /// its severity. `response` is the final response the outcome was computed from.
+    ///
+    /// ```
+    /// use corsproof_oracle::intent::{Intent, ExposeIntent, Tri};
+    /// use corsproof_oracle::{Fetch, Origin, PreflightCache, Profile, Request, RequestInit, Response};
+    /// let init = RequestInit::new(url::Url::parse("https://api.test/x").unwrap(),
+    ///     Origin::parse_serialized("https://evil.test").unwrap());
+    /// let p = Profile::fetch();
+    /// let req = Request::construct(init, &p).unwrap();
+    /// let mut cache = PreflightCache::default();
+    /// let mut f = Fetch::new(&req, &p);
+    /// f.start(&mut cache, 0.0);
+    /// let resp = Response::new(200, [("Access-Control-Allow-Origin", "https://evil.test")]);
+    /// f.on_response(&resp, &mut cache, 0.0);
+    /// let intent = Intent { route: None, sent: Tri::Must, readable: Tri::MustNot,
+    ///     exposed: ExposeIntent::Nothing, max_cache_seconds: 5, rule: "P5" };
+    /// let m = intent.judge(f.outcome(), &resp, corsproof_oracle::CredentialsMode::SameOrigin);
+    /// assert_eq!(m[0].what, "readable");
+    /// assert_eq!(m[0].severity, "violation");
+    /// ```
+    pub fn judge(
+        &self,
+        outcome: &Outcome<'_>,
+        response: &Response,
+        credentials: CredentialsMode,
+    ) -> Vec<Mismatch> {
+        let mut out = Vec::new();
+        let mut check = |what, tri: Tri, observed: bool, rule| {
+            if !tri.allows(observed) {
+                out.push(Mismatch {
+                    what,
+                    severity: if observed { "violation" } else { "breakage" },
+                    expected: tri.as_str().to_string(),
+                    observed: observed.to_string(),
+                    rule,
+                });
+            }
+        };
+        check("sent", self.sent, outcome.sent(), "P7");
+        check("readable", self.readable, outcome.readable, self.rule);
+        if outcome.readable && self.readable != Tri::MustNot {
+            let exposed = crate::expose::ExposedList::of(response, credentials);
+            for (name, _) in response.headers() {
+                let seen = crate::expose::is_visible(name, outcome.response_type, &exposed);
+                check("exposed", self.expose(name), seen, "P9");
+            }
+        }
+        for hop in &outcome.hops {
+            if let Some(p) = hop.preflight.as_ref().filter(|p| p.ok) {
+                if p.cache_seconds > self.max_cache_seconds {
+                    out.push(Mismatch {
+                        what: "cache",
+                        severity: "hygiene",
+                        expected: format!("at most {} s", self.max_cache_seconds),
+                        observed: format!("{} s", p.cache_seconds),
+                        rule: "P10",
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// P1: the route whose path is the longest byte prefix of `path`.
+///
+/// ```
+/// use corsproof_policy::{Policy, Route};
+/// let p = Policy { version: 1, routes: vec![Route::same_origin_only("/a/"), Route::same_origin_only("/a/b/")] };
+/// assert_eq!(corsproof_oracle::intent::route_for(&p, "/a/b/c"), Some(1));
+/// assert_eq!(corsproof_oracle::intent::route_for(&p, "/c"), None);
+/// ```
+pub fn route_for(policy: &Policy, path: &str) -> Option<usize> {
+    policy
+        .routes
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| path.starts_with(r.path.as_str()))
+        .max_by_key(|(_, r)| r.path.len())
+        .map(|(i, _)| i)
+}
+
+/// P4: whether `origin` matches one of the route's origin entries: `true` only for a
+/// [`origin_match`] of [`Tri::Must`].
+///
+/// ```
+/// use corsproof_policy::{OriginEntry, Origins, Scheme};
+/// use corsproof_oracle::{intent::origin_matches, Origin};
+/// let o = Origins::List(vec![OriginEntry::Subdomain { scheme: Scheme::Https, domain: "example.com".into(), port: None }]);
+/// let m = |s: &str| origin_matches(&o, &Origin::parse_serialized(s).unwrap());
+/// assert!(m("https://a.example.com") && m("https://a.b.example.com"));
+/// assert!(!m("https://example.com") && !m("http://a.example.com") && !m("https://a.example.com:8443"));
+/// assert!(!m("https://evilexample.com") && !m("https://a.example.com.evil.test"));
+/// ```
+pub fn origin_matches(origins: &Origins, origin: &Origin) -> bool {
+    origin_match(origins, origin) == Tri::Must
+}
+
+/// P4, three-valued: [`Tri::Must`] when `origin` matches an entry, [`Tri::May`] when it is
+/// not matched but is a host under a subdomain pattern's domain (same scheme and port) whose
+/// part in front of the domain is not one or more DNS labels (`a_b.`, `a..`, `-a.`, a label
+/// over 63 bytes: hosts a browser's URL parser keeps, that only the domain's owner can
+/// create or that DNS cannot resolve, so the policy leaves granting them open), otherwise
+/// [`Tri::MustNot`].
+///
+/// ```
+/// use corsproof_policy::{OriginEntry, Origins, Scheme};
+/// use corsproof_oracle::{intent::{origin_match, Tri}, Origin};
+/// let o = Origins::List(vec![OriginEntry::Subdomain { scheme: Scheme::Https, domain: "example.com".into(), port: None }]);
+/// let m = |s: &str| origin_match(&o, &Origin::parse_serialized(s).unwrap());
+/// assert_eq!(m("https://a.example.com"), Tri::Must);
+/// assert_eq!(m("https://a_b.example.com"), Tri::May);
+/// assert_eq!(m("https://a..example.com"), Tri::May);
+/// assert_eq!(m("https://-a.example.com"), Tri::May);
+/// assert_eq!(m("https://example.com"), Tri::MustNot);
+/// assert_eq!(m("http://a_b.example.com"), Tri::MustNot);
+/// assert_eq!(m("https://a_b.example.com.evil.test"), Tri::MustNot);
+/// ```
+pub fn origin_match(origins: &Origins, origin: &Origin) -> Tri {
+    let entries = match origins {
+        Origins::Any => return Tri::Must,
+        Origins::List(entries) => entries,
+    };
+    let mut verdict = Tri::MustNot;
+    for entry in entries {
+        let this = match (entry, origin) {
+            (OriginEntry::Null, Origin::Opaque) => Tri::Must,
+            (OriginEntry::Null, _) | (_, Origin::Opaque) => Tri::MustNot,
+            (OriginEntry::Exact { scheme, host, port }, o) => Tri::of(
+                o.scheme() == Some(scheme.as_str())
+                    && o.host() == Some(host.as_str())
+                    && o.port_or_default() == Some(port.unwrap_or(scheme.default_port())),
+            ),
+            (
+                OriginEntry::Subdomain {
+                    scheme,
+                    domain,
+                    port,
+                },
+                o,
+            ) => {
+                let host = o.host().unwrap_or_default();
+                let is_ip = host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok();
+                let front = host
+                    .strip_suffix(domain.as_str())
+                    .and_then(|labels| labels.strip_suffix('.'))
+                    .filter(|front| !front.is_empty());
+                match front {
+                    Some(front)
+                        if o.scheme() == Some(scheme.as_str())
+                            && o.port_or_default()
+                                == Some(port.unwrap_or(scheme.default_port()))
+                            && !is_ip =>
+                    {
+                        if front.split('.').all(is_dns_label) {
+                            Tri::Must
+                        } else {
+                            Tri::May
+                        }
+                    }
+                    _ => Tri::MustNot,
+                }
+            }
+        };
+        match this {
+            Tri::Must => return Tri::Must,
+            Tri::May => verdict = Tri::May,
+            Tri::MustNot => {}
+        }
+    }
+    verdict
+}
+
+/// A DNS label as policy.md means it (RFC 1035's preferred name syntax, as hosts are
+/// serialized in an origin: lowercase): 1 to 63 letters, digits and hyphens, neither first
+/// nor last a hyphen. A browser's URL parser also admits `_`, other punctuation and empty
+/// labels in a host (`https://a_b.example.com`, `https://a..example.com`); a pattern does
+/// not match those.
+fn is_dns_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
+fn name_listed(names: &HeaderNames, name: &[u8]) -> bool {
+    match names {
+        HeaderNames::Any => true,
+        HeaderNames::List(list) => list.iter().any(|n| eq_ignore_case(n.as_bytes(), name)),
+    }
+}
+
+/// The policy's intent for `request` (P1–P11).
+///
+/// ```
+/// use corsproof_policy::{Origins, Policy, Route};
+/// use corsproof_oracle::intent::{intent, Tri};
+/// use corsproof_oracle::{Origin, Profile, Request, RequestInit};
+/// let mut route = Route::same_origin_only("/api/");
+/// route.origins = Origins::Any;
+/// let policy = Policy { version: 1, routes: vec![route] };
+/// let mut init = RequestInit::new(url::Url::parse("https://api.test/api/x").unwrap(),
+///     Origin::parse_serialized("https://app.test").unwrap());
+/// init.method = "DELETE".into();
+/// let req = Request::construct(init, &Profile::fetch()).unwrap();
+/// let i = intent(&policy, &req, &Profile::fetch());
+/// assert_eq!(i.sent, Tri::MustNot); // DELETE is not in `methods`: the preflight must fail (P6, P7)
+/// ```
+pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
+    let route_index = route_for(policy, request.url.path());
+    let uncovered = Route::same_origin_only("/");
+    // P2: a path no route covers is same-origin only.
+    let route = route_index.map_or(&uncovered, |i| &policy.routes[i]);
+    let max_cache_seconds = route.max_age.unwrap_or(5);
+    // P11: under a profile that sends Private Network Access preflights, a request to a more
+    // private address space is sent only if the route answers them and, the PNA preflight
+    // being checked with the request's own credentials mode (R33, also for a no-cors request),
+    // the origin is granted for that mode (P5).
+    let pna = profile.private_network_access && request.target_more_private;
+    let origin = origin_match(&route.origins, &request.origin);
+    let pna_ok = if pna {
+        origin
+            .and_bool(route.private_network)
+            .and_bool(request.credentials != CredentialsMode::Include || route.credentials)
+    } else {
+        Tri::Must
+    };
+    // P3: same-origin and no-cors requests are outside the policy (a same-origin request to a
+    // more private address space is left open: the policy cannot say what it intends for it).
+    if request.url_origin.same_origin(&request.origin) {
+        return Intent {
+            route: route_index,
+            sent: if pna { Tri::May } else { Tri::Must },
+            readable: Tri::May,
+            exposed: ExposeIntent::AllButForbidden,
+            max_cache_seconds,
+            rule: "P3",
+        };
+    }
+    if request.mode != RequestMode::Cors {
+        return Intent {
+            route: route_index,
+            sent: pna_ok.and_bool(request.mode == RequestMode::NoCors),
+            readable: Tri::MustNot,
+            exposed: ExposeIntent::Nothing,
+            max_cache_seconds,
+            rule: "P3",
+        };
+    }
+    let credentialed = request.credentials == CredentialsMode::Include;
+    // P5: the read grant.
+    let granted = origin.and_bool(!credentialed || route.credentials);
+    // P6: would a preflight pass?
+    let unsafe_names = request.unsafe_names(profile);
+    let method_ok = method::is_cors_safelisted(request.method.as_bytes())
+        || route.methods.iter().any(|m| m == &request.method);
+    let headers_ok = unsafe_names.iter().all(|n| match &route.request_headers {
+        HeaderNames::Any => !credentialed && !eq_ignore_case(n, b"authorization"),
+        list => name_listed(list, n),
+    });
+    let preflight_passes = granted.and_bool(method_ok && headers_ok).and(pna_ok);
+    let preflighted = pna
+        || request.use_cors_preflight
+        || !method::is_cors_safelisted(request.method.as_bytes())
+        || !unsafe_names.is_empty();
+    // P7, P8.
+    let (sent, readable, rule) = if preflighted {
+        (
+            preflight_passes,
+            preflight_passes,
+            if pna { "P11" } else { "P6" },
+        )
+    } else if granted == Tri::MustNot {
+        (Tri::Must, Tri::MustNot, "P5")
+    } else if request.method == "POST" && !route.methods.iter().any(|m| m == "POST") {
+        (Tri::Must, Tri::May, "P8")
+    } else {
+        (
+            Tri::Must,
+            granted,
+            if granted == Tri::May { "P4" } else { "P8" },
+        )
+    };
+    // P9.
+    let exposed = if readable == Tri::MustNot {
+        ExposeIntent::Nothing
+    } else {
+        match &route.expose_headers {
+            HeaderNames::Any => ExposeIntent::Names {
+                names: Vec::new(),
+                all: !credentialed,
+                others_may: credentialed,
+            },
+            HeaderNames::List(names) => ExposeIntent::Names {
+                names: names.clone(),
+                all: false,
+                others_may: false,
+            },
+        }
+    };
+    Intent {
+        route: route_index,
+        sent,
+        readable,
+        exposed,
+        max_cache_seconds,
+        rule,
+    }
+}

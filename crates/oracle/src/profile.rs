@@ -1,0 +1,299 @@
+//! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
+//! and Firefox (D1–D15 of the rule digest, D16–D28 found by the browser differential),
+//! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
+//! the oracle models it.
+
+/// How a profile parses `Access-Control-Max-Age` (R43, D6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxAgeParsing {
+    /// The standard: `delta-seconds`; failure or absent → 5 s (R43).
+    Standard,
+    /// Chromium (D6): a signed 64-bit integer (`-?[0-9]+`); failure or absent → 5 s;
+    /// negative → 0 (not cached).
+    ChromiumInt64,
+    /// Firefox (D6): absent or empty → 5 s; any non-digit byte → not cached.
+    FirefoxDigits,
+}
+
+/// How a profile's preflight cache is shaped (R44–R50, D7, D8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheRules {
+    /// Entries accumulate across preflights (R48); `false`: a new preflight replaces every
+    /// entry of its key (Chromium, D7).
+    pub union: bool,
+    /// A credentialed entry also serves uncredentialed requests (R46); Firefox keeps them
+    /// apart (D8).
+    pub credentialed_serves_uncredentialed: bool,
+    /// How `*` entries match at lookup time.
+    pub wildcard_entries: WildcardEntries,
+    /// The cache key's origin is the request origin as serialized with redirect taint (R45,
+    /// `null` after a tainting redirect); Chromium keys by the initiator origin (D7), and so
+    /// does Firefox, whose preflight is made for the requesting origin (D28).
+    pub key_uses_tainted_origin: bool,
+    /// URLs this long or longer are never cached (Chromium: 1024, D7).
+    pub max_url_len: Option<usize>,
+    /// Once an entry exists for the key, the lookup skips the method check for these methods
+    /// (Firefox: GET, POST; D8).
+    pub lookup_skips_method: &'static [&'static str],
+    /// An actual response that fails the CORS check clears the key's entries (R49);
+    /// Chromium keeps them (D18, observed by the browser differential).
+    pub clear_on_actual_failure: bool,
+    /// A `*` header entry covers `Authorization` at lookup; the standard says never (R47),
+    /// and Chromium, although its preflight check lets `*` cover it (D1), does not at
+    /// lookup (D20, observed by the browser differential).
+    pub wildcard_covers_authorization: bool,
+}
+
+/// How a `*` cache entry matches later requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WildcardEntries {
+    /// As written in the standard (R47): `*` matches any method / any header but
+    /// Authorization, whatever the credentials (R50 notes the gap).
+    Standard,
+    /// Only entries created by an uncredentialed preflight act as wildcards (Chromium, D7).
+    UncredentialedOnly,
+    /// `*` entries are literal tokens at lookup (Firefox, D8).
+    Literal,
+}
+
+/// A browser profile: the standard plus a set of deviations.
+///
+/// ```
+/// use corsproof_oracle::Profile;
+/// let p = Profile::by_name("chromium").unwrap();
+/// assert!(p.authorization_covered_by_wildcard);
+/// assert_eq!(p.max_age_cap, Some(7200));
+/// assert!(Profile::by_name("safari").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// `fetch`, `chromium` or `firefox`.
+    pub name: &'static str,
+    /// D1: ACAH `*` also covers `Authorization` (violates R41).
+    pub authorization_covered_by_wildcard: bool,
+    /// D2: client-hint headers and `intervention` are safelisted request headers.
+    pub client_hints_safelisted: bool,
+    /// D3: the Range value is lower-cased before it is parsed for safelisting.
+    pub range_lowercased_before_parse: bool,
+    /// D6: how ACMA is parsed.
+    pub max_age_parsing: MaxAgeParsing,
+    /// D6: the imposed limit on max-age (R43); `None`: no limit.
+    pub max_age_cap: Option<u64>,
+    /// D7, D8: the cache's shape.
+    pub cache: CacheRules,
+    /// R67: Private Network Access preflights are sent for requests to a more private
+    /// address space (Chromium legacy behaviour).
+    pub private_network_access: bool,
+    /// D16: duplicate request headers are judged on their combined value (`a, b`) when
+    /// computing the CORS-unsafe names (R18 judges each header line); observed in Chromium
+    /// and Firefox, whose request header lists hold one value per name.
+    pub combined_request_header_values: bool,
+    /// D17: for `fetch()`, a redirect to a URL with credentials is a network error in every
+    /// mode (R57 only refuses it for CORS requests; XHR follows it); observed in Chromium.
+    pub redirect_credentials_always_fail: bool,
+    /// R39: with the use-CORS-preflight flag, an absent ACAM counts as the request's
+    /// method; Chromium and Firefox do not (D19, observed).
+    pub use_cors_preflight_implies_method: bool,
+    /// R29: the ACRH value is a sorted-lowercase *set*; Firefox lists a name once per header
+    /// line (D21, observed).
+    pub acrh_deduplicated: bool,
+    /// R18 step 3.2: more than 1024 bytes of safelisted values make them unsafe; Firefox
+    /// has no such total (D22, observed).
+    pub safelisted_total_limit: bool,
+    /// R13 (xhr.spec `send()`): upload listeners set use-CORS-preflight only for a non-null
+    /// body; Firefox sets it whatever the body, GET and HEAD included (D23, observed).
+    pub upload_listeners_need_body: bool,
+    /// After a redirect, a hop is preflighted when an earlier hop was, or when the request
+    /// as first made had unsafe header names, even when the request has since become simple
+    /// (method changed to GET, body headers or Authorization dropped; the preflight then
+    /// lists only the names still present): Firefox (D24, observed); the standard decides
+    /// each hop afresh on its current method and headers (R21).
+    pub repreflight_after_redirect: bool,
+    /// At a redirect-tainted hop (R5) the CORS preflight is made for the request's own
+    /// origin: it carries that origin in `Origin`, its `Access-Control-Allow-Origin` is
+    /// checked against it and its cache entry is keyed by it, while the actual request
+    /// carries `Origin: null` and is checked against `null` (R24, R39). Firefox (D28,
+    /// observed); the standard uses the tainted `null` for both.
+    pub preflight_for_request_origin: bool,
+    /// A non-CORS request that carries `Origin` (a no-cors or same-origin POST) sends
+    /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
+    /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
+    pub origin_null_after_cross_origin_redirect: bool,
+    /// Client-hint request headers set by script (`DPR`, `Device-Memory`, `Viewport-Width`,
+    /// `Width`, `RTT`, `Downlink`, `ECT`; not `Save-Data` or `Intervention`) are gone after a
+    /// redirect to an origin other than the requester's: Chromium (D26, observed).
+    pub client_hints_dropped_on_redirect: bool,
+}
+
+impl Profile {
+    /// The Fetch Standard as written (@586cd2a), no deviation.
+    pub fn fetch() -> Profile {
+        Profile {
+            name: "fetch",
+            authorization_covered_by_wildcard: false,
+            client_hints_safelisted: false,
+            range_lowercased_before_parse: false,
+            max_age_parsing: MaxAgeParsing::Standard,
+            max_age_cap: None,
+            cache: CacheRules {
+                union: true,
+                credentialed_serves_uncredentialed: true,
+                wildcard_entries: WildcardEntries::Standard,
+                key_uses_tainted_origin: true,
+                max_url_len: None,
+                lookup_skips_method: &[],
+                clear_on_actual_failure: true,
+                wildcard_covers_authorization: false,
+            },
+            private_network_access: false,
+            combined_request_header_values: false,
+            redirect_credentials_always_fail: false,
+            use_cors_preflight_implies_method: true,
+            acrh_deduplicated: true,
+            safelisted_total_limit: true,
+            upload_listeners_need_body: true,
+            repreflight_after_redirect: false,
+            preflight_for_request_origin: false,
+            origin_null_after_cross_origin_redirect: false,
+            client_hints_dropped_on_redirect: false,
+        }
+    }
+
+    /// Chromium, as read from its network service source (D1, D2, D6, D7, R67) and observed
+    /// by the browser differential in Chromium 156 (D16–D20; D3 not observed).
+    pub fn chromium() -> Profile {
+        Profile {
+            name: "chromium",
+            authorization_covered_by_wildcard: true,
+            client_hints_safelisted: true,
+            range_lowercased_before_parse: false,
+            max_age_parsing: MaxAgeParsing::ChromiumInt64,
+            max_age_cap: Some(7200),
+            cache: CacheRules {
+                union: false,
+                credentialed_serves_uncredentialed: true,
+                wildcard_entries: WildcardEntries::UncredentialedOnly,
+                key_uses_tainted_origin: false,
+                max_url_len: Some(1024),
+                lookup_skips_method: &[],
+                clear_on_actual_failure: false,
+                wildcard_covers_authorization: false,
+            },
+            private_network_access: true,
+            combined_request_header_values: true,
+            redirect_credentials_always_fail: true,
+            use_cors_preflight_implies_method: false,
+            acrh_deduplicated: true,
+            safelisted_total_limit: true,
+            upload_listeners_need_body: true,
+            repreflight_after_redirect: false,
+            preflight_for_request_origin: false,
+            origin_null_after_cross_origin_redirect: true,
+            client_hints_dropped_on_redirect: true,
+        }
+    }
+
+    /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8) and observed by the
+    /// browser differential in Firefox 153 ESR (D19, D21–D24, D28; D27 is not modeled).
+    pub fn firefox() -> Profile {
+        Profile {
+            name: "firefox",
+            authorization_covered_by_wildcard: true,
+            client_hints_safelisted: false,
+            range_lowercased_before_parse: false,
+            max_age_parsing: MaxAgeParsing::FirefoxDigits,
+            max_age_cap: Some(86400),
+            cache: CacheRules {
+                union: true,
+                credentialed_serves_uncredentialed: false,
+                wildcard_entries: WildcardEntries::Literal,
+                key_uses_tainted_origin: false,
+                max_url_len: None,
+                lookup_skips_method: &["GET", "POST"],
+                clear_on_actual_failure: true,
+                wildcard_covers_authorization: true,
+            },
+            private_network_access: false,
+            combined_request_header_values: false,
+            redirect_credentials_always_fail: false,
+            use_cors_preflight_implies_method: false,
+            acrh_deduplicated: false,
+            safelisted_total_limit: false,
+            upload_listeners_need_body: false,
+            repreflight_after_redirect: true,
+            preflight_for_request_origin: true,
+            origin_null_after_cross_origin_redirect: false,
+            client_hints_dropped_on_redirect: false,
+        }
+    }
+
+    /// The profile of that name: `fetch`, `chromium`, `firefox`.
+    pub fn by_name(name: &str) -> Option<Profile> {
+        match name {
+            "fetch" => Some(Profile::fetch()),
+            "chromium" => Some(Profile::chromium()),
+            "firefox" => Some(Profile::firefox()),
+            _ => None,
+        }
+    }
+
+    /// Every profile's name.
+    pub const NAMES: [&'static str; 3] = ["fetch", "chromium", "firefox"];
+}
+
+/// How the oracle treats one documented deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modeled {
+    /// Modeled by the named [`Profile`] field(s).
+    Yes(&'static str),
+    /// Not modeled: it cannot be observed in what a case describes (the reason).
+    NotObservable(&'static str),
+    /// Not modeled: the browser now follows the standard by default (the reason).
+    Inactive(&'static str),
+}
+
+/// One entry of the deviation table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deviation {
+    /// `D1`–`D15`.
+    pub id: &'static str,
+    /// The browsers it applies to.
+    pub browsers: &'static [&'static str],
+    /// One line.
+    pub summary: &'static str,
+    /// How the oracle treats it.
+    pub modeled: Modeled,
+}
+
+/// D1–D15 of the rule digest and D16–D28 found by the browser differential
+/// (`crates/browser`), each with how the oracle treats it.
+pub const DEVIATIONS: [Deviation; 28] = [
+    Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
+    Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
+    Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
+    Deviation { id: "D4", browsers: &["chromium"], summary: "UA-added and revalidation headers are not CORS-unsafe", modeled: Modeled::NotObservable("cases hold only script-set headers; script cannot set UA-added ones") },
+    Deviation { id: "D5", browsers: &["chromium"], summary: "methods upper-cased before matching ACAM", modeled: Modeled::Inactive("AccessControlAllowMethodsInCORSPreflightSpecConformant is enabled by default: exact match as in the standard") },
+    Deviation { id: "D6", browsers: &["chromium", "firefox"], summary: "ACMA parsing, defaults and caps", modeled: Modeled::Yes("max_age_parsing, max_age_cap") },
+    Deviation { id: "D7", browsers: &["chromium"], summary: "cache entry per key replaced (no union), keyed by initiator origin, `*` respects credentials, long URLs not cached", modeled: Modeled::Yes("cache") },
+    Deviation { id: "D8", browsers: &["firefox"], summary: "credentialed entries separate, `*` literal at lookup, GET/POST skip method lookup", modeled: Modeled::Yes("cache") },
+    Deviation { id: "D9", browsers: &["firefox"], summary: "rejects repeated raw ACAO fields", modeled: Modeled::NotObservable("same outcome as the standard's combined value (R33)") },
+    Deviation { id: "D10", browsers: &["chromium", "firefox"], summary: "ACEH empty-element tolerance differs between builds", modeled: Modeled::NotObservable("current sources tolerate empty elements as the standard does; grounded by the browser differential") },
+    Deviation { id: "D11", browsers: &["chromium", "firefox"], summary: "Origin header with referrer policy (stale WPT)", modeled: Modeled::NotObservable("cases carry no referrer policy; the default policy is modeled as in the standard") },
+    Deviation { id: "D12", browsers: &["chromium", "firefox"], summary: "TLS client certificates on preflights", modeled: Modeled::NotObservable("not visible in headers") },
+    Deviation { id: "D13", browsers: &["chromium"], summary: "ACAO `*` with credentials tolerated for non-HTTP(S) responses", modeled: Modeled::NotObservable("network cases are HTTP(S)") },
+    Deviation { id: "D14", browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
+    Deviation { id: "D15", browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
+    Deviation { id: "D16", browsers: &["chromium"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
+    Deviation { id: "D17", browsers: &["chromium"], summary: "fetch() refuses a redirect to a URL with credentials in every mode, not only for CORS requests (XHR follows it)", modeled: Modeled::Yes("redirect_credentials_always_fail") },
+    Deviation { id: "D18", browsers: &["chromium"], summary: "an actual response failing the CORS check does not clear the preflight cache entries", modeled: Modeled::Yes("cache.clear_on_actual_failure") },
+    Deviation { id: "D19", browsers: &["chromium", "firefox"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
+    Deviation { id: "D20", browsers: &["chromium"], summary: "a cached `*` header entry does not cover Authorization (the preflight check itself does, D1)", modeled: Modeled::Yes("cache.wildcard_covers_authorization") },
+    Deviation { id: "D21", browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
+    Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
+    Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
+    Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a hop is preflighted when an earlier hop was or when the request as first made had unsafe header names, even once it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
+    Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
+    Deviation { id: "D26", browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
+    Deviation { id: "D27", browsers: &["firefox"], summary: "for a URL whose host is an IP address, a live preflight cache entry is often not used (entries are checked against the browser's DNS cache)", modeled: Modeled::NotObservable("depends on the state of the browser's DNS cache, not on the exchange: the same sequence hits or misses from run to run") },
+    Deviation { id: "D28", browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
+];
