@@ -22,10 +22,10 @@ use std::sync::{LazyLock, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::{is_token, send, to_oracle, Inner};
-use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
 use corsproof_oracle::headers::UnsafeNames;
 use corsproof_oracle::preflight::{validate, ActualRequest};
 use corsproof_oracle::{CredentialsMode, Profile, Response};
+use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
 use corsproof_tower::{Cors, CorsLayer, MAX_ACRH_BYTES, MAX_ACRH_ELEMENTS};
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN as ORIGIN_HEADER,

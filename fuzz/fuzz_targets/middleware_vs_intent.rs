@@ -14,12 +14,12 @@ use std::sync::LazyLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::{credentials, mode, send, to_oracle, Inner, METHODS};
-use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
 use corsproof_oracle::fetch::OriginHeader;
 use corsproof_oracle::intent::intent;
 use corsproof_oracle::{
     Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
 };
+use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
 use corsproof_tower::CorsLayer;
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, COOKIE, ORIGIN as ORIGIN_HEADER,

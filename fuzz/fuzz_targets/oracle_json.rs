@@ -11,8 +11,8 @@
 //! every execution of the arbitrary form dearer.
 #![no_main]
 
+use corsproof_case::{self as case, CaseJson, Explained, Output, ResponseJson};
 use corsproof_fuzz::oracle::{check, fetch, Answers};
-use corsproof_oracle::case::{self, CaseJson, Explained, Output, ResponseJson};
 use corsproof_oracle::expose::ResponseType;
 use corsproof_oracle::grammar::{is_token, isomorphic_encode};
 use corsproof_oracle::{

@@ -11,7 +11,7 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
-use corsproof_harness::http1::{parse_response_with, Limits, ParseError, ResponseContext};
+use corsproof_client::{parse_response_with, Limits, ParseError, ResponseContext};
 use libfuzzer_sys::fuzz_target;
 
 /// The first nine bytes of an input; the rest are the response's bytes, as they are (the

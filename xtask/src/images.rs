@@ -1,5 +1,5 @@
 //! `cargo xtask images`: container images built without any image registry, from Debian's
-//! packages, tagged for the container launcher (`corsproof_harness::container`):
+//! packages, tagged for the container launcher (`corsproof_targets::container`):
 //!
 //! - `corsproof/nginx:local`: a `debootstrap --variant=minbase bookworm` root file system with
 //!   `nginx-light`, imported with `docker import` (`CMD nginx -g 'daemon off;'`, as the

@@ -58,7 +58,7 @@ fn ci() -> Result<()> {
         &[],
     )?;
     // The registry-free container images (debootstrap + docker import) that the container
-    // tests (crates/harness/tests/containers.rs, crates/cli/tests/containers.rs) start.
+    // tests (crates/engine/tests/containers.rs, crates/cli/tests/containers.rs) start.
     images::images(&root(), &cargo)?;
     // Property tests run 2,000 cases each in CI unless the caller asks for more.
     let cases = std::env::var("PROPTEST_CASES").unwrap_or_else(|_| "2000".to_string());

@@ -55,7 +55,7 @@ pub enum Error {
         /// Which case.
         label: String,
         /// The oracle's reason.
-        source: corsproof_oracle::case::CaseError,
+        source: corsproof_case::CaseError,
     },
     /// The page reported something that is not of the report shape.
     #[error("malformed report from the page: {0}")]

@@ -11,7 +11,7 @@
 //! run's real origins: `%O` the page origin, `%OU` it upper-cased, `%X` an unrelated origin,
 //! `%L` the next hop's URL, `%LU` it with userinfo.
 
-use corsproof_oracle::case::{CredentialsJson, ModeJson, RedirectJson, RequestJson};
+use corsproof_case::{CredentialsJson, ModeJson, RedirectJson, RequestJson};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::ValueTree;

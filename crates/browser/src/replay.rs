@@ -2,8 +2,8 @@
 //! scripted server gives, built from the same data so both sides see the same exchange; and
 //! the comparison of the oracle's outcome with what the browser did.
 
-use corsproof_oracle::case::CredentialsJson;
-use corsproof_oracle::case::{
+use corsproof_case::CredentialsJson;
+use corsproof_case::{
     explain, CaseJson, Explained, HopJson, Input, ModeJson, Output, RedirectJson, RequestJson,
     ResponseJson, StepsJson,
 };

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use corsproof_oracle::case::{Input, Output};
+use corsproof_case::{Input, Output};
 use serde::Serialize;
 use serde_json::json;
 
@@ -42,9 +42,9 @@ fn measured(r: &Replay, script: &[StepResult]) -> Option<Measured> {
         last = at;
     }
     let input = Input::Steps(s);
-    let outputs = match corsproof_oracle::case::explain(&input, None).ok()? {
-        corsproof_oracle::case::Explained::Steps { steps } => steps,
-        corsproof_oracle::case::Explained::Case(_) => return None,
+    let outputs = match corsproof_case::explain(&input, None).ok()? {
+        corsproof_case::Explained::Steps { steps } => steps,
+        corsproof_case::Explained::Case(_) => return None,
     };
     let times: Vec<f64> = script
         .iter()

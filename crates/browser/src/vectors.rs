@@ -8,9 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use corsproof_oracle::case::{
-    CaseJson, CredentialsJson, Input, ModeJson, RedirectJson, ResponseJson,
-};
+use corsproof_case::{CaseJson, CredentialsJson, Input, ModeJson, RedirectJson, ResponseJson};
 use serde::Deserialize;
 use url::Url;
 

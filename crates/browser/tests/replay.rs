@@ -12,7 +12,7 @@ use corsproof_browser::replay::{compare_step, StepResult};
 use corsproof_browser::run::{run, Options};
 use corsproof_browser::server::Servers;
 use corsproof_browser::vectors::{self, Mapped};
-use corsproof_oracle::case::{CredentialsJson, RequestJson};
+use corsproof_case::{CredentialsJson, RequestJson};
 
 fn request(method: &str, headers: Vec<(String, String)>) -> RequestJson {
     RequestJson {

@@ -1,5 +1,5 @@
 //! `corsproof audit URL [--origin ORIGIN]`: the policy-less scan for dangerous CORS behaviour
-//! (probes and kinds: `corsproof_harness::audit`). Reports in text, JSON (a `Report` with
+//! (probes and kinds: `corsproof_engine::audit`). Reports in text, JSON (a `Report` with
 //! `policy: null`), JUnit XML or SARIF; exit 0 nothing found, 1 findings not waived with
 //! `--allow`, 2 usage or input error, 3 target unreachable, not speaking HTTP, or the audit
 //! left incomplete by failed probes.
@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use corsproof_harness::audit::{self, kinds, Options};
-use corsproof_harness::http1::Tls;
-use corsproof_harness::report;
+use corsproof_client::Tls;
+use corsproof_engine::audit::{self, kinds, Options};
+use corsproof_report as report;
 
 /// Report formats of `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use corsproof_harness::check::{self, CheckConfig, CheckError};
-use corsproof_harness::container::{self, ContainerError};
-use corsproof_harness::emit::{self, EmitError, KongOptions};
-use corsproof_harness::finding::Report;
-use corsproof_harness::launch::{self, LaunchError};
-use corsproof_harness::report;
-use corsproof_oracle::case::RequestJson;
+use corsproof_case::RequestJson;
+use corsproof_emit::{self as emit, EmitError, KongOptions};
+use corsproof_engine::check::{self, CheckConfig, CheckError};
 use corsproof_oracle::Profile;
 use corsproof_policy::{parse_path, Policy};
+use corsproof_report as report;
+use corsproof_report::finding::Report;
+use corsproof_targets::container::{self, ContainerError};
+use corsproof_targets::launch::{self, LaunchError};
 
 /// Report formats of `check`, `run` and `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use corsproof_harness::emit::{kong, nginx, EmitError, KongOptions, Upstream};
+use corsproof_emit::{kong, nginx, EmitError, KongOptions, Upstream};
 use corsproof_policy::Policy;
 
 use crate::Done;

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use corsproof_oracle::case::{explain, Explained, Input, Output};
+use corsproof_case::{explain, Explained, Input, Output};
 
 use crate::{Done, Format};
 
@@ -38,7 +38,7 @@ pub fn run(
 ) -> anyhow::Result<Done> {
     let (text, name) = read_input(file)?;
     let input = if har {
-        crate::har::har_to_input(&text, origin)
+        corsproof_case::har::har_to_input(&text, origin)
             .with_context(|| format!("{name}: not a usable HAR file"))?
     } else {
         Input::parse(&text).with_context(|| format!("{name}: not an explain case"))?

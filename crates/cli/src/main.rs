@@ -6,7 +6,6 @@ mod audit;
 mod check;
 mod emit;
 mod explain;
-mod har;
 mod lint;
 mod serve;
 

@@ -12,12 +12,11 @@
 //! - `construct_and_evaluate/preflighted_credentialed_put`: the same with the request
 //!   constructed afresh in every iteration (URL and origin parsed once, outside), for the cost
 //!   of construction itself;
-//! - `explain_json/simple_get`: the JSON path (`explain_json` of a parsed simple GET), for
-//!   contrast with the typed path.
+//!
+//! The JSON path (`explain_json`) is benchmarked with the case format, in `crates/case`.
 
 use std::hint::black_box;
 
-use corsproof_oracle::case::{explain_json, Input};
 use corsproof_oracle::cors_check::cors_check;
 use corsproof_oracle::{CredentialsMode, PreflightCache, Profile, Request, Seconds};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -81,15 +80,6 @@ fn oracle(c: &mut Criterion) {
                 black_box(CredentialsMode::Include),
             )
         })
-    });
-
-    let input = Input::parse(
-        r#"{"request": {"url": "https://api.example.com/items", "origin": "https://app.example.com"},
-            "response": {"status": 200, "headers": [["Access-Control-Allow-Origin", "*"], ["Content-Type", "text/plain"]]}}"#,
-    )
-    .expect("bench case parses");
-    group.bench_function("explain_json/simple_get", |b| {
-        b.iter(|| explain_json(black_box(&input), None).expect("bench case evaluates"))
     });
 
     group.finish();

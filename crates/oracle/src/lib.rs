@@ -1,33 +1,39 @@
-//! # corsproof-oracle: the oracle
+//! # corsproof-oracle
 //!
 //! An executable model of the same-origin policy and CORS as the Fetch Standard defines them,
 //! written to be obviously right rather than fast: each function transcribes one algorithm and
-//! cites the rule ids of `spec/SPEC.md` (R1–R68 of the rule digest, deviations D1–D15, the
-//! policy semantics P1–P11). Given a request and a server's real answers, it says what a
-//! browser sends, lets script read and exposes, and why.
+//! cites the rule ids of `spec/SPEC.md` (R1–R68 of the rule digest, the browser deviations
+//! D1–D28, the policy semantics P1–P11). Given a request and a server's real answers, it says
+//! what a browser sends, lets script read and exposes, and why. It is pure: no I/O, no clock,
+//! no file formats (the JSON case format is `corsproof-case`).
 //!
 //! - [`Request::construct`]: what script asked for becomes the request the browser builds.
 //! - [`Fetch`]: the fetch algorithm, sans I/O: it says what to send, takes the answers.
 //! - [`PreflightCache`]: the preflight cache as explicit state with time as input.
 //! - [`Profile`]: the standard, Chromium and Firefox, deviations as data.
 //! - [`intent`]: what a policy intends for a request (three-valued).
-//! - [`case`]: the `explain` JSON shapes and their evaluation.
 //!
 //! ```
-//! use corsproof_oracle::case::{explain_json, Input};
-//! let input: Input = serde_json::from_str(r#"{
-//!   "request": {"url": "https://api.test/x", "origin": "https://app.test", "method": "GET"},
-//!   "response": {"status": 200, "headers": [["Access-Control-Allow-Origin", "https://app.test/"]]}
-//! }"#).unwrap();
-//! let out = explain_json(&input, None).unwrap();
-//! assert_eq!(out["readable"], false);
-//! assert_eq!(out["error"], "allow-origin-mismatch");
+//! use corsproof_oracle::{Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response};
+//! let init = RequestInit::new(
+//!     url::Url::parse("https://api.test/x").unwrap(),
+//!     Origin::parse_serialized("https://app.test").unwrap(),
+//! );
+//! let profile = Profile::fetch();
+//! let request = Request::construct(init, &profile).unwrap();
+//! let mut cache = PreflightCache::default();
+//! let mut fetch = Fetch::new(&request, &profile);
+//! // A simple GET: no preflight, the request itself goes out.
+//! assert_eq!(fetch.start(&mut cache, 0.0), Next::Request);
+//! // The server names the origin with a trailing slash: no byte-for-byte match (R33).
+//! let response = Response::new(200, [("Access-Control-Allow-Origin", "https://app.test/")]);
+//! assert_eq!(fetch.on_response(&response, &mut cache, 0.0), Next::Done);
+//! assert!(!fetch.outcome().readable);
 //! ```
 
 #![deny(missing_docs)]
 
 pub mod cache;
-pub mod case;
 pub mod cors_check;
 pub mod error;
 pub mod expose;

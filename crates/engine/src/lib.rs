@@ -1,0 +1,16 @@
+//! # corsproof-engine
+//!
+//! The engine that checks a running server: it generates browser requests, plays each one
+//! the way a browser would (the oracle, `corsproof-oracle`, says what goes on the wire and
+//! what script may read), sends them with `corsproof-client`, and turns every departure from
+//! the policy's intent into a finding of `corsproof-report`'s model.
+//!
+//! - [`generate`]: the deterministic baseline and the proptest strategies of browser requests.
+//! - [`check`]: the policy-driven conformance check (`corsproof check`).
+//! - [`audit`]: the policy-less scan for dangerous CORS behaviour (`corsproof audit`).
+
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod check;
+pub mod generate;

@@ -1,0 +1,438 @@
+//! The nginx emitter against a real nginx: for every bundled policy, the emitted standalone
+//! configuration is served by `nginx` and each route is probed with an allowed preflight, a
+//! refused preflight, an allowed and a refused cross-origin GET, a same-origin GET without
+//! `Origin`, and a path no route covers. The oracle judges every exchange against the
+//! policy's intent under every browser profile: no mismatch is allowed.
+//!
+//! Skipped (with a message, not failed) when no `nginx` binary is installed.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use corsproof_client::{self as http1, Client};
+use corsproof_emit::{nginx, Upstream};
+use corsproof_oracle::fetch::OriginHeader;
+use corsproof_oracle::intent::intent;
+use corsproof_oracle::{
+    CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
+};
+use corsproof_policy::{OriginEntry, Origins, Policy, Route};
+
+/// Kills the nginx we started, also when the test fails.
+struct Nginx {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn find_nginx() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join("nginx"))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn start(bin: &Path, policy: &Policy, name: &str) -> (Nginx, u16) {
+    let conf = nginx(policy, &Upstream::demo()).expect("emit");
+    let dir = std::env::temp_dir().join(format!(
+        "corsproof-nginx-{}-{name}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(dir.join("tmp")).expect("temp dir");
+    let port = free_port();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        conf.standalone(&format!("127.0.0.1:{port}")),
+    )
+    .expect("write nginx.conf");
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(&dir)
+        .args(["-c", "nginx.conf"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nginx");
+    let mut guard = Nginx { child, dir };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (guard, port);
+        }
+        if let Ok(Some(status)) = guard.child.try_wait() {
+            let log = std::fs::read_to_string(guard.dir.join("error.log")).unwrap_or_default();
+            panic!("nginx exited with {status} for {name}: {log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not listen on {port} for {name}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn sample_origin(entry: &OriginEntry) -> String {
+    match entry {
+        OriginEntry::Subdomain {
+            scheme,
+            domain,
+            port,
+        } => {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://a.b.{domain}{port}", scheme.as_str())
+        }
+        other => other.to_string(),
+    }
+}
+
+fn allowed_origin(route: &Route) -> String {
+    match &route.origins {
+        Origins::Any => "https://anyone.example".to_string(),
+        Origins::List(list) => list
+            .first()
+            .map(sample_origin)
+            .unwrap_or_else(|| "https://app.example.com".to_string()),
+    }
+}
+
+fn probe_path(route: &Route) -> String {
+    route
+        .probe_paths
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("{}probe", route.path))
+}
+
+/// One browser request, as described to the oracle.
+struct Case {
+    what: &'static str,
+    path: String,
+    origin: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    credentials: CredentialsMode,
+}
+
+const SERVER: &str = "https://api.test";
+
+async fn run_case(
+    client: &mut Client,
+    policy: &Policy,
+    case: &Case,
+    profile: &Profile,
+    more_private: bool,
+) -> Result<(), String> {
+    let mut init = RequestInit::new(
+        url::Url::parse(&format!("{SERVER}{}", case.path)).expect("url"),
+        Origin::parse_serialized(&case.origin).expect("origin"),
+    );
+    init.method = case.method.clone();
+    init.headers = case
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+    init.credentials = case.credentials;
+    init.target_more_private = more_private;
+    let request = Request::construct(init, profile).map_err(|e| format!("construct: {e:?}"))?;
+    let expected = intent(policy, &request, profile);
+    let mut cache = PreflightCache::default();
+    let mut fetch = Fetch::new(&request, profile);
+    let mut next = fetch.start(&mut cache, 0.0);
+    let mut last = Response::new(0, Vec::<(Vec<u8>, Vec<u8>)>::new());
+    let mut exchanges = Vec::new();
+    for _ in 0..4 {
+        match next {
+            Next::Done => break,
+            Next::Preflight => {
+                let hop = fetch.current_hop().expect("hop");
+                let p = hop.preflight.as_ref().expect("preflight");
+                let mut req = http1::Request::new("OPTIONS", case.path.as_str())
+                    .header("Origin", fetch.serialized_origin())
+                    .header("Access-Control-Request-Method", p.method);
+                if !p.headers.is_empty() {
+                    req = req.header("Access-Control-Request-Headers", p.headers.joined());
+                }
+                if p.private_network {
+                    req = req.header("Access-Control-Request-Private-Network", "true");
+                }
+                let res = client.send(&req).await.map_err(|e| format!("send: {e}"))?;
+                let res = Response::new(res.status, res.headers);
+                exchanges.push(format!("preflight -> {res:?}"));
+                next = fetch.on_preflight_response(&res, &mut cache, 0.0);
+            }
+            Next::Request => {
+                let mut req = http1::Request::new(fetch.method(), case.path.as_str());
+                match fetch.current_hop().map(|h| h.origin_header) {
+                    Some(OriginHeader::RequestOrigin) => {
+                        req = req.header("Origin", fetch.serialized_origin())
+                    }
+                    Some(OriginHeader::Null) => req = req.header("Origin", "null"),
+                    _ => {}
+                }
+                for (n, v) in fetch.headers() {
+                    req = req.header(n.clone(), v.clone());
+                }
+                let res = client.send(&req).await.map_err(|e| format!("send: {e}"))?;
+                last = Response::new(res.status, res.headers);
+                exchanges.push(format!("request -> {last:?}"));
+                next = fetch.on_response(&last, &mut cache, 0.0);
+            }
+        }
+    }
+    let mismatches = expected.judge(fetch.outcome(), &last, request.credentials);
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {} {} from {} ({}, more private: {more_private}): {mismatches:?}\n  intent: {expected:?}\n  outcome: {:?}\n  {}",
+            case.what,
+            case.method,
+            case.path,
+            case.origin,
+            profile.name,
+            fetch.outcome(),
+            exchanges.join("\n  ")
+        ))
+    }
+}
+
+fn cases(route: &Route) -> Vec<Case> {
+    let path = probe_path(route);
+    let allowed = allowed_origin(route);
+    let credentials = if route.credentials {
+        CredentialsMode::Include
+    } else {
+        CredentialsMode::Omit
+    };
+    let method = route
+        .methods
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "PUT".to_string());
+    let headers: Vec<(String, String)> = match &route.request_headers {
+        corsproof_policy::HeaderNames::Any => vec![("X-Anything".into(), "1".into())],
+        corsproof_policy::HeaderNames::List(l) => l
+            .iter()
+            .map(|n| {
+                let v = if n.eq_ignore_ascii_case("content-type") {
+                    "application/json"
+                } else {
+                    "1"
+                };
+                (n.clone(), v.to_string())
+            })
+            .collect(),
+    };
+    let case =
+        |what, path: &str, origin: &str, method: &str, headers: Vec<(String, String)>| Case {
+            what,
+            path: path.to_string(),
+            origin: origin.to_string(),
+            method: method.to_string(),
+            headers,
+            credentials,
+        };
+    let mut out = Vec::new();
+    // Origins that break naive allowlists: suffix, appended character, downgrade, apex.
+    let mut attacks = vec![
+        format!("{allowed}.evil.test"),
+        format!("{allowed}x"),
+        allowed.replacen("https://", "http://", 1),
+    ];
+    if let Origins::List(list) = &route.origins {
+        for entry in list {
+            if let OriginEntry::Subdomain { scheme, domain, .. } = entry {
+                attacks.push(format!("{}://{domain}", scheme.as_str()));
+                attacks.push(format!("{}://evil{domain}", scheme.as_str()));
+                attacks.push(format!(
+                    "{}://a.{}",
+                    scheme.as_str(),
+                    domain.replace('.', "x")
+                ));
+            }
+        }
+    }
+    for origin in attacks {
+        if origin != allowed && Origin::parse_serialized(&origin).is_ok() {
+            out.push(case("attack-origin GET", &path, &origin, "GET", vec![]));
+            out.push(case(
+                "attack-origin preflight",
+                &path,
+                &origin,
+                &method,
+                headers.clone(),
+            ));
+        }
+    }
+    if matches!(route.request_headers, corsproof_policy::HeaderNames::Any) {
+        out.push(case(
+            "authorization under *",
+            &path,
+            &allowed,
+            &method,
+            vec![("Authorization".into(), "Bearer x".into())],
+        ));
+    }
+    out.extend([
+        case(
+            "allowed preflight",
+            &path,
+            &allowed,
+            &method,
+            headers.clone(),
+        ),
+        case(
+            "refused preflight (method)",
+            &path,
+            &allowed,
+            "PROPFIND",
+            headers.clone(),
+        ),
+        case(
+            "refused preflight (header)",
+            &path,
+            &allowed,
+            &method,
+            vec![("X-Not-Allowed".into(), "1".into())],
+        ),
+        case(
+            "refused preflight (origin)",
+            &path,
+            "https://app.example.com.evil.test",
+            &method,
+            headers,
+        ),
+        case("allowed GET", &path, &allowed, "GET", vec![]),
+        case(
+            "refused-origin GET",
+            &path,
+            "https://evil.test",
+            "GET",
+            vec![],
+        ),
+        case("same-origin GET", &path, SERVER, "GET", vec![]),
+        case(
+            "uncovered path GET",
+            "/corsproof-uncovered/x",
+            &allowed,
+            "GET",
+            vec![],
+        ),
+    ]);
+    out
+}
+
+/// Beyond the bundled policies: `*` request and expose headers, a pattern with a port,
+/// several listed headers.
+const EXTRA: &str = r#"
+version = 1
+
+[[route]]
+name = "any-headers"
+path = "/any/"
+origins = ["https://*.example.com:8443", "http://localhost:3000"]
+methods = ["PATCH"]
+request_headers = ["*"]
+expose_headers = ["*"]
+max_age = 5
+
+[[route]]
+name = "listed"
+path = "/listed/"
+origins = ["https://*.example.org"]
+methods = ["PUT", "DELETE"]
+request_headers = ["X-One", "X-Two", "Content-Type"]
+credentials = true
+"#;
+
+#[test]
+fn emitted_nginx_conforms_on_every_bundled_policy() {
+    let Some(bin) = find_nginx() else {
+        println!("skipped: nginx not installed (apt-get install nginx)");
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/policies");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus/policies")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut policies: Vec<(String, Policy)> = files
+        .iter()
+        .map(|f| {
+            let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("policy");
+            (
+                name.to_string(),
+                Policy::from_path(f).expect("bundled policy"),
+            )
+        })
+        .collect();
+    policies.push((
+        "extra".to_string(),
+        Policy::from_toml_str(EXTRA, "extra.toml").expect("extra policy"),
+    ));
+    for (name, policy) in &policies {
+        let name = name.as_str();
+        let (server, port) = start(&bin, policy, name);
+        rt.block_on(async {
+            let mut client =
+                Client::new(format!("127.0.0.1:{port}")).with_timeout(Duration::from_secs(5));
+            for route in &policy.routes {
+                for case in cases(route) {
+                    for (profile, more_private) in [
+                        (Profile::fetch(), false),
+                        (Profile::chromium(), false),
+                        (Profile::chromium(), true),
+                        (Profile::firefox(), false),
+                    ] {
+                        checked += 1;
+                        let run = run_case(&mut client, policy, &case, &profile, more_private);
+                        match tokio::time::timeout(Duration::from_secs(20), run).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => failures.push(format!("{name}: {e}")),
+                            Err(_) => failures.push(format!("{name}: {} timed out", case.what)),
+                        }
+                    }
+                }
+            }
+        });
+        drop(server);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} exchanges departed from the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!("nginx: {checked} judged exchanges, no mismatch");
+}

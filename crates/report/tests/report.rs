@@ -1,0 +1,1058 @@
+//! The report renderers against hostile reports: every string a target can influence carries
+//! quotes, markup, control bytes, bidirectional overrides and non-ASCII text.
+//!
+//! - JUnit XML is parsed by an independent XML parser (`roxmltree`); counts and failures must
+//!   match the findings, and every character XML 1.0 can hold must survive.
+//! - SARIF is checked against the structure of the SARIF 2.1.0 schema by hand: the required
+//!   properties, the allowed property names of every object used (the schema forbids others),
+//!   the level enumeration, rule references and URI references.
+//! - Text must group by kind in severity order and never let a control byte through, coloured
+//!   or not.
+
+use corsproof_report::finding::{
+    kinds, Finding, Report, SeenResponse, SentRequest, Severity, Stats,
+};
+use corsproof_report::{json, junit, sarif, text, Style};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// Everything that breaks naive renderers.
+const HOSTILE: &str = "q\"uo'te <tag a=\"1\"> & amp; ]]> \u{0}\u{1}\u{7}\u{b}\u{c}\u{1b}[31m\u{7f}\u{9b}2J café ☕ 東京 \u{202e}evil\u{fffe}\u{ffff}\r\n\tend";
+/// A route with markup characters.
+const API: &str = "/api/<items>&\"q\"";
+/// An `audit` kind, absent from `kinds::ALL`.
+const AUDIT_KIND: &str = "origin-reflected";
+/// A kind full of characters that need escaping.
+const WEIRD_KIND: &str = "weird<&\"'\u{1}\u{1b}kind";
+/// The target of the test reports.
+const TARGET: &str = "http://127.0.0.1:8080";
+
+fn finding(kind: &str, severity: Severity, route: Option<&str>, profiles: &[&str]) -> Finding {
+    let url = format!("{TARGET}{}", route.unwrap_or("/"));
+    let preflight = SentRequest {
+        method: "OPTIONS".into(),
+        url: url.clone(),
+        headers: vec![
+            ("Origin".into(), "https://evil.test".into()),
+            ("Access-Control-Request-Method".into(), "PUT".into()),
+        ],
+    };
+    let preflight_response = SeenResponse {
+        status: 204,
+        headers: vec![
+            (
+                "Access-Control-Allow-Origin".into(),
+                "https://evil.test\u{1b}[2J".into(),
+            ),
+            ("Access-Control-Allow-Methods".into(), "PUT".into()),
+            ("Set-Cookie".into(), "session=secret".into()),
+        ],
+    };
+    let actual = SentRequest {
+        method: "PUT".into(),
+        url,
+        headers: vec![("Origin".into(), "https://evil.test".into())],
+    };
+    let response = SeenResponse {
+        status: 200,
+        headers: vec![
+            ("access-control-allow-origin".into(), HOSTILE.into()),
+            ("Vary".into(), "Accept-Encoding".into()),
+            ("X-Request-Id".into(), "7".into()),
+        ],
+    };
+    let reproduce = format!("{}\n{}\n", preflight.curl(), actual.curl());
+    Finding {
+        kind: kind.into(),
+        severity,
+        route: route.map(String::from),
+        profiles: profiles.iter().map(|p| p.to_string()).collect(),
+        request: serde_json::json!({"origin": "https://evil.test", "method": "PUT", "note": HOSTILE}),
+        exchanges: vec![(preflight, preflight_response), (actual, response.clone())],
+        response,
+        expected: format!("not readable <{kind}>"),
+        observed: format!("readable & \"{kind}\""),
+        rule: Some("R7".into()),
+        reproduce,
+        explanation: HOSTILE.into(),
+    }
+}
+
+/// Six findings of five kinds: two of one check kind on two routes, a breakage, a hygiene
+/// finding, an `audit` kind and a kind with characters that need escaping; deliberately not
+/// in severity order.
+fn hostile_report() -> Report {
+    Report {
+        target: TARGET.into(),
+        policy: Some("corpus/policies/a policy&<é>.toml".into()),
+        seed: 42,
+        cases: 1200,
+        findings: vec![
+            finding(
+                kinds::DUPLICATE_HEADER,
+                Severity::Hygiene,
+                Some(API),
+                &["fetch"],
+            ),
+            finding(
+                kinds::READ_GRANTED,
+                Severity::Violation,
+                Some(API),
+                &["fetch", "chromium", "firefox"],
+            ),
+            finding(
+                kinds::SENT_BLOCKED,
+                Severity::Breakage,
+                Some("/upload/"),
+                &["firefox"],
+            ),
+            finding(
+                kinds::READ_GRANTED,
+                Severity::Violation,
+                Some("/admin/"),
+                &["chromium"],
+            ),
+            finding(AUDIT_KIND, Severity::Violation, None, &["fetch"]),
+            finding(WEIRD_KIND, Severity::Hygiene, Some(HOSTILE), &[HOSTILE]),
+        ],
+        stats: Stats {
+            cases: 1200,
+            requests: 2400,
+            seconds: 3.2,
+            requests_per_second: 750.0,
+            errors: 1,
+            failing_cases: 9,
+        },
+    }
+}
+
+/// Whether the JUnit report keeps `c`: XML 1.0 can hold it (its `Char` production) and it
+/// is not a control character XML 1.0 discourages (DEL, C1; section 2.2).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// `parsed` is `original` with exactly the characters XML cannot hold replaced, each by one
+/// visible (non-control) character.
+fn survives_xml(original: &str, parsed: &str) -> Result<(), String> {
+    let (o, p): (Vec<char>, Vec<char>) = (original.chars().collect(), parsed.chars().collect());
+    if o.len() != p.len() {
+        return Err(format!("{original:?} became {parsed:?}"));
+    }
+    for (a, b) in o.iter().zip(&p) {
+        let ok = if xml_char(*a) {
+            a == b
+        } else {
+            !b.is_control() && xml_char(*b)
+        };
+        if !ok {
+            return Err(format!("{a:?} became {b:?} in {parsed:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn elements<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Vec<roxmltree::Node<'a, 'i>> {
+    node.children()
+        .filter(|n| n.is_element() && n.has_tag_name(name))
+        .collect()
+}
+
+/// A `<testcase>` as parsed.
+struct Case {
+    name: String,
+    classname: String,
+    /// `message`, `type` and text of its `<failure>`, if any.
+    failure: Option<Failure>,
+}
+
+/// A `<failure>` as parsed.
+struct Failure {
+    message: String,
+    ty: String,
+    text: String,
+}
+
+/// The testcases of the single testsuite, after checking the envelope and the counts.
+fn junit_testcases(doc: &roxmltree::Document<'_>) -> Result<Vec<Case>, String> {
+    let root = doc.root_element();
+    if !root.has_tag_name("testsuites") {
+        return Err(format!("root is <{}>", root.tag_name().name()));
+    }
+    let suites = elements(root, "testsuite");
+    let [suite] = suites.as_slice() else {
+        return Err(format!("{} testsuites", suites.len()));
+    };
+    if suite.attribute("name") != Some("corsproof") {
+        return Err("testsuite not named corsproof".into());
+    }
+    let cases = elements(*suite, "testcase");
+    let failing = cases
+        .iter()
+        .filter(|c| !elements(**c, "failure").is_empty())
+        .count();
+    for node in [root, *suite] {
+        let count = |a: &str| node.attribute(a).and_then(|v| v.parse::<usize>().ok());
+        if count("tests") != Some(cases.len()) || count("failures") != Some(failing) {
+            return Err(format!(
+                "<{}> counts {:?}/{:?}, real {}/{failing}",
+                node.tag_name().name(),
+                node.attribute("tests"),
+                node.attribute("failures"),
+                cases.len()
+            ));
+        }
+        let time = node.attribute("time").and_then(|t| t.parse::<f64>().ok());
+        if !time.is_some_and(|t| t >= 0.0) {
+            return Err("time is not a non-negative number".into());
+        }
+    }
+    let mut out = Vec::new();
+    for case in cases {
+        let name = case.attribute("name").ok_or("testcase without name")?;
+        let classname = case
+            .attribute("classname")
+            .ok_or("testcase without classname")?;
+        let failures = elements(case, "failure");
+        let failure = match failures.as_slice() {
+            [] => None,
+            [f] => Some(Failure {
+                message: f
+                    .attribute("message")
+                    .ok_or("failure without message")?
+                    .to_string(),
+                ty: f
+                    .attribute("type")
+                    .ok_or("failure without type")?
+                    .to_string(),
+                text: f.text().unwrap_or("").to_string(),
+            }),
+            _ => return Err(format!("testcase {name:?} has several failures")),
+        };
+        out.push(Case {
+            name: name.to_string(),
+            classname: classname.to_string(),
+            failure,
+        });
+    }
+    Ok(out)
+}
+
+#[test]
+fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
+    let report = hostile_report();
+    let xml = junit(&report);
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit report is well-formed XML");
+    let cases = junit_testcases(&doc).expect("envelope and counts");
+
+    // Every check kind, then the two other kinds, in that order.
+    assert_eq!(cases.len(), kinds::ALL.len() + 2);
+    for ((kind, severity, _), case) in kinds::ALL.iter().zip(&cases) {
+        assert_eq!(case.name, *kind);
+        let expected_failing = [
+            kinds::READ_GRANTED,
+            kinds::SENT_BLOCKED,
+            kinds::DUPLICATE_HEADER,
+        ];
+        assert_eq!(
+            case.failure.is_some(),
+            expected_failing.contains(kind),
+            "{kind}"
+        );
+        if let Some(failure) = &case.failure {
+            assert_eq!(failure.ty, severity.as_str(), "{kind}");
+        }
+        match *kind {
+            kinds::SENT_BLOCKED => assert_eq!(case.classname, "/upload/"),
+            kinds::DUPLICATE_HEADER => assert_eq!(case.classname, API),
+            // Two routes, or none: the target.
+            _ => assert_eq!(case.classname, TARGET, "{kind}"),
+        }
+    }
+
+    let read_granted = cases[0].failure.as_ref().expect("read-granted fails");
+    let (message, body) = (&read_granted.message, &read_granted.text);
+    assert!(message.starts_with("2 findings"), "{message}");
+    assert!(message.contains("script can read a response the policy does not grant"));
+    assert!(body.contains(API) && body.contains("/admin/"), "{body}");
+    assert!(body.contains("readable & \"read-granted\""));
+    assert!(body.contains("curl -si -X OPTIONS"));
+    // The explanation: every XML character kept, the others replaced visibly.
+    for run in HOSTILE.split(|c| !xml_char(c)).filter(|r| !r.is_empty()) {
+        assert!(body.contains(run), "{run:?} lost in {body:?}");
+    }
+    assert!(
+        body.contains('\u{2400}') && body.contains('\u{241b}'),
+        "{body:?}"
+    );
+    assert!(body.contains("\r\n\tend"), "carriage return lost: {body:?}");
+
+    let audit = &cases[kinds::ALL.len()];
+    assert_eq!(
+        (audit.name.as_str(), audit.classname.as_str()),
+        (AUDIT_KIND, TARGET)
+    );
+    assert_eq!(
+        audit.failure.as_ref().map(|f| f.ty.as_str()),
+        Some("violation")
+    );
+
+    let weird = &cases[kinds::ALL.len() + 1];
+    survives_xml(WEIRD_KIND, &weird.name).expect("kind survives");
+    survives_xml(HOSTILE, &weird.classname).expect("route survives in an attribute");
+    assert_eq!(
+        weird.failure.as_ref().map(|f| f.ty.as_str()),
+        Some("hygiene")
+    );
+
+    // Properties: the target, policy and seed.
+    let props: Vec<(&str, &str)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("property"))
+        .filter_map(|n| Some((n.attribute("name")?, n.attribute("value")?)))
+        .collect();
+    assert!(props.contains(&("policy", "corpus/policies/a policy&<é>.toml")));
+    assert!(props.contains(&("seed", "42")));
+}
+
+#[test]
+fn junit_of_a_clean_run_passes_every_check_kind() {
+    let report = Report {
+        findings: vec![],
+        ..hostile_report()
+    };
+    let xml = junit(&report);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+    let cases = junit_testcases(&doc).expect("envelope and counts");
+    assert_eq!(cases.len(), kinds::ALL.len());
+    assert!(cases.iter().all(|case| case.failure.is_none()));
+    assert!(xml.contains("failures=\"0\""));
+}
+
+/// Property names the SARIF 2.1.0 schema allows on the objects the report uses (each of them
+/// has `additionalProperties: false`).
+mod allowed {
+    pub const LOG: &[&str] = &[
+        "$schema",
+        "version",
+        "runs",
+        "inlineExternalProperties",
+        "properties",
+    ];
+    pub const RUN: &[&str] = &[
+        "tool",
+        "invocations",
+        "conversion",
+        "language",
+        "versionControlProvenance",
+        "originalUriBaseIds",
+        "artifacts",
+        "logicalLocations",
+        "graphs",
+        "results",
+        "automationDetails",
+        "runAggregates",
+        "baselineGuid",
+        "redactionReleases",
+        "defaultEncoding",
+        "defaultSourceLanguage",
+        "newlineSequences",
+        "columnKind",
+        "externalPropertyFileReferences",
+        "threadFlowLocations",
+        "taxonomies",
+        "addresses",
+        "translations",
+        "policies",
+        "webRequests",
+        "webResponses",
+        "specialLocations",
+        "properties",
+    ];
+    pub const TOOL: &[&str] = &["driver", "extensions", "properties"];
+    pub const TOOL_COMPONENT: &[&str] = &[
+        "guid",
+        "name",
+        "organization",
+        "product",
+        "productSuite",
+        "shortDescription",
+        "fullDescription",
+        "fullName",
+        "version",
+        "semanticVersion",
+        "dottedQuadFileVersion",
+        "releaseDateUtc",
+        "downloadUri",
+        "informationUri",
+        "globalMessageStrings",
+        "notifications",
+        "rules",
+        "taxa",
+        "locations",
+        "language",
+        "contents",
+        "isComprehensive",
+        "localizedDataSemanticVersion",
+        "minimumRequiredLocalizedDataSemanticVersion",
+        "associatedComponent",
+        "translationMetadata",
+        "supportedTaxonomies",
+        "properties",
+    ];
+    pub const REPORTING_DESCRIPTOR: &[&str] = &[
+        "id",
+        "deprecatedIds",
+        "guid",
+        "deprecatedGuids",
+        "name",
+        "deprecatedNames",
+        "shortDescription",
+        "fullDescription",
+        "messageStrings",
+        "defaultConfiguration",
+        "helpUri",
+        "help",
+        "relationships",
+        "properties",
+    ];
+    pub const MULTIFORMAT_MESSAGE: &[&str] = &["text", "markdown", "properties"];
+    pub const REPORTING_CONFIGURATION: &[&str] =
+        &["enabled", "level", "rank", "parameters", "properties"];
+    pub const RESULT: &[&str] = &[
+        "guid",
+        "correlationGuid",
+        "ruleId",
+        "ruleIndex",
+        "rule",
+        "taxa",
+        "kind",
+        "level",
+        "message",
+        "analysisTarget",
+        "locations",
+        "webRequest",
+        "webResponse",
+        "fingerprints",
+        "partialFingerprints",
+        "codeFlows",
+        "graphs",
+        "graphTraversals",
+        "stacks",
+        "relatedLocations",
+        "suppressions",
+        "baselineState",
+        "rank",
+        "attachments",
+        "hostedViewerUri",
+        "workItemUris",
+        "provenance",
+        "fixes",
+        "occurrenceCount",
+        "properties",
+    ];
+    pub const MESSAGE: &[&str] = &["text", "markdown", "id", "arguments", "properties"];
+    pub const LOCATION: &[&str] = &[
+        "id",
+        "physicalLocation",
+        "logicalLocations",
+        "message",
+        "annotations",
+        "relationships",
+        "properties",
+    ];
+    pub const PHYSICAL_LOCATION: &[&str] = &[
+        "address",
+        "artifactLocation",
+        "region",
+        "contextRegion",
+        "properties",
+    ];
+    pub const ARTIFACT_LOCATION: &[&str] =
+        &["uri", "uriBaseId", "index", "description", "properties"];
+    pub const LOGICAL_LOCATION: &[&str] = &[
+        "name",
+        "index",
+        "fullyQualifiedName",
+        "decoratedName",
+        "parentIndex",
+        "kind",
+        "properties",
+    ];
+    pub const LEVELS: &[&str] = &["none", "note", "warning", "error"];
+}
+
+fn object<'v>(
+    v: &'v Value,
+    what: &str,
+    allowed: &[&str],
+) -> Result<&'v serde_json::Map<String, Value>, String> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| format!("{what} is not an object: {v}"))?;
+    if let Some(key) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("{what} has property {key:?}, not in the schema"));
+    }
+    Ok(map)
+}
+
+fn string<'v>(v: &'v Value, what: &str) -> Result<&'v str, String> {
+    v.as_str()
+        .ok_or_else(|| format!("{what} is not a string: {v}"))
+}
+
+fn array<'v>(v: &'v Value, what: &str) -> Result<&'v Vec<Value>, String> {
+    v.as_array()
+        .ok_or_else(|| format!("{what} is not an array: {v}"))
+}
+
+/// A property bag: an object whose `tags`, if any, are distinct strings.
+fn property_bag(v: &Value, what: &str) -> Result<(), String> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| format!("{what} is not an object"))?;
+    if let Some(tags) = map.get("tags") {
+        let tags = array(tags, "tags")?;
+        let mut seen: Vec<&str> = Vec::new();
+        for t in tags {
+            let t = string(t, "tag")?;
+            if seen.contains(&t) {
+                return Err(format!("{what}: duplicate tag {t:?}"));
+            }
+            seen.push(t);
+        }
+    }
+    Ok(())
+}
+
+/// An RFC 3986 URI reference: only URI characters, every `%` starting an escape.
+fn uri_reference(s: &str) -> Result<(), String> {
+    let b = s.as_bytes();
+    for (i, c) in b.iter().enumerate() {
+        let ok = c.is_ascii_alphanumeric()
+            || b"-._~:/?#[]@!$&'()*+,;=".contains(c)
+            || (*c == b'%'
+                && b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit));
+        if !ok {
+            return Err(format!("{s:?} is not a URI reference (byte {i})"));
+        }
+    }
+    Ok(())
+}
+
+fn level_of(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Violation => "error",
+        Severity::Breakage => "warning",
+        Severity::Hygiene => "note",
+    }
+}
+
+/// Checks `log` against the SARIF 2.1.0 schema's structure and against `report`.
+fn validate_sarif(log: &Value, report: &Report) -> Result<(), String> {
+    let top = object(log, "log", allowed::LOG)?;
+    if top.get("version") != Some(&Value::from("2.1.0")) {
+        return Err("version is not 2.1.0".into());
+    }
+    if top.get("$schema")
+        != Some(&Value::from(
+            "https://json.schemastore.org/sarif-2.1.0.json",
+        ))
+    {
+        return Err("wrong $schema".into());
+    }
+    let runs = array(top.get("runs").ok_or("no runs")?, "runs")?;
+    let [run] = runs.as_slice() else {
+        return Err(format!("{} runs", runs.len()));
+    };
+    let run = object(run, "run", allowed::RUN)?;
+    if let Some(kind) = run.get("columnKind") {
+        let kind = string(kind, "columnKind")?;
+        if !["utf16CodeUnits", "unicodeCodePoints"].contains(&kind) {
+            return Err(format!("columnKind {kind}"));
+        }
+    }
+    if let Some(p) = run.get("properties") {
+        property_bag(p, "run.properties")?;
+    }
+    let tool = object(
+        run.get("tool").ok_or("run without tool")?,
+        "tool",
+        allowed::TOOL,
+    )?;
+    let driver = object(
+        tool.get("driver").ok_or("tool without driver")?,
+        "driver",
+        allowed::TOOL_COMPONENT,
+    )?;
+    if string(driver.get("name").ok_or("driver without name")?, "name")? != "corsproof" {
+        return Err("driver is not corsproof".into());
+    }
+    if driver.get("version").and_then(Value::as_str) != Some(env!("CARGO_PKG_VERSION")) {
+        return Err("driver version".into());
+    }
+    let info = string(
+        driver.get("informationUri").ok_or("no informationUri")?,
+        "informationUri",
+    )?;
+    url::Url::parse(info).map_err(|e| format!("informationUri {info:?}: {e}"))?;
+
+    // Rules: every check kind, then the other kinds, in order, with distinct ids.
+    let mut expected_ids: Vec<(&str, Severity)> =
+        kinds::ALL.iter().map(|(k, s, _)| (*k, *s)).collect();
+    for f in &report.findings {
+        if !expected_ids.iter().any(|(k, _)| *k == f.kind) {
+            expected_ids.push((&f.kind, f.severity));
+        }
+    }
+    let rules = array(driver.get("rules").ok_or("driver without rules")?, "rules")?;
+    let mut ids = Vec::new();
+    for (rule, (kind, severity)) in rules.iter().zip(&expected_ids) {
+        let rule = object(rule, "rule", allowed::REPORTING_DESCRIPTOR)?;
+        let id = string(rule.get("id").ok_or("rule without id")?, "rule id")?;
+        if id != *kind {
+            return Err(format!("rule {id:?} where {kind:?} was expected"));
+        }
+        let short = object(
+            rule.get("shortDescription").ok_or("no shortDescription")?,
+            "shortDescription",
+            allowed::MULTIFORMAT_MESSAGE,
+        )?;
+        if string(
+            short.get("text").ok_or("shortDescription without text")?,
+            "text",
+        )?
+        .is_empty()
+        {
+            return Err("empty shortDescription".into());
+        }
+        let config = object(
+            rule.get("defaultConfiguration")
+                .ok_or("no defaultConfiguration")?,
+            "defaultConfiguration",
+            allowed::REPORTING_CONFIGURATION,
+        )?;
+        let level = string(config.get("level").ok_or("no level")?, "level")?;
+        if level != level_of(*severity) {
+            return Err(format!("rule {id}: level {level}"));
+        }
+        if let Some(p) = rule.get("properties") {
+            property_bag(p, "rule.properties")?;
+        }
+        ids.push(id);
+    }
+    if rules.len() != expected_ids.len() {
+        return Err(format!(
+            "{} rules, {} kinds",
+            rules.len(),
+            expected_ids.len()
+        ));
+    }
+
+    let results = array(run.get("results").ok_or("no results")?, "results")?;
+    if results.len() != report.findings.len() {
+        return Err(format!(
+            "{} results for {} findings",
+            results.len(),
+            report.findings.len()
+        ));
+    }
+    for (result, finding) in results.iter().zip(&report.findings) {
+        let result = object(result, "result", allowed::RESULT)?;
+        let message = object(
+            result.get("message").ok_or("result without message")?,
+            "message",
+            allowed::MESSAGE,
+        )?;
+        let text = string(
+            message.get("text").ok_or("message without text")?,
+            "message text",
+        )?;
+        for part in [&finding.observed, &finding.expected, &finding.explanation] {
+            if !text.contains(part.as_str()) {
+                return Err(format!("message {text:?} lacks {part:?}"));
+            }
+        }
+        let rule_id = string(result.get("ruleId").ok_or("no ruleId")?, "ruleId")?;
+        if rule_id != finding.kind || !ids.contains(&rule_id) {
+            return Err(format!("ruleId {rule_id:?}"));
+        }
+        if let Some(index) = result.get("ruleIndex") {
+            let index = index.as_u64().ok_or("ruleIndex not an integer")?;
+            if usize::try_from(index).ok().and_then(|i| ids.get(i)) != Some(&rule_id) {
+                return Err(format!("ruleIndex {index} does not name {rule_id}"));
+            }
+        }
+        let level = string(result.get("level").ok_or("no level")?, "level")?;
+        if !allowed::LEVELS.contains(&level) || level != level_of(finding.severity) {
+            return Err(format!("level {level}"));
+        }
+        let locations = array(result.get("locations").ok_or("no locations")?, "locations")?;
+        let [location] = locations.as_slice() else {
+            return Err(format!("{} locations", locations.len()));
+        };
+        let location = object(location, "location", allowed::LOCATION)?;
+        let physical = object(
+            location
+                .get("physicalLocation")
+                .ok_or("no physicalLocation")?,
+            "physicalLocation",
+            allowed::PHYSICAL_LOCATION,
+        )?;
+        let artifact = object(
+            physical
+                .get("artifactLocation")
+                .ok_or("no artifactLocation")?,
+            "artifactLocation",
+            allowed::ARTIFACT_LOCATION,
+        )?;
+        let uri = string(artifact.get("uri").ok_or("no uri")?, "uri")?;
+        uri_reference(uri)?;
+        match &finding.route {
+            Some(route) => {
+                let logical = array(
+                    location
+                        .get("logicalLocations")
+                        .ok_or("no logicalLocations")?,
+                    "logicalLocations",
+                )?;
+                let [logical] = logical.as_slice() else {
+                    return Err("not one logical location".into());
+                };
+                let logical = object(logical, "logicalLocation", allowed::LOGICAL_LOCATION)?;
+                if logical.get("name").and_then(Value::as_str) != Some(route.as_str()) {
+                    return Err("logical location does not name the route".into());
+                }
+            }
+            None if location.contains_key("logicalLocations") => {
+                return Err("logical location without a route".into());
+            }
+            None => {}
+        }
+        let prints = result
+            .get("partialFingerprints")
+            .and_then(Value::as_object)
+            .ok_or("no partialFingerprints")?;
+        if prints.is_empty() || !prints.values().all(Value::is_string) {
+            return Err("partialFingerprints must be non-empty strings".into());
+        }
+        if let Some(p) = result.get("properties") {
+            property_bag(p, "result.properties")?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_sarif(report: &Report) -> Value {
+    serde_json::from_str(&sarif(report)).expect("SARIF is JSON")
+}
+
+fn fingerprints(log: &Value) -> Vec<(String, String)> {
+    log["runs"][0]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap_or("").to_string(),
+                r["partialFingerprints"].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sarif_has_the_structure_of_sarif_2_1_0() {
+    let report = hostile_report();
+    let log = parse_sarif(&report);
+    validate_sarif(&log, &report).expect("valid SARIF");
+
+    // The policy file is the artifact, percent-encoded.
+    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
+    assert_eq!(uri, "corpus/policies/a%20policy&%3C%C3%A9%3E.toml");
+    // Hostile text survives JSON exactly.
+    assert_eq!(
+        log["runs"][0]["results"][5]["locations"][0]["logicalLocations"][0]["name"],
+        HOSTILE
+    );
+    assert_eq!(log["runs"][0]["properties"]["seed"], "42");
+    // An `audit` kind's rule is described by its meaning; a kind nobody defines by its name.
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let description = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["shortDescription"]["text"].clone())
+    };
+    assert_eq!(
+        description(AUDIT_KIND),
+        Some(Value::from(
+            "Any origin is trusted (the Origin is reflected)"
+        ))
+    );
+    assert_eq!(
+        description(WEIRD_KIND),
+        Some(Value::from(format!("{WEIRD_KIND} (hygiene finding)")))
+    );
+}
+
+#[test]
+fn sarif_without_a_policy_locates_findings_at_the_target() {
+    let report = Report {
+        policy: None,
+        target: "http://[::1]:8080/base path?x=1".into(),
+        ..hostile_report()
+    };
+    let log = parse_sarif(&report);
+    validate_sarif(&log, &report).expect("valid SARIF");
+    let uri = log["runs"][0]["results"][4]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .expect("uri");
+    assert_eq!(uri, "http://[::1]:8080/base%20path?x=1");
+    url::Url::parse(uri).expect("an absolute URL");
+}
+
+#[test]
+fn sarif_fingerprints_are_stable_per_kind_and_route() {
+    let report = hostile_report();
+    let prints = fingerprints(&parse_sarif(&report));
+
+    // Another run: other seed, target, order, wording: same (kind, route), same fingerprint.
+    let mut other = hostile_report();
+    other.seed = 7;
+    other.target = "http://127.0.0.1:9999".into();
+    other.findings.reverse();
+    for f in &mut other.findings {
+        f.explanation = "reworded".into();
+        f.profiles = vec!["firefox".into()];
+    }
+    let mut other_prints = fingerprints(&parse_sarif(&other));
+    other_prints.reverse();
+    assert_eq!(prints, other_prints);
+
+    // Distinct (kind, route) pairs, distinct fingerprints.
+    let mut distinct: Vec<&(String, String)> = prints.iter().collect();
+    distinct.sort();
+    distinct.dedup_by(|a, b| a.1 == b.1);
+    assert_eq!(distinct.len(), prints.len(), "{prints:?}");
+}
+
+#[test]
+fn sarif_of_a_clean_run_lists_every_rule_and_no_result() {
+    let report = Report {
+        findings: vec![],
+        ..hostile_report()
+    };
+    let log = parse_sarif(&report);
+    validate_sarif(&log, &report).expect("valid SARIF");
+    assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .map(Vec::len),
+        Some(kinds::ALL.len())
+    );
+}
+
+/// Position of `needle` in `haystack`, failing the test when absent.
+fn at(haystack: &str, needle: &str) -> usize {
+    haystack
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{haystack}"))
+}
+
+#[test]
+fn text_groups_by_kind_most_severe_first() {
+    let report = hostile_report();
+    let out = text(&report, Style { colour: false });
+
+    let first = out.lines().next().unwrap_or("");
+    for part in [
+        TARGET,
+        "a policy&<é>.toml",
+        "seed 42",
+        "1200 cases",
+        "2400 requests",
+        "3.20 s",
+        "750.0 req/s",
+    ] {
+        assert!(first.contains(part), "{part:?} not in summary {first:?}");
+    }
+
+    let order = [
+        "VIOLATION read-granted (2 findings): script can read a response the policy does not grant",
+        "VIOLATION origin-reflected (1 finding): any origin is trusted (the Origin is reflected)",
+        "BREAKAGE sent-blocked (1 finding): a request the policy allows is blocked",
+        "HYGIENE duplicate-header (1 finding): a CORS response header sent more than once",
+        "HYGIENE weird<&\"'\\x01\\x1bkind (1 finding)",
+    ];
+    let positions: Vec<usize> = order.iter().map(|h| at(&out, h)).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "{positions:?}\n{out}"
+    );
+
+    let group = &out[positions[0]..positions[1]];
+    assert!(
+        group.contains(&format!("routes: {API}, /admin/")),
+        "{group}"
+    );
+    assert!(
+        group.contains("profiles: fetch, chromium, firefox"),
+        "{group}"
+    );
+    assert!(
+        group.contains("rule R7: q\"uo'te <tag a=\"1\"> & amp; ]]> \\x00\\x01\\x07"),
+        "{group}"
+    );
+    assert!(group.contains("expected: not readable <read-granted>"));
+    assert!(group.contains("observed: readable & \"read-granted\""));
+    assert!(group.contains(&format!("> OPTIONS {TARGET}{API}")));
+    assert!(group.contains("> Access-Control-Request-Method: PUT"));
+    assert!(group.contains("< 204"));
+    assert!(group.contains("< Access-Control-Allow-Origin: https://evil.test\\x1b[2J"));
+    assert!(group.contains("< Vary: Accept-Encoding"));
+    assert!(
+        !group.contains("Set-Cookie") && !group.contains("X-Request-Id"),
+        "{group}"
+    );
+    assert!(
+        group.contains("reproduce:\n        curl -si -X OPTIONS"),
+        "{group}"
+    );
+    // Bidirectional overrides and C1 controls are escaped as well.
+    assert!(
+        group.contains("\\u{202e}evil") && group.contains("\\x9b2J"),
+        "{group}"
+    );
+
+    let lines: Vec<&str> = out.lines().collect();
+    let verdict = lines[lines.len() - 2];
+    assert!(
+        verdict.contains("does not conform, 6 findings (3 violation, 1 breakage, 2 hygiene)"),
+        "{verdict}"
+    );
+    assert!(lines[lines.len() - 1].contains("--seed 42"));
+}
+
+#[test]
+fn text_without_colour_has_no_escape_or_control_byte() {
+    let out = text(&hostile_report(), Style { colour: false });
+    let bad: Vec<char> = out
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+    assert!(!out.contains('\u{202e}'));
+}
+
+/// The SGR sequences the text report may emit.
+const SGR: &[&str] = &[
+    "\x1b[0m",
+    "\x1b[1m",
+    "\x1b[1;31m",
+    "\x1b[1;33m",
+    "\x1b[1;36m",
+    "\x1b[1;32m",
+    "\x1b[31m",
+    "\x1b[33m",
+    "\x1b[36m",
+];
+
+#[test]
+fn text_with_colour_paints_severities_and_nothing_else() {
+    let out = text(&hostile_report(), Style { colour: true });
+    assert!(at(&out, "\x1b[1;31mVIOLATION") < at(&out, "\x1b[1;33mBREAKAGE"));
+    assert!(at(&out, "\x1b[1;33mBREAKAGE") < at(&out, "\x1b[1;36mHYGIENE"));
+    assert!(out.contains("\x1b[1mread-granted\x1b[0m"));
+    let mut stripped = out.clone();
+    for s in SGR {
+        stripped = stripped.replace(s, "");
+    }
+    assert!(
+        !stripped.chars().any(|c| c.is_control() && c != '\n'),
+        "{stripped:?}"
+    );
+    assert_eq!(stripped, text(&hostile_report(), Style { colour: false }));
+}
+
+#[test]
+fn text_of_clean_runs() {
+    let check = Report {
+        findings: vec![],
+        ..hostile_report()
+    };
+    let out = text(&check, Style { colour: false });
+    assert!(out.contains("verdict: conforms, no findings"));
+    assert!(!out.contains("VIOLATION") && !out.contains("HYGIENE"));
+    assert!(out.trim_end().ends_with("--seed 42"));
+
+    let audit = Report {
+        policy: None,
+        ..check
+    };
+    let out = text(&audit, Style { colour: false });
+    assert!(out.starts_with(&format!("corsproof audit of {TARGET}")));
+    assert!(out.contains("verdict: nothing found"));
+}
+
+#[test]
+fn json_round_trips() {
+    let report = hostile_report();
+    let back: Report = serde_json::from_str(&json(&report)).expect("JSON report parses");
+    assert_eq!(back, report);
+}
+
+/// Strings heavy in the characters that break renderers.
+fn nasty() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '<', '>', '&', '"', '\'', '\0', '\x1b', '\r', '\n', '\t', '\u{7f}', '\u{9b}', '\u{fffe}',
+        '\u{ffff}', '\u{202e}', ']', 'é', '東',
+    ]);
+    prop::collection::vec(prop_oneof![any::<char>(), special], 0..24).prop_map(String::from_iter)
+}
+
+proptest! {
+    #[test]
+    fn every_renderer_survives_any_string(
+        kind in nasty(), route in nasty(), text_field in nasty(), target in nasty(), policy in nasty(),
+    ) {
+        let mut f = finding(&kind, Severity::Hygiene, Some(&route), &["fetch"]);
+        f.explanation = text_field.clone();
+        f.observed = text_field.clone();
+        f.reproduce = text_field.clone();
+        f.exchanges[0].1.headers.push(("Access-Control-Allow-Headers".into(), text_field.clone()));
+        let report = Report {
+            target,
+            policy: Some(policy),
+            seed: u64::MAX,
+            cases: 1,
+            findings: vec![f.clone(), f],
+            stats: Stats { seconds: f64::NAN, requests_per_second: f64::INFINITY, ..Stats::default() },
+        };
+
+        let xml = junit(&report);
+        let doc = roxmltree::Document::parse(&xml).map_err(|e| TestCaseError::fail(format!("{e}: {xml}")))?;
+        let cases = junit_testcases(&doc).map_err(TestCaseError::fail)?;
+        let failing: Vec<&Case> = cases.iter().filter(|c| c.failure.is_some()).collect();
+        prop_assert_eq!(failing.len(), 1);
+        survives_xml(&kind, &failing[0].name).map_err(TestCaseError::fail)?;
+        survives_xml(&route, &failing[0].classname).map_err(TestCaseError::fail)?;
+
+        let log: Value = serde_json::from_str(&sarif(&report)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        validate_sarif(&log, &report).map_err(TestCaseError::fail)?;
+
+        let plain = text(&report, Style { colour: false });
+        prop_assert!(!plain.chars().any(|c| c.is_control() && c != '\n'), "{:?}", plain);
+        let mut coloured = text(&report, Style { colour: true });
+        for s in SGR {
+            coloured = coloured.replace(s, "");
+        }
+        prop_assert_eq!(coloured, plain);
+    }
+}

@@ -1,0 +1,265 @@
+//! Launchers: start a target configured from a policy as a local process on loopback, learn
+//! its URL, and stop it (by the pid of the process started, also when the caller panics).
+//!
+//! - [`nginx`]: Debian's (or any) nginx binary with the configuration of
+//!   [`corsproof_emit::nginx()`], in a temporary prefix directory.
+//! - [`process`]: any command that prints `listening on http://ADDR` on its standard output
+//!   (`corsproof serve --listen 127.0.0.1:0` does).
+//!
+//! ```no_run
+//! use corsproof_targets::launch;
+//! use corsproof_policy::Policy;
+//! let policy = Policy::from_path("corpus/policies/public-api.toml")?;
+//! let bin = launch::find_nginx().expect("nginx installed");
+//! let running = launch::nginx(&bin, &policy)?;
+//! println!("nginx at {}", running.url());
+//! drop(running); // stops it
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use corsproof_policy::Policy;
+use url::Url;
+
+use corsproof_emit::{EmitError, Upstream};
+
+/// How long a launched target may take to accept connections.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a target could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The policy cannot be expressed by the target (never a finding).
+    #[error("the target cannot implement this policy: {0}")]
+    Unsupported(#[from] EmitError),
+    /// The program could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The program exited, or did not listen, before it was ready.
+    #[error("{program} did not become ready: {why}")]
+    NotReady {
+        /// The program.
+        program: String,
+        /// What happened, with the program's own error output when there is some.
+        why: String,
+    },
+    /// Files for the target could not be written.
+    #[error("cannot prepare {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// A running target; dropping it kills the process started and removes its directory.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    url: Url,
+    dir: Option<PathBuf>,
+    name: String,
+}
+
+impl Running {
+    /// The target's base URL (`http://127.0.0.1:PORT/`).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The target's name (`nginx`, `tower`, ...).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pid of the process started.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The nginx binary on `PATH` or in the usual sbin directories.
+pub fn find_nginx() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join("nginx"))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> Result<u16, LaunchError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|source| LaunchError::Io {
+            path: PathBuf::from("127.0.0.1:0"),
+            source,
+        })
+}
+
+/// Starts `bin` (nginx) serving `policy` with the emitted configuration and the demo upstream
+/// on a free loopback port.
+pub fn nginx(bin: &Path, policy: &Policy) -> Result<Running, LaunchError> {
+    let conf = corsproof_emit::nginx(policy, &Upstream::demo())?;
+    nginx_with_config(bin, |listen| conf.standalone(listen))
+}
+
+/// Starts `bin` (nginx) with the complete configuration `conf(LISTEN)` returns for a free
+/// loopback port (`LISTEN` is `127.0.0.1:PORT`), run as `nginx -p DIR -c nginx.conf` in a
+/// temporary prefix directory with a `tmp/` subdirectory (relative paths in the
+/// configuration are inside it). The same configuration can run in a container with
+/// [`crate::container::nginx_with_config`].
+pub fn nginx_with_config(
+    bin: &Path,
+    conf: impl Fn(&str) -> String,
+) -> Result<Running, LaunchError> {
+    let port = free_port()?;
+    let dir = std::env::temp_dir().join(format!("corsproof-nginx-{}-{port}", std::process::id()));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LaunchError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir.join("tmp")).map_err(io(&dir))?;
+    let file = dir.join("nginx.conf");
+    std::fs::write(&file, conf(&format!("127.0.0.1:{port}"))).map_err(io(&file))?;
+    let child = Command::new(bin)
+        .arg("-p")
+        .arg(&dir)
+        .args(["-c", "nginx.conf"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| LaunchError::Spawn {
+            program: bin.display().to_string(),
+            source,
+        })?;
+    let url =
+        Url::parse(&format!("http://127.0.0.1:{port}/")).map_err(|e| LaunchError::NotReady {
+            program: "nginx".into(),
+            why: e.to_string(),
+        })?;
+    let mut running = Running {
+        child,
+        url,
+        dir: Some(dir.clone()),
+        name: "nginx".to_string(),
+    };
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(running);
+        }
+        if let Ok(Some(status)) = running.child.try_wait() {
+            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+            return Err(LaunchError::NotReady {
+                program: bin.display().to_string(),
+                why: format!("exited with {status}: {}", log.trim()),
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(LaunchError::NotReady {
+                program: bin.display().to_string(),
+                why: format!("not listening on port {port} after {READY_TIMEOUT:?}"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts `program args…`, which must print a line containing `listening on http://ADDR`
+/// on its standard output within [`READY_TIMEOUT`] (`corsproof serve` does).
+pub fn process(name: &str, program: &Path, args: &[&str]) -> Result<Running, LaunchError> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| LaunchError::Spawn {
+            program: program.display().to_string(),
+            source,
+        })?;
+    let not_ready = |why: String| LaunchError::NotReady {
+        program: program.display().to_string(),
+        why,
+    };
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(not_ready("no standard output".into()));
+    };
+    let stderr = child.stderr.take();
+    let (tx, rx) = mpsc::channel();
+    // The reader thread ends when the process closes its output (when it is killed).
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let (etx, erx) = mpsc::channel();
+    if let Some(stderr) = stderr {
+        std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().take(200) {
+                let Ok(line) = line else { break };
+                lines.push(line);
+                let _ = etx.send(lines.join("\n"));
+            }
+        });
+    }
+    let running = |child: Child, url: Url| Running {
+        child,
+        url,
+        dir: None,
+        name: name.to_string(),
+    };
+    match rx.recv_timeout(READY_TIMEOUT) {
+        Ok(addr) => match Url::parse(&addr) {
+            Ok(url) => Ok(running(child, url)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(not_ready(format!(
+                    "printed an invalid address {addr:?}: {e}"
+                )))
+            }
+        },
+        Err(_) => {
+            let _ = child.kill();
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            let err = erx.try_iter().last().unwrap_or_default();
+            Err(not_ready(format!(
+                "no `listening on` line within {READY_TIMEOUT:?} ({status}): {}",
+                err.trim()
+            )))
+        }
+    }
+}

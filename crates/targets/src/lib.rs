@@ -1,0 +1,16 @@
+//! # corsproof-targets
+//!
+//! Starting a CORS implementation configured from a policy, so that `check` can test it, and
+//! stopping it again: only processes and containers this crate started, each by its own id.
+//!
+//! - [`launch`]: a local process on a loopback port: nginx with the configuration of
+//!   [`corsproof_emit::nginx()`], or any program that prints `listening on http://ADDR`
+//!   (`corsproof serve`).
+//! - [`container`]: the same targets as Docker containers driven through the `docker`
+//!   command (images built without a registry by `cargo xtask images`), Kong in front of an
+//!   upstream on a network of its own, or a user's own image.
+
+#![deny(missing_docs)]
+
+pub mod container;
+pub mod launch;
