@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use corsproof_oracle::cache::{PreflightCache, Seconds};
-use corsproof_oracle::error::{ErrorKind, Reason};
+use corsproof_oracle::error::{ErrorKind, Reason, RuleId};
 use corsproof_oracle::expose::{is_visible, ExposedList, ResponseType};
 use corsproof_oracle::fetch::{Fetch, Next, OriginHeader, Outcome, PreflightOutcome};
 use corsproof_oracle::grammar::{is_token, isomorphic_encode};
@@ -274,7 +274,7 @@ pub struct PreflightJson {
     /// The error kind, if it failed.
     pub error: Option<&'static str>,
     /// The deciding rule.
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// Seconds its entries live in the cache.
     pub cache_seconds: u64,
 }
@@ -308,7 +308,7 @@ pub struct Output {
     /// The error kind.
     pub error: Option<&'static str>,
     /// The deciding rule.
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// Header names script can see, lowercase, sorted.
     pub exposed_headers: Vec<String>,
     /// `basic|cors|opaque|opaqueredirect|error`.
@@ -320,7 +320,7 @@ pub struct Output {
     /// One entry per URL requested.
     pub hops: Vec<HopOutput>,
     /// Browser deviations that changed the outcome.
-    pub deviations: Vec<&'static str>,
+    pub deviations: Vec<RuleId>,
     /// One or two sentences for people: what decided, and why.
     pub explanation: String,
 }
@@ -724,11 +724,11 @@ pub fn explain_reason(reason: Reason, response: Option<&Response>, origin: Optio
     let rule = reason.rule;
     let Some(kind) = reason.error else {
         return match rule {
-            "R32" => "Access-Control-Allow-Origin is `*` and the request is not credentialed (R32).".into(),
-            "R33" => format!("Access-Control-Allow-Origin matches the request's origin {origin:?} byte for byte (R33)."),
-            "R35" => format!("Access-Control-Allow-Origin is {origin:?} and Access-Control-Allow-Credentials is `true` (R35)."),
-            "R62" => "redirect mode `manual`: script gets an opaque-redirect response (R62).".into(),
-            "R63" => "a data: URL is always a basic response (R63).".into(),
+            RuleId::R32 => "Access-Control-Allow-Origin is `*` and the request is not credentialed (R32).".into(),
+            RuleId::R33 => format!("Access-Control-Allow-Origin matches the request's origin {origin:?} byte for byte (R33)."),
+            RuleId::R35 => format!("Access-Control-Allow-Origin is {origin:?} and Access-Control-Allow-Credentials is `true` (R35)."),
+            RuleId::R62 => "redirect mode `manual`: script gets an opaque-redirect response (R62).".into(),
+            RuleId::R63 => "a data: URL is always a basic response (R63).".into(),
             _ => format!("not a CORS decision: decided by {rule} (same-origin requests are basic, no-cors responses opaque)."),
         };
     };

@@ -168,7 +168,11 @@ fn text_case(out: &Output, profile: &str) -> String {
         let _ = writeln!(
             s,
             "deviations from the standard applied: {}",
-            out.deviations.join(", ")
+            out.deviations
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     s

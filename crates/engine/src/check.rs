@@ -464,7 +464,7 @@ impl Ctx {
             exchanges,
             mismatches,
             explanation,
-            oracle_rule: outcome.reason.rule,
+            oracle_rule: outcome.reason.rule.as_str(),
             sent: outcome.sent(),
             readable: outcome.readable,
             visible,

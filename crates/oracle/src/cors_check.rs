@@ -1,6 +1,7 @@
 //! The CORS check (R31–R35, `#concept-cors-check`), applied to actual responses, to every
 //! redirect hop of a CORS request (R36) and to preflight responses (R37).
 
+use crate::error::RuleId;
 use crate::error::{ErrorKind, Reason};
 use crate::grammar::eq_bytes;
 use crate::request::CredentialsMode;
@@ -22,12 +23,12 @@ pub fn cors_check(
 ) -> Reason {
     // R31: origin is the result of getting ACAO; null is failure.
     let Some(origin) = response.get_combined(Cors::AllowOrigin) else {
-        return Reason::fail(ErrorKind::MissingAllowOrigin, "R31");
+        return Reason::fail(ErrorKind::MissingAllowOrigin, RuleId::R31);
     };
     let origin: &[u8] = &origin;
     // R32: not include, and `*`: success.
     if credentials != CredentialsMode::Include && origin == b"*" {
-        return Reason::ok("R32");
+        return Reason::ok(RuleId::R32);
     }
     // R33: the byte-serialized request origin must equal origin, byte for byte.
     if !eq_bytes(serialized_origin.as_bytes(), origin) {
@@ -40,15 +41,22 @@ pub fn cors_check(
         } else {
             ErrorKind::AllowOriginMismatch
         };
-        return Reason::fail(kind, if origin == b"null" { "R34" } else { "R33" });
+        return Reason::fail(
+            kind,
+            if origin == b"null" {
+                RuleId::R34
+            } else {
+                RuleId::R33
+            },
+        );
     }
     // R35: without credentials, success.
     if credentials != CredentialsMode::Include {
-        return Reason::ok("R33");
+        return Reason::ok(RuleId::R33);
     }
     // R35: with credentials, ACAC must be exactly `true`.
     match response.get_combined(Cors::AllowCredentials) {
-        Some(v) if &*v == b"true" => Reason::ok("R35"),
-        _ => Reason::fail(ErrorKind::AllowCredentialsNotTrue, "R35"),
+        Some(v) if &*v == b"true" => Reason::ok(RuleId::R35),
+        _ => Reason::fail(ErrorKind::AllowCredentialsNotTrue, RuleId::R35),
     }
 }

@@ -1,8 +1,91 @@
 //! The stable error-kind vocabulary (spec/ERRORS.md) and the reason attached to each decision.
 
-/// A rule id: `R1`–`R68` and `D1`–`D15` of the rule digest, `P1`–`P11` of the policy
-/// semantics (spec/SPEC.md).
-pub type RuleId = &'static str;
+/// A rule id of `spec/SPEC.md`: `R1`–`R68` (the Fetch Standard's CORS rules), `D1`–`D28` (the
+/// browsers' deviations from them), `P1`–`P11` (what a corsproof policy intends) and `H1`–`H3`
+/// (the properties `check` holds a deployment to beyond the browser's outcome: cache safety,
+/// no disclosure to refused origins, the policy's Max-Age).
+///
+/// The set is closed: a value is one of the associated constants, so a rule id that
+/// `spec/SPEC.md` does not define cannot be written (a test reads the document and checks the
+/// two agree).
+///
+/// ```
+/// use corsproof_oracle::RuleId;
+/// assert_eq!(RuleId::R33.as_str(), "R33");
+/// assert_eq!(RuleId::parse("P6"), Some(RuleId::P6));
+/// assert_eq!(RuleId::parse("R99"), None);
+/// assert_eq!(serde_json::to_string(&RuleId::D6).unwrap(), "\"D6\"");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleId(&'static str);
+
+macro_rules! rule_ids {
+    ($($family:literal => [$($id:ident),* $(,)?]),* $(,)?) => {
+        impl RuleId {
+            $($(
+                #[doc = concat!("`", stringify!($id), "`: ", $family, " (spec/SPEC.md).")]
+                pub const $id: RuleId = RuleId(stringify!($id));
+            )*)*
+
+            /// Every rule id, in the order of `spec/SPEC.md`.
+            pub const ALL: &'static [RuleId] = &[$($(RuleId::$id),*),*];
+        }
+    };
+}
+
+rule_ids! {
+    "a rule of the Fetch Standard" => [
+        R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15, R16, R17, R18, R19,
+        R20, R21, R22, R23, R24, R25, R26, R27, R28, R29, R30, R31, R32, R33, R34, R35, R36,
+        R37, R38, R39, R40, R41, R42, R43, R44, R45, R46, R47, R48, R49, R50, R51, R52, R53,
+        R54, R55, R56, R57, R58, R59, R60, R61, R62, R63, R64, R65, R66, R67, R68,
+    ],
+    "a browser deviation" => [
+        D1, D2, D3, D4, D5, D6, D7, D8, D9, D10, D11, D12, D13, D14, D15, D16, D17, D18, D19,
+        D20, D21, D22, D23, D24, D25, D26, D27, D28,
+    ],
+    "a policy semantics rule" => [P1, P2, P3, P4, P5, P6, P7, P8, P9, P10, P11],
+    "a deployment property beyond the browser outcome" => [H1, H2, H3],
+}
+
+impl RuleId {
+    /// The id as written in `spec/SPEC.md`.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// The rule id spelled `word`, if `spec/SPEC.md` defines one.
+    pub fn parse(word: &str) -> Option<RuleId> {
+        RuleId::ALL.iter().copied().find(|r| r.0 == word)
+    }
+}
+
+impl std::fmt::Debug for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl serde::Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RuleId::parse(&word).ok_or_else(|| {
+            serde::de::Error::custom(format!("{word:?} is not a rule id of spec/SPEC.md"))
+        })
+    }
+}
 
 /// Why a request failed or a read was refused. The words are stable: `check` findings use them.
 ///

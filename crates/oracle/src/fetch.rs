@@ -5,6 +5,7 @@
 //! until [`Next::Done`]; [`Fetch::outcome`] then says what the browser sent, let script read
 //! and exposed, with the reason for each decision.
 
+use crate::error::RuleId;
 use smallvec::SmallVec;
 use url::Url;
 
@@ -89,7 +90,7 @@ pub struct Outcome<'r> {
     /// Whether the last actual request carried credentials (R23).
     pub credentials_sent: bool,
     /// Browser deviations that changed this outcome.
-    pub deviations: SmallVec<[&'static str; 4]>,
+    pub deviations: SmallVec<[RuleId; 4]>,
 }
 
 impl<'r> Outcome<'r> {
@@ -176,10 +177,10 @@ pub struct Fetch<'r> {
 
 /// Adds to `noted` each deviation id of `ids` it does not have yet.
 #[inline]
-fn note_deviations(noted: &mut SmallVec<[&'static str; 4]>, ids: &[&'static str]) {
+fn note_deviations(noted: &mut SmallVec<[RuleId; 4]>, ids: &[RuleId]) {
     for id in ids {
         if !noted.contains(id) {
-            noted.push(id);
+            noted.push(*id);
         }
     }
 }
@@ -214,7 +215,7 @@ impl<'r> Fetch<'r> {
             outcome: Outcome {
                 hops: SmallVec::new(),
                 readable: false,
-                reason: Reason::ok("R21"),
+                reason: Reason::ok(RuleId::R21),
                 response_type: ResponseType::Error,
                 credentials_sent: false,
                 deviations: SmallVec::new(),
@@ -332,7 +333,7 @@ impl<'r> Fetch<'r> {
             && !preflight_failed
             && !self.profile.cache.clear_on_actual_failure
         {
-            self.note_deviations(&["D18"]);
+            self.note_deviations(&[RuleId::D18]);
         }
         if response_type == ResponseType::Error
             && self.any_with_preflight
@@ -348,7 +349,7 @@ impl<'r> Fetch<'r> {
         Next::Done
     }
 
-    fn note_deviations(&mut self, ids: &[&'static str]) {
+    fn note_deviations(&mut self, ids: &[RuleId]) {
         note_deviations(&mut self.outcome.deviations, ids);
     }
 
@@ -382,18 +383,18 @@ impl<'r> Fetch<'r> {
             self.tainting = Tainting::Basic;
             self.with_preflight = false;
             if scheme_is_data {
-                return self.finish(Reason::ok("R63"), ResponseType::Basic, cache);
+                return self.finish(Reason::ok(RuleId::R63), ResponseType::Basic, cache);
             }
         } else if request.mode == RequestMode::SameOrigin {
             return self.finish(
-                Reason::fail(ErrorKind::SameOriginMode, "R21"),
+                Reason::fail(ErrorKind::SameOriginMode, RuleId::R21),
                 ResponseType::Error,
                 cache,
             );
         } else if request.mode == RequestMode::NoCors {
             if request.redirect != RedirectMode::Follow {
                 return self.finish(
-                    Reason::fail(ErrorKind::NoCorsRequest, "R9"),
+                    Reason::fail(ErrorKind::NoCorsRequest, RuleId::R9),
                     ResponseType::Error,
                     cache,
                 );
@@ -402,7 +403,7 @@ impl<'r> Fetch<'r> {
             self.with_preflight = false;
         } else if !scheme_is_http {
             return self.finish(
-                Reason::fail(ErrorKind::UnsupportedScheme, "R21"),
+                Reason::fail(ErrorKind::UnsupportedScheme, RuleId::R21),
                 ResponseType::Error,
                 cache,
             );
@@ -446,7 +447,7 @@ impl<'r> Fetch<'r> {
                     || (!self.redirects.is_empty()
                         && !request.unsafe_names(self.profile).is_empty()));
             if self.forced_preflight && !standard {
-                self.note_deviations(&["D24"]);
+                self.note_deviations(&[RuleId::D24]);
             }
             self.with_preflight = standard || self.forced_preflight;
             self.any_with_preflight |= self.with_preflight;
@@ -477,12 +478,12 @@ impl<'r> Fetch<'r> {
                     headers,
                     private_network: pna,
                     ok: false,
-                    reason: Reason::ok("R28"),
+                    reason: Reason::ok(RuleId::R28),
                     cache_seconds: 0,
                 });
             }
             if pna && !needs_cors_preflight {
-                self.note_deviations(&["R67"]);
+                self.note_deviations(&[RuleId::R67]);
             }
             self.state = State::AwaitPreflight;
             return Next::Preflight;
@@ -614,7 +615,7 @@ impl<'r> Fetch<'r> {
         let preflight_origin = if self.profile.preflight_for_request_origin {
             let own = self.request.origin.serialization();
             if own != self.serialized_origin() {
-                self.note_deviations(&["D28"]);
+                self.note_deviations(&[RuleId::D28]);
             }
             own
         } else {
@@ -645,7 +646,7 @@ impl<'r> Fetch<'r> {
                     && !self.profile.use_cors_preflight_implies_method
                     && !response.has(crate::response::Cors::AllowMethods)
                 {
-                    self.note_deviations(&["D19"]);
+                    self.note_deviations(&[RuleId::D19]);
                 }
                 if let Some(p) = self
                     .outcome
@@ -693,7 +694,7 @@ impl<'r> Fetch<'r> {
                     .and_then(|h| h.preflight.as_mut())
                 {
                     p.ok = true;
-                    p.reason = Reason::ok("R37");
+                    p.reason = Reason::ok(RuleId::R37);
                     p.cache_seconds = cache_seconds;
                 }
                 self.send_actual()
@@ -713,9 +714,9 @@ impl<'r> Fetch<'r> {
         }
         // R36: a CORS request's every response, redirects included, must pass the CORS check.
         let mut granted = Reason::ok(match self.tainting {
-            Tainting::Basic => "R21",
-            Tainting::Opaque => "R21",
-            _ => "R33",
+            Tainting::Basic => RuleId::R21,
+            Tainting::Opaque => RuleId::R21,
+            _ => RuleId::R33,
         });
         if self.tainting == Tainting::Cors {
             let check = cors_check(response, self.serialized_origin(), self.request.credentials);
@@ -749,9 +750,15 @@ impl<'r> Fetch<'r> {
             Some(s.finish(Reason::fail(kind, rule), ResponseType::Error, cache))
         };
         match self.request.redirect {
-            RedirectMode::Error => return fail(self, ErrorKind::RedirectModeError, "R62", cache),
+            RedirectMode::Error => {
+                return fail(self, ErrorKind::RedirectModeError, RuleId::R62, cache)
+            }
             RedirectMode::Manual => {
-                return Some(self.finish(Reason::ok("R62"), ResponseType::OpaqueRedirect, cache));
+                return Some(self.finish(
+                    Reason::ok(RuleId::R62),
+                    ResponseType::OpaqueRedirect,
+                    cache,
+                ));
             }
             RedirectMode::Follow => {}
         }
@@ -761,13 +768,13 @@ impl<'r> Fetch<'r> {
             .base_url(Some(self.current_url()))
             .parse(&isomorphic_decode(&location))
         else {
-            return fail(self, ErrorKind::RedirectLocationInvalid, "R56", cache);
+            return fail(self, ErrorKind::RedirectLocationInvalid, RuleId::R56, cache);
         };
         if location.scheme() != "http" && location.scheme() != "https" {
-            return fail(self, ErrorKind::RedirectScheme, "R56", cache);
+            return fail(self, ErrorKind::RedirectScheme, RuleId::R56, cache);
         }
         if self.redirects.len() >= 20 {
-            return fail(self, ErrorKind::TooManyRedirects, "R56", cache);
+            return fail(self, ErrorKind::TooManyRedirects, RuleId::R56, cache);
         }
         // R57: credentials in the Location of a CORS request.
         let has_credentials = !location.username().is_empty() || location.password().is_some();
@@ -776,20 +783,20 @@ impl<'r> Fetch<'r> {
             && has_credentials
             && !self.request.origin.same_origin(&location_origin)
         {
-            return fail(self, ErrorKind::RedirectCredentials, "R57", cache);
+            return fail(self, ErrorKind::RedirectCredentials, RuleId::R57, cache);
         }
         if self.tainting == Tainting::Cors && has_credentials {
-            return fail(self, ErrorKind::RedirectCredentials, "R57", cache);
+            return fail(self, ErrorKind::RedirectCredentials, RuleId::R57, cache);
         }
         // D17: Chromium's fetch() refuses a redirect to a URL with credentials in every mode
         // (XHR follows it where the standard does).
         if has_credentials && self.profile.redirect_credentials_always_fail && !self.request.xhr {
-            self.note_deviations(&["D17"]);
-            return fail(self, ErrorKind::RedirectCredentials, "D17", cache);
+            self.note_deviations(&[RuleId::D17]);
+            return fail(self, ErrorKind::RedirectCredentials, RuleId::D17, cache);
         }
         // R62: a stream body cannot be replayed except through a 303.
         if response.status != 303 && self.request.body == Some(Body::Stream) {
-            return fail(self, ErrorKind::RedirectStreamBody, "R62", cache);
+            return fail(self, ErrorKind::RedirectStreamBody, RuleId::R62, cache);
         }
         // R58: 301/302 with POST, or 303 with anything but GET/HEAD, become GET without body.
         self.latest_removed_body_headers = ((response.status == 301 || response.status == 302)
@@ -818,7 +825,7 @@ impl<'r> Fetch<'r> {
                 });
             self.client_hints_removed = true;
             if had_hints {
-                self.note_deviations(&["D26"]);
+                self.note_deviations(&[RuleId::D26]);
             }
         }
         // R60: main fetch again, recursively, at the new URL.

@@ -2,6 +2,7 @@
 //! request headers (R16, R17), CORS-unsafe request-header names (R18), the non-wildcard name
 //! (R20), and the safelisted response-header names (R52).
 
+use crate::error::RuleId;
 use smallvec::SmallVec;
 
 use crate::grammar::{decode_and_split, eq_ignore_case, is_http_whitespace, trim};
@@ -193,7 +194,7 @@ pub enum Safelisted {
     /// Safelisted by the Fetch Standard.
     Standard,
     /// Safelisted only by a browser deviation (the id).
-    Deviation(&'static str),
+    Deviation(RuleId),
 }
 
 impl Safelisted {
@@ -267,19 +268,19 @@ pub(crate) fn deviation_candidate(name: &[u8], value: &[u8]) -> bool {
 
 /// The deviation (its id) under which `profile` safelists a request header the standard
 /// does not (D2, D3), if any.
-fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<&'static str> {
+fn deviation_safelisted(name: &[u8], value: &[u8], profile: &Profile) -> Option<RuleId> {
     if value.len() > 128 {
         return None;
     }
     if profile.range_lowercased_before_parse && eq_ignore_case(name, b"range") {
         // D3: Chromium lower-cases the value before parsing.
         return match parse_single_range(&value.to_ascii_lowercase()) {
-            Some((Some(_), _)) => Some("D3"),
+            Some((Some(_), _)) => Some(RuleId::D3),
             _ => None,
         };
     }
     if profile.client_hints_safelisted && chromium_client_hint(name, value) {
-        return Some("D2");
+        return Some(RuleId::D2);
     }
     None
 }
@@ -344,7 +345,7 @@ pub struct UnsafeNames<'a> {
     /// request whose classification no profile changes gives without copying a name.
     indexed: Indexed<'a>,
     /// Deviation ids that changed the result (a header safelisted only by a browser).
-    pub deviations: SmallVec<[&'static str; 2]>,
+    pub deviations: SmallVec<[RuleId; 2]>,
 }
 
 /// Names by position: the names of `headers[i]` for each `i` of `order`, in that order.
@@ -430,8 +431,8 @@ impl<'a> UnsafeNames<'a> {
             false,
             profile,
         );
-        if out.names != standard.names && !out.deviations.contains(&"D16") {
-            out.deviations.push("D16");
+        if out.names != standard.names && !out.deviations.contains(&RuleId::D16) {
+            out.deviations.push(RuleId::D16);
             out.deviations.sort_unstable();
         }
         out
@@ -485,8 +486,8 @@ impl<'a> UnsafeNames<'a> {
         if safelisted_value_bytes > 1024 {
             if profile.safelisted_total_limit {
                 names = all;
-            } else if !deviations.contains(&"D22") {
-                deviations.push("D22");
+            } else if !deviations.contains(&RuleId::D22) {
+                deviations.push(RuleId::D22);
             }
         }
         // Step 4: convert to a sorted-lowercase set (D21: Firefox keeps one per line).

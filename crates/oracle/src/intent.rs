@@ -176,7 +176,7 @@ impl Intent {
     /// let resp = Response::new(200, [("Access-Control-Allow-Origin", "https://evil.test")]);
     /// f.on_response(&resp, &mut cache, 0.0);
     /// let intent = Intent { route: None, sent: Tri::Must, readable: Tri::MustNot,
-    ///     exposed: ExposeIntent::Nothing, max_cache_seconds: 5, rule: "P5" };
+    ///     exposed: ExposeIntent::Nothing, max_cache_seconds: 5, rule: corsproof_oracle::RuleId::P5 };
     /// let m = intent.judge(f.outcome(), &resp, corsproof_oracle::CredentialsMode::SameOrigin);
     /// assert_eq!(m[0].what, "readable");
     /// assert_eq!(m[0].severity, "violation");
@@ -199,13 +199,13 @@ impl Intent {
                 });
             }
         };
-        check("sent", self.sent, outcome.sent(), "P7");
+        check("sent", self.sent, outcome.sent(), RuleId::P7);
         check("readable", self.readable, outcome.readable, self.rule);
         if outcome.readable && self.readable != Tri::MustNot {
             let exposed = crate::expose::ExposedList::of(response, credentials);
             for (name, _) in response.headers() {
                 let seen = crate::expose::is_visible(name, outcome.response_type, &exposed);
-                check("exposed", self.expose(name), seen, "P9");
+                check("exposed", self.expose(name), seen, RuleId::P9);
             }
         }
         for hop in &outcome.hops {
@@ -216,7 +216,7 @@ impl Intent {
                         severity: "hygiene",
                         expected: format!("at most {} s", self.max_cache_seconds),
                         observed: format!("{} s", p.cache_seconds),
-                        rule: "P10",
+                        rule: RuleId::P10,
                     });
                 }
             }
@@ -399,7 +399,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
             readable: Tri::May,
             exposed: ExposeIntent::AllButForbidden,
             max_cache_seconds,
-            rule: "P3",
+            rule: RuleId::P3,
         };
     }
     if request.mode != RequestMode::Cors {
@@ -409,7 +409,7 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
             readable: Tri::MustNot,
             exposed: ExposeIntent::Nothing,
             max_cache_seconds,
-            rule: "P3",
+            rule: RuleId::P3,
         };
     }
     let credentialed = request.credentials == CredentialsMode::Include;
@@ -433,17 +433,21 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
         (
             preflight_passes,
             preflight_passes,
-            if pna { "P11" } else { "P6" },
+            if pna { RuleId::P11 } else { RuleId::P6 },
         )
     } else if granted == Tri::MustNot {
-        (Tri::Must, Tri::MustNot, "P5")
+        (Tri::Must, Tri::MustNot, RuleId::P5)
     } else if request.method == "POST" && !route.methods.iter().any(|m| m == "POST") {
-        (Tri::Must, Tri::May, "P8")
+        (Tri::Must, Tri::May, RuleId::P8)
     } else {
         (
             Tri::Must,
             granted,
-            if granted == Tri::May { "P4" } else { "P8" },
+            if granted == Tri::May {
+                RuleId::P4
+            } else {
+                RuleId::P8
+            },
         )
     };
     // P9.

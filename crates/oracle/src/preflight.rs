@@ -1,6 +1,7 @@
 //! The CORS-preflight fetch (R29, R30, R37–R43, `#cors-preflight-fetch-0`): validating the
 //! preflight response against the actual request, and the max-age it grants.
 
+use crate::error::RuleId;
 use smallvec::SmallVec;
 
 use crate::cors_check::cors_check;
@@ -47,7 +48,7 @@ pub struct Passed<'a> {
     /// The max-age to cache for, `None` when the profile does not cache this result.
     pub max_age: Option<u64>,
     /// Deviation ids that changed the outcome.
-    pub deviations: SmallVec<[&'static str; 2]>,
+    pub deviations: SmallVec<[RuleId; 2]>,
 }
 
 /// Fetch "extract header list values" for a `#method` / `#field-name` list (R38): every
@@ -135,11 +136,11 @@ pub fn validate_into<'a, 'r: 'a>(
     passed.deviations.clear();
     // R30: a preflight is never followed through a redirect; a 3xx is not an ok status.
     if (300..=399).contains(&response.status) {
-        return Err(Reason::fail(ErrorKind::PreflightRedirect, "R30"));
+        return Err(Reason::fail(ErrorKind::PreflightRedirect, RuleId::R30));
     }
     // R37: ok status.
     if !response.is_ok_status() {
-        return Err(Reason::fail(ErrorKind::PreflightStatus, "R37"));
+        return Err(Reason::fail(ErrorKind::PreflightStatus, RuleId::R37));
     }
     // R37: the CORS check, with the actual request's credentials mode.
     if request.cors_check {
@@ -153,7 +154,12 @@ pub fn validate_into<'a, 'r: 'a>(
     if request.private_network {
         match response.get_combined(Cors::AllowPrivateNetwork) {
             Some(v) if &*v == b"true" => {}
-            _ => return Err(Reason::fail(ErrorKind::PrivateNetworkNotAllowed, "R67")),
+            _ => {
+                return Err(Reason::fail(
+                    ErrorKind::PrivateNetworkNotAllowed,
+                    RuleId::R67,
+                ))
+            }
         }
         if request.private_network_only {
             return Ok(());
@@ -161,9 +167,9 @@ pub fn validate_into<'a, 'r: 'a>(
     }
     // R38: extract ACAM as `#method` and ACAH as `#field-name`; any non-token fails.
     let acam_present = extract_token_list(response, Cors::AllowMethods, &mut passed.methods)
-        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowMethods, "R38"))?;
+        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowMethods, RuleId::R38))?;
     extract_token_list(response, Cors::AllowHeaders, &mut passed.header_names)
-        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, "R38"))?;
+        .map_err(|()| Reason::fail(ErrorKind::InvalidAllowHeaders, RuleId::R38))?;
     let methods = &mut passed.methods;
     let header_names = &passed.header_names;
     // R39: ACAM absent and use-CORS-preflight: methods is the request's method.
@@ -179,21 +185,24 @@ pub fn validate_into<'a, 'r: 'a>(
         && !method::is_cors_safelisted(method)
         && (include || !has(methods, b"*"))
     {
-        return Err(Reason::fail(ErrorKind::MethodNotAllowed, "R40"));
+        return Err(Reason::fail(ErrorKind::MethodNotAllowed, RuleId::R40));
     }
     let listed = |name: &[u8]| header_names.iter().any(|h| eq_ignore_case(h, name));
     let star = !include && has(header_names, b"*");
     // R41: Authorization must be named, whatever `*` says (D1: browsers let `*` cover it).
     if request.has_authorization && !listed(b"authorization") {
         if star && profile.authorization_covered_by_wildcard {
-            passed.deviations.push("D1");
+            passed.deviations.push(RuleId::D1);
         } else {
-            return Err(Reason::fail(ErrorKind::AuthorizationNotAllowed, "R41"));
+            return Err(Reason::fail(
+                ErrorKind::AuthorizationNotAllowed,
+                RuleId::R41,
+            ));
         }
     }
     // R42: every unsafe name must be listed, or covered by `*` without credentials.
     if !star && request.unsafe_names.iter().any(|name| !listed(name)) {
-        return Err(Reason::fail(ErrorKind::HeaderNotAllowed, "R42"));
+        return Err(Reason::fail(ErrorKind::HeaderNotAllowed, RuleId::R42));
     }
     Ok(())
 }
@@ -202,13 +211,13 @@ pub fn validate_into<'a, 'r: 'a>(
 fn max_age_noting_deviation(
     response: &Response,
     profile: &Profile,
-    deviations: &mut SmallVec<[&'static str; 2]>,
+    deviations: &mut SmallVec<[RuleId; 2]>,
 ) -> Option<u64> {
     let granted = max_age(response, profile);
     if profile.max_age_parsing != MaxAgeParsing::Standard || profile.max_age_cap.is_some() {
         let standard = max_age(response, &Profile::fetch());
         if granted != standard {
-            deviations.push("D6");
+            deviations.push(RuleId::D6);
         }
     }
     granted

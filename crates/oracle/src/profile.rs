@@ -3,6 +3,8 @@
 //! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
 //! the oracle models it.
 
+use crate::error::RuleId;
+
 /// How a profile parses `Access-Control-Max-Age` (R43, D6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MaxAgeParsing {
@@ -256,7 +258,7 @@ pub enum Modeled {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deviation {
     /// `D1`–`D15`.
-    pub id: &'static str,
+    pub id: RuleId,
     /// The browsers it applies to.
     pub browsers: &'static [&'static str],
     /// One line.
@@ -268,32 +270,32 @@ pub struct Deviation {
 /// D1–D15 of the rule digest and D16–D28 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
 pub const DEVIATIONS: [Deviation; 28] = [
-    Deviation { id: "D1", browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
-    Deviation { id: "D2", browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
-    Deviation { id: "D3", browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
-    Deviation { id: "D4", browsers: &["chromium"], summary: "UA-added and revalidation headers are not CORS-unsafe", modeled: Modeled::NotObservable("cases hold only script-set headers; script cannot set UA-added ones") },
-    Deviation { id: "D5", browsers: &["chromium"], summary: "methods upper-cased before matching ACAM", modeled: Modeled::Inactive("AccessControlAllowMethodsInCORSPreflightSpecConformant is enabled by default: exact match as in the standard") },
-    Deviation { id: "D6", browsers: &["chromium", "firefox"], summary: "ACMA parsing, defaults and caps", modeled: Modeled::Yes("max_age_parsing, max_age_cap") },
-    Deviation { id: "D7", browsers: &["chromium"], summary: "cache entry per key replaced (no union), keyed by initiator origin, `*` respects credentials, long URLs not cached", modeled: Modeled::Yes("cache") },
-    Deviation { id: "D8", browsers: &["firefox"], summary: "credentialed entries separate, `*` literal at lookup, GET/POST skip method lookup", modeled: Modeled::Yes("cache") },
-    Deviation { id: "D9", browsers: &["firefox"], summary: "rejects repeated raw ACAO fields", modeled: Modeled::NotObservable("same outcome as the standard's combined value (R33)") },
-    Deviation { id: "D10", browsers: &["chromium", "firefox"], summary: "ACEH empty-element tolerance differs between builds", modeled: Modeled::NotObservable("current sources tolerate empty elements as the standard does; grounded by the browser differential") },
-    Deviation { id: "D11", browsers: &["chromium", "firefox"], summary: "Origin header with referrer policy (stale WPT)", modeled: Modeled::NotObservable("cases carry no referrer policy; the default policy is modeled as in the standard") },
-    Deviation { id: "D12", browsers: &["chromium", "firefox"], summary: "TLS client certificates on preflights", modeled: Modeled::NotObservable("not visible in headers") },
-    Deviation { id: "D13", browsers: &["chromium"], summary: "ACAO `*` with credentials tolerated for non-HTTP(S) responses", modeled: Modeled::NotObservable("network cases are HTTP(S)") },
-    Deviation { id: "D14", browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
-    Deviation { id: "D15", browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
-    Deviation { id: "D16", browsers: &["chromium"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
-    Deviation { id: "D17", browsers: &["chromium"], summary: "fetch() refuses a redirect to a URL with credentials in every mode, not only for CORS requests (XHR follows it)", modeled: Modeled::Yes("redirect_credentials_always_fail") },
-    Deviation { id: "D18", browsers: &["chromium"], summary: "an actual response failing the CORS check does not clear the preflight cache entries", modeled: Modeled::Yes("cache.clear_on_actual_failure") },
-    Deviation { id: "D19", browsers: &["chromium", "firefox"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
-    Deviation { id: "D20", browsers: &["chromium"], summary: "a cached `*` header entry does not cover Authorization (the preflight check itself does, D1)", modeled: Modeled::Yes("cache.wildcard_covers_authorization") },
-    Deviation { id: "D21", browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
-    Deviation { id: "D22", browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
-    Deviation { id: "D23", browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
-    Deviation { id: "D24", browsers: &["firefox"], summary: "after a redirect, a hop is preflighted when an earlier hop was or when the request as first made had unsafe header names, even once it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
-    Deviation { id: "D25", browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
-    Deviation { id: "D26", browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
-    Deviation { id: "D27", browsers: &["firefox"], summary: "for a URL whose host is an IP address, a live preflight cache entry is often not used (entries are checked against the browser's DNS cache)", modeled: Modeled::NotObservable("depends on the state of the browser's DNS cache, not on the exchange: the same sequence hits or misses from run to run") },
-    Deviation { id: "D28", browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
+    Deviation { id: RuleId::D1, browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
+    Deviation { id: RuleId::D2, browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
+    Deviation { id: RuleId::D3, browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
+    Deviation { id: RuleId::D4, browsers: &["chromium"], summary: "UA-added and revalidation headers are not CORS-unsafe", modeled: Modeled::NotObservable("cases hold only script-set headers; script cannot set UA-added ones") },
+    Deviation { id: RuleId::D5, browsers: &["chromium"], summary: "methods upper-cased before matching ACAM", modeled: Modeled::Inactive("AccessControlAllowMethodsInCORSPreflightSpecConformant is enabled by default: exact match as in the standard") },
+    Deviation { id: RuleId::D6, browsers: &["chromium", "firefox"], summary: "ACMA parsing, defaults and caps", modeled: Modeled::Yes("max_age_parsing, max_age_cap") },
+    Deviation { id: RuleId::D7, browsers: &["chromium"], summary: "cache entry per key replaced (no union), keyed by initiator origin, `*` respects credentials, long URLs not cached", modeled: Modeled::Yes("cache") },
+    Deviation { id: RuleId::D8, browsers: &["firefox"], summary: "credentialed entries separate, `*` literal at lookup, GET/POST skip method lookup", modeled: Modeled::Yes("cache") },
+    Deviation { id: RuleId::D9, browsers: &["firefox"], summary: "rejects repeated raw ACAO fields", modeled: Modeled::NotObservable("same outcome as the standard's combined value (R33)") },
+    Deviation { id: RuleId::D10, browsers: &["chromium", "firefox"], summary: "ACEH empty-element tolerance differs between builds", modeled: Modeled::NotObservable("current sources tolerate empty elements as the standard does; grounded by the browser differential") },
+    Deviation { id: RuleId::D11, browsers: &["chromium", "firefox"], summary: "Origin header with referrer policy (stale WPT)", modeled: Modeled::NotObservable("cases carry no referrer policy; the default policy is modeled as in the standard") },
+    Deviation { id: RuleId::D12, browsers: &["chromium", "firefox"], summary: "TLS client certificates on preflights", modeled: Modeled::NotObservable("not visible in headers") },
+    Deviation { id: RuleId::D13, browsers: &["chromium"], summary: "ACAO `*` with credentials tolerated for non-HTTP(S) responses", modeled: Modeled::NotObservable("network cases are HTTP(S)") },
+    Deviation { id: RuleId::D14, browsers: &["firefox"], summary: "Content-Type safelisting computed separately", modeled: Modeled::NotObservable("same outcome as the standard") },
+    Deviation { id: RuleId::D15, browsers: &["firefox"], summary: "preflight `Accept: */*` not set explicitly", modeled: Modeled::NotObservable("preflight request_headers list only Access-Control-Request-* headers") },
+    Deviation { id: RuleId::D16, browsers: &["chromium"], summary: "duplicate request headers are safelisted on their combined value (`bytes=0-, bytes=0-` is not a Range; the 1024-byte total counts combined values)", modeled: Modeled::Yes("combined_request_header_values") },
+    Deviation { id: RuleId::D17, browsers: &["chromium"], summary: "fetch() refuses a redirect to a URL with credentials in every mode, not only for CORS requests (XHR follows it)", modeled: Modeled::Yes("redirect_credentials_always_fail") },
+    Deviation { id: RuleId::D18, browsers: &["chromium"], summary: "an actual response failing the CORS check does not clear the preflight cache entries", modeled: Modeled::Yes("cache.clear_on_actual_failure") },
+    Deviation { id: RuleId::D19, browsers: &["chromium", "firefox"], summary: "with use-CORS-preflight (XHR upload listeners), an absent ACAM does not allow the request's method", modeled: Modeled::Yes("use_cors_preflight_implies_method") },
+    Deviation { id: RuleId::D20, browsers: &["chromium"], summary: "a cached `*` header entry does not cover Authorization (the preflight check itself does, D1)", modeled: Modeled::Yes("cache.wildcard_covers_authorization") },
+    Deviation { id: RuleId::D21, browsers: &["firefox"], summary: "Access-Control-Request-Headers lists a name once per header line (`x-a,x-a`), not as a set", modeled: Modeled::Yes("acrh_deduplicated") },
+    Deviation { id: RuleId::D22, browsers: &["firefox"], summary: "no 1024-byte total over safelisted request-header values", modeled: Modeled::Yes("safelisted_total_limit") },
+    Deviation { id: RuleId::D23, browsers: &["firefox"], summary: "XHR upload listeners force a preflight whatever the body (GET, HEAD, no body)", modeled: Modeled::Yes("upload_listeners_need_body") },
+    Deviation { id: RuleId::D24, browsers: &["firefox"], summary: "after a redirect, a hop is preflighted when an earlier hop was or when the request as first made had unsafe header names, even once it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
+    Deviation { id: RuleId::D25, browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
+    Deviation { id: RuleId::D26, browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
+    Deviation { id: RuleId::D27, browsers: &["firefox"], summary: "for a URL whose host is an IP address, a live preflight cache entry is often not used (entries are checked against the browser's DNS cache)", modeled: Modeled::NotObservable("depends on the state of the browser's DNS cache, not on the exchange: the same sequence hits or misses from run to run") },
+    Deviation { id: RuleId::D28, browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
 ];

@@ -1,6 +1,7 @@
 //! Request construction (R6–R14): what script asks for, and the request the browser builds
 //! from it (normalized method, forbidden headers dropped, body-derived Content-Type, mode guards).
 
+use crate::error::RuleId;
 use url::Url;
 
 use crate::error::{ErrorKind, Reason};
@@ -197,23 +198,23 @@ impl Request {
     pub fn construct(init: RequestInit, profile: &Profile) -> Result<Request, Reason> {
         // R14: a URL with credentials throws.
         if !init.url.username().is_empty() || init.url.password().is_some() {
-            return Err(Reason::fail(ErrorKind::UrlCredentials, "R14"));
+            return Err(Reason::fail(ErrorKind::UrlCredentials, RuleId::R14));
         }
         // R6: the method must be a token and not forbidden; then it is normalized.
         if !is_token(init.method.as_bytes()) {
-            return Err(Reason::fail(ErrorKind::InvalidMethod, "R6"));
+            return Err(Reason::fail(ErrorKind::InvalidMethod, RuleId::R6));
         }
         if method::is_forbidden(init.method.as_bytes()) {
-            return Err(Reason::fail(ErrorKind::ForbiddenMethod, "R6"));
+            return Err(Reason::fail(ErrorKind::ForbiddenMethod, RuleId::R6));
         }
         let method = method::normalize(&init.method).into_owned();
         // R9: no-cors allows only GET, HEAD, POST, redirect mode follow, and no stream body.
         if init.mode == RequestMode::NoCors {
             if !method::is_cors_safelisted(method.as_bytes()) {
-                return Err(Reason::fail(ErrorKind::NoCorsMethod, "R9"));
+                return Err(Reason::fail(ErrorKind::NoCorsMethod, RuleId::R9));
             }
             if init.body == Some(Body::Stream) {
-                return Err(Reason::fail(ErrorKind::NoCorsRequest, "R13"));
+                return Err(Reason::fail(ErrorKind::NoCorsRequest, RuleId::R13));
             }
         }
         // R13 (XHR): `send()` drops the body of a GET or HEAD request, and the upload
@@ -233,7 +234,7 @@ impl Request {
             init.use_cors_preflight && (init.body.is_some() || !profile.upload_listeners_need_body);
         // R11: a body with GET or HEAD throws.
         if init.body.is_some() && (method == "GET" || method == "HEAD") {
-            return Err(Reason::fail(ErrorKind::BodyWithGetOrHead, "R11"));
+            return Err(Reason::fail(ErrorKind::BodyWithGetOrHead, RuleId::R11));
         }
         // R8: validate and normalize each header, then append through the guard.
         let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(init.headers.len() + 1);
@@ -242,7 +243,7 @@ impl Request {
         for (name, value) in &init.headers {
             let value = trim(value, is_http_whitespace);
             if !is_token(name) || value.iter().any(|&b| matches!(b, 0 | b'\n' | b'\r')) {
-                return Err(Reason::fail(ErrorKind::InvalidHeader, "R8"));
+                return Err(Reason::fail(ErrorKind::InvalidHeader, RuleId::R8));
             }
             if !append_guarded(&mut headers, name, value, no_cors, profile) {
                 dropped.push(name.clone());

@@ -51,7 +51,7 @@ fn chromium_pna_intent_follows_the_route() {
     let refused = intent(&policy(false), &request, &chromium);
     assert_eq!(
         (refused.sent, refused.readable, refused.rule),
-        (Tri::MustNot, Tri::MustNot, "P11")
+        (Tri::MustNot, Tri::MustNot, corsproof_oracle::RuleId::P11)
     );
     let allowed = intent(&policy(true), &request, &chromium);
     assert_eq!((allowed.sent, allowed.readable), (Tri::Must, Tri::Must));

@@ -120,7 +120,7 @@ fn grant(response: &Response, origin: Option<&str>, preflight: bool) -> Grant {
     if with.error.is_none() {
         return Grant::Read {
             credentialed: true,
-            rule: with.rule,
+            rule: with.rule.as_str(),
         };
     }
     let without = cors_check(response, origin, CredentialsMode::Omit);
@@ -131,7 +131,7 @@ fn grant(response: &Response, origin: Option<&str>, preflight: bool) -> Grant {
     } else {
         Grant::Read {
             credentialed: false,
-            rule: without.rule,
+            rule: without.rule.as_str(),
         }
     }
 }
