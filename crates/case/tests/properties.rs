@@ -1185,7 +1185,7 @@ proptest! {
         let headers = elements("access-control-allow-headers").unwrap_or_default();
         let a_include = ra.credentials == CredentialsMode::Include;
         let b_include = rb.credentials == CredentialsMode::Include;
-        let (usable, wildcard_usable, skips_method) = match profile.name {
+        let (usable, wildcard_usable, skips_method) = match profile.name() {
             "fetch" => (a_include || !b_include, true, false),
             "chromium" => (a_include || !b_include, !a_include, false),
             _ => (a_include == b_include, false, true),

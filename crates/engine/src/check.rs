@@ -98,7 +98,7 @@ impl std::fmt::Debug for CheckConfig {
             .field("seed", &self.seed)
             .field(
                 "profiles",
-                &self.profiles.iter().map(|p| p.name).collect::<Vec<_>>(),
+                &self.profiles.iter().map(|p| p.name()).collect::<Vec<_>>(),
             )
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
@@ -460,7 +460,7 @@ impl Ctx {
             })
             .collect();
         Some(Judged {
-            profile: profile.name,
+            profile: profile.name(),
             exchanges,
             mismatches,
             explanation,
@@ -594,7 +594,7 @@ impl Ctx {
             errors: 0,
         };
         for a in judged {
-            let Some(profile) = self.profiles.iter().find(|p| p.name == a.profile) else {
+            let Some(profile) = self.profiles.iter().find(|p| p.name() == a.profile) else {
                 continue;
             };
             let Some(b) = self.play(&init, profile, &mut ex).await else {

@@ -211,7 +211,7 @@ async fn run_case(
             case.method,
             case.path,
             case.origin,
-            profile.name,
+            profile.name(),
             fetch.outcome(),
             exchanges.join("\n  ")
         ))

@@ -58,6 +58,61 @@ pub enum WildcardEntries {
     Literal,
 }
 
+/// Which profile: the standard or one of the browsers the oracle models.
+///
+/// ```
+/// use corsproof_oracle::profile::ProfileId;
+/// assert_eq!(ProfileId::parse("firefox"), Some(ProfileId::Firefox));
+/// assert_eq!(ProfileId::Chromium.profile().id, ProfileId::Chromium);
+/// assert_eq!(serde_json::to_string(&ProfileId::Fetch).unwrap(), "\"fetch\"");
+/// ```
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileId {
+    /// The Fetch Standard as written, no deviation.
+    Fetch,
+    /// Chromium, with its observed and documented deviations.
+    Chromium,
+    /// Firefox ESR, with its observed and documented deviations.
+    Firefox,
+}
+
+impl ProfileId {
+    /// Every profile, in the order reports list them.
+    pub const ALL: [ProfileId; 3] = [ProfileId::Fetch, ProfileId::Chromium, ProfileId::Firefox];
+
+    /// `fetch`, `chromium` or `firefox`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProfileId::Fetch => "fetch",
+            ProfileId::Chromium => "chromium",
+            ProfileId::Firefox => "firefox",
+        }
+    }
+
+    /// The profile spelled `name`.
+    pub fn parse(name: &str) -> Option<ProfileId> {
+        ProfileId::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The profile's rules.
+    pub fn profile(self) -> Profile {
+        match self {
+            ProfileId::Fetch => Profile::fetch(),
+            ProfileId::Chromium => Profile::chromium(),
+            ProfileId::Firefox => Profile::firefox(),
+        }
+    }
+}
+
+impl std::fmt::Display for ProfileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A browser profile: the standard plus a set of deviations.
 ///
 /// ```
@@ -69,8 +124,8 @@ pub enum WildcardEntries {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    /// `fetch`, `chromium` or `firefox`.
-    pub name: &'static str,
+    /// Which profile these rules are.
+    pub id: ProfileId,
     /// D1: ACAH `*` also covers `Authorization` (violates R41).
     pub authorization_covered_by_wildcard: bool,
     /// D2: client-hint headers and `intervention` are safelisted request headers.
@@ -131,7 +186,7 @@ impl Profile {
     /// The Fetch Standard as written (@586cd2a), no deviation.
     pub fn fetch() -> Profile {
         Profile {
-            name: "fetch",
+            id: ProfileId::Fetch,
             authorization_covered_by_wildcard: false,
             client_hints_safelisted: false,
             range_lowercased_before_parse: false,
@@ -165,7 +220,7 @@ impl Profile {
     /// by the browser differential in Chromium 156 (D16–D20; D3 not observed).
     pub fn chromium() -> Profile {
         Profile {
-            name: "chromium",
+            id: ProfileId::Chromium,
             authorization_covered_by_wildcard: true,
             client_hints_safelisted: true,
             range_lowercased_before_parse: false,
@@ -199,7 +254,7 @@ impl Profile {
     /// browser differential in Firefox 153 ESR (D19, D21–D24, D28; D27 is not modeled).
     pub fn firefox() -> Profile {
         Profile {
-            name: "firefox",
+            id: ProfileId::Firefox,
             authorization_covered_by_wildcard: true,
             client_hints_safelisted: false,
             range_lowercased_before_parse: false,
@@ -231,16 +286,13 @@ impl Profile {
 
     /// The profile of that name: `fetch`, `chromium`, `firefox`.
     pub fn by_name(name: &str) -> Option<Profile> {
-        match name {
-            "fetch" => Some(Profile::fetch()),
-            "chromium" => Some(Profile::chromium()),
-            "firefox" => Some(Profile::firefox()),
-            _ => None,
-        }
+        ProfileId::parse(name).map(ProfileId::profile)
     }
 
-    /// Every profile's name.
-    pub const NAMES: [&'static str; 3] = ["fetch", "chromium", "firefox"];
+    /// `fetch`, `chromium` or `firefox`.
+    pub fn name(&self) -> &'static str {
+        self.id.as_str()
+    }
 }
 
 /// How the oracle treats one documented deviation.

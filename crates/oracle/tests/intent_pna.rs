@@ -74,9 +74,9 @@ fn profiles_without_pna_ignore_the_address_space() {
             (i.sent, i.readable),
             (Tri::Must, Tri::Must),
             "{}",
-            profile.name
+            profile.name()
         );
-        assert_eq!(run(&profile, false), (true, true), "{}", profile.name);
+        assert_eq!(run(&profile, false), (true, true), "{}", profile.name());
         assert_eq!(request.credentials, CredentialsMode::SameOrigin);
     }
 }

@@ -188,7 +188,7 @@ fn judge(
             request.url,
             request.origin.serialization(),
             request.credentials,
-            profile.name,
+            profile.name(),
             spec.headers,
             request.target_more_private,
             request.use_cors_preflight,
