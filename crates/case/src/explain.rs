@@ -387,6 +387,61 @@ impl RequestJson {
     pub fn to_init(&self, where_: &str) -> Result<RequestInit, CaseError> {
         to_init(self, where_)
     }
+
+    /// The JSON request of the oracle's request: the inverse of [`RequestJson::to_init`], so
+    /// that a case a program built can be saved, explained and replayed. Every option is
+    /// spelled out, defaults included.
+    ///
+    /// ```
+    /// use corsproof_case::RequestJson;
+    /// use corsproof_oracle::{Origin, RequestInit};
+    /// let mut init = RequestInit::new(
+    ///     url::Url::parse("https://api.test/x?q=1").unwrap(),
+    ///     Origin::parse_serialized("https://app.test").unwrap(),
+    /// );
+    /// init.headers.push((b"X-A".to_vec(), b"caf\xe9".to_vec()));
+    /// let json = RequestJson::from_init(&init);
+    /// assert_eq!(json.headers, [("X-A".to_string(), "café".to_string())]);
+    /// assert_eq!(json.to_init("").unwrap(), init);
+    /// ```
+    pub fn from_init(init: &RequestInit) -> RequestJson {
+        let text = |b: &[u8]| corsproof_oracle::grammar::isomorphic_decode(b);
+        RequestJson {
+            url: init.url.to_string(),
+            origin: init.origin.serialization().to_string(),
+            method: init.method.clone(),
+            headers: init
+                .headers
+                .iter()
+                .map(|(n, v)| (text(n), text(v)))
+                .collect(),
+            credentials: Some(match init.credentials {
+                CredentialsMode::Omit => CredentialsJson::Omit,
+                CredentialsMode::SameOrigin => CredentialsJson::SameOrigin,
+                CredentialsMode::Include => CredentialsJson::Include,
+            }),
+            mode: Some(match init.mode {
+                RequestMode::Cors => ModeJson::Cors,
+                RequestMode::NoCors => ModeJson::NoCors,
+                RequestMode::SameOrigin => ModeJson::SameOrigin,
+            }),
+            body: init.body.as_ref().map(|b| match b {
+                Body::Text => "text".to_string(),
+                Body::UrlSearchParams => "urlsearchparams".to_string(),
+                Body::FormData => "formdata".to_string(),
+                Body::Blob(t) if t.is_empty() => "blob".to_string(),
+                Body::Blob(t) => format!("blob:{t}"),
+                Body::Stream => "stream".to_string(),
+            }),
+            use_cors_preflight: init.use_cors_preflight,
+            redirect: Some(match init.redirect {
+                RedirectMode::Follow => RedirectJson::Follow,
+                RedirectMode::Error => RedirectJson::Error,
+                RedirectMode::Manual => RedirectJson::Manual,
+            }),
+            private_network: init.target_more_private,
+        }
+    }
 }
 
 fn to_init(r: &RequestJson, where_: &str) -> Result<RequestInit, CaseError> {

@@ -39,7 +39,7 @@ use corsproof_case::{
 use corsproof_oracle::grammar::{eq_ignore_case, is_token};
 use corsproof_oracle::headers::UnsafeNames;
 use corsproof_oracle::headers::{is_forbidden_request_header, safelisted_request_header};
-use corsproof_oracle::intent::{intent, Tri};
+use corsproof_oracle::intent::{intent, Mismatch, Tri};
 use corsproof_oracle::{
     Body, CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit,
     RequestMode, Response,
@@ -1309,17 +1309,24 @@ proptest! {
         let mismatches = intended.judge(outcome, response, request.credentials);
         if intended.readable == Tri::MustNot && outcome.readable {
             prop_assert!(
-                mismatches.iter().any(|m| m.what == "readable" && m.severity == "violation"),
+                mismatches.iter().any(|m| matches!(m, Mismatch::Readable { .. }) && m.grants()),
                 "must-not-read yet readable, and the judge is silent: {intended:#?} {mismatches:#?}"
             );
         }
         for (what, tri, observed) in [("sent", intended.sent, outcome.sent()), ("readable", intended.readable, outcome.readable)] {
-            let reported: Vec<_> = mismatches.iter().filter(|m| m.what == what).collect();
+            let reported: Vec<_> = mismatches
+                .iter()
+                .filter(|m| match m {
+                    Mismatch::Sent { .. } => what == "sent",
+                    Mismatch::Readable { .. } => what == "readable",
+                    Mismatch::Exposed { .. } | Mismatch::Cache { .. } => false,
+                })
+                .collect();
             if tri.allows(observed) {
                 prop_assert!(reported.is_empty(), "{what}: {tri:?} allows {observed}, judge says {reported:#?}");
             } else {
                 prop_assert_eq!(reported.len(), 1, "{}: {:?} forbids {}, judge says {:#?}", what, tri, observed, reported);
-                prop_assert_eq!(reported[0].severity, if observed { "violation" } else { "breakage" });
+                prop_assert_eq!(reported[0].grants(), observed);
             }
         }
     }

@@ -12,10 +12,11 @@ use anyhow::Context;
 use corsproof_case::RequestJson;
 use corsproof_emit::{self as emit, EmitError, KongOptions};
 use corsproof_engine::check::{self, CheckConfig, CheckError};
+use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::Profile;
 use corsproof_policy::{parse_path, Policy};
 use corsproof_report as report;
-use corsproof_report::finding::Report;
+use corsproof_report::{CheckKind, Kind, Report};
 use corsproof_targets::container::{self, ContainerError};
 use corsproof_targets::launch::{self, LaunchError};
 
@@ -54,8 +55,8 @@ pub struct Flags {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub concurrency: u64,
     /// Waive findings of this kind (repeatable).
-    #[arg(long = "allow", value_name = "KIND")]
-    pub allow: Vec<String>,
+    #[arg(long = "allow", value_name = "KIND", value_parser = crate::kind_parser::<CheckKind>("a check"))]
+    pub allow: Vec<CheckKind>,
     /// Replay the cases of this file (written by an earlier run) instead of generating.
     #[arg(long)]
     pub replay: Option<PathBuf>,
@@ -286,9 +287,9 @@ fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::R
 struct CaseFile {
     /// `corsproof check --replay` reads this.
     corsproof_case: u32,
-    kind: String,
+    kind: Kind,
     route: Option<String>,
-    profiles: Vec<String>,
+    profiles: Vec<ProfileId>,
     target: String,
     policy: Option<String>,
     seed: u64,
@@ -452,23 +453,27 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     let result = match &flags.replay {
         Some(file) => {
             let cases = read_cases(file)?;
-            runtime.block_on(check::replay(policy, &policy_name, base, cases, &config))
+            runtime.block_on(check::replay_json(
+                policy,
+                &policy_name,
+                base,
+                &cases,
+                &config,
+            ))
         }
         None => runtime.block_on(check::check(policy, &policy_name, base, &config)),
     };
     let mut report = match result {
         Ok(r) => r,
-        Err(e @ CheckError::Unreachable { .. }) => {
-            eprintln!("corsproof check: {e}");
-            return Ok(3);
-        }
         Err(e) => {
             eprintln!("corsproof check: {e}");
-            return Ok(2);
+            return Ok(exit_code(&e));
         }
     };
     let waived = report.findings.len();
-    report.findings.retain(|f| !flags.allow.contains(&f.kind));
+    report
+        .findings
+        .retain(|f| !flags.allow.iter().any(|k| f.kind == *k));
     let waived = waived - report.findings.len();
     if !flags.no_save && !report.findings.is_empty() && flags.replay.is_none() {
         save_cases(&report, &flags.save_cases)?;
@@ -509,21 +514,28 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     Ok(u8::from(!report.findings.is_empty()))
 }
 
+/// The exit status of a check that could not give a verdict: 3 when the target failed or the
+/// run did (a worker that stopped leaves cases unjudged: no verdict either way), 2 for the
+/// caller's input.
+fn exit_code(e: &CheckError) -> u8 {
+    match e {
+        CheckError::Unreachable { .. } | CheckError::Worker { .. } => 3,
+        CheckError::BadTarget { .. } | CheckError::Case(_) => 2,
+    }
+}
+
 fn save_cases(report: &Report, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (i, f) in report.findings.iter().enumerate() {
-        let Ok(request) = serde_json::from_value::<RequestJson>(f.request.clone()) else {
-            continue;
-        };
         let case = CaseFile {
             corsproof_case: 1,
-            kind: f.kind.clone(),
+            kind: f.kind,
             route: f.route.clone(),
             profiles: f.profiles.clone(),
             target: report.target.clone(),
             policy: report.policy.clone(),
             seed: report.seed,
-            request,
+            request: f.request.case.clone(),
         };
         let path = dir.join(format!("{:02}-{}.json", i + 1, f.kind));
         let text = serde_json::to_string_pretty(&case)?;
@@ -558,4 +570,22 @@ fn read_cases(file: &Path) -> anyhow::Result<Vec<RequestJson>> {
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_without_verdict_exits_3_and_bad_input_2() {
+        let worker = CheckError::Worker {
+            message: "a panic".into(),
+        };
+        assert_eq!(exit_code(&worker), 3);
+        let bad = CheckError::BadTarget {
+            url: "ftp://x/".into(),
+            why: "only http:// and https:// targets are supported",
+        };
+        assert_eq!(exit_code(&bad), 2);
+    }
 }

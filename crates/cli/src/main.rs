@@ -152,6 +152,22 @@ pub struct Done {
     pub output: String,
 }
 
+/// The parser of a `--allow KIND` value: one of the kinds of `K` (its words, from
+/// `clap::ValueEnum`), or an error naming the kinds (`what`: "a check", "an audit").
+pub fn kind_parser<K: ValueEnum + Clone + Send + Sync + 'static>(
+    what: &'static str,
+) -> impl Fn(&str) -> Result<K, String> + Clone + Send + Sync + 'static {
+    move |word: &str| {
+        K::from_str(word, false).map_err(|_| {
+            let known: Vec<String> = K::value_variants()
+                .iter()
+                .filter_map(|k| k.to_possible_value().map(|v| v.get_name().to_string()))
+                .collect();
+            format!("not {what} finding kind (one of: {})", known.join(", "))
+        })
+    }
+}
+
 /// Writes the output where it was asked to go.
 pub fn emit(output: &str, to: Option<&PathBuf>) -> anyhow::Result<()> {
     use anyhow::Context;

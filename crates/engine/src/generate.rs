@@ -3,8 +3,9 @@
 //! them, credentials modes, and paths under every route, every `probe_paths` entry and paths
 //! no route covers. Exported for users' own property tests.
 //!
-//! A generated request is a [`RequestJson`], the `request` of `corsproof explain`'s input
-//! (shared/design/cli.md), so that any failing case is also an `explain` case.
+//! A generated request is the oracle's [`RequestInit`]: what script asks for. The case format
+//! (`corsproof_case::RequestJson::from_init`) spells it as the `request` of an `explain` case,
+//! so that any failing case is also an `explain` case.
 //!
 //! ```
 //! use corsproof_engine::generate::Generator;
@@ -19,16 +20,15 @@
 //! let gen = Generator::new(&policy, &url::Url::parse("http://127.0.0.1:8080")?);
 //! let mut runner = TestRunner::deterministic();
 //! let request = gen.request().new_tree(&mut runner).unwrap().current();
-//! assert!(request.url.starts_with("http://127.0.0.1:8080/"));
-//! assert!(gen.origins().iter().any(|o| o == "https://evilexample.com"));
+//! assert!(request.url.as_str().starts_with("http://127.0.0.1:8080/"));
+//! assert!(gen.origins().iter().any(|o| o.serialization() == "https://evilexample.com"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::BTreeSet;
 
-use corsproof_case::{CredentialsJson, ModeJson, RequestJson};
-use corsproof_oracle::Origin;
-use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Scheme};
+use corsproof_oracle::{CredentialsMode, Origin, RequestInit, RequestMode};
+use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route, Scheme};
 use proptest::prelude::*;
 use proptest::sample::select;
 use url::Url;
@@ -70,9 +70,9 @@ const HEADERS: [(&str, &str); 14] = [
 #[derive(Debug, Clone)]
 pub struct Generator {
     base: Url,
-    origins: Vec<String>,
+    origins: Vec<Origin>,
     methods: Vec<String>,
-    headers: Vec<(String, String)>,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
     paths: Vec<String>,
     /// Subdomain patterns as (scheme, domain, port) serialization parts.
     patterns: Vec<(Scheme, String, Option<u16>)>,
@@ -107,20 +107,7 @@ impl Generator {
                     }
                 }
             }
-            let prefix = route.path.as_str();
-            paths.insert(prefix.to_string());
-            let dir = if prefix.ends_with('/') {
-                prefix.to_string()
-            } else {
-                format!("{prefix}/")
-            };
-            paths.insert(format!("{dir}corsproof-probe"));
-            paths.insert(format!("{dir}a/b?q=1"));
-            paths.insert(format!("{dir}corsproof-missing-404"));
-            // `corsproof serve`'s demo answers 500 under `.../error`: CORS headers must be on
-            // error responses too.
-            paths.insert(format!("{dir}error"));
-            paths.extend(route.probe_paths.iter().cloned());
+            paths.extend(route_paths(route));
         }
         // Paths no route covers, when there are any (a route at `/` covers everything).
         for p in ["/corsproof-uncovered", "/"] {
@@ -128,28 +115,16 @@ impl Generator {
                 paths.insert(p.to_string());
             }
         }
-        // A long value and many headers stress the safelist's byte limits (R9, 128/1024 bytes).
+        // A long value and many headers stress the safelist's byte limits (R16, R18: 128 and
+        // 1024 bytes).
         headers.push(("Accept".to_string(), "a".repeat(130)));
         let origins = origins
             .into_iter()
-            .filter(|o| Origin::parse_serialized(o).is_ok())
+            .filter_map(|o| Origin::parse_serialized(&o).ok())
             .collect();
-        let patterns = policy
-            .routes
-            .iter()
-            .filter_map(|r| match &r.origins {
-                Origins::List(entries) => Some(entries),
-                Origins::Any => None,
-            })
-            .flatten()
-            .filter_map(|e| match e {
-                OriginEntry::Subdomain {
-                    scheme,
-                    domain,
-                    port,
-                } => Some((*scheme, domain.clone(), *port)),
-                _ => None,
-            })
+        let headers = headers
+            .into_iter()
+            .map(|(n, v)| (n.into_bytes(), v.into_bytes()))
             .collect();
         Generator {
             base: base.clone(),
@@ -157,13 +132,13 @@ impl Generator {
             methods: methods.into_iter().collect(),
             headers,
             paths: paths.into_iter().collect(),
-            patterns,
+            patterns: patterns(policy),
         }
     }
 
     /// The origin pool: every allowed origin and pattern instance, their mutations, strangers,
     /// `null` and the target's own origin.
-    pub fn origins(&self) -> &[String] {
+    pub fn origins(&self) -> &[Origin] {
         &self.origins
     }
 
@@ -172,16 +147,25 @@ impl Generator {
         &self.paths
     }
 
-    /// The URL of `path` on the target.
-    pub fn url(&self, path: &str) -> String {
-        let mut base = self.base.as_str().trim_end_matches('/').to_string();
-        base.push_str(path);
-        base
+    /// The URL of `path` (a path, with a query or not) on the target.
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        match path.split_once('?') {
+            Some((p, q)) => {
+                url.set_path(p);
+                url.set_query(Some(q));
+            }
+            None => {
+                url.set_path(path);
+                url.set_query(None);
+            }
+        }
+        url
     }
 
     /// A strategy of origins: the pool, and instances of the policy's subdomain patterns
     /// with one or two random labels.
-    pub fn origin(&self) -> BoxedStrategy<String> {
+    pub fn origin(&self) -> BoxedStrategy<Origin> {
         let pool = select(self.origins.clone());
         if self.patterns.is_empty() {
             return pool.boxed();
@@ -191,14 +175,19 @@ impl Generator {
             select(self.patterns.clone()),
             proptest::collection::vec(label, 1..3),
         )
-            .prop_map(|((scheme, domain, port), labels)| {
-                serialize(scheme, &format!("{}.{domain}", labels.join(".")), port)
-            });
+            .prop_filter_map(
+                "a pattern instance is an origin",
+                |((scheme, domain, port), labels)| {
+                    let serialized =
+                        serialize(scheme, &format!("{}.{domain}", labels.join(".")), port);
+                    Origin::parse_serialized(&serialized).ok()
+                },
+            );
         prop_oneof![4 => pool, 1 => instance].boxed()
     }
 
     /// A strategy of browser requests to the target.
-    pub fn request(&self) -> impl Strategy<Value = RequestJson> {
+    pub fn request(&self) -> impl Strategy<Value = RequestInit> {
         let this = self.clone();
         let header = select(self.headers.clone());
         (
@@ -215,30 +204,26 @@ impl Generator {
                 1 => proptest::collection::vec(header, 3..9),
             ],
             select(vec![
-                CredentialsJson::Omit,
-                CredentialsJson::SameOrigin,
-                CredentialsJson::Include,
+                CredentialsMode::Omit,
+                CredentialsMode::SameOrigin,
+                CredentialsMode::Include,
             ]),
-            prop_oneof![8 => Just(ModeJson::Cors), 1 => Just(ModeJson::NoCors)],
+            prop_oneof![8 => Just(RequestMode::Cors), 1 => Just(RequestMode::NoCors)],
             proptest::bool::weighted(0.05),
             proptest::bool::weighted(0.15),
         )
             .prop_map(
                 move |(origin, path, method, headers, credentials, mode, upload, private)| {
-                    RequestJson {
-                        url: this.url(&path),
-                        origin,
-                        method,
-                        headers,
-                        credentials: Some(credentials),
-                        mode: Some(mode),
-                        body: None,
-                        use_cors_preflight: upload,
-                        redirect: None,
-                        // A page on a public site calling a server on a private address (R67:
-                        // Chromium's PNA preflight).
-                        private_network: private,
-                    }
+                    let mut init = RequestInit::new(this.url(&path), origin);
+                    init.method = method;
+                    init.headers = headers;
+                    init.credentials = credentials;
+                    init.mode = mode;
+                    init.use_cors_preflight = upload;
+                    // A page on a public site calling a server on a private address (R67:
+                    // Chromium's PNA preflight).
+                    init.target_more_private = private;
+                    init
                 },
             )
     }
@@ -246,30 +231,26 @@ impl Generator {
     /// The deterministic cases every check starts with: for every path and every origin of
     /// the pool, a simple credentialed GET; then, for every route, its methods and headers
     /// from each of its allowed origins.
-    pub fn baseline(&self, policy: &Policy) -> Vec<RequestJson> {
+    pub fn baseline(&self, policy: &Policy) -> Vec<RequestInit> {
         let simple =
-            |origin: &str, path: &str, method: &str, headers: Vec<(String, String)>| RequestJson {
-                url: self.url(path),
-                origin: origin.to_string(),
-                method: method.to_string(),
-                headers,
-                credentials: Some(CredentialsJson::Include),
-                mode: Some(ModeJson::Cors),
-                body: None,
-                use_cors_preflight: false,
-                redirect: None,
-                private_network: false,
+            |origin: &Origin, path: &str, method: &str, headers: Vec<(Vec<u8>, Vec<u8>)>| {
+                let mut init = RequestInit::new(self.url(path), origin.clone());
+                init.method = method.to_string();
+                init.headers = headers;
+                init.credentials = CredentialsMode::Include;
+                init
             };
+        let evil = Origin::parse_serialized("https://evil.test").ok();
         let mut out = Vec::new();
         for path in &self.paths {
             for origin in &self.origins {
                 out.push(simple(origin, path, "GET", Vec::new()));
                 // The same from a public page to this (private) server: PNA under chromium,
                 // with and without credentials.
-                for credentials in [CredentialsJson::Include, CredentialsJson::Omit] {
+                for credentials in [CredentialsMode::Include, CredentialsMode::Omit] {
                     let mut pna = simple(origin, path, "GET", Vec::new());
-                    pna.private_network = true;
-                    pna.credentials = Some(credentials);
+                    pna.target_more_private = true;
+                    pna.credentials = credentials;
                     out.push(pna);
                 }
             }
@@ -284,9 +265,12 @@ impl Generator {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| route.path.clone());
-            let mut headers: Vec<(String, String)> = Vec::new();
+            let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
             if let HeaderNames::List(names) = &route.request_headers {
-                headers = names.iter().map(|n| (n.clone(), "1".to_string())).collect();
+                headers = names
+                    .iter()
+                    .map(|n| (n.clone().into_bytes(), b"1".to_vec()))
+                    .collect();
             }
             for entry in entries {
                 let Some(origin) = instance(entry) else {
@@ -296,27 +280,29 @@ impl Generator {
                     out.push(simple(&origin, &path, method, headers.clone()));
                 }
                 // What the route does not allow, from an allowed origin: another method,
-                // another header; and an XHR upload (a preflight for a simple method, R14).
+                // another header; and an XHR upload (a preflight for a simple method, R13).
                 out.push(simple(&origin, &path, "PURGE", Vec::new()));
                 out.push(simple(
                     &origin,
                     &path,
                     "GET",
-                    vec![("X-Corsproof-Unlisted".to_string(), "1".to_string())],
+                    vec![(b"X-Corsproof-Unlisted".to_vec(), b"1".to_vec())],
                 ));
                 let mut upload = simple(&origin, &path, "POST", Vec::new());
                 upload.use_cors_preflight = true;
                 out.push(upload);
             }
             // What the route allows, from a refused origin.
-            for method in &route.methods {
-                out.push(simple("https://evil.test", &path, method, headers.clone()));
+            if let Some(evil) = &evil {
+                for method in &route.methods {
+                    out.push(simple(evil, &path, method, headers.clone()));
+                }
             }
             // With the credentials mode the route grants, so that only the probed detail can
             // make the preflight fail.
             if !route.credentials {
                 for case in &mut out[first..] {
-                    case.credentials = Some(CredentialsJson::Omit);
+                    case.credentials = CredentialsMode::Omit;
                 }
             }
         }
@@ -324,16 +310,60 @@ impl Generator {
     }
 }
 
+/// The paths probed under a route: its prefix, subpaths, a path its server does not have,
+/// and its `probe_paths`.
+fn route_paths(route: &Route) -> Vec<String> {
+    let prefix = route.path.as_str();
+    let dir = if prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    };
+    let mut out = vec![
+        prefix.to_string(),
+        format!("{dir}corsproof-probe"),
+        format!("{dir}a/b?q=1"),
+        format!("{dir}corsproof-missing-404"),
+        // `corsproof serve`'s demo answers 500 under `.../error`: CORS headers must be on
+        // error responses too.
+        format!("{dir}error"),
+    ];
+    out.extend(route.probe_paths.iter().cloned());
+    out
+}
+
+/// The policy's subdomain patterns as (scheme, domain, port).
+fn patterns(policy: &Policy) -> Vec<(Scheme, String, Option<u16>)> {
+    policy
+        .routes
+        .iter()
+        .filter_map(|r| match &r.origins {
+            Origins::List(entries) => Some(entries),
+            Origins::Any => None,
+        })
+        .flatten()
+        .filter_map(|e| match e {
+            OriginEntry::Subdomain {
+                scheme,
+                domain,
+                port,
+            } => Some((*scheme, domain.clone(), *port)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A concrete origin an entry allows (`a1.` in front of a pattern's domain).
-fn instance(entry: &OriginEntry) -> Option<String> {
-    match entry {
-        OriginEntry::Exact { .. } | OriginEntry::Null => Some(entry.to_string()),
+fn instance(entry: &OriginEntry) -> Option<Origin> {
+    let serialized = match entry {
+        OriginEntry::Exact { .. } | OriginEntry::Null => entry.to_string(),
         OriginEntry::Subdomain {
             scheme,
             domain,
             port,
-        } => Some(serialize(*scheme, &format!("a1.{domain}"), *port)),
-    }
+        } => serialize(*scheme, &format!("a1.{domain}"), *port),
+    };
+    Origin::parse_serialized(&serialized).ok()
 }
 
 fn serialize(scheme: Scheme, host: &str, port: Option<u16>) -> String {
@@ -462,11 +492,12 @@ mod tests {
         let mut instances = std::collections::BTreeSet::new();
         for _ in 0..500 {
             let o = g.origin().new_tree(&mut runner).unwrap().current();
-            if o.ends_with(".partner.test")
-                && o.starts_with("https://")
+            let s = o.serialization().to_string();
+            if s.ends_with(".partner.test")
+                && s.starts_with("https://")
                 && !g.origins().contains(&o)
             {
-                instances.insert(o);
+                instances.insert(s);
             }
         }
         assert!(instances.len() > 20, "{instances:?}");

@@ -6,8 +6,11 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use corsproof_engine::audit::{audit, kinds, probes, AuditError, Class, Options, Site};
+use corsproof_case::CredentialsJson;
+use corsproof_engine::audit::{audit, probes, AuditError, Class, Options, Site};
+use corsproof_oracle::RuleId;
 use corsproof_report::finding::{Report, Severity};
+use corsproof_report::{AuditKind, Kind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -136,11 +139,11 @@ async fn run(addr: SocketAddr, site: &str) -> Report {
         .expect("the audit runs")
 }
 
-fn kinds_of(report: &Report) -> BTreeSet<&str> {
-    report.findings.iter().map(|f| f.kind.as_str()).collect()
+fn kinds_of(report: &Report) -> BTreeSet<Kind> {
+    report.findings.iter().map(|f| f.kind).collect()
 }
 
-fn finding<'a>(report: &'a Report, kind: &str) -> &'a corsproof_report::finding::Finding {
+fn finding(report: &Report, kind: AuditKind) -> &corsproof_report::finding::Finding {
     report
         .findings
         .iter()
@@ -149,27 +152,32 @@ fn finding<'a>(report: &'a Report, kind: &str) -> &'a corsproof_report::finding:
 }
 
 fn origins(f: &corsproof_report::finding::Finding, key: &str) -> Vec<String> {
-    f.request[key]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    let list = match key {
+        "origins" => &f.request.origins,
+        "also_granted" => &f.request.also_granted,
+        other => panic!("no request list {other}"),
+    };
+    list.clone().unwrap_or_default()
 }
 
 /// Runs a defect server and checks the exact set of kinds.
-async fn expect(handler: Handler, site: &str, expected: &[&str]) -> Report {
+async fn expect(handler: Handler, site: &str, expected: &[AuditKind]) -> Report {
     let addr = serve(handler).await;
     let report = run(addr, site).await;
     let got = kinds_of(&report);
-    let want: BTreeSet<&str> = expected.iter().copied().collect();
+    let want: BTreeSet<Kind> = expected.iter().map(|k| Kind::Audit(*k)).collect();
     assert_eq!(got, want, "{:#?}", report.findings);
     assert_eq!(report.stats.errors, 0);
     assert!(report.policy.is_none());
     for f in &report.findings {
-        assert!(kinds::is_kind(&f.kind), "{}", f.kind);
+        let Kind::Audit(kind) = f.kind else {
+            panic!("{} is not an audit kind", f.kind);
+        };
+        assert!(
+            f.rule.is_none_or(|r| kind.rules().contains(&r)),
+            "{kind} cites {:?}",
+            f.rule
+        );
         assert!(!f.exchanges.is_empty());
         assert_eq!(f.response, f.exchanges.last().expect("exchange").1);
         assert!(f.reproduce.starts_with("curl -si"), "{}", f.reproduce);
@@ -184,13 +192,13 @@ async fn reflect_any_origin_with_credentials() {
     let report = expect(
         |r| trust(r, true, true),
         "https://example.com",
-        &[kinds::ORIGIN_REFLECTED, kinds::PREFLIGHT_REFLECTED],
+        &[AuditKind::OriginReflected, AuditKind::PreflightReflected],
     )
     .await;
-    let f = finding(&report, kinds::ORIGIN_REFLECTED);
+    let f = finding(&report, AuditKind::OriginReflected);
     assert_eq!(f.severity, Severity::Violation);
     assert_eq!(origins(f, "origins"), ["https://evil.test"]);
-    assert_eq!(f.rule.as_deref(), Some("R35"));
+    assert_eq!(f.rule, Some(RuleId::R35));
     assert!(f.reproduce.contains("'Origin: https://evil.test'"));
     // Every other origin probe was granted too, and is explained by this one finding.
     let also = origins(f, "also_granted");
@@ -198,7 +206,7 @@ async fn reflect_any_origin_with_credentials() {
     assert!(also.contains(&"https://example.com.evil.test".to_string()));
     assert!(also.len() >= 30, "{also:?}");
     assert_eq!(
-        finding(&report, kinds::PREFLIGHT_REFLECTED).severity,
+        finding(&report, AuditKind::PreflightReflected).severity,
         Severity::Violation
     );
     // Most severe first.
@@ -219,7 +227,7 @@ async fn reflect_without_credentials_is_hygiene() {
             out
         },
         "https://example.com",
-        &[kinds::ORIGIN_REFLECTED, kinds::PREFLIGHT_REFLECTED],
+        &[AuditKind::OriginReflected, AuditKind::PreflightReflected],
     )
     .await;
     assert!(report
@@ -227,8 +235,11 @@ async fn reflect_without_credentials_is_hygiene() {
         .iter()
         .all(|f| f.severity == Severity::Hygiene));
     assert_eq!(
-        finding(&report, kinds::ORIGIN_REFLECTED).request["credentials"],
-        "omit"
+        finding(&report, AuditKind::OriginReflected)
+            .request
+            .case
+            .credentials,
+        Some(CredentialsJson::Omit)
     );
 }
 
@@ -240,10 +251,10 @@ async fn null_trusted() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::NULL_ORIGIN],
+        &[AuditKind::NullOrigin],
     )
     .await;
-    let f = finding(&report, kinds::NULL_ORIGIN);
+    let f = finding(&report, AuditKind::NullOrigin);
     assert_eq!(f.severity, Severity::Violation);
     assert_eq!(origins(f, "origins"), ["null"]);
 }
@@ -258,10 +269,10 @@ async fn prefix_check() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::PREFIX_MATCH],
+        &[AuditKind::PrefixMatch],
     )
     .await;
-    let f = finding(&report, kinds::PREFIX_MATCH);
+    let f = finding(&report, AuditKind::PrefixMatch);
     assert_eq!(origins(f, "origins"), ["https://example.com.evil.test"]);
     // The special-character probes start with the site's origin too: explained by the prefix.
     assert!(origins(f, "also_granted").contains(&"https://example.com_.evil.test".to_string()));
@@ -276,10 +287,10 @@ async fn suffix_check() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::SUFFIX_MATCH, kinds::HTTP_ORIGIN_TRUSTED],
+        &[AuditKind::SuffixMatch, AuditKind::HttpOriginTrusted],
     )
     .await;
-    let f = finding(&report, kinds::SUFFIX_MATCH);
+    let f = finding(&report, AuditKind::SuffixMatch);
     assert_eq!(f.severity, Severity::Violation);
     assert_eq!(origins(f, "origins"), ["https://evilexample.com"]);
     assert_eq!(origins(f, "also_granted"), ["https://evil.example.com"]);
@@ -293,16 +304,16 @@ async fn suffix_check_on_a_subdomain_site() {
             trust(r, ok, true)
         },
         "https://www.example.com",
-        &[kinds::SUFFIX_MATCH, kinds::HTTP_ORIGIN_TRUSTED],
+        &[AuditKind::SuffixMatch, AuditKind::HttpOriginTrusted],
     )
     .await;
-    let f = finding(&report, kinds::SUFFIX_MATCH);
+    let f = finding(&report, AuditKind::SuffixMatch);
     assert_eq!(origins(f, "origins"), ["https://evilwww.example.com"]);
     assert_eq!(origins(f, "also_granted"), ["https://evil.www.example.com"]);
     // Both names are inside example.com: exploiting them takes a subdomain first.
     assert_eq!(f.severity, Severity::Hygiene);
     assert_eq!(
-        finding(&report, kinds::HTTP_ORIGIN_TRUSTED).severity,
+        finding(&report, AuditKind::HttpOriginTrusted).severity,
         Severity::Violation
     );
 }
@@ -315,10 +326,10 @@ async fn substring_check() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::SUBSTRING_MATCH, kinds::HTTP_ORIGIN_TRUSTED],
+        &[AuditKind::SubstringMatch, AuditKind::HttpOriginTrusted],
     )
     .await;
-    let f = finding(&report, kinds::SUBSTRING_MATCH);
+    let f = finding(&report, AuditKind::SubstringMatch);
     assert_eq!(origins(f, "origins"), ["https://evilexample.com.evil.test"]);
     let also = origins(f, "also_granted");
     for o in [
@@ -342,10 +353,10 @@ async fn reverse_substring_check() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::SUBSTRING_MATCH],
+        &[AuditKind::SubstringMatch],
     )
     .await;
-    let f = finding(&report, kinds::SUBSTRING_MATCH);
+    let f = finding(&report, AuditKind::SubstringMatch);
     assert_eq!(origins(f, "origins"), ["https://example.co"]);
 }
 
@@ -367,10 +378,10 @@ async fn unescaped_dot() {
             trust(r, ok, true)
         },
         "https://www.example.com",
-        &[kinds::UNESCAPED_DOT],
+        &[AuditKind::UnescapedDot],
     )
     .await;
-    let f = finding(&report, kinds::UNESCAPED_DOT);
+    let f = finding(&report, AuditKind::UnescapedDot);
     assert_eq!(
         origins(f, "origins"),
         ["https://wwwxexample.com", "https://www.examplexcom"]
@@ -390,10 +401,10 @@ async fn any_subdomain() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::ANY_SUBDOMAIN],
+        &[AuditKind::AnySubdomain],
     )
     .await;
-    let f = finding(&report, kinds::ANY_SUBDOMAIN);
+    let f = finding(&report, AuditKind::AnySubdomain);
     assert_eq!(f.severity, Severity::Hygiene);
     assert_eq!(origins(f, "origins"), ["https://evil.example.com"]);
 }
@@ -410,10 +421,10 @@ async fn any_subdomain_of_the_domain_on_a_subdomain_site() {
             trust(r, ok, true)
         },
         "https://www.example.com",
-        &[kinds::ANY_SUBDOMAIN],
+        &[AuditKind::AnySubdomain],
     )
     .await;
-    let f = finding(&report, kinds::ANY_SUBDOMAIN);
+    let f = finding(&report, AuditKind::AnySubdomain);
     assert_eq!(
         origins(f, "origins"),
         ["https://evil.www.example.com", "https://evil.example.com"]
@@ -432,10 +443,10 @@ async fn http_trusted_for_https() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::HTTP_ORIGIN_TRUSTED],
+        &[AuditKind::HttpOriginTrusted],
     )
     .await;
-    let f = finding(&report, kinds::HTTP_ORIGIN_TRUSTED);
+    let f = finding(&report, AuditKind::HttpOriginTrusted);
     assert_eq!(origins(f, "origins"), ["http://example.com"]);
     assert_eq!(f.severity, Severity::Violation);
 }
@@ -451,10 +462,10 @@ async fn third_party_trusted() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::THIRD_PARTY_ORIGIN],
+        &[AuditKind::ThirdPartyOrigin],
     )
     .await;
-    let f = finding(&report, kinds::THIRD_PARTY_ORIGIN);
+    let f = finding(&report, AuditKind::ThirdPartyOrigin);
     assert_eq!(origins(f, "origins"), ["https://evil.github.io"]);
 }
 
@@ -476,10 +487,10 @@ async fn special_characters() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::SPECIAL_CHAR_BYPASS],
+        &[AuditKind::SpecialCharBypass],
     )
     .await;
-    let f = finding(&report, kinds::SPECIAL_CHAR_BYPASS);
+    let f = finding(&report, AuditKind::SpecialCharBypass);
     let got = origins(f, "origins");
     for o in [
         "https://example.com_.evil.test",
@@ -504,11 +515,11 @@ async fn wildcard_with_credentials() {
             ]
         },
         "https://example.com",
-        &[kinds::WILDCARD_WITH_CREDENTIALS],
+        &[AuditKind::WildcardWithCredentials],
     )
     .await;
     assert_eq!(
-        finding(&report, kinds::WILDCARD_WITH_CREDENTIALS).severity,
+        finding(&report, AuditKind::WildcardWithCredentials).severity,
         Severity::Hygiene
     );
 }
@@ -519,7 +530,7 @@ async fn public_wildcard_without_vary_is_only_hygiene() {
     expect(
         |_| vec![h("Access-Control-Allow-Origin", "*")],
         "https://example.com",
-        &[kinds::WILDCARD_ORIGIN],
+        &[AuditKind::WildcardOrigin],
     )
     .await;
 }
@@ -532,10 +543,10 @@ async fn missing_vary() {
             trust(r, ok, false)
         },
         "https://example.com",
-        &[kinds::MISSING_VARY_ORIGIN],
+        &[AuditKind::MissingVaryOrigin],
     )
     .await;
-    let f = finding(&report, kinds::MISSING_VARY_ORIGIN);
+    let f = finding(&report, AuditKind::MissingVaryOrigin);
     assert_eq!(f.exchanges.len(), 2);
     assert!(f.observed.contains("no Vary"), "{}", f.observed);
     // The response shown is the one that carries ACAO.
@@ -543,7 +554,7 @@ async fn missing_vary() {
         .response
         .headers
         .iter()
-        .any(|(n, v)| n == "Access-Control-Allow-Origin" && v == "https://example.com"));
+        .any(|(n, v)| n == b"Access-Control-Allow-Origin" && v == b"https://example.com"));
 }
 
 #[tokio::test]
@@ -558,7 +569,7 @@ async fn cors_only_when_asked_needs_vary() {
             }
         },
         "https://example.com",
-        &[kinds::WILDCARD_ORIGIN, kinds::MISSING_VARY_ORIGIN],
+        &[AuditKind::WildcardOrigin, AuditKind::MissingVaryOrigin],
     )
     .await;
 }
@@ -585,10 +596,10 @@ async fn reflected_preflight() {
             out
         },
         "https://example.com",
-        &[kinds::PREFLIGHT_REFLECTED, kinds::PREFLIGHT_ECHO],
+        &[AuditKind::PreflightReflected, AuditKind::PreflightEcho],
     )
     .await;
-    let f = finding(&report, kinds::PREFLIGHT_REFLECTED);
+    let f = finding(&report, AuditKind::PreflightReflected);
     assert_eq!(f.severity, Severity::Violation);
     assert_eq!(f.exchanges[0].0.method, "OPTIONS");
     assert!(f.reproduce.contains("-X OPTIONS"));
@@ -601,7 +612,7 @@ async fn reflected_preflight() {
         f.explanation
     );
     assert_eq!(
-        finding(&report, kinds::PREFLIGHT_ECHO).severity,
+        finding(&report, AuditKind::PreflightEcho).severity,
         Severity::Hygiene
     );
 }
@@ -614,10 +625,10 @@ async fn preflight_reflected_with_fixed_lists() {
             trust(r, ok, true)
         },
         "https://example.com",
-        &[kinds::PREFLIGHT_REFLECTED],
+        &[AuditKind::PreflightReflected],
     )
     .await;
-    let f = finding(&report, kinds::PREFLIGHT_REFLECTED);
+    let f = finding(&report, AuditKind::PreflightReflected);
     assert!(
         f.explanation.contains("GET, POST, PUT"),
         "{}",
@@ -635,10 +646,10 @@ async fn unrelated_origin_named() {
             ]
         },
         "https://example.com",
-        &[kinds::UNRELATED_ORIGIN_ALLOWED],
+        &[AuditKind::UnrelatedOriginAllowed],
     )
     .await;
-    let f = finding(&report, kinds::UNRELATED_ORIGIN_ALLOWED);
+    let f = finding(&report, AuditKind::UnrelatedOriginAllowed);
     assert_eq!(origins(f, "origins"), ["https://partner.test"]);
 }
 

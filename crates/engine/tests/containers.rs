@@ -115,11 +115,13 @@ fn findings(policy: &Policy, url: &url::Url) -> (Vec<Key>, u64) {
         .iter()
         .map(|f| {
             (
-                f.kind.clone(),
+                f.kind.to_string(),
                 format!("{:?}", f.severity),
                 f.route.clone(),
-                f.profiles.clone(),
-                f.request.to_string().replace(&address, "TARGET"),
+                f.profiles.iter().map(|p| p.to_string()).collect(),
+                serde_json::to_string(&f.request)
+                    .expect("a request serializes")
+                    .replace(&address, "TARGET"),
             )
         })
         .collect();

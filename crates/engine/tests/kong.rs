@@ -1116,7 +1116,7 @@ mod real {
                 .findings
                 .iter()
                 .filter(|f| f.severity == Severity::Violation)
-                .map(|f| f.kind.clone())
+                .map(|f| f.kind)
                 .collect();
             assert!(
                 violations.is_empty(),

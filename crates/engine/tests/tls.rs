@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use corsproof_client::Error;
 use corsproof_client::{Client, Request, Tls};
-use corsproof_engine::audit::{self, kinds as audit_kinds};
+use corsproof_engine::audit;
 use corsproof_engine::check::{self, CheckConfig};
 use corsproof_policy::Policy;
-use corsproof_report::finding::kinds;
+use corsproof_report::{AuditKind, CheckKind};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -346,7 +346,10 @@ async fn audit_over_tls_finds_the_reflection() {
         .unwrap_or_else(|e| panic!("audit over TLS: {e:?}"));
     assert_eq!(report.target, format!("https://localhost:{port}/api"));
     let found: Vec<&str> = report.findings.iter().map(|f| f.kind.as_str()).collect();
-    assert!(found.contains(&audit_kinds::ORIGIN_REFLECTED), "{found:?}");
+    assert!(
+        found.contains(&AuditKind::OriginReflected.as_str()),
+        "{found:?}"
+    );
     // Without the CA the target is unreachable (exit 3 in the CLI), not "clean".
     let options = audit::Options {
         tls: None,
@@ -393,7 +396,7 @@ async fn check_over_tls_judges_the_headers() {
         report
             .findings
             .iter()
-            .any(|f| f.kind == kinds::READ_GRANTED),
+            .any(|f| f.kind == CheckKind::ReadGranted),
         "{:?}",
         report.findings.iter().map(|f| &f.kind).collect::<Vec<_>>()
     );

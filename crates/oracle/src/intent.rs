@@ -117,20 +117,76 @@ pub struct Intent {
     pub rule: RuleId,
 }
 
-/// One way an outcome departs from the intent.
+/// One way an outcome departs from the intent. A departure is only ever from `must` or
+/// `must not` (a `may` conforms either way), so the intent says what was observed: the
+/// opposite.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch {
-    /// `sent`, `readable`, `exposed`, `cache`.
-    pub what: &'static str,
-    /// `violation` (the browser grants what the policy forbids) or `breakage` (it denies what
-    /// the policy grants).
-    pub severity: &'static str,
-    /// What the intent says.
-    pub expected: String,
-    /// What the browser did.
-    pub observed: String,
-    /// The policy rule.
-    pub rule: RuleId,
+pub enum Mismatch {
+    /// The actual request was sent against `must not`, or not sent against `must` (P7).
+    Sent {
+        /// What the intent says: [`Tri::Must`] or [`Tri::MustNot`].
+        expected: Tri,
+    },
+    /// Script could read the response against `must not`, or not against `must`; `rule` is
+    /// the policy rule that decided the intent ([`Intent::rule`]: P3–P6, P8, P11).
+    Readable {
+        /// What the intent says: [`Tri::Must`] or [`Tri::MustNot`].
+        expected: Tri,
+        /// The policy rule.
+        rule: RuleId,
+    },
+    /// Script could see response header `name` against `must not`, or not against `must`
+    /// (P9).
+    Exposed {
+        /// The header name as the response spelled it, lowercased.
+        name: String,
+        /// What the intent says: [`Tri::Must`] or [`Tri::MustNot`].
+        expected: Tri,
+    },
+    /// A passed preflight is cached for `seconds`, longer than the policy's `max_seconds`
+    /// (P10).
+    Cache {
+        /// The policy's bound.
+        max_seconds: u64,
+        /// What the browser caches.
+        seconds: u64,
+    },
+}
+
+impl Mismatch {
+    /// The policy rule departed from.
+    ///
+    /// ```
+    /// use corsproof_oracle::intent::{Mismatch, Tri};
+    /// use corsproof_oracle::RuleId;
+    /// assert_eq!(Mismatch::Sent { expected: Tri::MustNot }.rule(), RuleId::P7);
+    /// assert_eq!(Mismatch::Cache { max_seconds: 600, seconds: 7200 }.rule(), RuleId::P10);
+    /// ```
+    pub fn rule(&self) -> RuleId {
+        match self {
+            Mismatch::Sent { .. } => RuleId::P7,
+            Mismatch::Readable { rule, .. } => *rule,
+            Mismatch::Exposed { .. } => RuleId::P9,
+            Mismatch::Cache { .. } => RuleId::P10,
+        }
+    }
+
+    /// Whether the browser grants more than the policy does (sent, read, seen or cached
+    /// against the intent), rather than less.
+    ///
+    /// ```
+    /// use corsproof_oracle::intent::{Mismatch, Tri};
+    /// assert!(Mismatch::Sent { expected: Tri::MustNot }.grants());
+    /// assert!(!Mismatch::Exposed { name: "x-a".into(), expected: Tri::Must }.grants());
+    /// ```
+    pub fn grants(&self) -> bool {
+        match self {
+            Mismatch::Sent { expected }
+            | Mismatch::Readable { expected, .. }
+            | Mismatch::Exposed { expected, .. } => *expected == Tri::MustNot,
+            Mismatch::Cache { .. } => true,
+        }
+    }
 }
 
 impl Intent {
@@ -160,11 +216,12 @@ impl Intent {
         }
     }
 
-    /// Compares what the oracle says a browser did with the intent: every departure, with
-    /// its severity. `response` is the final response the outcome was computed from.
+    /// Compares what the oracle says a browser did with the intent: every departure, in the
+    /// order sent, readable, exposed (response header order), cache. `response` is the final
+    /// response the outcome was computed from.
     ///
     /// ```
-    /// use corsproof_oracle::intent::{Intent, ExposeIntent, Tri};
+    /// use corsproof_oracle::intent::{Intent, ExposeIntent, Mismatch, Tri};
     /// use corsproof_oracle::{Fetch, Origin, PreflightCache, Profile, Request, RequestInit, Response};
     /// let init = RequestInit::new(url::Url::parse("https://api.test/x").unwrap(),
     ///     Origin::parse_serialized("https://evil.test").unwrap());
@@ -178,8 +235,8 @@ impl Intent {
     /// let intent = Intent { route: None, sent: Tri::Must, readable: Tri::MustNot,
     ///     exposed: ExposeIntent::Nothing, max_cache_seconds: 5, rule: corsproof_oracle::RuleId::P5 };
     /// let m = intent.judge(f.outcome(), &resp, corsproof_oracle::CredentialsMode::SameOrigin);
-    /// assert_eq!(m[0].what, "readable");
-    /// assert_eq!(m[0].severity, "violation");
+    /// assert_eq!(m, [Mismatch::Readable { expected: Tri::MustNot, rule: corsproof_oracle::RuleId::P5 }]);
+    /// assert!(m[0].grants());
     /// ```
     pub fn judge(
         &self,
@@ -188,35 +245,36 @@ impl Intent {
         credentials: CredentialsMode,
     ) -> Vec<Mismatch> {
         let mut out = Vec::new();
-        let mut check = |what, tri: Tri, observed: bool, rule| {
-            if !tri.allows(observed) {
-                out.push(Mismatch {
-                    what,
-                    severity: if observed { "violation" } else { "breakage" },
-                    expected: tri.as_str().to_string(),
-                    observed: observed.to_string(),
-                    rule,
-                });
-            }
-        };
-        check("sent", self.sent, outcome.sent(), RuleId::P7);
-        check("readable", self.readable, outcome.readable, self.rule);
+        if !self.sent.allows(outcome.sent()) {
+            out.push(Mismatch::Sent {
+                expected: self.sent,
+            });
+        }
+        if !self.readable.allows(outcome.readable) {
+            out.push(Mismatch::Readable {
+                expected: self.readable,
+                rule: self.rule,
+            });
+        }
         if outcome.readable && self.readable != Tri::MustNot {
             let exposed = crate::expose::ExposedList::of(response, credentials);
             for (name, _) in response.headers() {
                 let seen = crate::expose::is_visible(name, outcome.response_type, &exposed);
-                check("exposed", self.expose(name), seen, RuleId::P9);
+                let expected = self.expose(name);
+                if !expected.allows(seen) {
+                    out.push(Mismatch::Exposed {
+                        name: crate::grammar::isomorphic_decode(name).to_ascii_lowercase(),
+                        expected,
+                    });
+                }
             }
         }
         for hop in &outcome.hops {
             if let Some(p) = hop.preflight.as_ref().filter(|p| p.ok) {
                 if p.cache_seconds > self.max_cache_seconds {
-                    out.push(Mismatch {
-                        what: "cache",
-                        severity: "hygiene",
-                        expected: format!("at most {} s", self.max_cache_seconds),
-                        observed: format!("{} s", p.cache_seconds),
-                        rule: RuleId::P10,
+                    out.push(Mismatch::Cache {
+                        max_seconds: self.max_cache_seconds,
+                        seconds: p.cache_seconds,
                     });
                 }
             }

@@ -35,6 +35,7 @@
 
 pub mod cache;
 pub mod cors_check;
+pub mod defect;
 pub mod error;
 pub mod expose;
 pub mod fetch;

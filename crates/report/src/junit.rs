@@ -5,7 +5,7 @@ use crate::finding::{Finding, Report};
 
 /// The JUnit XML report: one `<testsuite name="corsproof">` (inside a `<testsuites>` root)
 /// with one `<testcase>` per kind — every `check` kind of
-/// [`kinds::ALL`](crate::finding::kinds::ALL), then every other kind present in the findings
+/// [`CheckKind::ALL`](crate::CheckKind::ALL), then every other kind present in the findings
 /// (e.g. `audit` kinds). A testcase is named by its kind; its `classname` is the route of its
 /// findings when they share one, else the target. A kind with findings fails: its
 /// `<failure message=... type=SEVERITY>` lists them (route, profiles, rule, expected,
@@ -17,14 +17,14 @@ use crate::finding::{Finding, Report};
 /// others by U+FFFD.
 ///
 /// ```
-/// use corsproof_report::finding::{kinds, Report, Stats};
+/// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::junit;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
 ///     seed: 1, cases: 0, findings: vec![], stats: Stats::default() };
 /// let xml = junit(&r);
 /// assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
 /// assert!(xml.contains(&format!("<testsuite name=\"corsproof\" tests=\"{}\" failures=\"0\"",
-///     kinds::ALL.len())));
+///     CheckKind::ALL.len())));
 /// assert!(xml.contains("<testcase name=\"read-granted\" classname=\"http://127.0.0.1:8080\"/>"));
 /// ```
 pub fn junit(report: &Report) -> String {
@@ -78,7 +78,7 @@ fn render_testcase(out: &mut String, entry: &KindEntry<'_>, report: &Report) {
     };
     let open = format!(
         "    <testcase name=\"{}\" classname=\"{}\"",
-        escape(entry.kind, true),
+        escape(entry.kind.as_str(), true),
         escape(classname, true)
     );
     if entry.findings.is_empty() {
@@ -88,10 +88,8 @@ fn render_testcase(out: &mut String, entry: &KindEntry<'_>, report: &Report) {
     }
 
     let mut message = plural(entry.findings.len() as u64, "finding");
-    if let Some(meaning) = entry.meaning {
-        message.push_str(": ");
-        message.push_str(meaning);
-    }
+    message.push_str(": ");
+    message.push_str(entry.kind.meaning());
     let body: Vec<String> = entry.findings.iter().map(|f| describe(f)).collect();
     out.push_str(&open);
     out.push_str(">\n");
@@ -112,11 +110,16 @@ fn describe(f: &Finding) -> String {
         f.route.as_deref().unwrap_or("(none)")
     );
     if !f.profiles.is_empty() {
-        s.push_str(&format!(", profiles {}", f.profiles.join(", ")));
+        let profiles: Vec<&str> = f.profiles.iter().map(|p| p.as_str()).collect();
+        s.push_str(&format!(", profiles {}", profiles.join(", ")));
     }
     s.push('\n');
-    if let Some(rule) = &f.rule {
-        s.push_str(&format!("  rule: {rule}\n"));
+    if let Some(rule) = f.rule {
+        s.push_str(&format!("  rule: {rule}"));
+        if let Some(by) = f.decided_by {
+            s.push_str(&format!(" (browser rule {by})"));
+        }
+        s.push('\n');
     }
     s.push_str(&format!("  expected: {}\n", f.expected));
     s.push_str(&format!("  observed: {}\n", f.observed));

@@ -1,4 +1,7 @@
-//! Report renderers: JSON (the contract of shared/design/cli.md), text for people, JUnit XML
+//! # corsproof-report
+//!
+//! The finding model of `check` and `audit` ([`finding`], [`kind`]) and its renderers: JSON
+//! (the report contract of `docs/cli.md`), text for people, JUnit XML
 //! and SARIF 2.1.0 for CI systems and code-scanning dashboards.
 //!
 //! Every renderer is a pure function of a [`Report`]: no I/O, no clock, so the same report
@@ -19,16 +22,18 @@
 
 pub mod finding;
 mod junit;
+pub mod kind;
+pub mod latin1;
 mod sarif;
 mod text;
 
 pub use self::junit::junit;
 pub use self::sarif::{sarif, sarif_with_lines};
 pub use self::text::{text, Style};
+pub use finding::{Finding, FindingRequest, Report, SeenResponse, SentRequest, Stats};
+pub use kind::{AuditKind, CheckKind, Kind, Severity};
 
-use crate::finding::{kinds, Finding, Report, Severity};
-
-/// The JSON report (shared/design/cli.md, `check` JSON report).
+/// The JSON report (the `check` JSON report of `docs/cli.md`).
 ///
 /// ```
 /// use corsproof_report::finding::{Report, Stats};
@@ -46,51 +51,35 @@ pub fn json(report: &Report) -> String {
 
 /// One kind as the renderers show it, with the findings of that kind in report order.
 struct KindEntry<'a> {
-    /// The kind's stable word.
-    kind: &'a str,
-    /// Its severity: from [`kinds::ALL`] for a `check` kind, else the most severe of its
-    /// findings.
+    kind: Kind,
+    /// For a `check` kind its own severity; otherwise the most severe of its findings.
     severity: Severity,
-    /// Whether `severity` is the `check` kind's own (from [`kinds::ALL`]); otherwise it is
-    /// the most severe of the findings seen so far.
-    fixed_severity: bool,
-    /// Its one-line meaning: from [`kinds::ALL`] for a `check` kind, from
-    /// [`audit::kinds::ALL`](crate::finding::audit_kinds::ALL) for an `audit` kind, none for any
-    /// other.
-    meaning: Option<&'static str>,
     /// Its findings.
     findings: Vec<&'a Finding>,
 }
 
-/// Every `check` kind in [`kinds::ALL`] order, then every other kind present in the findings
-/// (e.g. `audit` kinds) in order of first appearance, each with its findings.
+/// Every `check` kind in [`CheckKind::ALL`] order, then every other kind present in the
+/// findings (`audit` kinds) in order of first appearance, each with its findings.
 fn kind_entries(report: &Report) -> Vec<KindEntry<'_>> {
-    let mut entries: Vec<KindEntry<'_>> = kinds::ALL
+    let mut entries: Vec<KindEntry<'_>> = CheckKind::ALL
         .iter()
-        .map(|&(kind, severity, meaning)| KindEntry {
-            kind,
-            severity,
-            fixed_severity: true,
-            meaning: Some(meaning),
+        .map(|&kind| KindEntry {
+            kind: Kind::Check(kind),
+            severity: kind.severity(),
             findings: Vec::new(),
         })
         .collect();
     for finding in &report.findings {
         match entries.iter_mut().find(|e| e.kind == finding.kind) {
             Some(entry) => {
-                if !entry.fixed_severity {
+                if let Kind::Audit(_) = entry.kind {
                     entry.severity = entry.severity.min(finding.severity);
                 }
                 entry.findings.push(finding);
             }
             None => entries.push(KindEntry {
-                kind: &finding.kind,
+                kind: finding.kind,
                 severity: finding.severity,
-                fixed_severity: false,
-                meaning: crate::finding::audit_kinds::ALL
-                    .iter()
-                    .find(|(kind, _, _)| *kind == finding.kind)
-                    .map(|(_, _, meaning)| *meaning),
                 findings: vec![finding],
             }),
         }
@@ -111,11 +100,11 @@ fn distinct_routes<'a>(findings: &[&'a Finding]) -> Vec<&'a str> {
 }
 
 /// The distinct browser profiles of `findings`, in order of first appearance.
-fn distinct_profiles<'a>(findings: &[&'a Finding]) -> Vec<&'a str> {
-    let mut profiles: Vec<&str> = Vec::new();
+fn distinct_profiles(findings: &[&Finding]) -> Vec<&'static str> {
+    let mut profiles: Vec<&'static str> = Vec::new();
     for profile in findings.iter().flat_map(|f| f.profiles.iter()) {
         if !profiles.contains(&profile.as_str()) {
-            profiles.push(profile);
+            profiles.push(profile.as_str());
         }
     }
     profiles
@@ -143,7 +132,7 @@ fn plural(n: u64, word: &str) -> String {
 }
 
 /// Whether a response header is one a CORS reader cares about: `Access-Control-*` and `Vary`.
-fn is_cors_header(name: &str) -> bool {
+fn is_cors_header(name: &[u8]) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.starts_with("access-control-") || lower == "vary"
+    lower.starts_with(b"access-control-") || lower == b"vary"
 }

@@ -12,7 +12,7 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 
 /// The SARIF 2.1.0 log: one run of the tool `corsproof` whose rules are every kind (every
-/// `check` kind of [`kinds::ALL`](crate::finding::kinds::ALL), then every other kind present
+/// `check` kind of [`CheckKind::ALL`](crate::CheckKind::ALL), then every other kind present
 /// in the findings), each with a short description and a default level (violation → `error`,
 /// breakage → `warning`, hygiene → `note`); one result per finding, whose `ruleId` is its kind.
 ///
@@ -25,7 +25,7 @@ const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 /// reproduce lines.
 ///
 /// ```
-/// use corsproof_report::finding::{kinds, Report, Stats};
+/// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::sarif;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
 ///     seed: 1, cases: 0, findings: vec![], stats: Stats::default() };
@@ -33,7 +33,7 @@ const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 /// assert_eq!(log["version"], "2.1.0");
 /// assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "corsproof");
 /// let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().map_or(0, Vec::len);
-/// assert_eq!(rules, kinds::ALL.len());
+/// assert_eq!(rules, CheckKind::ALL.len());
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn sarif(report: &Report) -> String {
@@ -59,17 +59,14 @@ pub fn sarif_with_lines(report: &Report, route_line: impl Fn(&str) -> Option<usi
     let rules: Vec<Value> = entries
         .iter()
         .map(|entry| {
-            let description = match entry.meaning {
-                Some(meaning) => capitalized(meaning),
-                None => format!("{} ({} finding)", entry.kind, entry.severity.as_str()),
-            };
+            let description = capitalized(entry.kind.meaning());
             let mut properties = json!({ "tags": ["cors", entry.severity.as_str()] });
             if entry.severity == Severity::Violation {
                 properties["security-severity"] = json!("8.0");
             }
             json!({
-                "id": entry.kind,
-                "name": entry.kind,
+                "id": entry.kind.as_str(),
+                "name": entry.kind.as_str(),
                 "shortDescription": { "text": description },
                 "defaultConfiguration": { "level": level(entry.severity) },
                 "properties": properties,
@@ -131,7 +128,7 @@ pub fn sarif_with_lines(report: &Report, route_line: impl Fn(&str) -> Option<usi
 
 /// One finding as a SARIF result.
 fn result(f: &Finding, rule_index: usize, artifact_uri: &str, line: Option<usize>) -> Value {
-    let mut text = f.kind.clone();
+    let mut text = f.kind.as_str().to_string();
     if let Some(route) = &f.route {
         text.push_str(&format!(" on route {route}"));
     }
@@ -139,8 +136,12 @@ fn result(f: &Finding, rule_index: usize, artifact_uri: &str, line: Option<usize
         ": observed {}; expected {}. {}",
         f.observed, f.expected, f.explanation
     ));
-    if let Some(rule) = &f.rule {
-        text.push_str(&format!(" (decisive rule {rule})"));
+    if let Some(rule) = f.rule {
+        text.push_str(&format!(" (rule {rule}"));
+        if let Some(by) = f.decided_by {
+            text.push_str(&format!("; browser rule {by}"));
+        }
+        text.push(')');
     }
 
     let mut location = json!({
@@ -162,18 +163,21 @@ fn result(f: &Finding, rule_index: usize, artifact_uri: &str, line: Option<usize
         "profiles": f.profiles,
         "reproduce": f.reproduce.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>(),
     });
-    if let Some(rule) = &f.rule {
-        properties["decisiveRule"] = json!(rule);
+    if let Some(rule) = f.rule {
+        properties["rule"] = json!(rule);
+    }
+    if let Some(by) = f.decided_by.or(f.rule) {
+        properties["decisiveRule"] = json!(by);
     }
 
     json!({
-        "ruleId": f.kind,
+        "ruleId": f.kind.as_str(),
         "ruleIndex": rule_index,
         "level": level(f.severity),
         "message": { "text": text },
         "locations": [location],
         "partialFingerprints": {
-            FINGERPRINT_KEY: fingerprint(&f.kind, f.route.as_deref()),
+            FINGERPRINT_KEY: fingerprint(f.kind.as_str(), f.route.as_deref()),
         },
         "properties": properties,
     })

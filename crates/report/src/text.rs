@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use super::{distinct_profiles, distinct_routes, is_cors_header, kind_entries, plural};
 use super::{severity_counts, KindEntry};
 use crate::finding::{Finding, Report, Severity};
+use crate::latin1;
 
 /// How [`text()`] renders.
 ///
@@ -77,19 +78,22 @@ fn colour_of(severity: Severity) -> &'static str {
 /// line holding such a character is therefore not byte-exact.
 ///
 /// ```
-/// use corsproof_report::finding::{kinds, Finding, Report, SeenResponse, Severity, Stats};
-/// use corsproof_report::{text, Style};
+/// use corsproof_oracle::{profile::ProfileId, RuleId};
+/// use corsproof_report::{text, CheckKind, Finding, Report, SeenResponse, Severity, Stats, Style};
+/// let request: corsproof_case::RequestJson = serde_json::from_str(
+///     r#"{"url": "http://127.0.0.1:8080/api/", "origin": "https://evil.test"}"#).unwrap();
 /// let finding = Finding {
-///     kind: kinds::READ_GRANTED.into(),
+///     kind: CheckKind::ReadGranted.into(),
 ///     severity: Severity::Violation,
 ///     route: Some("/api/".into()),
-///     profiles: vec!["fetch".into()],
-///     request: serde_json::json!({"origin": "https://evil.test"}),
+///     profiles: vec![ProfileId::Fetch],
+///     request: request.into(),
 ///     exchanges: vec![],
 ///     response: SeenResponse::default(),
 ///     expected: "not readable".into(),
 ///     observed: "readable".into(),
-///     rule: Some("R7".into()),
+///     rule: Some(RuleId::P5),
+///     decided_by: Some(RuleId::R33),
 ///     reproduce: "curl -si -H 'Origin: https://evil.test' http://127.0.0.1:8080/api/".into(),
 ///     explanation: "the origin is reflected".into(),
 /// };
@@ -162,15 +166,13 @@ fn render_group(out: &mut String, group: &KindEntry<'_>, style: Style) {
         &format!("{BOLD};{colour}"),
         &group.severity.as_str().to_ascii_uppercase(),
     );
-    let kind = style.paint(BOLD, &clean(group.kind));
+    let kind = style.paint(BOLD, group.kind.as_str());
     let mut heading = format!(
         "{severity} {kind} ({})",
         plural(group.findings.len() as u64, "finding")
     );
-    if let Some(meaning) = group.meaning {
-        heading.push_str(": ");
-        heading.push_str(meaning);
-    }
+    heading.push_str(": ");
+    heading.push_str(group.kind.meaning());
     out.push_str(&heading);
     out.push('\n');
 
@@ -198,19 +200,21 @@ fn render_finding(out: &mut String, f: &Finding, n: usize, total: usize, style: 
         None => heading.push_str(" no route"),
     }
     if !f.profiles.is_empty() {
-        let profiles: Vec<&str> = f.profiles.iter().map(String::as_str).collect();
+        let profiles: Vec<&str> = f.profiles.iter().map(|p| p.as_str()).collect();
         heading.push_str(&format!(", profiles {}", clean_join(&profiles)));
     }
     out.push_str(&style.paint(BOLD, &heading));
     out.push('\n');
 
-    match &f.rule {
-        Some(rule) => out.push_str(&format!(
-            "      rule {}: {}\n",
-            clean(rule),
+    match (f.rule, f.decided_by) {
+        (Some(rule), Some(by)) => out.push_str(&format!(
+            "      rule {rule} (browser rule {by}): {}\n",
             clean(&f.explanation)
         )),
-        None => out.push_str(&format!("      why: {}\n", clean(&f.explanation))),
+        (Some(rule), None) => {
+            out.push_str(&format!("      rule {rule}: {}\n", clean(&f.explanation)))
+        }
+        (None, _) => out.push_str(&format!("      why: {}\n", clean(&f.explanation))),
     }
     out.push_str(&format!("      expected: {}\n", clean(&f.expected)));
     out.push_str(&format!(
@@ -226,7 +230,11 @@ fn render_finding(out: &mut String, f: &Finding, n: usize, total: usize, style: 
             clean(&request.url)
         ));
         for (name, value) in &request.headers {
-            out.push_str(&format!("        > {}: {}\n", clean(name), clean(value)));
+            out.push_str(&format!(
+                "        > {}: {}\n",
+                clean(&latin1::decode(name)),
+                clean(&latin1::decode(value))
+            ));
         }
         out.push_str(&format!("        < {}\n", response.status));
         let mut cors = response
@@ -238,7 +246,11 @@ fn render_finding(out: &mut String, f: &Finding, n: usize, total: usize, style: 
             out.push_str("        < (no CORS headers)\n");
         }
         for (name, value) in cors {
-            out.push_str(&format!("        < {}: {}\n", clean(name), clean(value)));
+            out.push_str(&format!(
+                "        < {}: {}\n",
+                clean(&latin1::decode(name)),
+                clean(&latin1::decode(value))
+            ));
         }
     }
 

@@ -9,10 +9,13 @@
 //! - Text must group by kind in severity order and never let a control byte through, coloured
 //!   or not.
 
-use corsproof_report::finding::{
-    kinds, Finding, Report, SeenResponse, SentRequest, Severity, Stats,
+use corsproof_case::RequestJson;
+use corsproof_oracle::profile::ProfileId;
+use corsproof_oracle::RuleId;
+use corsproof_report::{
+    json, junit, sarif, text, AuditKind, CheckKind, Finding, Kind, Report, SeenResponse,
+    SentRequest, Severity, Stats, Style,
 };
-use corsproof_report::{json, junit, sarif, text, Style};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -20,62 +23,76 @@ use serde_json::Value;
 const HOSTILE: &str = "q\"uo'te <tag a=\"1\"> & amp; ]]> \u{0}\u{1}\u{7}\u{b}\u{c}\u{1b}[31m\u{7f}\u{9b}2J café ☕ 東京 \u{202e}evil\u{fffe}\u{ffff}\r\n\tend";
 /// A route with markup characters.
 const API: &str = "/api/<items>&\"q\"";
-/// An `audit` kind, absent from `kinds::ALL`.
-const AUDIT_KIND: &str = "origin-reflected";
-/// A kind full of characters that need escaping.
-const WEIRD_KIND: &str = "weird<&\"'\u{1}\u{1b}kind";
+/// An `audit` kind, absent from `CheckKind::ALL`.
+const AUDIT_KIND: Kind = Kind::Audit(AuditKind::OriginReflected);
+/// A second `audit` kind, on a hostile route.
+const OTHER_AUDIT_KIND: Kind = Kind::Audit(AuditKind::NullOrigin);
+/// The check kinds as the renderers list them.
+fn check_kinds() -> Vec<Kind> {
+    CheckKind::ALL.iter().map(|k| Kind::Check(*k)).collect()
+}
 /// The target of the test reports.
 const TARGET: &str = "http://127.0.0.1:8080";
 
-fn finding(kind: &str, severity: Severity, route: Option<&str>, profiles: &[&str]) -> Finding {
+fn finding(kind: Kind, severity: Severity, route: Option<&str>, profiles: &[ProfileId]) -> Finding {
     let url = format!("{TARGET}{}", route.unwrap_or("/"));
-    let preflight = SentRequest {
-        method: "OPTIONS".into(),
-        url: url.clone(),
-        headers: vec![
-            ("Origin".into(), "https://evil.test".into()),
-            ("Access-Control-Request-Method".into(), "PUT".into()),
-        ],
-    };
+    let preflight = SentRequest::new("OPTIONS", url.clone())
+        .header("Origin", "https://evil.test")
+        .header("Access-Control-Request-Method", "PUT");
     let preflight_response = SeenResponse {
         status: 204,
         headers: vec![
             (
-                "Access-Control-Allow-Origin".into(),
-                "https://evil.test\u{1b}[2J".into(),
+                b"Access-Control-Allow-Origin".to_vec(),
+                b"https://evil.test\x1b[2J".to_vec(),
             ),
-            ("Access-Control-Allow-Methods".into(), "PUT".into()),
-            ("Set-Cookie".into(), "session=secret".into()),
+            (b"Access-Control-Allow-Methods".to_vec(), b"PUT".to_vec()),
+            (b"Set-Cookie".to_vec(), b"session=secret".to_vec()),
         ],
     };
-    let actual = SentRequest {
-        method: "PUT".into(),
-        url,
-        headers: vec![("Origin".into(), "https://evil.test".into())],
-    };
+    let actual = SentRequest::new("PUT", url.clone()).header("Origin", "https://evil.test");
     let response = SeenResponse {
         status: 200,
         headers: vec![
-            ("access-control-allow-origin".into(), HOSTILE.into()),
-            ("Vary".into(), "Accept-Encoding".into()),
-            ("X-Request-Id".into(), "7".into()),
+            (b"access-control-allow-origin".to_vec(), latin1(HOSTILE)),
+            (b"Vary".to_vec(), b"Accept-Encoding".to_vec()),
+            (b"X-Request-Id".to_vec(), b"7".to_vec()),
         ],
     };
     let reproduce = format!("{}\n{}\n", preflight.curl(), actual.curl());
+    let request = RequestJson {
+        url,
+        origin: "https://evil.test".into(),
+        method: "PUT".into(),
+        headers: vec![("X-Note".into(), HOSTILE.into())],
+        credentials: None,
+        mode: None,
+        body: None,
+        use_cors_preflight: false,
+        redirect: None,
+        private_network: false,
+    };
     Finding {
-        kind: kind.into(),
+        kind,
         severity,
         route: route.map(String::from),
-        profiles: profiles.iter().map(|p| p.to_string()).collect(),
-        request: serde_json::json!({"origin": "https://evil.test", "method": "PUT", "note": HOSTILE}),
+        profiles: profiles.to_vec(),
+        request: request.into(),
         exchanges: vec![(preflight, preflight_response), (actual, response.clone())],
         response,
         expected: format!("not readable <{kind}>"),
         observed: format!("readable & \"{kind}\""),
-        rule: Some("R7".into()),
+        rule: Some(RuleId::P5),
+        decided_by: Some(RuleId::R33),
         reproduce,
         explanation: HOSTILE.into(),
     }
+}
+
+/// The bytes of `text` where each character fits in one (Latin-1), else its UTF-8 bytes: a
+/// hostile header value as a target could send it.
+fn latin1(text: &str) -> Vec<u8> {
+    corsproof_report::latin1::encode(text).unwrap_or_else(|_| text.as_bytes().to_vec())
 }
 
 /// Six findings of five kinds: two of one check kind on two routes, a breakage, a hygiene
@@ -89,31 +106,36 @@ fn hostile_report() -> Report {
         cases: 1200,
         findings: vec![
             finding(
-                kinds::DUPLICATE_HEADER,
+                Kind::Check(CheckKind::DuplicateHeader),
                 Severity::Hygiene,
                 Some(API),
-                &["fetch"],
+                &[ProfileId::Fetch],
             ),
             finding(
-                kinds::READ_GRANTED,
+                Kind::Check(CheckKind::ReadGranted),
                 Severity::Violation,
                 Some(API),
-                &["fetch", "chromium", "firefox"],
+                &[ProfileId::Fetch, ProfileId::Chromium, ProfileId::Firefox],
             ),
             finding(
-                kinds::SENT_BLOCKED,
+                Kind::Check(CheckKind::SentBlocked),
                 Severity::Breakage,
                 Some("/upload/"),
-                &["firefox"],
+                &[ProfileId::Firefox],
             ),
             finding(
-                kinds::READ_GRANTED,
+                Kind::Check(CheckKind::ReadGranted),
                 Severity::Violation,
                 Some("/admin/"),
-                &["chromium"],
+                &[ProfileId::Chromium],
             ),
-            finding(AUDIT_KIND, Severity::Violation, None, &["fetch"]),
-            finding(WEIRD_KIND, Severity::Hygiene, Some(HOSTILE), &[HOSTILE]),
+            finding(AUDIT_KIND, Severity::Violation, None, &[ProfileId::Fetch]),
+            finding(
+                OTHER_AUDIT_KIND,
+                Severity::Hygiene,
+                Some(HOSTILE),
+                &[ProfileId::Firefox],
+            ),
         ],
         stats: Stats {
             cases: 1200,
@@ -246,13 +268,14 @@ fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
     let cases = junit_testcases(&doc).expect("envelope and counts");
 
     // Every check kind, then the two other kinds, in that order.
-    assert_eq!(cases.len(), kinds::ALL.len() + 2);
-    for ((kind, severity, _), case) in kinds::ALL.iter().zip(&cases) {
-        assert_eq!(case.name, *kind);
+    assert_eq!(cases.len(), CheckKind::ALL.len() + 2);
+    for (kind, case) in CheckKind::ALL.iter().zip(&cases) {
+        let severity = kind.severity();
+        assert_eq!(case.name, kind.as_str());
         let expected_failing = [
-            kinds::READ_GRANTED,
-            kinds::SENT_BLOCKED,
-            kinds::DUPLICATE_HEADER,
+            CheckKind::ReadGranted,
+            CheckKind::SentBlocked,
+            CheckKind::DuplicateHeader,
         ];
         assert_eq!(
             case.failure.is_some(),
@@ -263,8 +286,8 @@ fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
             assert_eq!(failure.ty, severity.as_str(), "{kind}");
         }
         match *kind {
-            kinds::SENT_BLOCKED => assert_eq!(case.classname, "/upload/"),
-            kinds::DUPLICATE_HEADER => assert_eq!(case.classname, API),
+            CheckKind::SentBlocked => assert_eq!(case.classname, "/upload/"),
+            CheckKind::DuplicateHeader => assert_eq!(case.classname, API),
             // Two routes, or none: the target.
             _ => assert_eq!(case.classname, TARGET, "{kind}"),
         }
@@ -287,18 +310,18 @@ fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
     );
     assert!(body.contains("\r\n\tend"), "carriage return lost: {body:?}");
 
-    let audit = &cases[kinds::ALL.len()];
+    let audit = &cases[CheckKind::ALL.len()];
     assert_eq!(
         (audit.name.as_str(), audit.classname.as_str()),
-        (AUDIT_KIND, TARGET)
+        (AUDIT_KIND.as_str(), TARGET)
     );
     assert_eq!(
         audit.failure.as_ref().map(|f| f.ty.as_str()),
         Some("violation")
     );
 
-    let weird = &cases[kinds::ALL.len() + 1];
-    survives_xml(WEIRD_KIND, &weird.name).expect("kind survives");
+    let weird = &cases[CheckKind::ALL.len() + 1];
+    assert_eq!(weird.name, OTHER_AUDIT_KIND.as_str());
     survives_xml(HOSTILE, &weird.classname).expect("route survives in an attribute");
     assert_eq!(
         weird.failure.as_ref().map(|f| f.ty.as_str()),
@@ -324,7 +347,7 @@ fn junit_of_a_clean_run_passes_every_check_kind() {
     let xml = junit(&report);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
     let cases = junit_testcases(&doc).expect("envelope and counts");
-    assert_eq!(cases.len(), kinds::ALL.len());
+    assert_eq!(cases.len(), CheckKind::ALL.len());
     assert!(cases.iter().all(|case| case.failure.is_none()));
     assert!(xml.contains("failures=\"0\""));
 }
@@ -599,11 +622,13 @@ fn validate_sarif(log: &Value, report: &Report) -> Result<(), String> {
     url::Url::parse(info).map_err(|e| format!("informationUri {info:?}: {e}"))?;
 
     // Rules: every check kind, then the other kinds, in order, with distinct ids.
-    let mut expected_ids: Vec<(&str, Severity)> =
-        kinds::ALL.iter().map(|(k, s, _)| (*k, *s)).collect();
+    let mut expected_ids: Vec<(&str, Severity)> = CheckKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), k.severity()))
+        .collect();
     for f in &report.findings {
-        if !expected_ids.iter().any(|(k, _)| *k == f.kind) {
-            expected_ids.push((&f.kind, f.severity));
+        if !expected_ids.iter().any(|(k, _)| *k == f.kind.as_str()) {
+            expected_ids.push((f.kind.as_str(), f.severity));
         }
     }
     let rules = array(driver.get("rules").ok_or("driver without rules")?, "rules")?;
@@ -675,7 +700,7 @@ fn validate_sarif(log: &Value, report: &Report) -> Result<(), String> {
             }
         }
         let rule_id = string(result.get("ruleId").ok_or("no ruleId")?, "ruleId")?;
-        if rule_id != finding.kind || !ids.contains(&rule_id) {
+        if rule_id != finding.kind.as_str() || !ids.contains(&rule_id) {
             return Err(format!("ruleId {rule_id:?}"));
         }
         if let Some(index) = result.get("ruleIndex") {
@@ -778,7 +803,7 @@ fn sarif_has_the_structure_of_sarif_2_1_0() {
         HOSTILE
     );
     assert_eq!(log["runs"][0]["properties"]["seed"], "42");
-    // An `audit` kind's rule is described by its meaning; a kind nobody defines by its name.
+    // An `audit` kind's rule is described by its meaning.
     let rules = log["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .expect("rules");
@@ -789,14 +814,16 @@ fn sarif_has_the_structure_of_sarif_2_1_0() {
             .map(|r| r["shortDescription"]["text"].clone())
     };
     assert_eq!(
-        description(AUDIT_KIND),
+        description(AUDIT_KIND.as_str()),
         Some(Value::from(
             "Any origin is trusted (the Origin is reflected)"
         ))
     );
     assert_eq!(
-        description(WEIRD_KIND),
-        Some(Value::from(format!("{WEIRD_KIND} (hygiene finding)")))
+        description(OTHER_AUDIT_KIND.as_str()),
+        Some(Value::from(
+            "The `null` origin (sandboxed iframes, data: documents) is trusted"
+        ))
     );
 }
 
@@ -829,7 +856,7 @@ fn sarif_fingerprints_are_stable_per_kind_and_route() {
     other.findings.reverse();
     for f in &mut other.findings {
         f.explanation = "reworded".into();
-        f.profiles = vec!["firefox".into()];
+        f.profiles = vec![ProfileId::Firefox];
     }
     let mut other_prints = fingerprints(&parse_sarif(&other));
     other_prints.reverse();
@@ -855,7 +882,7 @@ fn sarif_of_a_clean_run_lists_every_rule_and_no_result() {
         log["runs"][0]["tool"]["driver"]["rules"]
             .as_array()
             .map(Vec::len),
-        Some(kinds::ALL.len())
+        Some(CheckKind::ALL.len())
     );
 }
 
@@ -889,7 +916,7 @@ fn text_groups_by_kind_most_severe_first() {
         "VIOLATION origin-reflected (1 finding): any origin is trusted (the Origin is reflected)",
         "BREAKAGE sent-blocked (1 finding): a request the policy allows is blocked",
         "HYGIENE duplicate-header (1 finding): a CORS response header sent more than once",
-        "HYGIENE weird<&\"'\\x01\\x1bkind (1 finding)",
+        "HYGIENE null-origin (1 finding): the `null` origin (sandboxed iframes, data: documents) is trusted",
     ];
     let positions: Vec<usize> = order.iter().map(|h| at(&out, h)).collect();
     assert!(
@@ -907,7 +934,9 @@ fn text_groups_by_kind_most_severe_first() {
         "{group}"
     );
     assert!(
-        group.contains("rule R7: q\"uo'te <tag a=\"1\"> & amp; ]]> \\x00\\x01\\x07"),
+        group.contains(
+            "rule P5 (browser rule R33): q\"uo'te <tag a=\"1\"> & amp; ]]> \\x00\\x01\\x07"
+        ),
         "{group}"
     );
     assert!(group.contains("expected: not readable <read-granted>"));
@@ -1008,6 +1037,13 @@ fn json_round_trips() {
     assert_eq!(back, report);
 }
 
+/// Every finding kind, `check`'s then `audit`'s.
+fn all_kinds() -> Vec<Kind> {
+    let mut all = check_kinds();
+    all.extend(AuditKind::ALL.iter().map(|k| Kind::Audit(*k)));
+    all
+}
+
 /// Strings heavy in the characters that break renderers.
 fn nasty() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
@@ -1020,13 +1056,13 @@ fn nasty() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn every_renderer_survives_any_string(
-        kind in nasty(), route in nasty(), text_field in nasty(), target in nasty(), policy in nasty(),
+        kind in prop::sample::select(all_kinds()), route in nasty(), text_field in nasty(), target in nasty(), policy in nasty(),
     ) {
-        let mut f = finding(&kind, Severity::Hygiene, Some(&route), &["fetch"]);
+        let mut f = finding(kind, Severity::Hygiene, Some(&route), &[ProfileId::Fetch]);
         f.explanation = text_field.clone();
         f.observed = text_field.clone();
         f.reproduce = text_field.clone();
-        f.exchanges[0].1.headers.push(("Access-Control-Allow-Headers".into(), text_field.clone()));
+        f.exchanges[0].1.headers.push((b"Access-Control-Allow-Headers".to_vec(), latin1(&text_field)));
         let report = Report {
             target,
             policy: Some(policy),
@@ -1041,7 +1077,7 @@ proptest! {
         let cases = junit_testcases(&doc).map_err(TestCaseError::fail)?;
         let failing: Vec<&Case> = cases.iter().filter(|c| c.failure.is_some()).collect();
         prop_assert_eq!(failing.len(), 1);
-        survives_xml(&kind, &failing[0].name).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(failing[0].name.as_str(), kind.as_str());
         survives_xml(&route, &failing[0].classname).map_err(TestCaseError::fail)?;
 
         let log: Value = serde_json::from_str(&sarif(&report)).map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -3,23 +3,25 @@
 
 use std::collections::BTreeMap;
 
+use corsproof_case::{CredentialsJson, ModeJson, RequestJson};
 use corsproof_oracle::cors_check::cors_check;
+use corsproof_oracle::grammar::isomorphic_decode;
 use corsproof_oracle::headers::UnsafeNames;
 use corsproof_oracle::preflight::{validate, ActualRequest};
+use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::response::Cors;
-use corsproof_oracle::{CredentialsMode, Origin, Profile, Response};
-use serde_json::{json, Value};
+use corsproof_oracle::{CredentialsMode, Origin, Response, RuleId};
+use corsproof_report::{AuditKind, Finding, FindingRequest, SeenResponse, SentRequest, Severity};
 
 use super::probes::{Class, Probe, PROBE_HEADER, PROBE_METHOD, PROBE_REQUEST_HEADERS};
-use super::{kinds, Site, Target};
-use corsproof_report::finding::{Finding, SeenResponse, SentRequest, Severity};
+use super::{Site, Target};
 
 /// At most this many exchanges are kept in one finding (every probe origin is still listed).
 const MAX_EXCHANGES: usize = 5;
 
 /// The browser profiles every audit finding applies to: the CORS check (R31–R35) has no
 /// deviations, and the preflight probe is judged under each.
-const PROFILES: [&str; 3] = ["fetch", "chromium", "firefox"];
+const PROFILES: [ProfileId; 3] = ProfileId::ALL;
 
 /// One probe's exchange: the request sent and the answer, or why there was none.
 ///
@@ -32,8 +34,8 @@ const PROFILES: [&str; 3] = ["fetch", "chromium", "firefox"];
 /// let answer = SeenResponse {
 ///     status: 200,
 ///     headers: vec![
-///         ("Access-Control-Allow-Origin".into(), "*".into()),
-///         ("Access-Control-Allow-Credentials".into(), "true".into()),
+///         (b"Access-Control-Allow-Origin".to_vec(), b"*".to_vec()),
+///         (b"Access-Control-Allow-Credentials".to_vec(), b"true".to_vec()),
 ///     ],
 /// };
 /// let exchanges: Vec<Exchange> = probes(&site)
@@ -43,6 +45,8 @@ const PROFILES: [&str; 3] = ["fetch", "chromium", "firefox"];
 /// let findings = analyze(&target, &site, &exchanges);
 /// let kinds: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
 /// assert_eq!(kinds, ["wildcard-with-credentials"]);
+/// // Browsers refuse the credentialed read: `*` is no origin's serialization (R33).
+/// assert_eq!(findings[0].rule, Some(corsproof_oracle::RuleId::R33));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
@@ -62,10 +66,17 @@ enum Grant {
     /// An uncredentialed read through `Access-Control-Allow-Origin: *` (R32).
     Wildcard,
     /// A read for exactly this origin; `credentialed` with ACAC `true` (R35).
-    Read {
-        credentialed: bool,
-        rule: &'static str,
-    },
+    Read { credentialed: bool, rule: RuleId },
+}
+
+impl Grant {
+    /// The CORS check's rule that granted a read.
+    fn rule(self) -> Option<RuleId> {
+        match self {
+            Grant::Read { rule, .. } => Some(rule),
+            Grant::None | Grant::Wildcard => None,
+        }
+    }
 }
 
 /// One answered probe, judged.
@@ -103,7 +114,7 @@ impl Judged<'_> {
     fn header(&self, header: Cors) -> Option<String> {
         self.response
             .get_combined(header)
-            .map(|v| v.iter().map(|&b| char::from(b)).collect())
+            .map(|v| isomorphic_decode(&v))
     }
 }
 
@@ -120,7 +131,7 @@ fn grant(response: &Response, origin: Option<&str>, preflight: bool) -> Grant {
     if with.error.is_none() {
         return Grant::Read {
             credentialed: true,
-            rule: with.rule.as_str(),
+            rule: with.rule,
         };
     }
     let without = cors_check(response, origin, CredentialsMode::Omit);
@@ -131,7 +142,7 @@ fn grant(response: &Response, origin: Option<&str>, preflight: bool) -> Grant {
     } else {
         Grant::Read {
             credentialed: false,
-            rule: without.rule.as_str(),
+            rule: without.rule,
         }
     }
 }
@@ -152,10 +163,7 @@ pub fn analyze(target: &Target, site: &Site, exchanges: &[Exchange]) -> Vec<Find
         .iter()
         .filter_map(|exchange| {
             let seen = exchange.response.as_ref().ok()?;
-            let response = Response::new(
-                seen.status,
-                seen.headers.iter().map(|(n, v)| (latin1(n), latin1(v))),
-            );
+            let response = Response::new(seen.status, seen.headers.iter().map(|(n, v)| (n, v)));
             let grant = grant(
                 &response,
                 exchange.probe.origin.as_deref(),
@@ -174,18 +182,8 @@ pub fn analyze(target: &Target, site: &Site, exchanges: &[Exchange]) -> Vec<Find
     findings.extend(wildcard_finding(target, &judged));
     findings.extend(vary_finding(target, &judged));
     findings.extend(unrelated_finding(target, site, &judged));
-    findings.sort_by(|a, b| {
-        (a.severity, kinds::rank(&a.kind)).cmp(&(b.severity, kinds::rank(&b.kind)))
-    });
+    findings.sort_by_key(|f| (f.severity, f.kind));
     findings
-}
-
-/// Bytes of a Latin-1 string (every char below 256 as produced by the report model; anything
-/// else becomes `?`).
-fn latin1(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
 }
 
 /// Which fired class explains a grant of a narrower class (see the module documentation).
@@ -446,28 +444,22 @@ fn origin_finding(
             also_origins.join(", ")
         ));
     }
-    let rule = match first.grant {
-        Grant::Read { rule, .. } => Some(rule.to_string()),
-        _ => None,
-    };
     let shown: Vec<&Judged<'_>> = own.iter().take(MAX_EXCHANGES).copied().collect();
     Some(finding(
         kind,
         severity,
-        json!({
-            "url": target.url,
-            "method": "GET",
-            "mode": "cors",
-            "credentials": if credentialed { "include" } else { "omit" },
-            "origin": first.origin(),
-            "origins": origins,
-            "also_granted": also_origins,
-        }),
+        FindingRequest {
+            case: probe_request(target, "GET", Some(first.origin()), credentialed),
+            origins: Some(strings(&origins)),
+            also_granted: Some(strings(&also_origins)),
+        },
         &shown,
-        format!("no read for {}: {why}", quote_list(&origins, "or")),
-        observed_text(own),
-        rule,
-        explanation,
+        Text {
+            expected: format!("no read for {}: {why}", quote_list(&origins, "or")),
+            observed: observed_text(own),
+            explanation,
+        },
+        first.grant.rule(),
     ))
 }
 
@@ -476,119 +468,172 @@ fn preflight_findings(target: &Target, site: &Site, judged: &[Judged<'_>]) -> Ve
         .iter()
         .filter(|j| j.class() == Class::Preflight)
         .collect();
-    let mut out = Vec::new();
+    let mut out: Vec<Finding> = reflected_finding(target, site, &preflights)
+        .into_iter()
+        .collect();
+    out.extend(echo_finding(target, &preflights));
+    out
+}
+
+/// `preflight-reflected`: the attacker's preflight passes its CORS check.
+fn reflected_finding(target: &Target, site: &Site, preflights: &[&Judged<'_>]) -> Option<Finding> {
     let reflected: Vec<&Judged<'_>> = preflights
         .iter()
         .copied()
         .filter(|j| matches!(j.grant, Grant::Read { .. }))
         .collect();
-    if let Some(first) = reflected.first() {
-        let credentialed = reflected.iter().any(|j| j.credentialed());
-        let acam = first.header(Cors::AllowMethods);
-        let acah = first.header(Cors::AllowHeaders);
-        let passes: Vec<&str> = PROFILES
-            .iter()
-            .copied()
-            .filter(|p| full_preflight_passes(first, p))
-            .collect();
-        let reach = if passes.is_empty() {
-            format!(
-                "it may send the methods ({}) and headers ({}) this preflight allows",
-                acam.as_deref().unwrap_or("safelisted only"),
-                acah.as_deref().unwrap_or("safelisted only"),
-            )
-        } else {
-            format!(
-                "even the nonsense method {PROBE_METHOD} with headers {PROBE_REQUEST_HEADERS} \
+    let first = reflected.first()?;
+    let credentialed = reflected.iter().any(|j| j.credentialed());
+    let acam = first.header(Cors::AllowMethods);
+    let acah = first.header(Cors::AllowHeaders);
+    let passes: Vec<&str> = PROFILES
+        .iter()
+        .copied()
+        .filter(|p| full_preflight_passes(first, *p))
+        .map(ProfileId::as_str)
+        .collect();
+    let reach = if passes.is_empty() {
+        format!(
+            "it may send the methods ({}) and headers ({}) this preflight allows",
+            acam.as_deref().unwrap_or("safelisted only"),
+            acah.as_deref().unwrap_or("safelisted only"),
+        )
+    } else {
+        format!(
+            "even the nonsense method {PROBE_METHOD} with headers {PROBE_REQUEST_HEADERS} \
                  passes the whole preflight ({}): any method and header will",
-                passes.join(", ")
-            )
-        };
-        let origin = first.origin();
-        out.push(finding(
-            kinds::PREFLIGHT_REFLECTED,
-            if credentialed {
-                Severity::Violation
-            } else {
-                Severity::Hygiene
-            },
-            preflight_request(target, origin, credentialed),
-            &[first],
-            format!(
-                "the preflight from {origin} fails its CORS check (no Access-Control-Allow-Origin \
-                 for an origin unrelated to {})",
+            passes.join(", ")
+        )
+    };
+    let origin = first.origin();
+    Some(finding(
+        AuditKind::PreflightReflected,
+        if credentialed {
+            Severity::Violation
+        } else {
+            Severity::Hygiene
+        },
+        preflight_request(target, origin, credentialed),
+        &[first],
+        Text {
+            expected: format!(
+                "the preflight from {origin} fails its CORS check (no \
+                     Access-Control-Allow-Origin for an origin unrelated to {})",
                 site.origin
             ),
-            grant_text(first),
-            match first.grant {
-                Grant::Read { rule, .. } => Some(rule.to_string()),
-                _ => None,
-            },
-            format!(
-                "A preflight from an attacker's page ({origin}) passes its CORS check{}: {reach}, \
-                 and read the answers. Neither CORScanner nor Corsy sends preflights; servers \
-                 often answer OPTIONS from a different code path than GET.",
+            observed: grant_text(first),
+            explanation: format!(
+                "A preflight from an attacker's page ({origin}) passes its CORS check{}: \
+                     {reach}, and read the answers. Neither CORScanner nor Corsy sends \
+                     preflights; servers often answer OPTIONS from a different code path than \
+                     GET.",
                 if credentialed {
                     " with credentials"
                 } else {
                     " (without credentials)"
                 }
             ),
-        ));
-    }
-    let echoing: Vec<&Judged<'_>> = preflights
-        .iter()
-        .copied()
-        .filter(|j| echoes(&j.response))
-        .collect();
-    if let Some(first) = echoing.first() {
-        let acam = first
-            .header(Cors::AllowMethods)
-            .unwrap_or_else(|| "(none)".into());
-        let acah = first
-            .header(Cors::AllowHeaders)
-            .unwrap_or_else(|| "(none)".into());
-        out.push(finding(
-            kinds::PREFLIGHT_ECHO,
-            Severity::Hygiene,
-            preflight_request(target, first.origin(), false),
-            &[first],
-            format!(
+        },
+        first.grant.rule(),
+    ))
+}
+
+/// `preflight-echo`: the preflight allows whatever it was asked for.
+fn echo_finding(target: &Target, preflights: &[&Judged<'_>]) -> Option<Finding> {
+    let first = preflights.iter().find(|j| echoes(&j.response))?;
+    let acam = first
+        .header(Cors::AllowMethods)
+        .unwrap_or_else(|| "(none)".into());
+    let acah = first
+        .header(Cors::AllowHeaders)
+        .unwrap_or_else(|| "(none)".into());
+    Some(finding(
+        AuditKind::PreflightEcho,
+        Severity::Hygiene,
+        preflight_request(target, first.origin(), false),
+        &[first],
+        Text {
+            expected: format!(
                 "Access-Control-Allow-Methods and -Headers from a fixed list, without \
-                 {PROBE_METHOD} and {PROBE_HEADER}"
+                     {PROBE_METHOD} and {PROBE_HEADER}"
             ),
-            format!("Access-Control-Allow-Methods: {acam}; Access-Control-Allow-Headers: {acah}"),
-            Some("R38".into()),
-            format!(
+            observed: format!(
+                "Access-Control-Allow-Methods: {acam}; Access-Control-Allow-Headers: {acah}"
+            ),
+            explanation: format!(
                 "The preflight answer echoes what was asked for (the nonsense method \
-                 {PROBE_METHOD}, the header {PROBE_HEADER}): every method and header is allowed \
-                 to whichever origins the server trusts, so one trusted-origin mistake becomes \
-                 arbitrary cross-origin writes. Answer with the methods and headers the API uses."
+                     {PROBE_METHOD}, the header {PROBE_HEADER}): every method and header is \
+                     allowed to whichever origins the server trusts, so one trusted-origin \
+                     mistake becomes arbitrary cross-origin writes. Answer with the methods and \
+                     headers the API uses."
             ),
-        ));
+        },
+        Some(echo_rule(&first.response)),
+    ))
+}
+
+/// The script's view of a probe: a CORS-mode `method` request to the target from `origin`,
+/// credentialed or not. A probe without `Origin` stands for the target's own page (a
+/// same-origin `GET` carries no `Origin`, R26).
+fn probe_request(
+    target: &Target,
+    method: &str,
+    origin: Option<&str>,
+    credentialed: bool,
+) -> RequestJson {
+    let own = url::Url::parse(&target.url)
+        .map(|u| Origin::of_url(&u).serialization().to_string())
+        .unwrap_or_else(|_| "null".to_string());
+    RequestJson {
+        url: target.url.clone(),
+        origin: origin.map_or(own, str::to_string),
+        method: method.to_string(),
+        headers: Vec::new(),
+        credentials: Some(if credentialed {
+            CredentialsJson::Include
+        } else {
+            CredentialsJson::Omit
+        }),
+        mode: Some(ModeJson::Cors),
+        body: None,
+        use_cors_preflight: false,
+        redirect: None,
+        private_network: false,
     }
-    out
 }
 
 /// The script's view of the preflight probe's actual request.
-fn preflight_request(target: &Target, origin: &str, credentialed: bool) -> Value {
-    json!({
-        "url": target.url,
-        "method": PROBE_METHOD,
-        "mode": "cors",
-        "credentials": if credentialed { "include" } else { "omit" },
-        "origin": origin,
-        "origins": [origin],
-        "headers": [["Authorization", "Bearer x"], [PROBE_HEADER, "1"]],
-    })
+fn preflight_request(target: &Target, origin: &str, credentialed: bool) -> FindingRequest {
+    let mut case = probe_request(target, PROBE_METHOD, Some(origin), credentialed);
+    case.headers = vec![
+        ("Authorization".to_string(), "Bearer x".to_string()),
+        (PROBE_HEADER.to_string(), "1".to_string()),
+    ];
+    FindingRequest {
+        case,
+        origins: Some(vec![origin.to_string()]),
+        also_granted: None,
+    }
+}
+
+/// The rule an echoing preflight answer satisfies: the method check (R40) when it lists the
+/// probe's method, else the header check (R42).
+fn echo_rule(response: &Response) -> RuleId {
+    if listed(response, Cors::AllowMethods, PROBE_METHOD) {
+        RuleId::R40
+    } else {
+        RuleId::R42
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
 }
 
 /// Whether the oracle's whole preflight validation (R37–R42) passes for the probe's nonsense
 /// credentialed request under `profile`.
-fn full_preflight_passes(j: &Judged<'_>, profile: &str) -> bool {
-    let Some(profile) = Profile::by_name(profile) else {
-        return false;
-    };
+fn full_preflight_passes(j: &Judged<'_>, profile: ProfileId) -> bool {
+    let profile = profile.profile();
     let headers = [
         (b"authorization".to_vec(), b"Bearer x".to_vec()),
         (PROBE_HEADER.as_bytes().to_vec(), b"1".to_vec()),
@@ -611,13 +656,16 @@ fn full_preflight_passes(j: &Judged<'_>, profile: &str) -> bool {
 
 /// Whether ACAM lists the probe's method or ACAH the probe's header.
 fn echoes(response: &Response) -> bool {
-    let listed = |header: Cors, word: &str| {
-        response
-            .cors_values(header)
-            .flat_map(|line| line.split(|&b| b == b','))
-            .any(|item| trim(item).eq_ignore_ascii_case(word.as_bytes()))
-    };
-    listed(Cors::AllowMethods, PROBE_METHOD) || listed(Cors::AllowHeaders, PROBE_HEADER)
+    listed(response, Cors::AllowMethods, PROBE_METHOD)
+        || listed(response, Cors::AllowHeaders, PROBE_HEADER)
+}
+
+/// Whether `header`'s list names `word` (ASCII case-insensitive).
+fn listed(response: &Response, header: Cors, word: &str) -> bool {
+    response
+        .cors_values(header)
+        .flat_map(|line| line.split(|&b| b == b','))
+        .any(|item| trim(item).eq_ignore_ascii_case(word.as_bytes()))
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -647,55 +695,67 @@ fn wildcard_finding(target: &Target, judged: &[Judged<'_>]) -> Option<Finding> {
         .iter()
         .map(|j| j.exchange.probe.origin.as_deref().unwrap_or("(no Origin)"))
         .collect();
-    let request = json!({
-        "url": target.url,
-        "method": "GET",
-        "mode": "cors",
-        "credentials": if with_credentials.is_empty() { "omit" } else { "include" },
-        "origin": first.exchange.probe.origin,
-        "origins": origins,
-    });
+    let asker = first.exchange.probe.origin.as_deref();
+    let request = FindingRequest {
+        case: probe_request(target, "GET", asker, !with_credentials.is_empty()),
+        origins: Some(strings(&origins)),
+        also_granted: None,
+    };
+    // What the oracle's CORS check says of `*` (R32: every origin reads without credentials;
+    // with credentials the byte comparison fails).
+    let check = |j: &Judged<'_>, credentials| {
+        cors_check(&j.response, asker.unwrap_or("null"), credentials).rule
+    };
     if let Some(cred) = with_credentials.first() {
+        let refused = check(cred, CredentialsMode::Include);
         return Some(finding(
-            kinds::WILDCARD_WITH_CREDENTIALS,
+            AuditKind::WildcardWithCredentials,
             Severity::Hygiene,
             request,
             &[cred],
-            "either `*` without credentials, or the requesting origin with \
-             Access-Control-Allow-Credentials: true"
-                .into(),
-            format!(
-                "Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true on {} \
-                 answer{}",
-                with_credentials.len(),
-                if with_credentials.len() == 1 { "" } else { "s" }
-            ),
-            Some("R32".into()),
-            "`*` with credentials: browsers refuse credentialed reads of such a response (R32, \
-             the oracle's wildcard-with-credentials), so only uncredentialed reads go through; \
-             but the server means to share credentialed responses with everyone, one \
-             \"fix\" away from reflecting the Origin."
-                .into(),
+            Text {
+                expected: "either `*` without credentials, or the requesting origin with \
+                           Access-Control-Allow-Credentials: true"
+                    .into(),
+                observed: format!(
+                    "Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true \
+                     on {} answer{}",
+                    with_credentials.len(),
+                    if with_credentials.len() == 1 { "" } else { "s" }
+                ),
+                explanation: format!(
+                    "`*` with credentials: browsers refuse credentialed reads of such a response \
+                     ({refused}: `*` is no origin's serialization), so only uncredentialed reads \
+                     go through; but the server means to share credentialed responses with \
+                     everyone, one \"fix\" away from reflecting the Origin."
+                ),
+            },
+            Some(refused),
         ));
     }
+    let granted = check(first, CredentialsMode::Omit);
     Some(finding(
-        kinds::WILDCARD_ORIGIN,
+        AuditKind::WildcardOrigin,
         Severity::Hygiene,
         request,
         &[first],
-        "Access-Control-Allow-Origin naming the site's origins, unless the resource is public"
-            .into(),
-        format!(
-            "Access-Control-Allow-Origin: * on {} answer{}: every origin reads them, without \
-             cookies (R32)",
-            star.len(),
-            if star.len() == 1 { "" } else { "s" }
-        ),
-        Some("R32".into()),
-        "`Access-Control-Allow-Origin: *` lets every web page read the response without \
-         credentials: right for public data, wrong for anything protected by network position \
-         (intranet hosts, IP allowlists, VPN-only services)."
-            .into(),
+        Text {
+            expected: "Access-Control-Allow-Origin naming the site's origins, unless the \
+                       resource is public"
+                .into(),
+            observed: format!(
+                "Access-Control-Allow-Origin: * on {} answer{}: every origin reads them, \
+                 without cookies ({granted})",
+                star.len(),
+                if star.len() == 1 { "" } else { "s" }
+            ),
+            explanation: "`Access-Control-Allow-Origin: *` lets every web page read the response \
+                          without credentials: right for public data, wrong for anything \
+                          protected by network position (intranet hosts, IP allowlists, \
+                          VPN-only services)."
+                .into(),
+        },
+        Some(granted),
     ))
 }
 
@@ -703,12 +763,34 @@ fn wildcard_finding(target: &Target, judged: &[Judged<'_>]) -> Option<Finding> {
 fn varies_on_origin(seen: &SeenResponse) -> bool {
     seen.headers
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
-        .flat_map(|(_, v)| v.split(','))
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"vary"))
+        .flat_map(|(_, v)| v.split(|&b| b == b','))
         .any(|item| {
-            let item = item.trim();
-            item == "*" || item.eq_ignore_ascii_case("origin")
+            let item = item.trim_ascii();
+            item == b"*" || item.eq_ignore_ascii_case(b"origin")
         })
+}
+
+/// `ACAO: VALUE for Origin O`, or that there is none.
+fn acao_for(j: &Judged<'_>) -> String {
+    let asked = match j.exchange.probe.origin.as_deref() {
+        Some(origin) => format!("Origin {origin}"),
+        None => "a request without Origin".to_string(),
+    };
+    match j.header(Cors::AllowOrigin) {
+        Some(acao) => format!("Access-Control-Allow-Origin: {acao} for {asked}"),
+        None => format!("no Access-Control-Allow-Origin for {asked}"),
+    }
+}
+
+/// The response's `Vary` lines, joined.
+fn vary_text(seen: &SeenResponse) -> String {
+    seen.headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"vary"))
+        .map(|(_, v)| isomorphic_decode(v))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn vary_finding(target: &Target, judged: &[Judged<'_>]) -> Option<Finding> {
@@ -740,58 +822,42 @@ fn vary_finding(target: &Target, judged: &[Judged<'_>]) -> Option<Finding> {
     } else {
         gets.first().copied().unwrap_or(different)
     };
-    let describe = |j: &Judged<'_>| {
-        let asked = match j.exchange.probe.origin.as_deref() {
-            Some(origin) => format!("Origin {origin}"),
-            None => "a request without Origin".to_string(),
-        };
-        match j.header(Cors::AllowOrigin) {
-            Some(acao) => format!("Access-Control-Allow-Origin: {acao} for {asked}"),
-            None => format!("no Access-Control-Allow-Origin for {asked}"),
-        }
-    };
-    let vary = shown
-        .seen
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("vary"))
-        .map(|(_, v)| v.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let vary = vary_text(shown.seen);
     let origins: Vec<&str> = lacking
         .iter()
         .map(|j| j.exchange.probe.origin.as_deref().unwrap_or("(no Origin)"))
         .collect();
     Some(finding(
-        kinds::MISSING_VARY_ORIGIN,
+        AuditKind::MissingVaryOrigin,
         Severity::Hygiene,
-        json!({
-            "url": target.url,
-            "method": "GET",
-            "mode": "cors",
-            "credentials": "omit",
-            "origin": shown.exchange.probe.origin,
-            "origins": origins,
-        }),
+        FindingRequest {
+            case: probe_request(target, "GET", shown.exchange.probe.origin.as_deref(), false),
+            origins: Some(strings(&origins)),
+            also_granted: None,
+        },
         &[other, shown],
-        "Vary: Origin on every response whose CORS headers depend on the Origin".into(),
-        format!(
-            "{}, but {}; the latter has {} ({} of {} answers lack Vary: Origin)",
-            describe(other),
-            describe(shown),
-            if vary.is_empty() {
-                "no Vary".to_string()
-            } else {
-                format!("Vary: {vary}")
-            },
-            lacking.len(),
-            gets.len()
-        ),
-        None,
-        "The CORS answer depends on the request's Origin, but the response does not say so \
-         with `Vary: Origin`: a shared cache or the browser's cache may hand one origin's answer \
-         to another, breaking the site's own front end or serving a permissive answer to others."
-            .into(),
+        Text {
+            expected: "Vary: Origin on every response whose CORS headers depend on the Origin"
+                .into(),
+            observed: format!(
+                "{}, but {}; the latter has {} ({} of {} answers lack Vary: Origin)",
+                acao_for(other),
+                acao_for(shown),
+                if vary.is_empty() {
+                    "no Vary".to_string()
+                } else {
+                    format!("Vary: {vary}")
+                },
+                lacking.len(),
+                gets.len()
+            ),
+            explanation: "The CORS answer depends on the request's Origin, but the response does \
+                          not say so with `Vary: Origin`: a shared cache or the browser's cache \
+                          may hand one origin's answer to another, breaking the site's own front \
+                          end or serving a permissive answer to others."
+                .into(),
+        },
+        Some(RuleId::H1),
     ))
 }
 
@@ -808,44 +874,55 @@ fn unrelated_finding(target: &Target, site: &Site, judged: &[Judged<'_>]) -> Opt
             (acao != j.origin() && !site.owns(host)).then_some((j, acao))
         })
         .collect();
-    let (first, _) = named.first()?;
+    let (first, named_origin) = named.first()?;
     let mut names: Vec<&str> = named.iter().map(|(_, n)| n.as_str()).collect();
     names.sort_unstable();
     names.dedup();
+    // The rule by which the named origin reads the response: the CORS check's byte match.
+    let grants = cors_check(&first.response, named_origin, CredentialsMode::Omit).rule;
+    let method = if first.exchange.probe.is_preflight() {
+        "OPTIONS"
+    } else {
+        "GET"
+    };
     Some(finding(
-        kinds::UNRELATED_ORIGIN_ALLOWED,
+        AuditKind::UnrelatedOriginAllowed,
         Severity::Hygiene,
-        json!({
-            "url": target.url,
-            "method": if first.exchange.probe.is_preflight() { "OPTIONS" } else { "GET" },
-            "mode": "cors",
-            "credentials": "omit",
-            "origin": first.exchange.probe.origin,
-            "origins": names,
-        }),
+        FindingRequest {
+            case: probe_request(
+                target,
+                method,
+                first.exchange.probe.origin.as_deref(),
+                false,
+            ),
+            origins: Some(strings(&names)),
+            also_granted: None,
+        },
         &[first],
-        format!(
-            "Access-Control-Allow-Origin naming origins of {} only",
-            site.domain
-        ),
-        format!(
-            "Access-Control-Allow-Origin names {} (outside {}), asked by {}",
-            quote_list(&names, "and"),
-            site.domain,
-            first
-                .exchange
-                .probe
-                .origin
-                .as_deref()
-                .unwrap_or("a request without Origin")
-        ),
-        None,
-        format!(
-            "The server names an origin outside the site's domain ({}) that did not ask: that \
-             origin can read the response. If it is the site's own front end, pass it with \
-             --origin; otherwise it is a third party the API trusts.",
-            site.domain
-        ),
+        Text {
+            expected: format!(
+                "Access-Control-Allow-Origin naming origins of {} only",
+                site.domain
+            ),
+            observed: format!(
+                "Access-Control-Allow-Origin names {} (outside {}), asked by {}",
+                quote_list(&names, "and"),
+                site.domain,
+                first
+                    .exchange
+                    .probe
+                    .origin
+                    .as_deref()
+                    .unwrap_or("a request without Origin")
+            ),
+            explanation: format!(
+                "The server names an origin outside the site's domain ({}) that did not ask: \
+                 that origin can read the response. If it is the site's own front end, pass it \
+                 with --origin; otherwise it is a third party the API trusts.",
+                site.domain
+            ),
+        },
+        Some(grants),
     ))
 }
 
@@ -858,17 +935,25 @@ fn quote_list(items: &[&str], conj: &str) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finding(
-    kind: &str,
-    severity: Severity,
-    request: Value,
-    shown: &[&Judged<'_>],
+/// A finding's words: what a safe server does, what this one did, why it matters.
+struct Text {
     expected: String,
     observed: String,
-    rule: Option<String>,
     explanation: String,
+}
+
+fn finding(
+    kind: AuditKind,
+    severity: Severity,
+    request: FindingRequest,
+    shown: &[&Judged<'_>],
+    text: Text,
+    rule: Option<RuleId>,
 ) -> Finding {
+    debug_assert!(
+        rule.is_none_or(|r| kind.rules().contains(&r)),
+        "{kind} cites {rule:?}"
+    );
     let exchanges: Vec<(SentRequest, SeenResponse)> = shown.iter().map(|j| j.pair()).collect();
     let reproduce = exchanges
         .iter()
@@ -876,21 +961,22 @@ fn finding(
         .collect::<Vec<_>>()
         .join("\n");
     Finding {
-        kind: kind.to_string(),
+        kind: kind.into(),
         severity,
         route: None,
-        profiles: PROFILES.iter().map(|p| p.to_string()).collect(),
+        profiles: PROFILES.to_vec(),
         request,
         response: exchanges
             .last()
             .map(|(_, seen)| seen.clone())
             .unwrap_or_default(),
         exchanges,
-        expected,
-        observed,
+        expected: text.expected,
+        observed: text.observed,
         rule,
+        decided_by: None,
         reproduce,
-        explanation,
+        explanation: text.explanation,
     }
 }
 
@@ -900,8 +986,8 @@ pub(crate) fn failing_cases(findings: &[Finding]) -> u64 {
     findings
         .iter()
         .map(|f| {
-            let count = |key: &str| f.request[key].as_array().map_or(0, Vec::len);
-            (count("origins") + count("also_granted")).max(1) as u64
+            let count = |list: &Option<Vec<String>>| list.as_ref().map_or(0, Vec::len);
+            (count(&f.request.origins) + count(&f.request.also_granted)).max(1) as u64
         })
         .sum()
 }
@@ -972,7 +1058,7 @@ mod tests {
     fn vary_parsing() {
         let seen = |v: &str| SeenResponse {
             status: 200,
-            headers: vec![("vary".into(), v.into())],
+            headers: vec![(b"vary".to_vec(), v.as_bytes().to_vec())],
         };
         assert!(varies_on_origin(&seen("Accept-Encoding, origin")));
         assert!(varies_on_origin(&seen("*")));

@@ -69,7 +69,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use corsproof_engine::audit::{audit, kinds, Options};
+//! use corsproof_engine::audit::{audit, Options};
+//! use corsproof_report::AuditKind;
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -108,8 +109,8 @@
 //!     ..Options::default()
 //! };
 //! let report = audit(&format!("http://{addr}/api"), &options).await?;
-//! let kinds: Vec<&str> = report.findings.iter().map(|f| f.kind.as_str()).collect();
-//! assert_eq!(kinds, [kinds::NULL_ORIGIN]);
+//! let kinds: Vec<_> = report.findings.iter().map(|f| f.kind).collect();
+//! assert_eq!(kinds, [corsproof_report::Kind::Audit(AuditKind::NullOrigin)]);
 //! assert_eq!(report.findings[0].severity.as_str(), "violation");
 //! assert!(report.findings[0].reproduce.starts_with("curl -si -H 'Origin: null'"));
 //! # Ok(())
@@ -131,9 +132,6 @@ pub use target::{Site, Target};
 
 use corsproof_client::{Client, Limits, RawResponse, Tls, TlsError};
 use corsproof_report::finding::{Report, SeenResponse, Stats};
-
-/// The stable finding kinds of `audit` (see the table in [`crate::audit`]).
-pub use corsproof_report::finding::audit_kinds as kinds;
 
 /// Why an audit could not be run or finished. [`AuditError::is_target_error`] separates the
 /// target's failures (exit 3) from the caller's (exit 2).
@@ -290,73 +288,9 @@ pub async fn audit(url: &str, options: &Options) -> Result<Report, AuditError> {
 /// # Ok(()) }
 /// ```
 pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Report, AuditError> {
-    let list = probes(site);
-    let total = list.len();
-    let deadline = options.effective_deadline();
     let start = Instant::now();
-    let mut client = Client::new(target.connect.clone())
-        .with_timeout(options.timeout)
-        .with_host(target.authority.clone())
-        .with_limits(Limits {
-            max_body: MAX_BODY,
-            ..Limits::default()
-        });
-    if target.https {
-        let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
-        let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
-            url: target.url.clone(),
-            source,
-        })?;
-        client = client.with_tls(tls, name);
-    }
-    let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
-    let (mut answered, mut errors, mut in_a_row) = (0usize, 0u64, 0usize);
-    // Bounded: one pass over the fixed list; each request within the timeout and the deadline.
-    for probe in list {
-        let Some(left) = deadline.checked_sub(start.elapsed()) else {
-            return Err(deadline_error(target, deadline, answered, total));
-        };
-        let sent = probe.sent(target);
-        let request = probes::wire_request(&sent, target);
-        let result = match tokio::time::timeout(left, client.send(&request)).await {
-            Ok(result) => result,
-            Err(_) => return Err(deadline_error(target, deadline, answered, total)),
-        };
-        match result {
-            Ok(raw) => {
-                answered += 1;
-                in_a_row = 0;
-                exchanges.push(Exchange {
-                    probe,
-                    sent,
-                    response: Ok(seen(&raw)),
-                });
-            }
-            Err(source) if answered == 0 => {
-                return Err(AuditError::Unreachable {
-                    url: target.url.clone(),
-                    source,
-                })
-            }
-            Err(source) => {
-                errors += 1;
-                in_a_row += 1;
-                if in_a_row >= MAX_CONSECUTIVE_ERRORS {
-                    return Err(AuditError::Stopped {
-                        url: target.url.clone(),
-                        answered,
-                        total,
-                        source,
-                    });
-                }
-                exchanges.push(Exchange {
-                    probe,
-                    sent,
-                    response: Err(source.to_string()),
-                });
-            }
-        }
-    }
+    let mut client = client(target, options)?;
+    let (exchanges, errors) = send_probes(target, site, options, &mut client, start).await?;
     let findings = analyze(target, site, &exchanges);
     let seconds = start.elapsed().as_secs_f64();
     let requests = exchanges.len() as u64;
@@ -381,6 +315,86 @@ pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Repo
     })
 }
 
+/// The client of the audit: one kept-alive connection to the target, over TLS for https.
+fn client(target: &Target, options: &Options) -> Result<Client, AuditError> {
+    let client = Client::new(target.connect.clone())
+        .with_timeout(options.timeout)
+        .with_host(target.authority.clone())
+        .with_limits(Limits {
+            max_body: MAX_BODY,
+            ..Limits::default()
+        });
+    if !target.https {
+        return Ok(client);
+    }
+    let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
+    let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
+        url: target.url.clone(),
+        source,
+    })?;
+    Ok(client.with_tls(tls, name))
+}
+
+/// Sends every probe, one at a time: the exchanges and how many failed. Bounded: one pass over
+/// the fixed list, each request within the timeout and the whole within the deadline; the
+/// first probe unanswered, or [`MAX_CONSECUTIVE_ERRORS`] in a row, end the audit.
+async fn send_probes(
+    target: &Target,
+    site: &Site,
+    options: &Options,
+    client: &mut Client,
+    start: Instant,
+) -> Result<(Vec<Exchange>, u64), AuditError> {
+    let list = probes(site);
+    let total = list.len();
+    let deadline = options.effective_deadline();
+    let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
+    let (mut answered, mut errors, mut in_a_row) = (0usize, 0u64, 0usize);
+    for probe in list {
+        let Some(left) = deadline.checked_sub(start.elapsed()) else {
+            return Err(deadline_error(target, deadline, answered, total));
+        };
+        let sent = probe.sent(target);
+        let request = probes::wire_request(&sent, target);
+        let result = match tokio::time::timeout(left, client.send(&request)).await {
+            Ok(result) => result,
+            Err(_) => return Err(deadline_error(target, deadline, answered, total)),
+        };
+        let response = match result {
+            Ok(raw) => {
+                answered += 1;
+                in_a_row = 0;
+                Ok(seen(&raw))
+            }
+            Err(source) if answered == 0 => {
+                return Err(AuditError::Unreachable {
+                    url: target.url.clone(),
+                    source,
+                })
+            }
+            Err(source) => {
+                errors += 1;
+                in_a_row += 1;
+                if in_a_row >= MAX_CONSECUTIVE_ERRORS {
+                    return Err(AuditError::Stopped {
+                        url: target.url.clone(),
+                        answered,
+                        total,
+                        source,
+                    });
+                }
+                Err(source.to_string())
+            }
+        };
+        exchanges.push(Exchange {
+            probe,
+            sent,
+            response,
+        });
+    }
+    Ok((exchanges, errors))
+}
+
 fn deadline_error(
     target: &Target,
     deadline: Duration,
@@ -395,15 +409,10 @@ fn deadline_error(
     }
 }
 
-/// The report's view of a raw response: status and header lines in order, values as Latin-1.
+/// The report's view of a raw response: status and header lines in order, as bytes.
 fn seen(raw: &RawResponse) -> SeenResponse {
-    let latin1 = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
     SeenResponse {
         status: raw.status,
-        headers: raw
-            .headers
-            .iter()
-            .map(|(n, v)| (latin1(n), latin1(v)))
-            .collect(),
+        headers: raw.headers.clone(),
     }
 }

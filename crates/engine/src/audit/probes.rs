@@ -2,9 +2,9 @@
 
 use corsproof_oracle::Origin;
 
-use super::{kinds, Site, Target};
+use super::{Site, Target};
 use corsproof_client::Request;
-use corsproof_report::finding::SentRequest;
+use corsproof_report::{AuditKind, SentRequest};
 
 /// The attacker's own registrable domain in probe origins (`.test` is reserved, RFC 6761).
 pub const ATTACKER: &str = "evil.test";
@@ -57,29 +57,29 @@ pub enum Class {
     Baseline,
     /// A `GET` from the site's own origin: what the front end gets (for `Vary`).
     Site,
-    /// An unrelated origin ([`kinds::ORIGIN_REFLECTED`]).
+    /// An unrelated origin ([`AuditKind::OriginReflected`]).
     Reflection,
-    /// `null` ([`kinds::NULL_ORIGIN`]).
+    /// `null` ([`AuditKind::NullOrigin`]).
     Null,
-    /// The site's host with the attacker's domain appended ([`kinds::PREFIX_MATCH`]).
+    /// The site's host with the attacker's domain appended ([`AuditKind::PrefixMatch`]).
     Prefix,
-    /// The site's domain with a label prefix glued on ([`kinds::SUFFIX_MATCH`]).
+    /// The site's domain with a label prefix glued on ([`AuditKind::SuffixMatch`]).
     Suffix,
-    /// The site's host inside, or a truncation of it ([`kinds::SUBSTRING_MATCH`]).
+    /// The site's host inside, or a truncation of it ([`AuditKind::SubstringMatch`]).
     Substring,
-    /// A dot of the site's host replaced by `x` ([`kinds::UNESCAPED_DOT`]).
+    /// A dot of the site's host replaced by `x` ([`AuditKind::UnescapedDot`]).
     UnescapedDot,
-    /// A new subdomain of the site's host or domain ([`kinds::ANY_SUBDOMAIN`]).
+    /// A new subdomain of the site's host or domain ([`AuditKind::AnySubdomain`]).
     AnySubdomain,
-    /// The https site's host over http ([`kinds::HTTP_ORIGIN_TRUSTED`]).
+    /// The https site's host over http ([`AuditKind::HttpOriginTrusted`]).
     HttpScheme,
     /// The site's host, a special character, the attacker's domain
-    /// ([`kinds::SPECIAL_CHAR_BYPASS`]).
+    /// ([`AuditKind::SpecialCharBypass`]).
     SpecialChar,
-    /// A publish-anything platform ([`kinds::THIRD_PARTY_ORIGIN`]).
+    /// A publish-anything platform ([`AuditKind::ThirdPartyOrigin`]).
     ThirdParty,
-    /// An `OPTIONS` preflight from the attacker ([`kinds::PREFLIGHT_REFLECTED`],
-    /// [`kinds::PREFLIGHT_ECHO`]).
+    /// An `OPTIONS` preflight from the attacker ([`AuditKind::PreflightReflected`],
+    /// [`AuditKind::PreflightEcho`]).
     Preflight,
 }
 
@@ -87,24 +87,25 @@ impl Class {
     /// The finding kind a granted probe of this class supports (`None` for the baselines).
     ///
     /// ```
-    /// use corsproof_engine::audit::{kinds, Class};
-    /// assert_eq!(Class::Null.kind(), Some(kinds::NULL_ORIGIN));
+    /// use corsproof_engine::audit::Class;
+    /// use corsproof_report::AuditKind;
+    /// assert_eq!(Class::Null.kind(), Some(AuditKind::NullOrigin));
     /// assert_eq!(Class::Baseline.kind(), None);
     /// ```
-    pub fn kind(self) -> Option<&'static str> {
+    pub fn kind(self) -> Option<AuditKind> {
         Some(match self {
             Class::Baseline | Class::Site => return None,
-            Class::Reflection => kinds::ORIGIN_REFLECTED,
-            Class::Null => kinds::NULL_ORIGIN,
-            Class::Prefix => kinds::PREFIX_MATCH,
-            Class::Suffix => kinds::SUFFIX_MATCH,
-            Class::Substring => kinds::SUBSTRING_MATCH,
-            Class::UnescapedDot => kinds::UNESCAPED_DOT,
-            Class::AnySubdomain => kinds::ANY_SUBDOMAIN,
-            Class::HttpScheme => kinds::HTTP_ORIGIN_TRUSTED,
-            Class::SpecialChar => kinds::SPECIAL_CHAR_BYPASS,
-            Class::ThirdParty => kinds::THIRD_PARTY_ORIGIN,
-            Class::Preflight => kinds::PREFLIGHT_REFLECTED,
+            Class::Reflection => AuditKind::OriginReflected,
+            Class::Null => AuditKind::NullOrigin,
+            Class::Prefix => AuditKind::PrefixMatch,
+            Class::Suffix => AuditKind::SuffixMatch,
+            Class::Substring => AuditKind::SubstringMatch,
+            Class::UnescapedDot => AuditKind::UnescapedDot,
+            Class::AnySubdomain => AuditKind::AnySubdomain,
+            Class::HttpScheme => AuditKind::HttpOriginTrusted,
+            Class::SpecialChar => AuditKind::SpecialCharBypass,
+            Class::ThirdParty => AuditKind::ThirdPartyOrigin,
+            Class::Preflight => AuditKind::PreflightReflected,
         })
     }
 }
@@ -117,7 +118,7 @@ impl Class {
 /// let target = Target::parse("http://127.0.0.1:8080/api").unwrap();
 /// let p = probes(&site).into_iter().find(|p| p.class == Class::Null).unwrap();
 /// let sent = p.sent(&target);
-/// assert_eq!(sent.headers[0], ("Origin".to_string(), "null".to_string()));
+/// assert_eq!(sent.headers[0], (b"Origin".to_vec(), b"null".to_vec()));
 /// assert!(sent.curl().contains("'Origin: null'"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,34 +138,24 @@ impl Probe {
     /// The request as sent to `target`, header lines in order (`Host` and `Connection` are
     /// added on the wire).
     pub fn sent(&self, target: &Target) -> SentRequest {
-        let mut headers = Vec::with_capacity(4);
+        let method = if self.is_preflight() {
+            "OPTIONS"
+        } else {
+            "GET"
+        };
+        let mut sent = SentRequest::new(method, target.url.as_str());
         if let Some(origin) = &self.origin {
-            headers.push(("Origin".to_string(), origin.clone()));
+            sent = sent.header("Origin", origin);
         }
         if self.is_preflight() {
-            headers.push((
-                "Access-Control-Request-Method".to_string(),
-                PROBE_METHOD.to_string(),
-            ));
-            headers.push((
-                "Access-Control-Request-Headers".to_string(),
-                PROBE_REQUEST_HEADERS.to_string(),
-            ));
+            sent = sent
+                .header("Access-Control-Request-Method", PROBE_METHOD)
+                .header("Access-Control-Request-Headers", PROBE_REQUEST_HEADERS);
         }
-        headers.push((
-            "User-Agent".to_string(),
-            concat!("corsproof-audit/", env!("CARGO_PKG_VERSION")).to_string(),
-        ));
-        SentRequest {
-            method: if self.is_preflight() {
-                "OPTIONS"
-            } else {
-                "GET"
-            }
-            .to_string(),
-            url: target.url.clone(),
-            headers,
-        }
+        sent.header(
+            "User-Agent",
+            concat!("corsproof-audit/", env!("CARGO_PKG_VERSION")),
+        )
     }
 }
 
@@ -172,7 +163,7 @@ impl Probe {
 pub(crate) fn wire_request(sent: &SentRequest, target: &Target) -> Request {
     sent.headers.iter().fold(
         Request::new(sent.method.as_bytes(), target.path.as_bytes()),
-        |req, (n, v)| req.header(n.as_bytes(), v.as_bytes()),
+        |req, (n, v)| req.header(n.as_slice(), v.as_slice()),
     )
 }
 

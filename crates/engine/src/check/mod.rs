@@ -1,0 +1,603 @@
+//! `check`: generated browser requests sent to a running server, each judged by the oracle
+//! under every browser profile against the policy's intent, plus cache safety (`Vary`) and
+//! hygiene; failures grouped by kind and route and shrunk to their smallest request.
+//!
+//! # The pipeline
+//!
+//! A run ([`check`], [`replay`]) is, for every case:
+//!
+//! 1. **case → exchanges** ([`play`](self::play)): the oracle's sans-IO `Fetch` plays the
+//!    browser under each profile; when it says a preflight goes out, exactly that `OPTIONS`
+//!    request is sent; when the actual request goes out, that request, with the `Origin`
+//!    header the oracle decides and a cookie when credentials are included. Identical
+//!    requests within a case are sent once and their answer shared between profiles
+//!    ([`exchange`](self::exchange)).
+//! 2. **exchanges → verdicts** ([`verdict`](self::verdict)): the policy's intent judges the
+//!    browser's outcome; every departure is a draft finding of the kind that names it, citing
+//!    the policy rule departed from and the browser rule that decided.
+//! 3. **more properties**: [`hygiene`](self::hygiene) (malformed or repeated CORS headers,
+//!    disclosure to refused origins, Max-Age), [`vary`](self::vary) (cache safety) and, with a
+//!    second target, [`differential`](self::differential).
+//! 4. **verdicts → findings → report**: drafts become findings with the case's request and
+//!    route; findings are grouped by (severity, kind, route), the smallest case kept and
+//!    [`shrink`](self::shrink)-ed, and the report is assembled.
+//!
+//! Cases run on [`CheckConfig::concurrency`] connections at once. A worker that fails (a
+//! panic) fails the run ([`CheckError::Worker`]): its cases are never silently dropped.
+//!
+//! ```no_run
+//! use corsproof_engine::check::{check, CheckConfig};
+//! use corsproof_policy::Policy;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = Policy::from_path("corpus/policies/public-api.toml")?;
+//! let target = url::Url::parse("http://127.0.0.1:8080")?;
+//! let report = check(&policy, "public-api.toml", &target, &CheckConfig::default()).await?;
+//! assert!(report.findings.is_empty(), "{:#?}", report.findings);
+//! # Ok(())
+//! # }
+//! ```
+
+mod differential;
+mod draft;
+mod exchange;
+mod hygiene;
+mod play;
+mod shrink;
+mod target;
+mod vary;
+mod verdict;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corsproof_case::{CaseError, RequestJson};
+use corsproof_client::{Client, Request as HttpRequest, Tls};
+use corsproof_oracle::intent::route_for;
+use corsproof_oracle::{Profile, RequestInit};
+use corsproof_policy::{Policy, Route};
+use corsproof_report::{CheckKind, Finding, Report, Severity, Stats};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
+use url::Url;
+
+use self::draft::Draft;
+use self::exchange::Exchanger;
+use self::play::{play, Played};
+use self::target::Target;
+use crate::generate::Generator;
+
+/// Progress callback: (cases done, cases in all, requests sent).
+pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
+
+/// How a check runs.
+#[derive(Clone)]
+pub struct CheckConfig {
+    /// Generated requests, on top of the deterministic baseline.
+    pub cases: usize,
+    /// The seed of the generated requests (the same seed replays the same run).
+    pub seed: u64,
+    /// The browser profiles each request is judged under.
+    pub profiles: Vec<Profile>,
+    /// Connections used at once.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// A bound on the whole run: cases not started by then are skipped (and counted).
+    pub deadline: Duration,
+    /// Shrink each finding to its smallest request.
+    pub shrink: bool,
+    /// Called after each case with (cases done, cases in all, requests sent).
+    pub progress: Option<Progress>,
+    /// A second target of the same policy: every case is also played there and the browser
+    /// outcomes compared (`differential` findings).
+    pub against: Option<Url>,
+    /// The trust store of `https://` targets; `None`: Mozilla's roots
+    /// ([`Tls::webpki_roots`]).
+    pub tls: Option<Tls>,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            cases: 1000,
+            seed: 0,
+            profiles: vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(600),
+            shrink: true,
+            progress: None,
+            against: None,
+            tls: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for CheckConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckConfig")
+            .field("cases", &self.cases)
+            .field("seed", &self.seed)
+            .field(
+                "profiles",
+                &self.profiles.iter().map(|p| p.name()).collect::<Vec<_>>(),
+            )
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a check could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The target URL is not one the harness can check.
+    #[error("target {url:?}: {why}")]
+    BadTarget {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The target could not be reached or does not speak HTTP/1.1.
+    #[error("target {url} is unreachable or not speaking HTTP: {source}")]
+    Unreachable {
+        /// The target.
+        url: String,
+        /// The first exchange's error.
+        source: corsproof_client::Error,
+    },
+    /// A replayed case is not a valid request.
+    #[error("case: {0}")]
+    Case(#[from] CaseError),
+    /// A worker of the run stopped before its cases were judged (a defect of corsproof): the
+    /// run cannot say whether the target conforms.
+    #[error(
+        "a check worker failed ({message}); its cases were not judged, so the run has no verdict"
+    )]
+    Worker {
+        /// What the worker's failure said.
+        message: String,
+    },
+}
+
+/// The shared, read-only state of a run.
+struct Run {
+    policy: Policy,
+    target: Target,
+    /// The second target of a differential check.
+    other: Option<Target>,
+    profiles: Vec<Profile>,
+}
+
+/// What one case produced.
+#[derive(Debug, Default)]
+struct CaseResult {
+    findings: Vec<Finding>,
+    requests: u64,
+    errors: u64,
+}
+
+impl Run {
+    /// The route covering `path` (P1).
+    fn route(&self, path: &str) -> Option<&Route> {
+        route_for(&self.policy, path).map(|i| &self.policy.routes[i])
+    }
+
+    /// Runs one case: every profile's play and verdicts, hygiene, cache safety and the
+    /// differential, as findings.
+    async fn evaluate(
+        &self,
+        case: &RequestInit,
+        client: &mut Client,
+        other_client: Option<&mut Client>,
+    ) -> CaseResult {
+        let route = self.route(case.url.path());
+        let mut ex = Exchanger::new(&self.target, client);
+        let mut played: Vec<Played> = Vec::new();
+        for profile in &self.profiles {
+            if let Some(p) = play(&self.policy, case, profile, &mut ex).await {
+                played.push(p);
+            }
+        }
+        let mut drafts: Vec<Draft> = Vec::new();
+        for p in &played {
+            for d in verdict::drafts(p, case) {
+                draft::add(&mut drafts, d);
+            }
+        }
+        let scope = hygiene::Scope {
+            route,
+            case_origin: &case.origin,
+            target_origin: &self.target.origin,
+            granted: played.iter().any(|p| p.readable)
+                || drafts
+                    .iter()
+                    .any(|d| d.kind.severity() == Severity::Violation),
+        };
+        let answered = ex
+            .memo
+            .iter()
+            .filter_map(|(s, a)| a.as_ref().map(|a| (s, a.response.as_ref())));
+        drafts.extend(hygiene::drafts(&scope, answered));
+        if let Some(first) = played.first() {
+            let actual = first
+                .exchanges
+                .iter()
+                .rev()
+                .find(|(s, _)| s.method != "OPTIONS")
+                .map(|(s, _)| s.clone());
+            if let Some(sent) = actual {
+                drafts.extend(vary::draft(route, first.profile, &sent, &mut ex).await);
+            }
+        }
+        let (mut requests, mut errors) = (ex.requests, ex.errors);
+        if let (Some(other), Some(client)) = (&self.other, other_client) {
+            let mut ex = Exchanger::new(other, client);
+            drafts.extend(
+                differential::draft(
+                    &self.policy,
+                    &self.profiles,
+                    &self.target,
+                    case,
+                    &played,
+                    &mut ex,
+                )
+                .await,
+            );
+            requests += ex.requests;
+            errors += ex.errors;
+        }
+        let route_name = route.map(|r| r.name.clone().unwrap_or_else(|| r.path.clone()));
+        CaseResult {
+            findings: drafts
+                .into_iter()
+                .map(|d| d.finding(case, route_name.clone()))
+                .collect(),
+            requests,
+            errors,
+        }
+    }
+}
+
+/// The generated requests of a run: the baseline, then `count` from the seed.
+pub fn cases(generator: &Generator, policy: &Policy, count: usize, seed: u64) -> Vec<RequestInit> {
+    let mut out = generator.baseline(policy);
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &key);
+    let mut runner = TestRunner::new_with_rng(ProptestConfig::default(), rng);
+    let strategy = generator.request();
+    for _ in 0..count {
+        if let Ok(tree) = strategy.new_tree(&mut runner) {
+            out.push(tree.current());
+        }
+    }
+    out
+}
+
+/// Checks the server at `base` against `policy` (named `policy_name` in the report).
+pub async fn check(
+    policy: &Policy,
+    policy_name: &str,
+    base: &Url,
+    config: &CheckConfig,
+) -> Result<Report, CheckError> {
+    let target = Target::new(base, config.tls.as_ref())?;
+    let generator = Generator::new(policy, base);
+    let all = cases(&generator, policy, config.cases, config.seed);
+    run(policy, policy_name, target, all, config).await
+}
+
+/// Replays saved cases (`check --replay`): the same judgment, without generation. Each case's
+/// URL is moved onto `base` (its path and query kept).
+pub async fn replay(
+    policy: &Policy,
+    policy_name: &str,
+    base: &Url,
+    cases: Vec<RequestInit>,
+    config: &CheckConfig,
+) -> Result<Report, CheckError> {
+    let target = Target::new(base, config.tls.as_ref())?;
+    let rebased = cases
+        .into_iter()
+        .map(|mut case| {
+            case.url = target.rebase(&case.url);
+            case
+        })
+        .collect();
+    run(policy, policy_name, target, rebased, config).await
+}
+
+/// Replays saved cases in the case format (`check --replay FILE`): [`replay`] after turning
+/// each into the oracle's request.
+pub async fn replay_json(
+    policy: &Policy,
+    policy_name: &str,
+    base: &Url,
+    cases: &[RequestJson],
+    config: &CheckConfig,
+) -> Result<Report, CheckError> {
+    let cases = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.to_init(&format!("replay case {i}: ")))
+        .collect::<Result<Vec<_>, _>>()?;
+    replay(policy, policy_name, base, cases, config).await
+}
+
+/// Counters shared by a run's workers.
+#[derive(Default)]
+struct Counters {
+    next: AtomicUsize,
+    done: AtomicU64,
+    requests: AtomicU64,
+}
+
+async fn run(
+    policy: &Policy,
+    policy_name: &str,
+    target: Target,
+    all: Vec<RequestInit>,
+    config: &CheckConfig,
+) -> Result<Report, CheckError> {
+    let started = Instant::now();
+    let other = config
+        .against
+        .as_ref()
+        .map(|url| Target::new(url, config.tls.as_ref()))
+        .transpose()?;
+    // Reachability: one plain request before anything else (exit 3 when it fails).
+    for t in std::iter::once(&target).chain(other.as_ref()) {
+        let mut probe = t.client(config.timeout);
+        if let Err(source) = probe.send(&HttpRequest::new("GET", "/")).await {
+            return Err(CheckError::Unreachable {
+                url: t.base.to_string(),
+                source,
+            });
+        }
+    }
+    let run = Arc::new(Run {
+        policy: policy.clone(),
+        target,
+        other,
+        profiles: config.profiles.clone(),
+    });
+    let counters = Arc::new(Counters::default());
+    counters.requests.store(1, Ordering::Relaxed);
+    let all = Arc::new(all);
+    let results = judge_all(&run, all.clone(), &counters, config, started).await?;
+    let (mut errors, mut failing) = (0, 0);
+    let mut groups = Groups::default();
+    for (i, r) in results {
+        errors += r.errors;
+        failing += u64::from(!r.findings.is_empty());
+        for f in r.findings {
+            groups.add(f, &all[i]);
+        }
+    }
+    let findings = report_findings(&run, groups, config, &counters).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let sent = counters.requests.load(Ordering::Relaxed);
+    let judged = counters.done.load(Ordering::Relaxed);
+    Ok(Report {
+        target: run.target.base.to_string(),
+        policy: Some(policy_name.to_string()),
+        seed: config.seed,
+        cases: judged,
+        findings,
+        stats: Stats {
+            cases: judged,
+            requests: sent,
+            seconds,
+            requests_per_second: if seconds > 0.0 {
+                sent as f64 / seconds
+            } else {
+                0.0
+            },
+            errors,
+            failing_cases: failing,
+        },
+    })
+}
+
+/// Every case judged on `config.concurrency` workers, each with its own connections; the
+/// results with their cases. A worker that fails fails the run.
+async fn judge_all(
+    run: &Arc<Run>,
+    all: Arc<Vec<RequestInit>>,
+    counters: &Arc<Counters>,
+    config: &CheckConfig,
+    started: Instant,
+) -> Result<Vec<(usize, CaseResult)>, CheckError> {
+    let total = all.len() as u64;
+    let deadline = started + config.deadline;
+    let mut workers = Vec::new();
+    for _ in 0..config.concurrency.max(1) {
+        let (run, all, counters) = (run.clone(), all.clone(), counters.clone());
+        let progress = config.progress.clone();
+        let timeout = config.timeout;
+        workers.push(tokio::spawn(async move {
+            let mut client = run.target.client(timeout);
+            let mut other = run.other.as_ref().map(|t| t.client(timeout));
+            let mut results = Vec::new();
+            loop {
+                let i = counters.next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = all.get(i) else { break };
+                if Instant::now() > deadline {
+                    break;
+                }
+                let r = run.evaluate(case, &mut client, other.as_mut()).await;
+                let sent = counters.requests.fetch_add(r.requests, Ordering::Relaxed) + r.requests;
+                let done = counters.done.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(p) = &progress {
+                    p(done, total, sent);
+                }
+                results.push((i, r));
+            }
+            results
+        }));
+    }
+    let mut results = Vec::new();
+    for w in workers {
+        match w.await {
+            Ok(r) => results.extend(r),
+            Err(e) => {
+                let message = if e.is_panic() {
+                    let payload = e.into_panic();
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_string())
+                } else {
+                    e.to_string()
+                };
+                return Err(CheckError::Worker { message });
+            }
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    Ok(results)
+}
+
+/// A group of findings of one (severity, kind, route): the one with the smallest case, its
+/// case, and how many cases showed it.
+struct Group {
+    finding: Finding,
+    case: RequestInit,
+    count: u64,
+}
+
+/// The findings of a run, grouped.
+#[derive(Default)]
+struct Groups(BTreeMap<(Severity, CheckKind, Option<String>), Group>);
+
+impl Groups {
+    /// Adds a finding shown by `case`: a new group, or the group's example replaced when
+    /// `case` is smaller (the profiles of the group are all its findings' profiles).
+    fn add(&mut self, f: Finding, case: &RequestInit) {
+        let corsproof_report::Kind::Check(kind) = f.kind else {
+            return;
+        };
+        let key = (f.severity, kind, f.route.clone());
+        match self.0.get_mut(&key) {
+            Some(g) => {
+                g.count += 1;
+                for p in &f.profiles {
+                    if !g.finding.profiles.contains(p) {
+                        g.finding.profiles.push(*p);
+                    }
+                }
+                if shrink::size(case) < shrink::size(&g.case) {
+                    let profiles = std::mem::take(&mut g.finding.profiles);
+                    g.finding = f;
+                    g.finding.profiles = profiles;
+                    g.case = case.clone();
+                }
+            }
+            None => {
+                self.0.insert(
+                    key,
+                    Group {
+                        finding: f,
+                        case: case.clone(),
+                        count: 1,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The report's findings: each group's example, shrunk when the config says so, most severe
+/// first.
+async fn report_findings(
+    run: &Run,
+    groups: Groups,
+    config: &CheckConfig,
+    counters: &Counters,
+) -> Vec<Finding> {
+    let mut client = run.target.client(config.timeout);
+    let mut other = run.other.as_ref().map(|t| t.client(config.timeout));
+    let mut findings = Vec::new();
+    for ((_, kind, route), g) in groups.0 {
+        let mut f = g.finding;
+        if config.shrink {
+            let (shrunk, requests) =
+                shrink_finding(run, &mut client, other.as_mut(), f, g.case, kind, &route).await;
+            counters.requests.fetch_add(requests, Ordering::Relaxed);
+            f = shrunk;
+        }
+        if g.count > 1 {
+            f.explanation = format!("{} ({} cases showed it)", f.explanation, g.count);
+        }
+        f.profiles.sort();
+        findings.push(f);
+    }
+    findings
+}
+
+/// Shrinks `f`, shown by `case`, to the smallest simplification that still shows `kind` on
+/// `route` (at most [`shrink::BUDGET`] re-evaluations); the requests it sent.
+async fn shrink_finding(
+    run: &Run,
+    client: &mut Client,
+    mut other: Option<&mut Client>,
+    f: Finding,
+    mut case: RequestInit,
+    kind: CheckKind,
+    route: &Option<String>,
+) -> (Finding, u64) {
+    let mut best = f;
+    let mut budget = shrink::BUDGET;
+    let mut requests = 0;
+    'outer: loop {
+        for candidate in shrink::simplifications(&case) {
+            if budget == 0 {
+                break 'outer;
+            }
+            budget -= 1;
+            let r = run.evaluate(&candidate, client, other.as_deref_mut()).await;
+            requests += r.requests;
+            if let Some(found) = r
+                .findings
+                .into_iter()
+                .find(|g| g.kind == kind && &g.route == route)
+            {
+                let profiles = std::mem::take(&mut best.profiles);
+                best = found;
+                for p in profiles {
+                    if !best.profiles.contains(&p) {
+                        best.profiles.push(p);
+                    }
+                }
+                case = candidate;
+                continue 'outer;
+            }
+        }
+        break;
+    }
+    (best, requests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_replay() {
+        let policy = Policy::from_toml_str(
+            "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"https://app.test\"]\n",
+            "p.toml",
+        )
+        .expect("a policy");
+        let base = Url::parse("http://127.0.0.1:1").expect("a URL");
+        let g = Generator::new(&policy, &base);
+        assert_eq!(cases(&g, &policy, 50, 7), cases(&g, &policy, 50, 7));
+        assert_ne!(cases(&g, &policy, 50, 7), cases(&g, &policy, 50, 8));
+    }
+}
