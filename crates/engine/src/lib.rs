@@ -8,9 +8,12 @@
 //! - [`generate`]: the deterministic baseline and the proptest strategies of browser requests.
 //! - [`check`]: the policy-driven conformance check (`corsproof check`).
 //! - [`audit`]: the policy-less scan for dangerous CORS behaviour (`corsproof audit`).
+//! - [`storable`]: whether a shared cache may store a response (RFC 9111), for the `Vary`
+//!   properties of both.
 
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod check;
 pub mod generate;
+pub mod storable;

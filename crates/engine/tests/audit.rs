@@ -558,6 +558,58 @@ async fn missing_vary() {
 }
 
 #[tokio::test]
+async fn wildcard_preflight_lists_are_an_echo() {
+    // `Access-Control-Allow-Methods: *` and `-Headers: *` grant whatever an uncredentialed
+    // preflight asks for, as an echo does.
+    let report = expect(
+        |r| {
+            let mut out = trust(r, r.origin() == Some("https://example.com"), true);
+            if r.is_preflight() {
+                out.retain(|(n, _)| !n.starts_with("Access-Control-Allow-Methods"));
+                out.retain(|(n, _)| !n.starts_with("Access-Control-Allow-Headers"));
+                out.push(h("Access-Control-Allow-Methods", "*"));
+                out.push(h("Access-Control-Allow-Headers", "*"));
+            }
+            out
+        },
+        "https://example.com",
+        &[AuditKind::PreflightEcho],
+    )
+    .await;
+    let f = finding(&report, AuditKind::PreflightEcho);
+    assert_eq!(f.rule, Some(RuleId::R40));
+}
+
+#[tokio::test]
+async fn answers_no_shared_cache_may_store_need_no_vary() {
+    // The same answers as `missing_vary`'s server, but `Cache-Control: private` (or `no-store`)
+    // on every response: no shared cache stores them, so none can be replayed (RFC 9111 §3).
+    for directive in ["private", "no-store, max-age=0"] {
+        let report = expect(
+            if directive == "private" {
+                |r: &Req| {
+                    let ok = r.origin() == Some("https://example.com");
+                    let mut out = trust(r, ok, false);
+                    out.push(h("Cache-Control", "private"));
+                    out
+                }
+            } else {
+                |r: &Req| {
+                    let ok = r.origin() == Some("https://example.com");
+                    let mut out = trust(r, ok, false);
+                    out.push(h("Cache-Control", "no-store, max-age=0"));
+                    out
+                }
+            },
+            "https://example.com",
+            &[],
+        )
+        .await;
+        assert!(report.findings.is_empty(), "{directive}");
+    }
+}
+
+#[tokio::test]
 async fn cors_only_when_asked_needs_vary() {
     // `*` only when Origin is sent: the answer depends on Origin.
     expect(

@@ -81,7 +81,8 @@ use CheckKind::{
     CacheTooLong as CACHE_TOO_LONG, DisclosedToRefused as DISCLOSED_TO_REFUSED,
     DuplicateHeader as DUPLICATE_HEADER, HeaderExposed as HEADER_EXPOSED,
     HeaderHidden as HEADER_HIDDEN, MalformedHeader as MALFORMED_HEADER,
-    MaxAgeMismatch as MAX_AGE_MISMATCH, MissingVary as MISSING_VARY, ReadDenied as READ_DENIED,
+    MaxAgeMismatch as MAX_AGE_MISMATCH, MissingVary as MISSING_VARY,
+    MissingVaryDenial as MISSING_VARY_DENIAL, ReadDenied as READ_DENIED,
     ReadGranted as READ_GRANTED, SentBlocked as SENT_BLOCKED, SentForbidden as SENT_FORBIDDEN,
 };
 
@@ -248,7 +249,7 @@ const SERVERS: &[Deployment] = &[
          cache replays one origin's CORS answer to another.",
         "credentialed.toml",
         Defect::NoVary,
-        &[MISSING_VARY],
+        &[MISSING_VARY_DENIAL],
         &[],
     ),
     server(
@@ -257,7 +258,7 @@ const SERVERS: &[Deployment] = &[
          so a cached answer to a refused origin, without Vary, is served to the allowed one.",
         "credentialed.toml",
         Defect::VaryOnlyWhenAllowed,
-        &[MISSING_VARY],
+        &[MISSING_VARY_DENIAL],
         &[],
     ),
     server(
@@ -267,8 +268,19 @@ const SERVERS: &[Deployment] = &[
          every cross-origin read that follows.",
         "public.toml",
         Defect::WildcardOnlyWithOrigin,
-        &[MISSING_VARY],
+        &[MISSING_VARY_DENIAL],
         &[],
+    ),
+    server(
+        "wildcard-for-no-origin",
+        "`Access-Control-Allow-Origin: *` is a static header on answers to requests without an \
+         Origin (same-origin and server-to-server calls) and the allowlisted origin is echoed \
+         otherwise, never with `Vary: Origin`: a shared cache that stored a `*` answer hands it \
+         to every origin.",
+        "credentialed.toml",
+        Defect::WildcardForNoOrigin,
+        &[MISSING_VARY],
+        &[MISSING_VARY_DENIAL],
     ),
     server(
         "acam-missing-method",
@@ -466,7 +478,7 @@ const NGINX: &[Deployment] = &[
         "The origin map is echoed without `add_header Vary Origin`, so caches mix origins.",
         "no-vary.conf",
         false,
-        &[MISSING_VARY],
+        &[MISSING_VARY_DENIAL],
         &[],
     ),
     nginx_conf(
@@ -520,6 +532,22 @@ const CORRECT_SERVERS: &[Deployment] = &[
         "server-correct-spa",
         "corpus/policies/spa-credentialed.toml",
         Serve::Server(Defect::None),
+    ),
+    // Library behaviours that conform to the policy.
+    correct(
+        "refuse-unlisted-post-preflight",
+        "credentialed.toml",
+        Serve::Server(Defect::RefuseUnlistedPost),
+    ),
+    correct(
+        "refused-preflight-with-details",
+        "credentialed.toml",
+        Serve::Server(Defect::RefusedPreflightWithDetails),
+    ),
+    correct(
+        "forbidden-without-vary",
+        "credentialed.toml",
+        Serve::Server(Defect::ForbiddenWithoutVary),
     ),
 ];
 
@@ -612,6 +640,24 @@ enum Defect {
     PnaEverywhere,
     /// No `Access-Control-Allow-Private-Network`, even on `private_network` routes.
     PnaUnanswered,
+    /// `Access-Control-Allow-Origin: *` on every answer to a request without Origin (a static
+    /// header meant for same-origin and server-to-server calls), the allowlisted origin
+    /// otherwise, never `Vary`.
+    WildcardForNoOrigin,
+    // The behaviours below conform to the policy: libraries do this, and `check` must not
+    // report it.
+    /// A preflight asking for a `POST` that `methods` does not list is refused with 403 and
+    /// no CORS headers (gorilla/handlers, Tomcat `CorsFilter`, Jetty `CrossOriginFilter`,
+    /// rack-cors, Starlette).
+    RefuseUnlistedPost,
+    /// A preflight of an allowed origin for a method or header the route does not allow is
+    /// answered with Allow-Origin, -Credentials, -Methods and -Headers (the route's lists,
+    /// without what was asked) but no Max-Age (flask-cors): the browser refuses it.
+    RefusedPreflightWithDetails,
+    /// Refused origins and failed preflights get 403 without CORS headers and without `Vary`:
+    /// a response no shared cache may store (no explicit freshness, and 403 is not
+    /// heuristically cacheable; Tomcat `CorsFilter`).
+    ForbiddenWithoutVary,
 }
 
 /// A parsed request: method, target, header lines in order.
@@ -830,6 +876,13 @@ impl Site {
                 },
             );
         }
+        if self.defect == Defect::WildcardForNoOrigin {
+            resp.headers.retain(|(n, _)| n != "Vary");
+            if origin.is_none() {
+                resp.add("Access-Control-Allow-Origin", "*");
+                return resp;
+            }
+        }
         if matches!(route.origins, Origins::Any) && origin.is_none() {
             // A public route answers the same with or without Origin (no Vary needed).
             if self.defect != Defect::WildcardOnlyWithOrigin {
@@ -848,6 +901,23 @@ impl Site {
         // Access-Control-Allow-Methods, an XHR upload's preflight allows its own method).
         let granted = allowed.filter(|_| !preflight || self.preflight_passes(route, req));
         let Some(origin) = granted else {
+            match self.defect {
+                Defect::RefuseUnlistedPost if preflight => resp.status = 403,
+                Defect::ForbiddenWithoutVary if origin.is_some() => {
+                    resp.status = 403;
+                    resp.headers.retain(|(n, _)| n != "Vary");
+                }
+                Defect::RefusedPreflightWithDetails if preflight => {
+                    if let Some(o) = allowed {
+                        resp.add("Access-Control-Allow-Origin", o);
+                        if route.credentials {
+                            resp.add("Access-Control-Allow-Credentials", credentials);
+                        }
+                        self.preflight_details(route, req, &mut resp);
+                    }
+                }
+                _ => {}
+            }
             if self.defect == Defect::WildcardWithCredentials {
                 // Static headers: requests without Origin get them too.
                 resp.add("Access-Control-Allow-Origin", "*");
@@ -912,7 +982,8 @@ impl Site {
         }
         let method = req.header("access-control-request-method").unwrap_or("");
         let method_ok = self.defect == Defect::AcamReflects
-            || matches!(method, "GET" | "HEAD" | "POST")
+            || matches!(method, "GET" | "HEAD")
+            || (method == "POST" && self.defect != Defect::RefuseUnlistedPost)
             || route.methods.iter().any(|m| m == method);
         let names = req.header("access-control-request-headers").unwrap_or("");
         let headers_ok = self.defect == Defect::AcahReflects

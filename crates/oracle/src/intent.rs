@@ -473,15 +473,25 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
     let credentialed = request.credentials == CredentialsMode::Include;
     // P5: the read grant.
     let granted = origin.and_bool(!credentialed || route.credentials);
-    // P6: would a preflight pass?
+    // P6: would a preflight pass? GET, HEAD and the listed methods must pass; a POST that
+    // `methods` does not list may pass or fail: the CORS-preflight fetch's exception for
+    // safelisted methods (R40) spares Access-Control-Allow-Methods from listing POST, it
+    // obliges no server to pass the preflight.
     let unsafe_names = request.unsafe_names(profile);
-    let method_ok = method::is_cors_safelisted(request.method.as_bytes())
-        || route.methods.iter().any(|m| m == &request.method);
+    let method_ok = if matches!(request.method.as_str(), "GET" | "HEAD")
+        || route.methods.iter().any(|m| m == &request.method)
+    {
+        Tri::Must
+    } else if request.method == "POST" {
+        Tri::May
+    } else {
+        Tri::MustNot
+    };
     let headers_ok = unsafe_names.iter().all(|n| match &route.request_headers {
         HeaderNames::Any => !credentialed && !eq_ignore_case(n, b"authorization"),
         list => name_listed(list, n),
     });
-    let preflight_passes = granted.and_bool(method_ok && headers_ok).and(pna_ok);
+    let preflight_passes = granted.and(method_ok).and_bool(headers_ok).and(pna_ok);
     let preflighted = pna
         || request.use_cors_preflight
         || !method::is_cors_safelisted(request.method.as_bytes())

@@ -107,10 +107,14 @@ kinds! {
         HeaderExposed = "header-exposed": "script can see a response header the policy does not expose",
         /// A preflight cached beyond `max_age`.
         CacheTooLong = "cache-too-long": "the browser caches a preflight longer than the policy's max_age",
-        /// A storable answer that grants a read changes with `Origin` without `Vary: Origin`.
-        MissingVary = "missing-vary": "the CORS answer depends on a request header the response does not Vary on",
+        /// A storable answer without `Vary: Origin`, replayed by a cache to another origin,
+        /// grants a read the policy refuses.
+        MissingVary = "missing-vary": "a cached answer without Vary: Origin would let a refused origin read",
         /// Not readable though the intent says must.
         ReadDenied = "read-denied": "script cannot read a response the policy grants",
+        /// A storable answer without `Vary: Origin`, replayed by a cache to another origin,
+        /// denies a read the policy grants.
+        MissingVaryDenial = "missing-vary-denial": "a cached answer without Vary: Origin would deny an allowed origin its read",
         /// Not sent though the intent says must.
         SentBlocked = "sent-blocked": "a request the policy allows is blocked (its preflight fails)",
         /// A header hidden that must be visible.
@@ -138,9 +142,10 @@ impl CheckKind {
             | CheckKind::CacheTooLong
             | CheckKind::MissingVary
             | CheckKind::Differential => Severity::Violation,
-            CheckKind::ReadDenied | CheckKind::SentBlocked | CheckKind::HeaderHidden => {
-                Severity::Breakage
-            }
+            CheckKind::ReadDenied
+            | CheckKind::MissingVaryDenial
+            | CheckKind::SentBlocked
+            | CheckKind::HeaderHidden => Severity::Breakage,
             CheckKind::MalformedHeader
             | CheckKind::DuplicateHeader
             | CheckKind::DisclosedToRefused
@@ -181,7 +186,7 @@ impl CheckKind {
             CheckKind::SentForbidden | CheckKind::SentBlocked => &[RuleId::P7],
             CheckKind::HeaderExposed | CheckKind::HeaderHidden => &[RuleId::P9],
             CheckKind::CacheTooLong => &[RuleId::P10],
-            CheckKind::MissingVary => &[RuleId::H1],
+            CheckKind::MissingVary | CheckKind::MissingVaryDenial => &[RuleId::H1],
             CheckKind::DisclosedToRefused => &[RuleId::H2],
             CheckKind::MaxAgeMismatch => &[RuleId::H3],
             CheckKind::MalformedHeader | CheckKind::DuplicateHeader => GRAMMAR,

@@ -15,6 +15,7 @@ use corsproof_report::{AuditKind, Finding, FindingRequest, SeenResponse, SentReq
 
 use super::probes::{Class, Probe, PROBE_HEADER, PROBE_METHOD, PROBE_REQUEST_HEADERS};
 use super::{Site, Target};
+use crate::storable::shared_cache_may_store;
 
 /// At most this many exchanges are kept in one finding (every probe origin is still listed).
 const MAX_EXCHANGES: usize = 5;
@@ -617,7 +618,7 @@ fn preflight_request(target: &Target, origin: &str, credentialed: bool) -> Findi
 }
 
 /// The rule an echoing preflight answer satisfies: the method check (R40) when it lists the
-/// probe's method, else the header check (R42).
+/// probe's method or `*`, else the header check (R42).
 fn echo_rule(response: &Response) -> RuleId {
     if listed(response, Cors::AllowMethods, PROBE_METHOD) {
         RuleId::R40
@@ -654,18 +655,20 @@ fn full_preflight_passes(j: &Judged<'_>, profile: ProfileId) -> bool {
     passed
 }
 
-/// Whether ACAM lists the probe's method or ACAH the probe's header.
+/// Whether ACAM lists the probe's method or ACAH the probe's header, or either is `*`, which
+/// grants whatever an uncredentialed preflight asks for (R40, R42).
 fn echoes(response: &Response) -> bool {
     listed(response, Cors::AllowMethods, PROBE_METHOD)
         || listed(response, Cors::AllowHeaders, PROBE_HEADER)
 }
 
-/// Whether `header`'s list names `word` (ASCII case-insensitive).
+/// Whether `header`'s list names `word` (ASCII case-insensitive) or `*`.
 fn listed(response: &Response, header: Cors, word: &str) -> bool {
     response
         .cors_values(header)
         .flat_map(|line| line.split(|&b| b == b','))
-        .any(|item| trim(item).eq_ignore_ascii_case(word.as_bytes()))
+        .map(trim)
+        .any(|item| item == b"*" || item.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -806,10 +809,19 @@ fn vary_finding(target: &Target, judged: &[Judged<'_>]) -> Option<Finding> {
     };
     let first_answer = answer(gets.first()?);
     let different = gets.iter().copied().find(|j| answer(j) != first_answer)?;
+    // Only a response a shared cache may store can be replayed to another origin (RFC 9111).
     let lacking: Vec<&Judged<'_>> = gets
         .iter()
         .copied()
-        .filter(|j| !varies_on_origin(j.seen))
+        .filter(|j| {
+            !varies_on_origin(j.seen)
+                && shared_cache_may_store(
+                    &j.exchange.sent.method,
+                    false,
+                    j.seen.status,
+                    &j.seen.headers,
+                )
+        })
         .collect();
     // The response shown: one without Vary that carries ACAO, else any without Vary.
     let shown = lacking

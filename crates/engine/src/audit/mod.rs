@@ -31,10 +31,10 @@
 //! | `third-party-origin` | violation¹ | `https://evil.github.io`, `https://codepen.io`, `https://jsfiddle.net`, … ([`THIRD_PARTIES`]) | custom_third_parties / third party |
 //! | `wildcard-origin` | hygiene | any answer with `Access-Control-Allow-Origin: *` | wildcard value |
 //! | `wildcard-with-credentials` | hygiene | any answer with `*` and `Access-Control-Allow-Credentials: true` (browsers refuse it for credentialed reads, R32) | — |
-//! | `missing-vary-origin` | hygiene | the CORS answer changes with `Origin` (across all `GET` probes and a `GET` without `Origin`) and a response lacks `Vary: Origin` | — |
+//! | `missing-vary-origin` | hygiene | the CORS answer changes with `Origin` (across all `GET` probes and a `GET` without `Origin`) and a response a shared cache may store (RFC 9111: not `no-store` or `private`, with explicit freshness or a heuristically cacheable status) lacks `Vary: Origin` | — |
 //! | `unrelated-origin-allowed` | hygiene | an answer names an origin outside the site's domain that is not the probe's own | third party allowed (Corsy's passive check) |
 //! | `preflight-reflected` | violation¹ | `OPTIONS` from `https://evil.test` with `Access-Control-Request-Method: CORSPROOF` and `-Headers: authorization,x-corsproof-probe`: the preflight's CORS check passes for the attacker | — (neither tool probes preflights) |
-//! | `preflight-echo` | hygiene | the same preflight: `Access-Control-Allow-Methods`/`-Headers` echo the nonsense method or header asked for | — |
+//! | `preflight-echo` | hygiene | the same preflight: `Access-Control-Allow-Methods`/`-Headers` echo the nonsense method or header asked for, or are `*` (which grants any, R40, R42) | — |
 //!
 //! ¹ `violation` when a probe origin outside the site's registrable domain, or on another
 //! scheme, gets a credentialed read (for `preflight-reflected`: when the attacker's

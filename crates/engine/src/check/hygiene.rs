@@ -7,7 +7,7 @@
 //! | `duplicate-header` | the header's grammar (R33, R35, R43, R67) | a CORS header that is not a list sent on several lines, which browsers combine into a value they reject |
 //! | `malformed-header` | the header's grammar (R33, R35, R38, R43, R53, R67) | a value the grammar rejects ([`corsproof_oracle::defect`]) |
 //! | `disclosed-to-refused` | H2 | CORS headers in an answer to an origin the policy refuses, when the case is granted nowhere |
-//! | `max-age-mismatch` | H3 | a preflight answered for an origin the policy does not refuse, with a Max-Age other than the policy's |
+//! | `max-age-mismatch` | H3 | a preflight the browser passed, for an origin the policy does not refuse, with a Max-Age other than the policy's (a refused preflight owes no Max-Age) |
 
 use corsproof_oracle::defect::{defects, DefectKind};
 use corsproof_oracle::grammar::isomorphic_decode;
@@ -42,6 +42,8 @@ pub(crate) struct Scope<'a> {
     /// Whether the case is granted anywhere (readable under some profile, or a violation):
     /// then its CORS headers are no disclosure.
     pub(crate) granted: bool,
+    /// The preflights the browser passed under some profile.
+    pub(crate) passed_preflights: &'a [&'a SentRequest],
 }
 
 /// One exchange as the checks see it.
@@ -229,12 +231,8 @@ fn disclosed(scope: &Scope<'_>, seen: &Seen<'_>) -> Option<Found> {
 
 fn max_age(scope: &Scope<'_>, seen: &Seen<'_>) -> Option<Found> {
     let route = scope.route?;
-    let is_preflight = seen.sent.method == "OPTIONS"
-        && seen
-            .sent
-            .header_value("access-control-request-method")
-            .is_some();
-    if !is_preflight || seen.refused || !seen.response.has(Cors::AllowOrigin) {
+    let passed = scope.passed_preflights.contains(&seen.sent);
+    if !passed || seen.refused || !seen.response.has(Cors::AllowOrigin) {
         return None;
     }
     let got = seen

@@ -58,7 +58,7 @@ use corsproof_client::{Client, Request as HttpRequest, Tls};
 use corsproof_oracle::intent::route_for;
 use corsproof_oracle::{Profile, RequestInit};
 use corsproof_policy::{Policy, Route};
-use corsproof_report::{CheckKind, Finding, Report, Severity, Stats};
+use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity, Stats};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use url::Url;
@@ -209,6 +209,10 @@ impl Run {
                 draft::add(&mut drafts, d);
             }
         }
+        let passed_preflights: Vec<&SentRequest> = played
+            .iter()
+            .flat_map(|p| p.passed_preflights.iter())
+            .collect();
         let scope = hygiene::Scope {
             route,
             case_origin: &case.origin,
@@ -217,21 +221,27 @@ impl Run {
                 || drafts
                     .iter()
                     .any(|d| d.kind.severity() == Severity::Violation),
+            passed_preflights: &passed_preflights,
         };
         let answered = ex
             .memo
             .iter()
             .filter_map(|(s, a)| a.as_ref().map(|a| (s, a.response.as_ref())));
         drafts.extend(hygiene::drafts(&scope, answered));
-        if let Some(first) = played.first() {
-            let actual = first
-                .exchanges
-                .iter()
-                .rev()
-                .find(|(s, _)| s.method != "OPTIONS")
-                .map(|(s, _)| s.clone());
-            if let Some(sent) = actual {
-                drafts.extend(vary::draft(route, first.profile, &sent, &mut ex).await);
+        // Cache safety, on the first profile's play of a simple request (one exchange, no
+        // preflight: a preflight's answer is never stored, and a replayed actual response
+        // would only be read after a preflight the sibling may not pass).
+        let first = played.first();
+        let profile = first.and_then(|f| self.profiles.iter().find(|p| p.id == f.profile));
+        if let Some((first, profile)) = first.zip(profile) {
+            if let [(sent, _)] = first.exchanges.as_slice() {
+                let scope = vary::Scope {
+                    policy: &self.policy,
+                    route,
+                    case,
+                    profile,
+                };
+                drafts.extend(vary::draft(&scope, &sent.clone(), &mut ex).await);
             }
         }
         let (mut requests, mut errors) = (ex.requests, ex.errors);
@@ -478,7 +488,8 @@ struct Groups(BTreeMap<(Severity, CheckKind, Option<String>), Group>);
 
 impl Groups {
     /// Adds a finding shown by `case`: a new group, or the group's example replaced when
-    /// `case` is smaller (the profiles of the group are all its findings' profiles).
+    /// `case` is smaller. A group's finding keeps its example's own profiles: those under
+    /// which replaying that example shows it.
     fn add(&mut self, f: Finding, case: &RequestInit) {
         let corsproof_report::Kind::Check(kind) = f.kind else {
             return;
@@ -487,15 +498,8 @@ impl Groups {
         match self.0.get_mut(&key) {
             Some(g) => {
                 g.count += 1;
-                for p in &f.profiles {
-                    if !g.finding.profiles.contains(p) {
-                        g.finding.profiles.push(*p);
-                    }
-                }
                 if shrink::size(case) < shrink::size(&g.case) {
-                    let profiles = std::mem::take(&mut g.finding.profiles);
                     g.finding = f;
-                    g.finding.profiles = profiles;
                     g.case = case.clone();
                 }
             }
@@ -568,13 +572,7 @@ async fn shrink_finding(
                 .into_iter()
                 .find(|g| g.kind == kind && &g.route == route)
             {
-                let profiles = std::mem::take(&mut best.profiles);
                 best = found;
-                for p in profiles {
-                    if !best.profiles.contains(&p) {
-                        best.profiles.push(p);
-                    }
-                }
                 case = candidate;
                 continue 'outer;
             }
@@ -587,6 +585,54 @@ async fn shrink_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use corsproof_oracle::profile::ProfileId;
+    use corsproof_oracle::{Origin, RuleId};
+    use corsproof_report::SeenResponse;
+
+    fn finding(profiles: &[ProfileId]) -> Finding {
+        let case = RequestInit::new(
+            Url::parse("http://127.0.0.1:1/api/x").expect("a URL"),
+            Origin::parse_serialized("https://evil.test").expect("an origin"),
+        );
+        Finding {
+            kind: CheckKind::ReadGranted.into(),
+            severity: Severity::Violation,
+            route: Some("api".into()),
+            profiles: profiles.to_vec(),
+            request: RequestJson::from_init(&case).into(),
+            exchanges: Vec::new(),
+            response: SeenResponse::default(),
+            expected: String::new(),
+            observed: String::new(),
+            rule: Some(RuleId::P5),
+            decided_by: None,
+            reproduce: String::new(),
+            explanation: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_group_keeps_its_examples_own_profiles() {
+        let base = Url::parse("http://127.0.0.1:1/api/x").expect("a URL");
+        let origin = Origin::parse_serialized("https://evil.test").expect("an origin");
+        let small = RequestInit::new(base.clone(), origin.clone());
+        let mut big = RequestInit::new(base, origin);
+        big.headers.push((b"X-A".to_vec(), b"1".to_vec()));
+        // The smaller case comes second: its finding, with its profiles only, is the example.
+        let mut groups = Groups::default();
+        groups.add(finding(&[ProfileId::Chromium, ProfileId::Firefox]), &big);
+        groups.add(finding(&[ProfileId::Fetch]), &small);
+        let g = groups.0.values().next().expect("one group");
+        assert_eq!(g.count, 2);
+        assert_eq!(g.finding.profiles, [ProfileId::Fetch]);
+        // A larger case after it changes nothing.
+        groups.add(finding(&[ProfileId::Firefox]), &big);
+        let g = groups.0.values().next().expect("one group");
+        assert_eq!(
+            (g.count, &g.finding.profiles[..]),
+            (3, &[ProfileId::Fetch][..])
+        );
+    }
 
     #[test]
     fn seeds_replay() {

@@ -29,6 +29,8 @@ const COOKIE: (&[u8], &[u8]) = (b"Cookie", b"corsproof=1");
 pub(crate) struct Played {
     pub(crate) profile: ProfileId,
     pub(crate) exchanges: Vec<(SentRequest, Answer)>,
+    /// The preflights of `exchanges` that passed the browser's validation (R37–R42).
+    pub(crate) passed_preflights: Vec<SentRequest>,
     /// Departures from the intent, in the order the oracle's judge lists them.
     pub(crate) mismatches: Vec<Mismatch>,
     /// The oracle's decisive reason for the outcome.
@@ -66,6 +68,7 @@ pub(crate) async fn play(
     let mut next = fetch.start(&mut cache, 0.0);
     let mut last = Arc::new(Response::default());
     let mut exchanges = Vec::new();
+    let mut passed_preflights = Vec::new();
     for _ in 0..MAX_HOPS {
         if next == Next::Done {
             break;
@@ -79,11 +82,21 @@ pub(crate) async fn play(
         };
         let answer = ex.send(&sent).await?;
         last = answer.response.clone();
-        exchanges.push((sent, answer));
         next = match next {
-            Next::Preflight => fetch.on_preflight_response(&last, &mut cache, 0.0),
+            Next::Preflight => {
+                let after = fetch.on_preflight_response(&last, &mut cache, 0.0);
+                let passed = fetch
+                    .current_hop()
+                    .and_then(|h| h.preflight.as_ref())
+                    .is_some_and(|p| p.ok);
+                if passed {
+                    passed_preflights.push(sent.clone());
+                }
+                after
+            }
             _ => fetch.on_response(&last, &mut cache, 0.0),
         };
+        exchanges.push((sent, answer));
     }
     if next != Next::Done {
         return None;
@@ -105,6 +118,7 @@ pub(crate) async fn play(
     Some(Played {
         profile: profile.id,
         exchanges,
+        passed_preflights,
         mismatches,
         reason: outcome.reason,
         sent: outcome.sent(),
