@@ -257,10 +257,12 @@ impl Mutation {
         !matches!(self, Mutation::UpperCase | Mutation::TrailingSlash)
     }
 
-    /// The near miss of `entry`. A pattern stands for its `a.` instance (except for
-    /// [`Mutation::Apex`], which gives its domain), `null` for `https://app.example.com`. Host
-    /// changes that do not apply to an IP address (or to a single label, for
-    /// [`Mutation::UnescapedDot`]) give [`Mutation::OtherPort`]'s result instead.
+    /// The near miss of `entry`. A pattern stands for its `a.` instance, except that
+    /// [`Mutation::Apex`], [`Mutation::Suffix`] and [`Mutation::Substring`] start from its
+    /// domain (an instance changed there would still be an instance); `null` stands for
+    /// `https://app.example.com`. Host changes that do not apply to an IP address (or to a
+    /// single label, for [`Mutation::UnescapedDot`]) give [`Mutation::OtherPort`]'s result
+    /// instead.
     ///
     /// ```
     /// use corsproof_policy::OriginEntry;
@@ -268,12 +270,18 @@ impl Mutation {
     /// let pattern: OriginEntry = "https://*.example.com:8443".parse().unwrap();
     /// assert_eq!(Mutation::Apex.apply(&pattern), "https://example.com:8443");
     /// assert_eq!(Mutation::SchemeFlip.apply(&pattern), "http://a.example.com:8443");
+    /// assert_eq!(Mutation::Suffix.apply(&pattern), "https://evilexample.com:8443");
     /// let local: OriginEntry = "http://localhost".parse().unwrap();
     /// assert_eq!(Mutation::Apex.apply(&local), "http://www.localhost");
     /// assert_eq!(Mutation::OtherPort.apply(&local), "http://localhost:4443");
     /// ```
     pub fn apply(self, entry: &OriginEntry) -> String {
         let (scheme, host, port) = parts(entry);
+        // What a host change starts from: a pattern's domain, which every instance ends with.
+        let base = match entry {
+            OriginEntry::Subdomain { domain, .. } => domain.clone(),
+            _ => host.clone(),
+        };
         let ip = host.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
         let other_port = || {
             serialize(
@@ -294,9 +302,9 @@ impl Mutation {
                 serialize(scheme, &apex, port)
             }
             Mutation::Prefix if !ip => serialize(scheme, &format!("{host}.evil.test"), port),
-            Mutation::Suffix if !ip => serialize(scheme, &format!("evil{host}"), port),
-            Mutation::Substring if !ip && host.len() > 1 => {
-                serialize(scheme, host.get(1..).unwrap_or_default(), port)
+            Mutation::Suffix if !ip => serialize(scheme, &format!("evil{base}"), port),
+            Mutation::Substring if !ip && base.len() > 1 => {
+                serialize(scheme, base.get(1..).unwrap_or_default(), port)
             }
             Mutation::UnescapedDot if !ip && host.contains('.') => {
                 serialize(scheme, &host.replacen('.', "x", 1), port)
