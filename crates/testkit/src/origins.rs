@@ -203,7 +203,7 @@ pub enum Mutation {
     SchemeFlip,
     /// The port removed, or `:4443` added.
     OtherPort,
-    /// The host in upper case: never a serialized origin, which is lowercase.
+    /// Scheme and host in upper case: never a serialized origin, which is lowercase.
     UpperCase,
     /// A `/` appended: never a serialized origin.
     TrailingSlash,
@@ -260,9 +260,9 @@ impl Mutation {
     /// The near miss of `entry`. A pattern stands for its `a.` instance, except that
     /// [`Mutation::Apex`], [`Mutation::Suffix`] and [`Mutation::Substring`] start from its
     /// domain (an instance changed there would still be an instance); `null` stands for
-    /// `https://app.example.com`. Host changes that do not apply to an IP address (or to a
-    /// single label, for [`Mutation::UnescapedDot`]) give [`Mutation::OtherPort`]'s result
-    /// instead.
+    /// `https://app.example.com`. A host change that does not apply (to an IP address, to a
+    /// single label for [`Mutation::UnescapedDot`], or whose result is no DNS name) gives
+    /// [`Mutation::OtherPort`]'s result instead.
     ///
     /// ```
     /// use corsproof_policy::OriginEntry;
@@ -291,6 +291,7 @@ impl Mutation {
             )
         };
         match self {
+            Mutation::Apex if ip => other_port(),
             Mutation::Apex => {
                 let apex = match entry {
                     OriginEntry::Subdomain { domain, .. } => domain.clone(),
@@ -301,13 +302,18 @@ impl Mutation {
                 };
                 serialize(scheme, &apex, port)
             }
-            Mutation::Prefix if !ip => serialize(scheme, &format!("{host}.evil.test"), port),
-            Mutation::Suffix if !ip => serialize(scheme, &format!("evil{base}"), port),
-            Mutation::Substring if !ip && base.len() > 1 => {
-                serialize(scheme, base.get(1..).unwrap_or_default(), port)
-            }
-            Mutation::UnescapedDot if !ip && host.contains('.') => {
-                serialize(scheme, &host.replacen('.', "x", 1), port)
+            Mutation::Prefix | Mutation::Suffix | Mutation::Substring | Mutation::UnescapedDot => {
+                let changed = match self {
+                    Mutation::Prefix => format!("{host}.evil.test"),
+                    Mutation::Suffix => format!("evil{base}"),
+                    Mutation::Substring => base.get(1..).unwrap_or_default().to_string(),
+                    _ => host.replacen('.', "x", 1),
+                };
+                if ip || changed == host || !dns_name(&changed) {
+                    other_port()
+                } else {
+                    serialize(scheme, &changed, port)
+                }
             }
             Mutation::SchemeFlip => {
                 let flipped = match scheme {
@@ -316,16 +322,28 @@ impl Mutation {
                 };
                 serialize(flipped, &host, port)
             }
-            Mutation::UpperCase => serialize(scheme, &host.to_ascii_uppercase(), port),
+            Mutation::UpperCase => serialize(scheme, &host, port).to_ascii_uppercase(),
             Mutation::TrailingSlash => format!("{}/", serialize(scheme, &host, port)),
             Mutation::Null => "null".to_string(),
-            Mutation::Prefix
-            | Mutation::Suffix
-            | Mutation::Substring
-            | Mutation::UnescapedDot
-            | Mutation::OtherPort => other_port(),
+            Mutation::OtherPort => other_port(),
         }
     }
+}
+
+/// Whether `host` reads as a DNS name in a URL: labels of `a-z 0-9 -`, none empty, none
+/// starting or ending with `-`, the last starting with a letter (else the URL parser takes
+/// the name for an IPv4 address).
+fn dns_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.iter().all(|l| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }) && labels
+        .last()
+        .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
 }
 
 /// `:port` after `suffix` when the port is not the scheme's default.
