@@ -554,18 +554,8 @@ proptest! {
         let Some(request) = built_request(&case.request, &profile) else {
             return Err(TestCaseError::fail("a preflight for a request that cannot be built"));
         };
-        // The expected names, computed from the header list (R16, R18); D16: a profile that
-        // combines duplicates judges one combined value per name.
-        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for (n, v) in request.headers() {
-            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
-                Some((_, c)) => {
-                    c.extend_from_slice(b", ");
-                    c.extend_from_slice(v);
-                }
-                None => judged.push((n.clone(), v.clone())),
-            }
-        }
+        // The expected names, computed from the header list (R16, R18, D16).
+        let judged = judged_headers(request.headers(), &profile);
         let request_headers = &judged;
         let safelisted: Vec<bool> = request_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
         let safe_bytes: usize = request_headers.iter().zip(&safelisted).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
@@ -796,16 +786,7 @@ proptest! {
             _ => (a_include == b_include, false, true),
         };
         // B's CORS-unsafe names (R16, R18) under the profile (D16: duplicates combined).
-        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for (n, v) in rb.headers() {
-            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
-                Some((_, c)) => {
-                    c.extend_from_slice(b", ");
-                    c.extend_from_slice(v);
-                }
-                None => judged.push((n.clone(), v.clone())),
-            }
-        }
+        let judged = judged_headers(rb.headers(), &profile);
         let rb_headers = &judged;
         let safe: Vec<bool> = rb_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
         let safe_bytes: usize = rb_headers.iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
@@ -1573,6 +1554,26 @@ fn generators_reach_the_interesting_cases() {
     assert!(acrh >= total / 5, "{report}");
     assert!(redirected >= total / 50, "{report}");
     assert!(errors <= total / 5, "{report}");
+}
+
+/// The header list as `profile` judges it (R16, R18): one entry per line, or (D16) one value
+/// per name, the lines' values joined with `, `, where the profile combines duplicates.
+fn judged_headers(headers: &[(Vec<u8>, Vec<u8>)], profile: &Profile) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for (n, v) in headers {
+        let same_name = judged
+            .iter_mut()
+            .find(|(m, _)| eq_ignore_case(m, n))
+            .filter(|_| profile.combined_request_header_values);
+        match same_name {
+            Some((_, c)) => {
+                c.extend_from_slice(b", ");
+                c.extend_from_slice(v);
+            }
+            None => judged.push((n.clone(), v.clone())),
+        }
+    }
+    judged
 }
 
 /// Whether two of the headers share a name (byte-case-insensitively).
