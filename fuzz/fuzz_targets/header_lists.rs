@@ -22,10 +22,14 @@ use std::sync::{LazyLock, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::{is_token, send, to_oracle, Inner};
+// Allowed names (bit i of byte 0) and ACRH element names; the policy's methods (bit i of byte
+// 1), valid, non-forbidden tokens.
 use corsproof_oracle::headers::UnsafeNames;
 use corsproof_oracle::preflight::{validate, ActualRequest};
 use corsproof_oracle::{CredentialsMode, Profile, Response};
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
+use corsproof_testkit::headers::{FUZZ_ACRH_NAMES as NAMES, LIST_SEPARATORS as SEPARATORS};
+use corsproof_testkit::methods::FUZZ_LISTED_TOKENS as POLICY_METHODS;
 use corsproof_tower::{Cors, CorsLayer, MAX_ACRH_BYTES, MAX_ACRH_ELEMENTS};
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN as ORIGIN_HEADER,
@@ -41,24 +45,6 @@ static PREFLIGHT_URI: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/items"
 
 /// The oracle's profile for the comparison, built once.
 static FETCH_PROFILE: LazyLock<Profile> = LazyLock::new(Profile::fetch);
-
-/// Allowed names (bit i of byte 0) and ACRH element names.
-const NAMES: [&str; 8] = [
-    "x-a",
-    "x-request-id",
-    "content-type",
-    "authorization",
-    "accept",
-    "x-b",
-    "x-custom-header",
-    "*",
-];
-const SEPARATORS: [&str; 6] = [",", ", ", " ,", ",,", "\t,\t", " , "];
-
-/// The policy's methods (bit i of byte 1); a policy lists valid, non-forbidden tokens.
-const POLICY_METHODS: [&str; 8] = [
-    "PUT", "DELETE", "PATCH", "patch", "PURGE", "GET", "X-Custom", "OPTIONS",
-];
 
 /// The ACRM of the preflight: safelisted methods (always allowed), listed ones in other case,
 /// never-listed ones; `None` sends no ACRM (not a preflight: an `OPTIONS` request the inner

@@ -13,13 +13,23 @@ use std::rc::Rc;
 use std::sync::LazyLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use corsproof_fuzz::{credentials, mode, send, to_oracle, Inner, METHODS};
+use corsproof_fuzz::{credentials, mode, send, to_oracle, Inner};
 use corsproof_oracle::fetch::OriginHeader;
 use corsproof_oracle::intent::intent;
 use corsproof_oracle::{
     Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
 };
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
+use corsproof_testkit::headers::{FUZZ_LISTED as POLICY_HEADERS, FUZZ_PAIRS as REQUEST_HEADERS};
+use corsproof_testkit::methods::{FUZZ_LISTED as POLICY_METHODS, FUZZ_SCRIPT as METHODS};
+use corsproof_testkit::origins::{
+    TEST_SITE_ENTRIES as POLICY_ORIGINS, TEST_SITE_REQUESTS as REQUEST_ORIGINS,
+    TEST_SITE_TARGET as TARGET,
+};
+use corsproof_testkit::responses;
+use corsproof_testkit::routes::{
+    FUZZ_MAX_AGES as MAX_AGES, FUZZ_PREFIXES as PATHS, FUZZ_REQUESTS as REQUEST_PATHS,
+};
 use corsproof_tower::CorsLayer;
 use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, COOKIE, ORIGIN as ORIGIN_HEADER,
@@ -28,57 +38,13 @@ use http::{HeaderName, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 use tower_layer::Layer;
 
-const TARGET: &str = "https://api.test";
-const PATHS: [&str; 4] = ["/", "/api/", "/api/admin/", "/public/"];
-const REQUEST_PATHS: [&str; 6] = [
-    "/",
-    "/api/items?q=1",
-    "/api/admin/x",
-    "/public/a",
-    "/other",
-    "/api",
+/// The inner service's `Vary` (picked by index): none, `Accept-Encoding`, `origin`, `*`.
+const VARY: [Option<&str>; 4] = [
+    None,
+    Some(responses::VARY[0]),
+    Some(responses::VARY[1]),
+    Some(responses::VARY[3]),
 ];
-const POLICY_ORIGINS: [&str; 6] = [
-    "https://app.test",
-    "http://app.test",
-    "https://*.app.test",
-    "null",
-    "http://localhost:3000",
-    "https://app.test:8443",
-];
-const REQUEST_ORIGINS: [&str; 9] = [
-    "https://app.test",
-    "http://app.test",
-    "https://a.app.test",
-    "https://app.test:8443",
-    "https://app.test.evil.test",
-    "https://evil.test",
-    "http://localhost:3000",
-    "null",
-    TARGET,
-];
-const POLICY_METHODS: [&str; 6] = ["PUT", "DELETE", "PATCH", "patch", "PURGE", "GET"];
-const POLICY_HEADERS: [&str; 6] = [
-    "x-request-id",
-    "content-type",
-    "authorization",
-    "x-custom",
-    "x-total-count",
-    "accept-language",
-];
-const REQUEST_HEADERS: [(&str, &str); 9] = [
-    ("Content-Type", "application/json"),
-    ("Content-Type", "text/plain"),
-    ("X-Request-Id", "1"),
-    ("Authorization", "Bearer x"),
-    ("Accept-Language", "en"),
-    ("Accept-Language", "\""),
-    ("X-Custom", "v"),
-    ("x-other", "v"),
-    ("Range", "bytes=0-"),
-];
-const MAX_AGES: [Option<u64>; 5] = [None, Some(0), Some(5), Some(600), Some(86400)];
-const VARY: [Option<&str>; 4] = [None, Some("Accept-Encoding"), Some("origin"), Some("*")];
 
 /// One route's choices.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

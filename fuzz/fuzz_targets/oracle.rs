@@ -16,71 +16,17 @@ use std::sync::LazyLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use corsproof_fuzz::oracle::{check, fetch, Answers};
-use corsproof_fuzz::{credentials, mode, HEADER_NAMES, METHODS, ORIGINS};
+use corsproof_fuzz::{credentials, mode};
 use corsproof_oracle::{
     Body, Origin, PreflightCache, Profile, RedirectMode, Request, RequestInit, Response,
 };
+use corsproof_testkit::headers::{FUZZ_NAMES as HEADER_NAMES, FUZZ_VALUES as REQUEST_VALUES};
+use corsproof_testkit::methods::FUZZ_SCRIPT as METHODS;
+use corsproof_testkit::origins::TEST_SITE_PAGES as ORIGINS;
+use corsproof_testkit::responses::{FUZZ_NAMES as RESPONSE_NAMES, FUZZ_VALUES as RESPONSE_VALUES};
+use corsproof_testkit::routes::FUZZ_URLS as URLS;
 use libfuzzer_sys::fuzz_target;
 use url::Url;
-
-const URLS: [&str; 7] = [
-    "https://api.test/items",
-    "http://api.test/items?q=1",
-    "https://app.test/same",
-    "http://127.0.0.1:8080/x",
-    "https://api.test:8443/",
-    "data:text/plain,hi",
-    "ftp://api.test/file",
-];
-
-/// Response header names: the CORS set and a few others.
-const RESPONSE_NAMES: [&str; 14] = [
-    "Access-Control-Allow-Origin",
-    "access-control-allow-origin",
-    "Access-Control-Allow-Credentials",
-    "Access-Control-Allow-Methods",
-    "Access-Control-Allow-Headers",
-    "Access-Control-Expose-Headers",
-    "Access-Control-Max-Age",
-    "Access-Control-Allow-Private-Network",
-    "Set-Cookie",
-    "Set-Cookie2",
-    "X-Request-Id",
-    "Content-Type",
-    "Location",
-    "Vary",
-];
-
-/// Response values: interesting ones, or arbitrary Latin-1 bytes.
-const RESPONSE_VALUES: [&str; 16] = [
-    "*",
-    "null",
-    "true",
-    "TRUE",
-    "https://app.test",
-    "https://app.test/",
-    "http://app.test",
-    "PUT, DELETE",
-    "put",
-    "*, authorization",
-    "x-request-id, set-cookie",
-    "600",
-    "-1",
-    "https://api.test/next",
-    "/elsewhere",
-    "",
-];
-
-const REQUEST_VALUES: [&str; 8] = [
-    "application/json",
-    "text/plain",
-    "bytes=0-",
-    "en",
-    "Bearer x",
-    "\"",
-    "a=b",
-    "1",
-];
 
 /// The constant pools, parsed once: URL parsing is a large share of an execution otherwise.
 struct Pools {

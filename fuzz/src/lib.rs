@@ -1,4 +1,4 @@
-//! Shared pieces of the fuzz targets: vocabularies, a ready inner service, and a
+//! Shared pieces of the fuzz targets: decoding helpers, a ready inner service, and a
 //! runtime-free poll of the middleware (its futures are ready on first poll).
 //!
 //! Everything a target needs per execution that does not depend on the input (parsed URLs
@@ -6,6 +6,8 @@
 //! never per execution: libFuzzer's cost per execution grows with the code each one runs.
 
 pub mod oracle;
+
+// The vocabularies the targets pick from are the test kit's (`corsproof-testkit`).
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -15,49 +17,6 @@ use std::task::{Context, Poll, Waker};
 use corsproof_oracle::{CredentialsMode, RequestMode};
 use corsproof_tower::Cors;
 use tower_service::Service;
-
-/// Header names the targets pick from (request and response side), mixed case on purpose.
-pub const HEADER_NAMES: [&str; 24] = [
-    "Origin",
-    "Access-Control-Allow-Origin",
-    "Access-Control-Allow-Credentials",
-    "Access-Control-Allow-Methods",
-    "Access-Control-Allow-Headers",
-    "Access-Control-Expose-Headers",
-    "Access-Control-Max-Age",
-    "Access-Control-Allow-Private-Network",
-    "access-control-request-headers",
-    "Content-Type",
-    "Content-Language",
-    "Accept",
-    "Accept-Language",
-    "Range",
-    "Authorization",
-    "Cookie",
-    "Set-Cookie",
-    "Set-Cookie2",
-    "X-Request-Id",
-    "x-total-count",
-    "Vary",
-    "Location",
-    "Date",
-    "*",
-];
-
-/// Origins the requests come from.
-pub const ORIGINS: [&str; 6] = [
-    "https://app.test",
-    "http://app.test",
-    "https://evil.test",
-    "https://api.test",
-    "http://localhost:3000",
-    "null",
-];
-
-/// Methods, including lowercase and custom tokens.
-pub const METHODS: [&str; 11] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "patch", "put", "PURGE", "OPTIONS", "get",
-];
 
 /// A credentials mode by index.
 pub fn credentials(i: u8) -> CredentialsMode {

@@ -45,6 +45,13 @@ use corsproof_oracle::{
     RequestMode, Response,
 };
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route, Scheme};
+use corsproof_testkit::strategy::pick;
+use corsproof_testkit::strategy::policy::{self, PolicyParams};
+use corsproof_testkit::strategy::request::{
+    self, pair_from, request_header, script_request, Credentials, CredentialsWeights, Mode,
+};
+use corsproof_testkit::strategy::response::{self, Answer, Grant, ResponseHead};
+use corsproof_testkit::{headers, methods, origins, responses, routes};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -63,118 +70,10 @@ fn config() -> ProptestConfig {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Value pools
-
-const PAGE_ORIGINS: &[&str] = &[
-    "https://app.example.com",
-    "http://app.example.com",
-    "https://app.example.com:8443",
-    "https://api.example.com",
-    "http://localhost:3000",
-    "null",
-];
-
-const CROSS_ORIGIN_URLS: &[&str] = &[
-    "https://api.example.com/items",
-    "https://api.example.com/items?id=1&x=%20",
-    "http://api.example.com:8080/x",
-    "https://other.test/",
-    "https://app.example.com:8443/items",
-    "http://localhost:3001/api",
-];
+// Value pools: the test kit's (origins, methods, request headers, response values), and the
+// case format's own (profiles, bodies)
 
 const PROFILES: &[&str] = &["fetch", "chromium", "firefox"];
-
-const METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "get", "Get", "head", "post", "Post", "put",
-    "pUt", "delete", "patch", "Patch", "OPTIONS", "options", "NEW", "purge", "M-SEARCH",
-];
-
-const SAFELISTED_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "get", "Get", "head", "HeAd", "post", "Post",
-];
-
-/// (name, value) pairs that are CORS-safelisted request headers in every profile (R16).
-const SAFE_REQUEST_HEADERS: &[(&str, &str)] = &[
-    ("Accept", "*/*"),
-    ("Accept", "application/json, text/plain"),
-    ("Accept-Language", "fr"),
-    ("Accept-Language", "en-US,en;q=0.9"),
-    ("Content-Language", "de-DE"),
-    ("Content-Type", "text/plain"),
-    ("Content-Type", "Text/Plain;charset=utf-8"),
-    ("Content-Type", "application/x-www-form-urlencoded"),
-    ("Content-Type", "multipart/form-data; boundary=x"),
-    ("Range", "bytes=0-"),
-    ("Range", "bytes=5-10"),
-];
-
-/// (name, value) pairs that are not CORS-safelisted in the fetch profile (some are in
-/// Chromium's, D2, D3).
-const UNSAFE_REQUEST_HEADERS: &[(&str, &str)] = &[
-    ("Accept", "\"x\""),
-    ("Accept-Language", "fr(ch)"),
-    ("Content-Language", "de@x"),
-    ("Content-Type", "application/json"),
-    ("Content-Type", "text/html"),
-    ("Content-Type", "text /plain"),
-    ("Content-Type", "text/plain,text/plain"),
-    ("Content-Type", "text/plain; charset=\"utf-8\""),
-    ("Content-Type", ""),
-    ("Range", "bytes=-500"),
-    ("Range", "bytes=10-5"),
-    ("Range", "Bytes=0-1"),
-    ("Range", "BYTES=0-1"),
-    ("Range", "bytes=0-1,2-3"),
-    ("Range", "bytes 0-"),
-    ("X-Request-Id", "1"),
-    ("X-Trace", "a"),
-    ("X-Custom-Header", "abc"),
-    ("Authorization", "Bearer t"),
-    ("DPR", "2"),
-    ("Save-Data", "on"),
-    ("X-HTTP-Method-Override", "GET"),
-];
-
-/// Forbidden request headers (R7): dropped silently by the Headers guard.
-const FORBIDDEN_REQUEST_HEADERS: &[(&str, &str)] = &[
-    ("Cookie", "a=b"),
-    ("Origin", "https://evil.test"),
-    ("Sec-Fetch-Mode", "cors"),
-    ("Proxy-Authorization", "x"),
-    ("Host", "x"),
-    ("X-HTTP-Method-Override", "TRACE"),
-    ("X-Method-Override", "get, track"),
-    ("Content-Length", "1"),
-    ("Access-Control-Request-Headers", "x"),
-    ("Referer", "https://x.test/"),
-    ("Connection", "close"),
-];
-
-/// Request-header names forbidden whatever their value (R7 steps 1 and 2).
-const FORBIDDEN_NAMES: &[&str] = &[
-    "accept-charset",
-    "accept-encoding",
-    "access-control-request-headers",
-    "access-control-request-method",
-    "connection",
-    "content-length",
-    "cookie",
-    "cookie2",
-    "date",
-    "dnt",
-    "expect",
-    "host",
-    "keep-alive",
-    "origin",
-    "referer",
-    "set-cookie",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "via",
-];
 
 const BODIES: &[&str] = &[
     "text",
@@ -196,187 +95,51 @@ const SAFE_BODIES: &[&str] = &[
     "blob:text/plain",
 ];
 
-const ACAC_VALUES: &[&str] = &[
-    "true",
-    "True",
-    "TRUE",
-    "\"true\"",
-    "false",
-    "true, true",
-    "1",
-];
-
-const ACAM_ELEMENTS: &[&str] = &[
-    "GET",
-    "PUT",
-    "put",
-    "DELETE",
-    "PATCH",
-    "patch",
-    "POST",
-    "*",
-    "NEW",
-    "purge",
-    "OPTIONS",
-    "M-SEARCH",
-    "get",
-    "Bad value",
-    "",
-];
-
-const ACAH_ELEMENTS: &[&str] = &[
-    "x-request-id",
-    "X-Request-Id",
-    "x-trace",
-    "content-type",
-    "Content-Type",
-    "authorization",
-    "Authorization",
-    "*",
-    "x-custom-header",
-    "range",
-    "accept",
-    "accept-language",
-    "content-language",
-    "dpr",
-    "save-data",
-    "x-http-method-override",
-    "Bad value",
-    "",
-];
-
-const ACEH_ELEMENTS: &[&str] = &[
-    "x-request-id",
-    "X-Custom",
-    "*",
-    "set-cookie",
-    "Set-Cookie2",
-    "date",
-    "server",
-    "content-type",
-    "no no",
-    "\"bb-8\"",
-    "",
-];
-
-const ACMA_VALUES: &[&str] = &[
-    "0", "5", "600", "7199", "7200", "7201", "86399", "86400", "86401", "100000", "-1", "", "abc",
-    "1.5", " 600 ", "0600",
-];
-
-const EXTRA_RESPONSE_HEADERS: &[(&str, &str)] = &[
-    ("Content-Type", "text/plain"),
-    ("X-Request-Id", "1"),
-    ("X-Custom", "v"),
-    ("Set-Cookie", "a=b"),
-    ("set-cookie2", "a=b"),
-    ("Date", "Tue, 01 Jul 2025 00:00:00 GMT"),
-    ("Server", "x"),
-    ("Cache-Control", "no-cache"),
-    ("Content-Length", "3"),
-    ("*", "star"),
-];
-
-const LOCATIONS: &[&str] = &[
-    "https://api.example.com/next",
-    "/relative?x=1",
-    "https://app.example.com/back",
-    "http://other.test:8080/",
-    "data:text/plain,x",
-    "https://u:p@api.example.com/",
-    "http://[bad",
-];
-
 // ---------------------------------------------------------------------------------------------
 // Strategies
 
-fn pick(pool: &'static [&'static str]) -> impl Strategy<Value = String> {
-    select(pool).prop_map(str::to_string)
+fn credentials_json(c: Option<Credentials>) -> Option<CredentialsJson> {
+    c.map(|c| match c {
+        Credentials::Omit => CredentialsJson::Omit,
+        Credentials::SameOrigin => CredentialsJson::SameOrigin,
+        Credentials::Include => CredentialsJson::Include,
+    })
 }
 
-/// The name as written, lower-cased or upper-cased.
-fn cased(name: String) -> impl Strategy<Value = String> {
-    prop_oneof![
-        2 => Just(name.clone()),
-        1 => Just(name.to_ascii_lowercase()),
-        1 => Just(name.to_ascii_uppercase()),
-    ]
-}
-
-/// A header value, sometimes padded with HTTP whitespace (stripped by R8 / HTTP parsing).
-fn padded(value: String) -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => Just(value.clone()),
-        1 => Just(format!(" {value}\t")),
-    ]
-}
-
-fn pair_from(
-    pool: &'static [(&'static str, &'static str)],
-) -> impl Strategy<Value = (String, String)> {
-    select(pool).prop_flat_map(|(n, v)| (cased(n.to_string()), padded(v.to_string())))
-}
-
-fn long_header() -> impl Strategy<Value = (String, String)> {
-    prop_oneof![
-        Just(("Accept".to_string(), "a".repeat(129))),
-        Just(("Accept-Language".to_string(), "a".repeat(200))),
-        Just((
-            "Content-Type".to_string(),
-            format!("text/plain;{}", "a".repeat(130))
-        )),
-        Just(("X-Long".to_string(), "x".repeat(300))),
-        Just(("Accept".to_string(), "b".repeat(128))),
-    ]
-}
-
-/// One request header of any class.
-fn request_header() -> BoxedStrategy<(String, String)> {
-    prop_oneof![
-        4 => pair_from(SAFE_REQUEST_HEADERS),
-        5 => pair_from(UNSAFE_REQUEST_HEADERS),
-        2 => pair_from(FORBIDDEN_REQUEST_HEADERS),
-        1 => long_header(),
-    ]
-    .boxed()
-}
-
-/// Enough safelisted bytes to pass the 1024-byte total (R18), plus a few others.
-fn many_safelisted_headers() -> impl Strategy<Value = Vec<(String, String)>> {
-    (
-        vec((cased("Accept".to_string()), Just("a".repeat(120))), 8..11),
-        vec(request_header(), 0..3),
-    )
-        .prop_map(|(mut a, b)| {
-            a.extend(b);
-            a
-        })
-}
-
-fn request_headers() -> BoxedStrategy<Vec<(String, String)>> {
-    prop_oneof![
-        8 => vec(request_header(), 0..6),
-        1 => many_safelisted_headers(),
-    ]
-    .boxed()
+fn mode_json(m: Option<Mode>) -> Option<ModeJson> {
+    m.map(|m| match m {
+        Mode::Cors => ModeJson::Cors,
+        Mode::NoCors => ModeJson::NoCors,
+        Mode::SameOrigin => ModeJson::SameOrigin,
+    })
 }
 
 fn credentials() -> impl Strategy<Value = Option<CredentialsJson>> {
-    prop_oneof![
-        1 => Just(None),
-        1 => Just(Some(CredentialsJson::Omit)),
-        1 => Just(Some(CredentialsJson::SameOrigin)),
-        2 => Just(Some(CredentialsJson::Include)),
-    ]
+    request::credentials(CredentialsWeights::INCLUDE_TWICE).prop_map(credentials_json)
 }
 
-fn mode() -> impl Strategy<Value = Option<ModeJson>> {
-    prop_oneof![
-        10 => Just(None),
-        4 => Just(Some(ModeJson::Cors)),
-        1 => Just(Some(ModeJson::NoCors)),
-        1 => Just(Some(ModeJson::SameOrigin)),
-    ]
+fn response_json(r: ResponseHead) -> ResponseJson {
+    ResponseJson {
+        status: r.status,
+        headers: r.headers,
+    }
+}
+
+fn response_for(origin: String, grant: Grant, answer: Answer) -> BoxedStrategy<ResponseJson> {
+    response::response_for(origin, grant, answer)
+        .prop_map(response_json)
+        .boxed()
+}
+
+fn response_near(
+    origin: String,
+    grant: Grant,
+    answer: Answer,
+    near: bool,
+) -> BoxedStrategy<ResponseJson> {
+    response::response_near(origin, grant, answer, near)
+        .prop_map(response_json)
+        .boxed()
 }
 
 fn redirect_mode() -> impl Strategy<Value = Option<RedirectJson>> {
@@ -390,7 +153,7 @@ fn redirect_mode() -> impl Strategy<Value = Option<RedirectJson>> {
 
 /// A URL cross-origin to `origin`, or same-origin with it (in several spellings).
 fn url_for(origin: String) -> impl Strategy<Value = String> {
-    let cross = pick(CROSS_ORIGIN_URLS);
+    let cross = pick(&routes::CROSS_ORIGIN_URLS);
     if origin == "null" {
         return cross.boxed();
     }
@@ -404,10 +167,7 @@ fn url_for(origin: String) -> impl Strategy<Value = String> {
 fn request_for(origin: String) -> BoxedStrategy<RequestJson> {
     (
         url_for(origin.clone()),
-        pick(METHODS),
-        request_headers(),
-        credentials(),
-        mode(),
+        script_request(&methods::SPELLINGS),
         option::weighted(0.25, pick(BODIES)),
         prop::bool::weighted(0.1),
         redirect_mode(),
@@ -417,10 +177,7 @@ fn request_for(origin: String) -> BoxedStrategy<RequestJson> {
         .prop_map(
             move |(
                 url,
-                method,
-                headers,
-                credentials,
-                mode,
+                script,
                 body,
                 use_cors_preflight,
                 redirect,
@@ -428,6 +185,7 @@ fn request_for(origin: String) -> BoxedStrategy<RequestJson> {
                 body_means_post,
             )| {
                 // Mostly a method that can carry the body (R11 throws otherwise).
+                let method = script.method;
                 let get_or_head =
                     method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
                 let method = if body.is_some() && get_or_head && body_means_post {
@@ -439,9 +197,9 @@ fn request_for(origin: String) -> BoxedStrategy<RequestJson> {
                     url,
                     origin: origin.clone(),
                     method,
-                    headers,
-                    credentials,
-                    mode,
+                    headers: script.headers,
+                    credentials: credentials_json(script.credentials),
+                    mode: mode_json(script.mode),
                     body,
                     use_cors_preflight,
                     redirect,
@@ -452,177 +210,24 @@ fn request_for(origin: String) -> BoxedStrategy<RequestJson> {
         .boxed()
 }
 
-fn list_value(pool: &'static [&'static str]) -> impl Strategy<Value = String> {
-    (vec(select(pool), 1..4), select(&[", ", ",", " , "][..]))
-        .prop_map(|(items, sep)| items.join(sep))
-}
-
-fn acao_value(origin: String, near: bool) -> impl Strategy<Value = String> {
-    let upper = origin.to_ascii_uppercase();
-    let exact = if near { 40 } else { 8 };
-    prop_oneof![
-        exact => Just(origin.clone()),
-        4 => Just("*".to_string()),
-        1 => Just("null".to_string()),
-        1 => Just(format!("{origin}/")),
-        1 => Just(upper),
-        1 => Just("https://evil.test".to_string()),
-        1 => Just(String::new()),
-        1 => Just(" * ".to_string()),
-        1 => Just(format!("\t{origin}")),
-        1 => Just("*, *".to_string()),
-        1 => Just(format!("{origin}, {origin}")),
-    ]
-}
-
-/// What a server that means to allow a request names: its method (normalized) and the
-/// lowercase names of its headers. Responses are built near that answer, then varied.
-#[derive(Debug, Clone, Default)]
-struct Allow {
-    method: String,
-    headers: Vec<String>,
-}
-
-impl Allow {
-    fn of(request: &RequestJson) -> Allow {
-        let mut headers: Vec<String> = request
-            .headers
-            .iter()
-            .map(|(n, _)| n.to_ascii_lowercase())
-            .collect();
-        if request.body.is_some() {
-            headers.push("content-type".to_string());
-        }
-        Allow {
-            method: corsproof_oracle::method::normalize(&request.method).into_owned(),
-            headers,
-        }
+/// What a server that means to allow `request` names: its method (normalized by the oracle)
+/// and the lowercase names of its headers (and Content-Type with a body).
+fn grant_of(request: &RequestJson) -> Grant {
+    let mut headers: Vec<String> = request
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    if request.body.is_some() {
+        headers.push("content-type".to_string());
+    }
+    Grant {
+        method: corsproof_oracle::method::normalize(&request.method).into_owned(),
+        headers,
     }
 }
 
-/// An ACAM value: the allowing one (possibly with extras or in another case), or a random list.
-fn acam_value(allow: &Allow, near: bool) -> impl Strategy<Value = String> {
-    let exact = allow.method.clone();
-    let other_case = if exact.chars().any(|c| c.is_ascii_lowercase()) {
-        exact.to_ascii_uppercase()
-    } else {
-        exact.to_ascii_lowercase()
-    };
-    prop_oneof![
-        if near { 20 } else { 4 } => Just(exact.clone()),
-        2 => list_value(ACAM_ELEMENTS).prop_map(move |l| format!("{l}, {exact}")),
-        1 => Just(other_case),
-        if near { 1 } else { 3 } => list_value(ACAM_ELEMENTS),
-    ]
-}
-
-/// An ACAH value: the allowing one (possibly with extras), a subset, `*`, or a random list.
-fn acah_value(allow: &Allow, near: bool) -> impl Strategy<Value = String> {
-    let all = allow.headers.join(", ");
-    let names = allow.headers.clone();
-    prop_oneof![
-        if near { 20 } else { 4 } => Just(all.clone()),
-        2 => list_value(ACAH_ELEMENTS).prop_map(move |l| format!("{all},{l}")),
-        1 => Just(names).prop_shuffle().prop_map(|mut n| {
-            n.pop();
-            n.join(",")
-        }),
-        1 => Just("*".to_string()),
-        if near { 1 } else { 3 } => list_value(ACAH_ELEMENTS),
-    ]
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Answer {
-    Preflight,
-    Request,
-}
-
-/// A response (to a preflight or to the request) for a page of `origin`: half near the
-/// answer that allows `allow`, half anything.
-fn response_for(origin: String, allow: Allow, answer: Answer) -> BoxedStrategy<ResponseJson> {
-    prop_oneof![
-        3 => response_near(origin.clone(), allow.clone(), answer, true),
-        2 => response_near(origin, allow, answer, false),
-    ]
-    .boxed()
-}
-
-/// A response; `near`: most fields take the allowing value.
-fn response_near(
-    origin: String,
-    allow: Allow,
-    answer: Answer,
-    near: bool,
-) -> BoxedStrategy<ResponseJson> {
-    let status = match (answer, near) {
-        (Answer::Preflight, true) => select(
-            &[
-                204u16, 200, 204, 200, 204, 200, 204, 206, 200, 204, 200, 204, 404, 301,
-            ][..],
-        ),
-        (Answer::Preflight, false) => select(&[204u16, 200, 204, 206, 404, 500, 301][..]),
-        (Answer::Request, true) => select(
-            &[
-                200u16, 200, 200, 204, 206, 200, 200, 404, 301, 302, 303, 307,
-            ][..],
-        ),
-        (Answer::Request, false) => select(&[200u16, 204, 206, 404, 500, 301, 302, 303, 307][..]),
-    };
-    let aceh_weight = if answer == Answer::Request { 0.6 } else { 0.1 };
-    let (one_acao, acac_true, p_acac) = if near { (40, 20, 0.9) } else { (10, 6, 0.6) };
-    (
-        status,
-        prop_oneof![
-            1 => vec(acao_value(origin.clone(), near), 0..=0),
-            one_acao => vec(acao_value(origin.clone(), near), 1..=1),
-            1 => vec(acao_value(origin, near), 2..=2),
-        ],
-        option::weighted(
-            p_acac,
-            prop_oneof![acac_true => Just("true"), 3 => select(ACAC_VALUES)],
-        ),
-        option::weighted(0.85, acam_value(&allow, near)),
-        option::weighted(0.85, acah_value(&allow, near)),
-        option::weighted(aceh_weight, list_value(ACEH_ELEMENTS)),
-        option::weighted(0.5, select(ACMA_VALUES)),
-        vec(pair_from(EXTRA_RESPONSE_HEADERS), 1..5),
-        option::weighted(0.8, select(LOCATIONS)),
-    )
-        .prop_flat_map(
-            |(status, acao, acac, acam, acah, aceh, acma, extra, location)| {
-                let mut headers: Vec<(String, String)> = Vec::new();
-                let mut push = |n: &str, v: String| headers.push((n.to_string(), v));
-                for v in acao {
-                    push("Access-Control-Allow-Origin", v);
-                }
-                if let Some(v) = acac {
-                    push("Access-Control-Allow-Credentials", v.to_string());
-                }
-                if let Some(v) = acam {
-                    push("Access-Control-Allow-Methods", v);
-                }
-                if let Some(v) = acah {
-                    push("Access-Control-Allow-Headers", v);
-                }
-                if let Some(v) = aceh {
-                    push("Access-Control-Expose-Headers", v);
-                }
-                if let Some(v) = acma {
-                    push("Access-Control-Max-Age", v.to_string());
-                }
-                if let (Some(l), true) = (location, (300..400).contains(&status)) {
-                    push("Location", l.to_string());
-                }
-                headers.extend(extra);
-                (Just(status), Just(headers).prop_shuffle())
-            },
-        )
-        .prop_map(|(status, headers)| ResponseJson { status, headers })
-        .boxed()
-}
-
-fn hop_for(origin: String, allow: Allow) -> BoxedStrategy<HopJson> {
+fn hop_for(origin: String, allow: Grant) -> BoxedStrategy<HopJson> {
     (
         option::weighted(
             0.9,
@@ -639,12 +244,12 @@ fn hop_for(origin: String, allow: Allow) -> BoxedStrategy<HopJson> {
 
 /// A whole case: request, answers for up to three hops, profile.
 fn case() -> BoxedStrategy<CaseJson> {
-    (pick(PAGE_ORIGINS), pick(PROFILES))
+    (pick(&origins::PAGES), pick(PROFILES))
         .prop_flat_map(|(origin, browser)| {
             (Just(origin.clone()), Just(browser), request_for(origin))
         })
         .prop_flat_map(|(origin, browser, request)| {
-            let allow = Allow::of(&request);
+            let allow = grant_of(&request);
             (
                 Just(request),
                 option::weighted(
@@ -675,20 +280,20 @@ fn case() -> BoxedStrategy<CaseJson> {
 /// possibly a body whose Content-Type is safelisted, no use-CORS-preflight flag, and no
 /// answer to any preflight; under Chromium never to a more private address space (R67).
 fn safelisted_case() -> BoxedStrategy<CaseJson> {
-    (pick(PAGE_ORIGINS), pick(PROFILES)).prop_flat_map(|(origin, browser)| {
+    (pick(&origins::PAGES), pick(PROFILES)).prop_flat_map(|(origin, browser)| {
         let headers = vec(
-            prop_oneof![3 => pair_from(SAFE_REQUEST_HEADERS), 1 => pair_from(FORBIDDEN_REQUEST_HEADERS)],
+            prop_oneof![3 => pair_from(&headers::SAFELISTED), 1 => pair_from(&headers::FORBIDDEN)],
             0..7,
         );
         (
             url_for(origin.clone()),
-            pick(SAFELISTED_METHODS),
+            pick(&methods::SAFELISTED_SPELLINGS),
             headers,
             option::weighted(0.3, pick(SAFE_BODIES)),
             credentials(),
             prop::bool::weighted(0.3),
-            response_for(origin.clone(), Allow::default(), Answer::Request),
-            vec(response_for(origin.clone(), Allow::default(), Answer::Request), 0..3),
+            response_for(origin.clone(), Grant::default(), Answer::Request),
+            vec(response_for(origin.clone(), Grant::default(), Answer::Request), 0..3),
         )
             .prop_map(move |(url, method, headers, body, credentials, private_network, response, redirects)| {
                 let method = if body.is_some() { "POST".to_string() } else { method };
@@ -949,18 +554,8 @@ proptest! {
         let Some(request) = built_request(&case.request, &profile) else {
             return Err(TestCaseError::fail("a preflight for a request that cannot be built"));
         };
-        // The expected names, computed from the header list (R16, R18); D16: a profile that
-        // combines duplicates judges one combined value per name.
-        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for (n, v) in request.headers() {
-            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
-                Some((_, c)) => {
-                    c.extend_from_slice(b", ");
-                    c.extend_from_slice(v);
-                }
-                None => judged.push((n.clone(), v.clone())),
-            }
-        }
+        // The expected names, computed from the header list (R16, R18, D16).
+        let judged = judged_headers(request.headers(), &profile);
         let request_headers = &judged;
         let safelisted: Vec<bool> = request_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
         let safe_bytes: usize = request_headers.iter().zip(&safelisted).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
@@ -997,7 +592,7 @@ proptest! {
         for name in &names {
             prop_assert!(is_token(name.as_bytes()), "ACRH element {name:?} is not a token");
             prop_assert!(
-                !FORBIDDEN_NAMES.contains(name) && !name.starts_with("sec-") && !name.starts_with("proxy-"),
+                !headers::FORBIDDEN_NAMES.contains(name) && !headers::FORBIDDEN_PREFIXES.iter().any(|p| name.starts_with(p)),
                 "ACRH names forbidden header {name:?}"
             );
             // Script set it (or the body did, for Content-Type).
@@ -1037,7 +632,7 @@ proptest! {
     #[test]
     fn cached_preflight_never_outlives_its_max_age(
         case in case(),
-        m in prop_oneof![0u64..20, 0u64..200_000, select(&[599u64, 600, 7199, 7200, 7201, 86399, 86400, 86401][..])],
+        m in prop_oneof![0u64..20, 0u64..200_000, select(&responses::MAX_AGE_EDGES[..])],
         d_kind in 0u8..8,
         d_rand in 0.0f64..100_000.0,
     ) {
@@ -1067,12 +662,12 @@ proptest! {
     /// seconds under every profile.
     #[test]
     fn explicitly_allowed_preflight_is_cached_for_exactly_its_max_age(
-        (origin, browser) in (pick(PAGE_ORIGINS), pick(PROFILES)),
-        url in pick(CROSS_ORIGIN_URLS),
+        (origin, browser) in (pick(&origins::PAGES), pick(PROFILES)),
+        url in pick(&routes::CROSS_ORIGIN_URLS),
         method in pick(&["PUT", "DELETE", "patch", "NEW", "POST", "GET"]),
-        headers in vec(pair_from(UNSAFE_REQUEST_HEADERS), 0..4),
+        headers in vec(pair_from(&headers::UNSAFE), 0..4),
         credentials in credentials(),
-        m in prop_oneof![0u64..20, 0u64..200_000, select(&[599u64, 600, 7199, 7200, 7201, 86399, 86400, 86401][..])],
+        m in prop_oneof![0u64..20, 0u64..200_000, select(&responses::MAX_AGE_EDGES[..])],
         d_kind in 0u8..8,
         d_rand in 0.0f64..100_000.0,
     ) {
@@ -1191,16 +786,7 @@ proptest! {
             _ => (a_include == b_include, false, true),
         };
         // B's CORS-unsafe names (R16, R18) under the profile (D16: duplicates combined).
-        let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for (n, v) in rb.headers() {
-            match judged.iter_mut().find(|(m, _)| eq_ignore_case(m, n)).filter(|_| profile.combined_request_header_values) {
-                Some((_, c)) => {
-                    c.extend_from_slice(b", ");
-                    c.extend_from_slice(v);
-                }
-                None => judged.push((n.clone(), v.clone())),
-            }
-        }
+        let judged = judged_headers(rb.headers(), &profile);
         let rb_headers = &judged;
         let safe: Vec<bool> = rb_headers.iter().map(|(n, v)| safelisted_request_header(n, v, &profile).is_safelisted()).collect();
         let safe_bytes: usize = rb_headers.iter().zip(&safe).filter(|(_, s)| **s).map(|((_, v), _)| v.len()).sum();
@@ -1233,7 +819,7 @@ proptest! {
     #[test]
     fn forbidden_request_headers_change_nothing(
         case in case(),
-        extra in vec((pair_from(FORBIDDEN_REQUEST_HEADERS), any::<prop::sample::Index>()), 1..4),
+        extra in vec((pair_from(&headers::FORBIDDEN), any::<prop::sample::Index>()), 1..4),
     ) {
         let mut with = case.clone();
         for (header, at) in extra {
@@ -1407,7 +993,11 @@ proptest! {
 /// Two cross-origin CORS requests to the same URL from the same page, each with answers near
 /// the ones that allow it; A's preflight grants 600 s.
 fn cache_pair() -> BoxedStrategy<(CaseJson, CaseJson)> {
-    (pick(PAGE_ORIGINS), pick(PROFILES), pick(CROSS_ORIGIN_URLS))
+    (
+        pick(&origins::PAGES),
+        pick(PROFILES),
+        pick(&routes::CROSS_ORIGIN_URLS),
+    )
         .prop_flat_map(|(origin, browser, url)| {
             let request = |origin: &String| {
                 let url = url.clone();
@@ -1446,7 +1036,7 @@ fn cache_pair() -> BoxedStrategy<(CaseJson, CaseJson)> {
         })
         .prop_flat_map(|(origin, browser, a, b)| {
             let answers = |r: &RequestJson| {
-                let allow = Allow::of(r);
+                let allow = grant_of(r);
                 (
                     response_near(origin.clone(), allow.clone(), Answer::Preflight, true),
                     Just(ResponseJson {
@@ -1544,122 +1134,20 @@ fn shuffle_keeping_same_name_order(headers: &mut [(String, String)], seed: u64) 
 // ---------------------------------------------------------------------------------------------
 // Policies and a server faithful to them
 
-fn origin_entry() -> impl Strategy<Value = OriginEntry> {
-    let exact = |scheme, host: &str, port| OriginEntry::Exact {
-        scheme,
-        host: host.to_string(),
-        port,
-    };
-    select(vec![
-        exact(Scheme::Https, "app.example.com", None),
-        exact(Scheme::Http, "app.example.com", None),
-        exact(Scheme::Https, "app.example.com", Some(8443)),
-        exact(Scheme::Https, "api.example.com", None),
-        exact(Scheme::Http, "localhost", Some(3000)),
-        exact(Scheme::Https, "evil.test", None),
-        OriginEntry::Subdomain {
-            scheme: Scheme::Https,
-            domain: "example.com".to_string(),
-            port: None,
-        },
-        OriginEntry::Subdomain {
-            scheme: Scheme::Https,
-            domain: "example.com".to_string(),
-            port: Some(8443),
-        },
-        OriginEntry::Null,
-    ])
-}
-
-fn header_names(pool: &'static [&'static str], any: bool) -> BoxedStrategy<HeaderNames> {
-    let list = proptest::sample::subsequence(pool, 0..=pool.len())
-        .prop_map(|names| HeaderNames::List(names.into_iter().map(str::to_string).collect()));
-    if any {
-        prop_oneof![3 => list, 1 => Just(HeaderNames::Any)].boxed()
-    } else {
-        list.boxed()
-    }
-}
-
-/// A valid route (no `*` origin or `*` request headers with credentials) at `path`.
-fn route(path: String) -> BoxedStrategy<Route> {
-    (
-        any::<bool>(),
-        vec(origin_entry(), 0..3),
-        prop::bool::weighted(0.2),
-        proptest::sample::subsequence(
-            &["PUT", "DELETE", "PATCH", "patch", "NEW", "POST", "GET"][..],
-            0..4,
-        ),
-        option::of(select(&[0u64, 5, 600, 7200, 100_000][..])),
-        any::<bool>(),
-        any::<bool>(),
-        header_names(&["x-request-id", "x-custom", "date", "content-type"], true),
-    )
-        .prop_flat_map(
-            move |(
-                credentials,
-                entries,
-                any_origin,
-                methods,
-                max_age,
-                private_network,
-                any_headers,
-                expose,
-            )| {
-                let origins = if any_origin && !credentials {
-                    Origins::Any
-                } else {
-                    Origins::List(entries)
-                };
-                let pool: &'static [&'static str] = &[
-                    "x-request-id",
-                    "x-trace",
-                    "content-type",
-                    "authorization",
-                    "x-custom-header",
-                    "range",
-                    "dpr",
-                    "x-http-method-override",
-                ];
-                (
-                    Just(Route {
-                        origins,
-                        methods: methods.into_iter().map(str::to_string).collect(),
-                        expose_headers: expose,
-                        credentials,
-                        max_age,
-                        private_network,
-                        ..Route::same_origin_only(&path)
-                    }),
-                    header_names(pool, any_headers && !credentials),
-                )
-            },
-        )
-        .prop_map(|(route, request_headers)| Route {
-            request_headers,
-            ..route
-        })
-        .boxed()
-}
-
 /// A policy of up to three routes with distinct paths.
 fn policy() -> BoxedStrategy<Policy> {
-    proptest::sample::subsequence(&["/", "/items", "/api/", "/x", "/items/"][..], 0..4)
-        .prop_flat_map(|paths| {
-            paths
-                .into_iter()
-                .map(|p| route(p.to_string()))
-                .collect::<Vec<_>>()
-        })
-        .prop_map(|routes| Policy { version: 1, routes })
-        .boxed()
+    policy::policy(&PolicyParams::small())
+}
+
+/// A valid route at `path`.
+fn route(path: String) -> BoxedStrategy<Route> {
+    policy::route(&PolicyParams::small(), path)
 }
 
 /// A policy written with `request` in mind: a route covering its URL that mostly grants its
 /// origin, method and header names (each may be left out), next to a random policy's routes.
 fn policy_for(request: &RequestJson) -> BoxedStrategy<Policy> {
-    let allow = Allow::of(request);
+    let allow = grant_of(request);
     let entry = match Origin::parse_serialized(&request.origin) {
         Ok(Origin::Opaque) => Some(OriginEntry::Null),
         Ok(Origin::Tuple {
@@ -1867,41 +1355,6 @@ fn two_steps(case: &CaseJson, d: f64) -> StepsJson {
 // ---------------------------------------------------------------------------------------------
 // Fuzz strategies
 
-/// URLs off the beaten path: other schemes, IPv6, IDNA, odd ports, scheme-relative.
-const ODD_URLS: &[&str] = &[
-    "data:text/plain,x",
-    "ftp://x.test/",
-    "http://[::1]:8080/",
-    "https://xn--nxasmq6b.com/",
-    "https://ëxample.com/a",
-    "http://127.0.0.1:80/",
-    "blob:https://app.example.com/uuid",
-    "file:///etc/passwd",
-    "about:blank",
-    "javascript:alert(1)",
-    "ws://api.example.com/",
-    "https://api.example.com:65535/",
-    "//evil.test/x",
-    "https://api.example.com:0/",
-    "http://a.test:99999/",
-    "https://app.example.com:8443/",
-    "HTTPS://APP.EXAMPLE.COM/",
-];
-
-/// Origins off the beaten path, canonical or not.
-const ODD_ORIGINS: &[&str] = &[
-    "http://[::1]:8080",
-    "https://xn--nxasmq6b.com",
-    "https://ëxample.com",
-    "ftp://x.test",
-    "ws://a.test",
-    "https://app.example.com:443",
-    "https://app.example.com/",
-    "HTTPS://app.example.com",
-    "data:text/plain,x",
-    "",
-];
-
 fn fuzz_string() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => any::<String>(),
@@ -1932,13 +1385,13 @@ fn fuzz_headers() -> BoxedStrategy<Vec<(String, String)>> {
 
 fn fuzz_response() -> BoxedStrategy<ResponseJson> {
     prop_oneof![
-        3 => response_for("https://app.example.com".to_string(), Allow::default(), Answer::Request),
-        1 => response_for("https://app.example.com".to_string(), Allow::default(), Answer::Preflight),
+        3 => response_for("https://app.example.com".to_string(), Grant::default(), Answer::Request),
+        1 => response_for("https://app.example.com".to_string(), Grant::default(), Answer::Preflight),
         1 => (any::<u16>(), fuzz_headers()).prop_map(|(status, headers)| ResponseJson { status, headers }).boxed(),
         1 => (
-            select(&[301u16, 302, 303, 307, 308][..]),
-            maybe_fuzz(prop_oneof![pick(LOCATIONS), pick(ODD_URLS)]),
-            acao_value("https://app.example.com".to_string(), false),
+            select(&responses::REDIRECTS[..]),
+            maybe_fuzz(prop_oneof![pick(&responses::LOCATIONS), pick(&routes::ODD_URLS)]),
+            response::acao_value("https://app.example.com".to_string(), false),
         )
             .prop_map(|(status, location, acao)| ResponseJson {
                 status,
@@ -1951,12 +1404,15 @@ fn fuzz_response() -> BoxedStrategy<ResponseJson> {
 
 fn fuzz_case() -> BoxedStrategy<CaseJson> {
     let request = (
-        maybe_fuzz(prop_oneof![pick(CROSS_ORIGIN_URLS), pick(ODD_URLS)]),
-        maybe_fuzz(prop_oneof![pick(PAGE_ORIGINS), pick(ODD_ORIGINS)]),
-        maybe_fuzz(pick(METHODS)),
+        maybe_fuzz(prop_oneof![
+            pick(&routes::CROSS_ORIGIN_URLS),
+            pick(&routes::ODD_URLS)
+        ]),
+        maybe_fuzz(prop_oneof![pick(&origins::PAGES), pick(&origins::ODD)]),
+        maybe_fuzz(pick(&methods::SPELLINGS)),
         fuzz_headers(),
         credentials(),
-        mode(),
+        request::mode().prop_map(mode_json),
         option::of(maybe_fuzz(pick(BODIES))),
         any::<bool>(),
         redirect_mode(),
@@ -2105,6 +1561,26 @@ fn generators_reach_the_interesting_cases() {
     assert!(acrh >= total / 5, "{report}");
     assert!(redirected >= total / 50, "{report}");
     assert!(errors <= total / 5, "{report}");
+}
+
+/// The header list as `profile` judges it (R16, R18): one entry per line, or (D16) one value
+/// per name, the lines' values joined with `, `, where the profile combines duplicates.
+fn judged_headers(headers: &[(Vec<u8>, Vec<u8>)], profile: &Profile) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut judged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for (n, v) in headers {
+        let same_name = judged
+            .iter_mut()
+            .find(|(m, _)| eq_ignore_case(m, n))
+            .filter(|_| profile.combined_request_header_values);
+        match same_name {
+            Some((_, c)) => {
+                c.extend_from_slice(b", ");
+                c.extend_from_slice(v);
+            }
+            None => judged.push((n.clone(), v.clone())),
+        }
+    }
+    judged
 }
 
 /// Whether two of the headers share a name (byte-case-insensitively).

@@ -1,146 +1,37 @@
-//! Strategies of the conformance properties (`tests/conformance.rs`): valid policies written
-//! as TOML, browser requests biased by the policy (allowed origins, pattern instances,
-//! near-miss mutations, same-origin, covered and uncovered paths), the inner service's
-//! behaviour, raw header junk for the robustness property.
+//! Strategies of the conformance properties (`tests/conformance.rs`), on the test kit's
+//! vocabularies: valid policies (`PolicyParams::nested`), browser requests biased by the
+//! policy (allowed origins, pattern instances, near misses of every serialized family,
+//! same-origin, covered and uncovered paths), the inner service's behaviour, raw header junk
+//! for the robustness property.
 //!
 //! Request-side choices are drawn independently of the policy and resolved against it in the
 //! test ([`OriginPick::resolve`], [`PathPick::resolve`]), so that shrinking stays simple.
 #![allow(dead_code)]
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use corsproof_oracle::{CredentialsMode, Origin, Profile, RequestInit};
 use corsproof_policy::{OriginEntry, Origins, Policy};
+use corsproof_testkit::origins::{instance, Mutation, STRANGERS};
+use corsproof_testkit::strategy::policy::{policy as policy_with, PolicyParams};
+use corsproof_testkit::strategy::request::{
+    credentials, headers_of, Credentials, CredentialsWeights,
+};
+use corsproof_testkit::strategy::{raw, response};
+use corsproof_testkit::{headers, methods, routes};
 use proptest::bool::weighted;
-use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
-use proptest::sample::{select, subsequence, Index};
+use proptest::sample::{select, Index};
 use url::Url;
 
 /// The origin of the server under test: every request goes to `TARGET_ORIGIN` + a path.
-pub const TARGET_ORIGIN: &str = "https://api.example.com";
+pub const TARGET_ORIGIN: &str = corsproof_testkit::origins::TARGET;
 
 // ---------------------------------------------------------------------------------------------
 // Policies
 
-/// Route path prefixes (`/api/admin/` and `/api/v1/` nest in `/api/`, which nests in `/api`;
-/// `/caf%C3%A9/` is what browsers send for `/café/`); `/` is added rarely.
-const ROUTE_PATHS: [&str; 7] = [
-    "/api/",
-    "/api/admin/",
-    "/public/",
-    "/device/",
-    "/api/v1/",
-    "/api",
-    "/caf%C3%A9/",
-];
-
-/// Exact origins: http and https, with and without ports, over a small host pool.
-const EXACT_ORIGINS: [&str; 9] = [
-    "https://app.example.com",
-    "http://app.example.com",
-    "https://app.example.com:8443",
-    "https://example.com",
-    "https://partner.example.net",
-    "http://partner.example.net:8080",
-    "http://localhost",
-    "http://localhost:3000",
-    "https://localhost:8443",
-];
-
-/// Subdomain patterns.
-const PATTERNS: [&str; 4] = [
-    "https://*.example.com",
-    "https://*.example.com:8443",
-    "http://*.example.com",
-    "https://*.partner.example.net",
-];
-
-/// Methods a route may list: PUT DELETE PATCH POST, a custom token, and OPTIONS.
-const POLICY_METHODS: [&str; 6] = ["PUT", "DELETE", "PATCH", "POST", "PURGE", "OPTIONS"];
-
-const POLICY_REQUEST_HEADERS: [&str; 4] =
-    ["x-request-id", "content-type", "authorization", "x-custom"];
-
-const POLICY_EXPOSE_HEADERS: [&str; 4] = ["x-request-id", "x-total-count", "date", "set-cookie"];
-
-/// `max_age` values: zero, the browser default, typical, Chromium's cap, Firefox's cap, and
-/// one above every cap (risky).
-const MAX_AGES: [u64; 6] = [0, 5, 600, 7200, 86400, 100_000];
-
-/// `["*"]` or a list of names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum List {
-    /// `["*"]`.
-    Any,
-    /// The entries, possibly none.
-    Names(Vec<&'static str>),
-}
-
-impl List {
-    fn toml(&self) -> String {
-        match self {
-            List::Any => "[\"*\"]".to_string(),
-            List::Names(names) => {
-                let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-                format!("[{}]", quoted.join(", "))
-            }
-        }
-    }
-}
-
-/// One generated route, before it is written as TOML.
-#[derive(Debug, Clone)]
-pub struct RouteSpec {
-    pub path: &'static str,
-    pub origins: List,
-    pub methods: Vec<&'static str>,
-    pub request_headers: List,
-    pub expose_headers: List,
-    pub credentials: bool,
-    pub max_age: Option<u64>,
-    pub private_network: bool,
-    /// `allow_risky = true` even where nothing is risky (the middleware must not mind).
-    pub gratuitous_allow_risky: bool,
-}
-
-impl RouteSpec {
-    /// Whether the route holds one of the risky settings the middleware refuses without
-    /// `allow_risky`: `null`, `http:` origins with credentials, `max_age` above 86400.
-    fn risky(&self) -> bool {
-        let origins = match &self.origins {
-            List::Any => &[][..],
-            List::Names(names) => &names[..],
-        };
-        origins.contains(&"null")
-            || (self.credentials && origins.iter().any(|o| o.starts_with("http:")))
-            || self.max_age.is_some_and(|age| age > 86400)
-    }
-
-    fn write_toml(&self, out: &mut String) {
-        let _ = writeln!(out, "\n[[route]]");
-        let _ = writeln!(out, "path = \"{}\"", self.path);
-        let _ = writeln!(out, "origins = {}", self.origins.toml());
-        let _ = writeln!(
-            out,
-            "methods = {}",
-            List::Names(self.methods.clone()).toml()
-        );
-        let _ = writeln!(out, "request_headers = {}", self.request_headers.toml());
-        let _ = writeln!(out, "expose_headers = {}", self.expose_headers.toml());
-        let _ = writeln!(out, "credentials = {}", self.credentials);
-        if let Some(age) = self.max_age {
-            let _ = writeln!(out, "max_age = {age}");
-        }
-        let _ = writeln!(out, "private_network = {}", self.private_network);
-        if self.risky() || self.gratuitous_allow_risky {
-            let _ = writeln!(out, "allow_risky = true");
-        }
-    }
-}
-
-/// A generated policy: its TOML text (what failures print) and the parsed policy.
+/// A generated policy: its TOML text (what failures print) and the policy.
 #[derive(Clone)]
 pub struct GenPolicy {
     pub toml: String,
@@ -153,120 +44,16 @@ impl fmt::Debug for GenPolicy {
     }
 }
 
-fn origins(credentials: bool) -> BoxedStrategy<List> {
-    let list = (
-        // Mostly a few exact origins; sometimes more than 8 (the middleware's hashed set).
-        prop_oneof![
-            5 => subsequence(EXACT_ORIGINS.to_vec(), 0..=3),
-            1 => subsequence(EXACT_ORIGINS.to_vec(), 7..=9),
-        ],
-        subsequence(PATTERNS.to_vec(), 0..=2),
-        weighted(0.15),
-    )
-        .prop_map(|(mut entries, patterns, null)| {
-            entries.extend(patterns);
-            if null {
-                entries.push("null");
-            }
-            if entries.is_empty() {
-                entries.push("https://app.example.com");
-            }
-            List::Names(entries)
-        });
-    if credentials {
-        // `*` is invalid with credentials.
-        prop_oneof![1 => Just(List::Names(Vec::new())), 8 => list].boxed()
-    } else {
-        // Simplest first: shrinking moves towards earlier alternatives.
-        prop_oneof![
-            1 => Just(List::Names(Vec::new())),
-            7 => list,
-            2 => Just(List::Any),
-        ]
-        .boxed()
-    }
-}
-
-fn names(pool: &'static [&'static str], any: bool) -> BoxedStrategy<List> {
-    let list = subsequence(pool.to_vec(), 0..=pool.len()).prop_map(List::Names);
-    if any {
-        prop_oneof![4 => list, 1 => Just(List::Any)].boxed()
-    } else {
-        list.boxed()
-    }
-}
-
-fn route(path: &'static str) -> impl Strategy<Value = RouteSpec> {
-    any::<bool>().prop_flat_map(move |credentials| {
-        (
-            origins(credentials),
-            subsequence(POLICY_METHODS.to_vec(), 0..=4),
-            // `request_headers = ["*"]` is invalid with credentials.
-            names(&POLICY_REQUEST_HEADERS, !credentials),
-            names(&POLICY_EXPOSE_HEADERS, true),
-            option::weighted(0.6, select(MAX_AGES.to_vec())),
-            weighted(0.3),
-            weighted(0.1),
-        )
-            .prop_map(
-                move |(
-                    origins,
-                    methods,
-                    request_headers,
-                    expose_headers,
-                    max_age,
-                    private_network,
-                    gratuitous_allow_risky,
-                )| RouteSpec {
-                    path,
-                    origins,
-                    methods,
-                    request_headers,
-                    expose_headers,
-                    credentials,
-                    max_age,
-                    private_network,
-                    gratuitous_allow_risky,
-                },
-            )
-    })
-}
-
-/// Valid policies of 1–4 routes with distinct path prefixes.
+/// Valid policies of 1–4 routes with distinct, sometimes nested path prefixes.
 pub fn policy() -> impl Strategy<Value = GenPolicy> {
-    (subsequence(ROUTE_PATHS.to_vec(), 1..=4), weighted(0.08))
-        .prop_flat_map(|(mut paths, root)| {
-            if root {
-                // A catch-all route: then no path is uncovered.
-                let last = paths.len() - 1;
-                paths[last] = "/";
-            }
-            paths.into_iter().map(route).collect::<Vec<_>>()
-        })
-        .prop_map(|routes| {
-            let mut toml = String::from("version = 1\n");
-            for r in &routes {
-                r.write_toml(&mut toml);
-            }
-            let policy = corsproof_policy::Policy::from_toml_str(&toml, "generated.toml")
-                .unwrap_or_else(|e| panic!("generator bug, invalid policy: {e}\n{toml}"));
-            GenPolicy { toml, policy }
-        })
+    policy_with(&PolicyParams::nested()).prop_map(|policy| GenPolicy {
+        toml: policy.to_toml_string(),
+        policy,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Origins of requests
-
-/// A near miss derived from an origin the policy lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mutation {
-    /// The parent domain of an exact host, or a pattern's own domain (never matched by it).
-    Apex,
-    /// `https` ↔ `http`, same host and port.
-    SchemeFlip,
-    /// The port removed, or `:4443` added.
-    OtherPort,
-}
 
 /// How a request's origin is chosen; resolved against the policy.
 #[derive(Debug, Clone)]
@@ -283,28 +70,14 @@ pub enum OriginPick {
     Fixed(&'static str),
 }
 
-const FIXED_ORIGINS: [&str; 8] = [
-    "https://evilexample.com",
-    "https://app.example.com.evil.test",
-    "https://example.com",
-    "null",
-    "https://attacker.test",
-    "https://api.example.com:8443",
-    "http://api.example.com",
-    "https://a.b.example.com",
-];
-
 pub fn origin_pick() -> impl Strategy<Value = OriginPick> {
     prop_oneof![
         9 => any::<Index>().prop_map(OriginPick::Listed),
         4 => (any::<Index>(), any::<bool>()).prop_map(|(i, deep)| OriginPick::Instance(i, deep)),
-        5 => (
-            select(vec![Mutation::Apex, Mutation::SchemeFlip, Mutation::OtherPort]),
-            any::<Index>()
-        )
+        5 => (select(Mutation::SERIALIZED.to_vec()), any::<Index>())
             .prop_map(|(m, i)| OriginPick::Mutated(m, i)),
         2 => Just(OriginPick::SameOrigin),
-        3 => select(FIXED_ORIGINS.to_vec()).prop_map(OriginPick::Fixed),
+        3 => select(STRANGERS.to_vec()).prop_map(OriginPick::Fixed),
     ]
 }
 
@@ -328,29 +101,6 @@ pub fn policy_entries(policy: &Policy, path: &str) -> Vec<OriginEntry> {
         .collect()
 }
 
-/// `scheme://host[:port]` with the default port left out, as browsers serialize it.
-fn serialize(scheme: &str, host: &str, port: Option<u16>) -> String {
-    let default = if scheme == "https" { 443 } else { 80 };
-    match port {
-        Some(p) if p != default => format!("{scheme}://{host}:{p}"),
-        _ => format!("{scheme}://{host}"),
-    }
-}
-
-/// (scheme, host, port) of an entry; a pattern gives its `a.` instance, `null` gives
-/// `https://app.example.com`.
-fn tuple_of(entry: &OriginEntry) -> (String, String, Option<u16>) {
-    match entry {
-        OriginEntry::Exact { scheme, host, port } => (scheme.as_str().into(), host.clone(), *port),
-        OriginEntry::Subdomain {
-            scheme,
-            domain,
-            port,
-        } => (scheme.as_str().into(), format!("a.{domain}"), *port),
-        OriginEntry::Null => ("https".into(), "app.example.com".into(), None),
-    }
-}
-
 impl OriginPick {
     /// The serialized origin this pick stands for under `policy`, for a request to `path`
     /// (always a valid serialization: `null` or `scheme://host[:port]`).
@@ -360,11 +110,7 @@ impl OriginPick {
         match self {
             OriginPick::Listed(i) => match entry(i) {
                 None => "https://app.example.com".to_string(),
-                Some(OriginEntry::Null) => "null".to_string(),
-                Some(e) => {
-                    let (s, h, p) = tuple_of(&e);
-                    serialize(&s, &h, p)
-                }
+                Some(e) => instance(&e, "a"),
             },
             OriginPick::Instance(i, deep) => {
                 let patterns: Vec<&OriginEntry> = entries
@@ -374,14 +120,7 @@ impl OriginPick {
                 let labels = if *deep { "a.b" } else { "a" };
                 match patterns.is_empty() {
                     true => format!("https://{labels}.example.com"),
-                    false => match i.get(&patterns) {
-                        OriginEntry::Subdomain {
-                            scheme,
-                            domain,
-                            port,
-                        } => serialize(scheme.as_str(), &format!("{labels}.{domain}"), *port),
-                        _ => unreachable!(),
-                    },
+                    false => instance(i.get::<&OriginEntry>(&patterns), labels),
                 }
             }
             OriginPick::Mutated(m, i) => {
@@ -390,28 +129,7 @@ impl OriginPick {
                     host: "app.example.com".into(),
                     port: None,
                 });
-                let (scheme, host, port) = tuple_of(&e);
-                match m {
-                    Mutation::Apex => {
-                        let host = match &e {
-                            OriginEntry::Subdomain { domain, .. } => domain.clone(),
-                            _ => match host.split_once('.') {
-                                Some((_, parent)) if parent.contains('.') => parent.to_string(),
-                                // `example.com` → `www.example.com`; `localhost` → `a.localhost`.
-                                _ => format!("www.{host}"),
-                            },
-                        };
-                        serialize(&scheme, &host, port)
-                    }
-                    Mutation::SchemeFlip => {
-                        let flipped = if scheme == "https" { "http" } else { "https" };
-                        serialize(flipped, &host, port)
-                    }
-                    Mutation::OtherPort => match port {
-                        Some(_) => serialize(&scheme, &host, None),
-                        None => serialize(&scheme, &host, Some(4443)),
-                    },
-                }
+                m.apply(&e)
             }
             OriginPick::SameOrigin => TARGET_ORIGIN.to_string(),
             OriginPick::Fixed(o) => o.to_string(),
@@ -422,27 +140,6 @@ impl OriginPick {
 // ---------------------------------------------------------------------------------------------
 // Paths
 
-/// Suffixes appended to a route's prefix.
-const SUFFIXES: [&str; 7] = [
-    "",
-    "items",
-    "items/7",
-    "a.json?x=1",
-    "admin",
-    "admin/users",
-    "v1/x",
-];
-
-/// Paths outside the generated routes (unless `/` is one): near misses of the prefixes.
-const UNCOVERED: [&str; 6] = [
-    "/other",
-    "/apix",
-    "/api",
-    "/API/items",
-    "/api-docs/",
-    "/device",
-];
-
 /// A request path: under one of the policy's routes, or probably uncovered.
 #[derive(Debug, Clone)]
 pub enum PathPick {
@@ -452,8 +149,8 @@ pub enum PathPick {
 
 pub fn path_pick() -> impl Strategy<Value = PathPick> {
     prop_oneof![
-        5 => (any::<Index>(), select(SUFFIXES.to_vec())).prop_map(|(i, s)| PathPick::Covered(i, s)),
-        1 => select(UNCOVERED.to_vec()).prop_map(PathPick::Uncovered),
+        5 => (any::<Index>(), select(routes::SUFFIXES.to_vec())).prop_map(|(i, s)| PathPick::Covered(i, s)),
+        1 => select(routes::UNCOVERED.to_vec()).prop_map(PathPick::Uncovered),
     ]
 }
 
@@ -507,29 +204,7 @@ pub fn layer_options() -> impl Strategy<Value = LayerOptions> {
 // ---------------------------------------------------------------------------------------------
 // Browser requests
 
-/// Methods script uses (GET and POST more often), including a lowercase `patch` (not
-/// normalized by Fetch) and a custom token.
-const REQUEST_METHODS: [&str; 12] = [
-    "GET", "GET", "HEAD", "POST", "POST", "PUT", "PUT", "DELETE", "PATCH", "patch", "PURGE",
-    "OPTIONS",
-];
-
-/// Headers script sets: safelisted ones (twice as likely) and CORS-unsafe ones.
-const REQUEST_HEADERS: [(&str, &str); 11] = [
-    ("Accept", "application/json"),
-    ("Accept", "*/*"),
-    ("Content-Type", "text/plain"),
-    ("Content-Type", "text/plain;charset=UTF-8"),
-    ("Accept-Language", "de-CH"),
-    ("Content-Type", "application/json"),
-    ("X-Request-Id", "42"),
-    ("X-Custom", "1"),
-    ("x-custom", "2"),
-    ("Authorization", "Bearer t0k3n"),
-    ("Accept-Language", "en"),
-];
-
-/// A request method: one the covering route lists, or any of [`REQUEST_METHODS`].
+/// A request method: one the covering route lists, or any of the kit's common methods.
 #[derive(Debug, Clone)]
 pub enum MethodPick {
     Listed(Index),
@@ -539,7 +214,7 @@ pub enum MethodPick {
 pub fn method_pick() -> impl Strategy<Value = MethodPick> {
     prop_oneof![
         1 => any::<Index>().prop_map(MethodPick::Listed),
-        1 => select(REQUEST_METHODS.to_vec()).prop_map(MethodPick::Fixed),
+        1 => select(methods::COMMON.to_vec()).prop_map(MethodPick::Fixed),
     ]
 }
 
@@ -576,12 +251,12 @@ pub fn browser() -> impl Strategy<Value = BrowserSpec> {
         origin_pick(),
         path_pick(),
         method_pick(),
-        vec(select(REQUEST_HEADERS.to_vec()), 0..=2),
-        prop_oneof![
-            1 => Just(CredentialsMode::Omit),
-            1 => Just(CredentialsMode::SameOrigin),
-            1 => Just(CredentialsMode::Include),
-        ],
+        headers_of(&headers::COMMON, 2),
+        credentials(CredentialsWeights::UNIFORM).prop_map(|c| match c {
+            Some(Credentials::Omit) => CredentialsMode::Omit,
+            Some(Credentials::Include) => CredentialsMode::Include,
+            Some(Credentials::SameOrigin) | None => CredentialsMode::SameOrigin,
+        }),
         select(PROFILES.to_vec()),
         weighted(0.15),
         weighted(0.05),
@@ -645,39 +320,11 @@ pub struct InnerSpec {
 }
 
 pub fn inner_spec() -> impl Strategy<Value = InnerSpec> {
-    let vary = prop_oneof![
-        6 => Just("Accept-Encoding"),
-        1 => Just("origin"),
-        1 => Just("Accept-Encoding, ORIGIN, access-control-request-method"),
-        1 => Just("*"),
-    ];
-    (weighted(0.15), option::weighted(0.3, vary))
-        .prop_map(|(error, vary)| InnerSpec { error, vary })
+    (weighted(0.15), response::inner_vary()).prop_map(|(error, vary)| InnerSpec { error, vary })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Raw requests (no browser in between)
-
-/// Values of `Access-Control-Request-Method` for raw requests.
-pub const RAW_ACRM: [&str; 9] = [
-    "GET", "POST", "PUT", "DELETE", "PATCH", "patch", "PURGE", "OPTIONS", "",
-];
-
-/// Values of `Access-Control-Request-Headers` for raw requests.
-pub const RAW_ACRH: [&str; 9] = [
-    "",
-    "x-request-id",
-    "content-type,x-custom",
-    "authorization",
-    "X-Custom , ,x-request-id",
-    "x-unknown",
-    "bad header",
-    "content-type,authorization,x-request-id,x-custom",
-    ",",
-];
-
-/// Values of `Access-Control-Request-Private-Network`.
-pub const RAW_ACRPN: [&str; 2] = ["true", "false"];
 
 /// A request as any client may send it: method, `Origin`, the three preflight headers.
 #[derive(Debug, Clone)]
@@ -692,14 +339,11 @@ pub struct RawRequest {
 /// Mostly `OPTIONS` with `Origin` and `Access-Control-Request-Method`: preflights.
 pub fn raw_request() -> impl Strategy<Value = RawRequest> {
     (
-        prop_oneof![
-            3 => Just("OPTIONS"),
-            1 => select(vec!["GET", "HEAD", "POST", "PUT", "DELETE", "patch", "PURGE"]),
-        ],
+        raw::method(3),
         option::weighted(0.85, origin_pick()),
-        option::weighted(0.8, select(RAW_ACRM.to_vec())),
-        option::weighted(0.6, select(RAW_ACRH.to_vec())),
-        option::weighted(0.3, select(RAW_ACRPN.to_vec())),
+        option::weighted(0.8, select(methods::ACRM.to_vec())),
+        option::weighted(0.6, select(headers::ACRH.to_vec())),
+        option::weighted(0.3, select(headers::ACRPN.to_vec())),
     )
         .prop_map(|(method, origin, acrm, acrh, acrpn)| RawRequest {
             method,
@@ -768,71 +412,14 @@ impl Variation {
 pub fn variation() -> impl Strategy<Value = Variation> {
     prop_oneof![
         3 => option::weighted(0.85, origin_pick()).prop_map(Variation::Origin),
-        2 => option::weighted(0.85, select(RAW_ACRM.to_vec())).prop_map(Variation::Acrm),
-        2 => option::weighted(0.85, select(RAW_ACRH.to_vec())).prop_map(Variation::Acrh),
-        1 => option::weighted(0.7, select(RAW_ACRPN.to_vec())).prop_map(Variation::Acrpn),
+        2 => option::weighted(0.85, select(methods::ACRM.to_vec())).prop_map(Variation::Acrm),
+        2 => option::weighted(0.85, select(headers::ACRH.to_vec())).prop_map(Variation::Acrh),
+        1 => option::weighted(0.7, select(headers::ACRPN.to_vec())).prop_map(Variation::Acrpn),
     ]
 }
 
 // ---------------------------------------------------------------------------------------------
 // Junk
-
-/// Names of the header lines the robustness property sends.
-const JUNK_NAMES: [&str; 6] = [
-    "origin",
-    "access-control-request-method",
-    "access-control-request-headers",
-    "access-control-request-private-network",
-    "vary",
-    "x-junk",
-];
-
-/// Pieces that long values are repeated from.
-const PIECES: [&[u8]; 9] = [
-    b"a",
-    b"x-request-id,",
-    b" ,\t,",
-    b",",
-    b"*",
-    b"\xff\xfe",
-    b"https://a.",
-    b"authorization, ",
-    b"x-custom",
-];
-
-/// Values that look right.
-const PLAUSIBLE: [&str; 12] = [
-    "https://app.example.com",
-    "https://a.example.com",
-    "https://a..example.com",
-    "https://.example.com",
-    "null",
-    "PUT",
-    "true",
-    "x-request-id, content-type",
-    "*",
-    "",
-    " ",
-    "https://app.example.com, https://app.example.com",
-];
-
-/// Bytes a header value may hold (`http::HeaderValue::from_bytes` refuses the other ones).
-fn value_byte(b: u8) -> u8 {
-    if (b < 0x20 && b != b'\t') || b == 0x7f {
-        b'~'
-    } else {
-        b
-    }
-}
-
-/// One header value: junk bytes, a long repetition, or a plausible value.
-pub fn junk_value() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        3 => vec(any::<u8>(), 0..48).prop_map(|v| v.into_iter().map(value_byte).collect()),
-        1 => (select(PIECES.to_vec()), 1..6000usize).prop_map(|(p, n)| p.repeat(n)),
-        3 => select(PLAUSIBLE.to_vec()).prop_map(|s| s.as_bytes().to_vec()),
-    ]
-}
 
 /// A raw request for the robustness property.
 #[derive(Clone)]
@@ -856,34 +443,11 @@ impl fmt::Debug for JunkRequest {
 
 pub fn junk_request() -> impl Strategy<Value = JunkRequest> {
     (
-        select(vec![
-            "OPTIONS", "OPTIONS", "GET", "POST", "PUT", "patch", "M-SEARCH",
-        ]),
-        select(vec![
-            "/api/x",
-            "/api/admin/",
-            "/public/%ff",
-            "/device/a?b=c",
-            "/",
-            "*",
-            "https://api.example.com/api/x",
-            "/api/../admin",
-        ]),
-        vec((select(JUNK_NAMES.to_vec()), junk_value()), 0..10),
-        // Many repetitions of one line.
-        option::weighted(
-            0.3,
-            (select(JUNK_NAMES.to_vec()), junk_value(), 1..300usize),
-        ),
+        raw::method(3),
+        select(routes::ODD_TARGETS.to_vec()),
+        raw::lines(),
     )
-        .prop_map(|(method, uri, mut lines, repeated)| {
-            if let Some((name, value, n)) = repeated {
-                // Many lines, or a few very long ones (bounded memory per case).
-                let n = if value.len() > 512 { n.min(4) } else { n };
-                lines.extend(std::iter::repeat_n((name, value), n));
-            }
-            JunkRequest { method, uri, lines }
-        })
+        .prop_map(|(method, uri, lines)| JunkRequest { method, uri, lines })
 }
 
 impl JunkRequest {

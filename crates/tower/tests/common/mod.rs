@@ -2,6 +2,8 @@
 //! and a synchronous driver (every future here is ready on first poll).
 #![allow(dead_code)]
 
+pub mod table;
+
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::pin;
