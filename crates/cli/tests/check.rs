@@ -68,8 +68,12 @@ fn run_nginx_conforms_on_every_bundled_policy() {
     let installed = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
         .iter()
         .any(|p| Path::new(p).is_file());
-    if !installed {
-        eprintln!("skipped: nginx is not installed (apt-get install nginx-light; .ci/run does)");
+    let found = if installed {
+        Ok(())
+    } else {
+        Err("not installed".to_string())
+    };
+    if !corsproof_testkit::tool::require_that("nginx", found, "`corsproof run nginx` starts it") {
         return;
     }
     run_clean("nginx");

@@ -51,27 +51,24 @@ fn ready_or_skip(test: &str, images: &[&str]) -> bool {
                 Err(e) => Some(e.to_string()),
             }),
     };
-    let Some(why) = why else {
-        return true;
+    let found = match why {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "{why}; CI runs `cargo xtask images` before the tests"
+        )),
     };
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {why}; CI runs `cargo xtask images` before the tests");
-    }
-    eprintln!("\n*** SKIPPED {test}: {why} ***\n");
-    false
+    corsproof_testkit::tool::require_that("docker", found, &format!("{test} runs containers"))
 }
 
 fn nginx_bin_or_skip(test: &str) -> Option<PathBuf> {
     let bin = launch::find_nginx();
-    if bin.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: nginx is not installed; .ci/run installs nginx-light");
-        }
-        eprintln!(
-            "\n*** SKIPPED {test}: nginx is not installed (apt-get install nginx-light) ***\n"
-        );
-    }
-    bin
+    let found = bin
+        .as_ref()
+        .map(|_| ())
+        .ok_or_else(|| "not installed".to_string());
+    corsproof_testkit::tool::require_that("nginx", found, &format!("{test} runs nginx"))
+        .then_some(bin)
+        .flatten()
 }
 
 /// A finding reduced to what does not depend on where the target listens: kind, severity,
@@ -379,9 +376,10 @@ fn compose_file_validates() {
         eprintln!("docker/compose.yaml validated by {program}");
         return;
     }
-    eprintln!(
-        "\n*** SKIPPED compose_file_validates: neither docker-compose nor `docker compose` is \
-         installed ***\n"
+    corsproof_testkit::tool::require_that(
+        "docker-compose",
+        Err("neither docker-compose nor `docker compose` is installed".to_string()),
+        "validates docker/compose.yaml",
     );
 }
 

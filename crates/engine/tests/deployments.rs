@@ -13,8 +13,8 @@
 //! - the configuration `corsproof emit nginx` writes, started with
 //!   `corsproof_targets::launch::nginx`.
 //!
-//! The nginx deployments are skipped, with a message, when no nginx binary is installed; the
-//! small servers always run. Every server started is stopped by the handle held (dropped also
+//! The nginx deployments are skipped, saying why, when no nginx binary is installed (and fail
+//! under CI, which installs it); the small servers always run. Every server started is stopped by the handle held (dropped also
 //! when an assertion fails); everything listens on 127.0.0.1 only; every wait is bounded.
 //!
 //! The `differential` kind needs two targets and is not produced by `check`: no deployment
@@ -1657,8 +1657,7 @@ fn correct_small_servers_pass() {
 
 #[test]
 fn defective_nginx_configurations_are_flagged() {
-    let Some(bin) = launch::find_nginx() else {
-        println!("skipped: nginx is not installed (apt-get install nginx-light)");
+    let Some(bin) = nginx() else {
         return;
     };
     run_all(NGINX, Some(&bin));
@@ -1666,11 +1665,22 @@ fn defective_nginx_configurations_are_flagged() {
 
 #[test]
 fn correct_nginx_configurations_pass() {
-    let Some(bin) = launch::find_nginx() else {
-        println!("skipped: nginx is not installed (apt-get install nginx-light)");
+    let Some(bin) = nginx() else {
         return;
     };
     run_all(CORRECT_NGINX, Some(&bin));
+}
+
+/// The nginx binary; the test skips without one, saying why (and fails under CI).
+fn nginx() -> Option<PathBuf> {
+    let bin = launch::find_nginx();
+    let found = bin
+        .as_ref()
+        .map(|_| ())
+        .ok_or_else(|| "not installed".to_string());
+    corsproof_testkit::tool::require_that("nginx", found, "serves the nginx deployments")
+        .then_some(bin)
+        .flatten()
 }
 
 /// The suite's promise: at least 20 defective deployments, every kind but `differential`

@@ -369,8 +369,15 @@ credentials = true
 
 #[test]
 fn emitted_nginx_conforms_on_every_bundled_policy() {
-    let Some(bin) = find_nginx() else {
-        println!("skipped: nginx not installed (apt-get install nginx)");
+    let bin = find_nginx();
+    let found = bin
+        .as_ref()
+        .map(|_| ())
+        .ok_or_else(|| "not installed".to_string());
+    if !corsproof_testkit::tool::require_that("nginx", found, "serves the emitted configuration") {
+        return;
+    }
+    let Some(bin) = bin else {
         return;
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/policies");
