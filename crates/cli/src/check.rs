@@ -25,7 +25,7 @@ use corsproof_targets::launch::{self, LaunchError};
 pub enum ReportFormat {
     /// For people (colour on a terminal unless NO_COLOR is set).
     Text,
-    /// The JSON report of shared/design/cli.md.
+    /// The JSON report of docs/cli.md.
     Json,
     /// JUnit XML, one test case per finding kind.
     Junit,

@@ -1,5 +1,5 @@
 //! `corsproof`: the command line. Argument parsing and output formats only; the work is
-//! done by the library crates. Exit codes (shared/design/cli.md): 0 conforms / nothing
+//! done by the library crates. Exit codes (docs/cli.md): 0 conforms / nothing
 //! found, 1 findings, 2 usage, policy or input error, 3 target unreachable.
 
 mod audit;
@@ -27,7 +27,7 @@ struct Cli {
 pub enum Format {
     /// For people.
     Text,
-    /// For programs (shapes in shared/design/cli.md).
+    /// For programs (shapes in docs/cli.md).
     Json,
 }
 

@@ -1,4 +1,4 @@
-//! The `corsproof` binary: outputs and exit codes (shared/design/cli.md) on good and bad input.
+//! The `corsproof` binary: outputs and exit codes (docs/cli.md) on good and bad input.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -1,5 +1,5 @@
 //! What a policy intends for a browser request (P1–P11 of spec/SPEC.md, the semantics
-//! section of `shared/design/policy.md`): three-valued (must / must not / may) for whether
+//! section of `docs/policy.md`): three-valued (must / must not / may) for whether
 //! the request is sent, whether script can read the response, which headers it sees, and
 //! how long a passed preflight may be cached.
 //!

@@ -1,4 +1,4 @@
-//! The policy data model (format version 1, `shared/design/policy.md`).
+//! The policy data model (format version 1, `docs/policy.md`).
 //!
 //! These types are the *only* thing the oracle (`corsproof-oracle`) and the middleware
 //! (`corsproof-tower`) share. They hold what a policy says, already validated and in

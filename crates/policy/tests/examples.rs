@@ -25,7 +25,7 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// The example of `shared/design/policy.md`, verbatim.
+/// The example of `docs/policy.md`, verbatim.
 const DESIGN_EXAMPLE: &str = r#"
 version = 1                       # required
 

@@ -20,11 +20,11 @@
 //!   the policy intends (P1–P11 of `spec/SPEC.md`, `intent::intent(..).judge(..)` empty): no
 //!   violation, no breakage, no cache mismatch; and every CORS header the middleware sends is
 //!   well-formed (sent once, ACAC and ACAPN `true`, ACAO `*` or the request's `Origin`, ACMA
-//!   digits, token lists), ARCHITECTURE.md property 3;
+//!   digits, token lists: the header grammars of spec/SPEC.md);
 //! - `vary_is_complete`: two requests that differ only in `Origin`, or only in
 //!   `Access-Control-Request-Method`, `-Headers` or `-Private-Network`, and get different
 //!   answers (status or any header but `Vary`) both carry a `Vary` naming that header (or
-//!   `*`), so no cache can hand one's answer to the other (ARCHITECTURE.md property 2); and the
+//!   `*`), so no cache can hand one's answer to the other (cache safety, H1 of spec/SPEC.md); and the
 //!   inner service's `Vary` is merged: no token repeated, nothing added to `Vary: *`;
 //! - `refused_origins_get_no_cors_details`: a request (preflight or not) whose origin the
 //!   covering route does not match (oracle P4; uncovered and `origins = []` paths match none)

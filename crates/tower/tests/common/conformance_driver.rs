@@ -61,8 +61,8 @@ pub fn show(req: &http::Request<String>, res: &http::Response<String>, out: &mut
     }
 }
 
-/// What is malformed in the CORS headers of `res`, the answer to `req` (ARCHITECTURE.md
-/// property 3): a CORS header sent twice, `Access-Control-Allow-Credentials` other than
+/// What is malformed in the CORS headers of `res`, the answer to `req` (the header grammars of
+/// spec/SPEC.md section 4.1): a CORS header sent twice, `Access-Control-Allow-Credentials` other than
 /// `true`, `Access-Control-Allow-Origin` other than `*` or the request's `Origin`,
 /// `Access-Control-Max-Age` not digits, a list header with an element that is not a token.
 pub fn hygiene(req: &http::Request<String>, res: &http::Response<String>) -> Vec<String> {
