@@ -433,14 +433,19 @@ const SUFFIXES: [&str; 7] = [
     "v1/x",
 ];
 
-/// Paths outside the generated routes (unless `/` is one): near misses of the prefixes.
-const UNCOVERED: [&str; 6] = [
+/// Paths outside the generated routes (unless `/` is one): near misses of the prefixes, and
+/// percent-encoded forms (`/%61pi/items` is under `/api/`, `/api%2Fitems` and
+/// `/caf%c3%a9/` are not under `/api/` and `/caf%C3%A9/`).
+const UNCOVERED: [&str; 9] = [
     "/other",
     "/apix",
     "/api",
     "/API/items",
     "/api-docs/",
     "/device",
+    "/%61pi/items",
+    "/api%2Fitems",
+    "/caf%c3%a9/",
 ];
 
 /// A request path: under one of the policy's routes, or probably uncovered.
