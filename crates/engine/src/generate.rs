@@ -850,13 +850,15 @@ fn host_variants(family: Family, host: &str, pattern: bool) -> Vec<String> {
     }
 }
 
-/// Every change of every [`Family`] to `entry` that gives an origin a browser can send, one
-/// change at a time, serialized.
+/// An allowed entry and every change of every [`Family`] to it that gives an origin a browser
+/// can send, one change at a time, serialized: the entry as spelled (for a pattern, instances
+/// with one and two labels), then the changes.
 ///
 /// ```
 /// use corsproof_engine::generate::mutations;
 /// let entry = "https://app.example.com".parse().unwrap();
 /// let m = mutations(&entry);
+/// assert_eq!(m[0], "https://app.example.com");
 /// for o in ["http://app.example.com", "https://app.example.com.evil.example",
 ///           "https://evilapp.example.com", "https://appxexample.com", "https://app.example.co",
 ///           "https://app.example.com:8443"] {
@@ -865,9 +867,20 @@ fn host_variants(family: Family, host: &str, pattern: bool) -> Vec<String> {
 /// assert!(!m.iter().any(|x| x.starts_with("http://") && x.contains(":8443")));
 /// ```
 pub fn mutations(entry: &OriginEntry) -> Vec<String> {
-    let mut out: Vec<String> = Family::ALL
-        .iter()
-        .flat_map(|f| variants(entry, *f))
+    let spelled = match entry {
+        OriginEntry::Subdomain {
+            scheme,
+            domain,
+            port,
+        } => vec![
+            serialize(*scheme, &format!("a1.{domain}"), *port),
+            serialize(*scheme, &format!("x-y.z9.{domain}"), *port),
+        ],
+        _ => vec![entry.to_string()],
+    };
+    let mut out: Vec<String> = spelled
+        .into_iter()
+        .chain(Family::ALL.iter().flat_map(|f| variants(entry, *f)))
         .filter(|s| Origin::parse_serialized(s).is_ok())
         .collect();
     let mut seen = BTreeSet::new();
@@ -1016,8 +1029,12 @@ mod tests {
                     let Some(spelled) = instance(entry).as_ref().and_then(parts) else {
                         continue;
                     };
+                    let allowed = Origins::List(vec![entry.clone()]);
                     for m in mutations(entry) {
                         let o = Origin::parse_serialized(&m).expect("an origin");
+                        if corsproof_oracle::intent::origin_matches(&allowed, &o) {
+                            continue;
+                        }
                         let (s, h, p) = parts(&o).expect("a tuple origin");
                         let changed = usize::from(s != spelled.0)
                             + usize::from(h != spelled.1)
