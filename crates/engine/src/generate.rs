@@ -707,7 +707,7 @@ pub enum Family {
     /// A loopback IP address with the same scheme and port.
     Ip,
     /// A pattern host whose part in front of the domain is not DNS labels (`a_b.`): P4
-    /// leaves granting it open (the random pool only: it cannot show a finding).
+    /// leaves granting it open, so a server may answer it either way.
     NotDnsLabel,
 }
 
