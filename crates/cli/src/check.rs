@@ -377,7 +377,15 @@ fn load_policy(path: &Path) -> Option<Policy> {
 }
 
 fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8> {
-    let seed = flags.seed.unwrap_or_else(|| {
+    let replayed = flags.replay.as_deref().map(read_cases).transpose()?;
+    // A replay reports the seed saved with its cases: the run they came from.
+    let saved = replayed.as_ref().and_then(|r| r.seed);
+    if let (Some(saved), Some(given)) = (saved, flags.seed) {
+        if saved != given && !flags.quiet {
+            eprintln!("corsproof check: --seed {given} ignored: the cases replayed were saved with seed {saved}");
+        }
+    }
+    let seed = saved.or(flags.seed).unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
@@ -450,17 +458,14 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = match &flags.replay {
-        Some(file) => {
-            let cases = read_cases(file)?;
-            runtime.block_on(check::replay_json(
-                policy,
-                &policy_name,
-                base,
-                &cases,
-                &config,
-            ))
-        }
+    let result = match &replayed {
+        Some(replayed) => runtime.block_on(check::replay_json(
+            policy,
+            &policy_name,
+            base,
+            &replayed.requests,
+            &config,
+        )),
         None => runtime.block_on(check::check(policy, &policy_name, base, &config)),
     };
     let mut report = match result {
@@ -551,8 +556,15 @@ fn save_cases(report: &Report, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cases of a `--replay` file.
+struct Replayed {
+    requests: Vec<RequestJson>,
+    /// The `seed` of the first case file that has one.
+    seed: Option<u64>,
+}
+
 /// Reads a case file, or a JSON array of case files, or a bare explain `request`.
-fn read_cases(file: &Path) -> anyhow::Result<Vec<RequestJson>> {
+fn read_cases(file: &Path) -> anyhow::Result<Replayed> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let value: serde_json::Value =
@@ -561,15 +573,19 @@ fn read_cases(file: &Path) -> anyhow::Result<Vec<RequestJson>> {
         serde_json::Value::Array(items) => items,
         other => vec![other],
     };
-    let mut out = Vec::new();
+    let mut requests = Vec::new();
+    let mut seed = None;
     for (i, item) in items.into_iter().enumerate() {
+        if seed.is_none() {
+            seed = item.get("seed").and_then(serde_json::Value::as_u64);
+        }
         let request = item.get("request").cloned().unwrap_or(item);
-        out.push(
+        requests.push(
             serde_json::from_value(request)
                 .with_context(|| format!("{} case {i}: not a request", file.display()))?,
         );
     }
-    Ok(out)
+    Ok(Replayed { requests, seed })
 }
 
 #[cfg(test)]
@@ -587,5 +603,24 @@ mod tests {
             why: "only http:// and https:// targets are supported",
         };
         assert_eq!(exit_code(&bad), 2);
+    }
+
+    #[test]
+    fn a_replay_takes_the_seed_saved_with_its_cases() {
+        let dir = std::env::temp_dir().join(format!("corsproof-replay-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let request = r#"{"url":"http://127.0.0.1:1/api/x","origin":"https://evil.example"}"#;
+        let saved = dir.join("saved.json");
+        let case = format!(
+            r#"{{"corsproof_case":1,"kind":"read-granted","route":"api","profiles":["fetch"],"target":"http://127.0.0.1:1/","policy":"p.toml","seed":42,"request":{request}}}"#
+        );
+        std::fs::write(&saved, case).expect("written");
+        let bare = dir.join("bare.json");
+        std::fs::write(&bare, request).expect("written");
+        let read = read_cases(&saved).expect("a case file");
+        assert_eq!((read.requests.len(), read.seed), (1, Some(42)));
+        let read = read_cases(&bare).expect("a bare request");
+        assert_eq!((read.requests.len(), read.seed), (1, None));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -362,6 +362,8 @@ fn saved_cases_replay_the_finding() {
             file.display()
         );
         assert_eq!(report["cases"], 1, "{report}");
+        // The seed saved with the case, not a new one.
+        assert_eq!(report["seed"], 9, "{report}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,7 +20,7 @@
 //!     "p.toml",
 //! )?;
 //! let conf = nginx(&policy, &Upstream::demo())?;
-//! assert!(conf.server_level.contains("location ^~ \"/api/\""));
+//! assert!(conf.server_level.contains("location / {"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

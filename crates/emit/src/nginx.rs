@@ -1,7 +1,7 @@
 //! The nginx emitter: a policy as a map-based nginx configuration.
 //!
 //! [`nginx()`] returns an [`NginxConfig`]: `map` blocks for the `http` context
-//! ([`NginxConfig::http_level`]) and the `location` blocks for one `server`
+//! ([`NginxConfig::http_level`]) and the `location /` block for one `server`
 //! ([`NginxConfig::server_level`]); [`NginxConfig::standalone`] wraps both into a complete
 //! `nginx.conf` for a local test server (`daemon off`, one process, every path relative to
 //! the `-p` prefix).
@@ -10,8 +10,14 @@
 //!
 //! It reproduces the observable behaviour of `corsproof-tower` (see its crate docs):
 //!
-//! - one `location ^~ "PATH"` per route (nginx picks the longest matching prefix, as the
-//!   policy does) and a `location /` without CORS headers for paths no route covers;
+//! - the route of a request is chosen as the policy chooses it (P1 of spec/SPEC.md): from
+//!   `$request_uri`, the path as the browser sent it, by one anchored regular expression per
+//!   route in a `map`, longest route path first, each unreserved character of the route's
+//!   path matched as itself or percent-encoded (`/api/` becomes
+//!   `^/(?:a|%61)(?:p|%70)(?:i|%69)/`); not by `location`, which nginx matches against
+//!   `$uri`, percent-decoded (`%2F` included) and with repeated slashes merged, so that
+//!   `/api%2Fx` and `//api/x` would be under `/api/`; a path no route covers, or a route with
+//!   `origins = []`, gets no CORS header;
 //! - a preflight (`OPTIONS` with a non-empty `Origin` and `Access-Control-Request-Method`)
 //!   that passes is answered `204` with `Access-Control-Allow-Origin` (the origin echoed, or
 //!   `*` on `origins = ["*"]` routes), `-Allow-Credentials: true` on credentialed routes,
@@ -36,9 +42,9 @@
 //!
 //! # Caveats (nginx cannot do what the middleware does)
 //!
-//! - **Paths**: nginx matches locations against the normalised, percent-decoded URI
-//!   (`/a/../admin/` is `/admin/`); the middleware and the oracle use the raw path bytes.
-//!   Requests whose path normalisation changes the route differ.
+//! - **Paths**: the route comes from `$request_uri` as sent; a request that is not a
+//!   browser's (`/a/../api/` with a dot segment, which browsers remove) gets the route of its
+//!   raw path, as from the middleware.
 //! - **Repeated header lines**: nginx before 1.23 reads only the first `Origin`,
 //!   `Access-Control-Request-Method` or `-Request-Headers` line; from 1.23 on, lines are
 //!   joined with `, ` (which refuses repeated `Origin`/`-Method` lines, as the middleware does).
@@ -52,9 +58,8 @@
 //!   the emitter implements whatever a valid policy says.
 //!
 //! What cannot be written into an nginx configuration without changing its meaning is
-//! refused with [`EmitError::Unsupported`]: route paths with characters other than
-//! `A-Z a-z 0-9 . _ ~ / ! & ' ( ) * + , = : @ -` (`%` would be matched decoded, `$` is
-//! interpolated), method and header names containing `$`, non-ASCII text.
+//! refused with [`EmitError::Unsupported`]: method and header names containing `$`
+//! (interpolated), non-ASCII text.
 //!
 //! ```
 //! use corsproof_emit::{nginx, Upstream};
@@ -65,7 +70,8 @@
 //! )?;
 //! let conf = nginx(&policy, &Upstream::demo())?;
 //! assert!(conf.http_level.contains(r#""~^https\:\/\/(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+example\.com$""#));
-//! assert!(conf.server_level.contains("add_header Access-Control-Allow-Origin $cors_acao_0 always;"));
+//! assert!(conf.http_level.contains(r#""~^\/(?:a|%61)(?:p|%70)(?:i|%69)\/" 0;"#));
+//! assert!(conf.server_level.contains("add_header Access-Control-Allow-Origin $cors_acao always;"));
 //! let full = conf.standalone("127.0.0.1:8080");
 //! assert!(full.contains("listen 127.0.0.1:8080;"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -210,17 +216,17 @@ const CORS_HEADERS: [&str; 7] = [
     "Access-Control-Expose-Headers",
 ];
 
-/// Emits the configuration implementing `policy`, with `upstream` behind every location.
+/// Emits the configuration implementing `policy`, with `upstream` behind its `location /`.
 ///
 /// ```
 /// use corsproof_emit::{nginx, EmitError, Upstream};
 /// use corsproof_policy::Policy;
 /// let policy = Policy::from_toml_str(
-///     "version = 1\n[[route]]\npath = \"/a%20b/\"\norigins = [\"*\"]\n",
+///     "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"*\"]\nexpose_headers = [\"X-A$B\"]\n",
 ///     "p.toml",
 /// )?;
 /// let err = nginx(&policy, &Upstream::demo()).unwrap_err();
-/// assert!(matches!(err, EmitError::Unsupported { field: "path", .. }));
+/// assert!(matches!(err, EmitError::Unsupported { field: "expose_headers", .. }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn nginx(policy: &Policy, upstream: &Upstream) -> Result<NginxConfig, EmitError> {
@@ -233,53 +239,146 @@ pub fn nginx(policy: &Policy, upstream: &Upstream) -> Result<NginxConfig, EmitEr
         "map $http_access_control_request_method $cors_has_acrm {\n    default 1;\n    \"\" 0;\n}\n",
     );
     http.push_str("map \"$request_method:$cors_has_origin$cors_has_acrm\" $cors_is_preflight {\n    default 0;\n    \"~^OPTIONS:11$\" 1;\n}\n");
-
-    let mut server = String::new();
-    let mut has_root = false;
-    for (i, route) in policy.routes.iter().enumerate() {
-        check_path(route)?;
-        has_root |= route.path == "/";
-        let _ = writeln!(server, "# route {i}: {}", comment(route.label()));
-        let _ = writeln!(server, "location ^~ \"{}\" {{", route.path);
-        if !route.origins.is_empty() {
-            route_maps(&mut http, i, route)?;
-            for name in CORS_HEADERS {
-                if proxied {
-                    let _ = writeln!(server, "    proxy_hide_header {name};");
-                }
-            }
-            let vars = [
-                ("Access-Control-Allow-Origin", "acao"),
-                ("Access-Control-Allow-Credentials", "acac"),
-                ("Access-Control-Allow-Methods", "acam"),
-                ("Access-Control-Allow-Headers", "acah"),
-                ("Access-Control-Max-Age", "acma"),
-                ("Access-Control-Allow-Private-Network", "pna"),
-                ("Access-Control-Expose-Headers", "aceh"),
-                ("Vary", "vary"),
-            ];
-            for (name, var) in vars {
-                let _ = writeln!(server, "    add_header {name} $cors_{var}_{i} always;");
-            }
-            let _ = writeln!(
-                server,
-                "    if ($cors_state_{i} = pf-ok) {{\n        return 204;\n    }}"
-            );
-            let _ = writeln!(
-                server,
-                "    if ($cors_state_{i} = pf-refused) {{\n        return 403;\n    }}"
-            );
+    route_map(&mut http, policy)?;
+    let cors: Vec<usize> = (0..policy.routes.len())
+        .filter(|&i| !policy.routes[i].origins.is_empty())
+        .collect();
+    for &i in &cors {
+        route_maps(&mut http, i, &policy.routes[i])?;
+    }
+    let _ = writeln!(http, "\n# the values of the route that covers the request");
+    for (_, var) in HEADER_VARS.iter().chain([&("", "state")]) {
+        let _ = writeln!(http, "map $cors_route $cors_{var} {{\n    default \"\";");
+        for &i in &cors {
+            let _ = writeln!(http, "    {i} $cors_{var}_{i};");
         }
-        let _ = writeln!(server, "    {upstream_directive}\n}}\n");
+        http.push_str("}\n");
     }
-    if !has_root {
-        server.push_str("# paths no route covers: same-origin only, no CORS headers\n");
-        let _ = writeln!(server, "location / {{\n    {upstream_directive}\n}}");
+    let mut server = String::new();
+    server.push_str("# every path: the CORS headers of the route that covers it ($cors_route)\n");
+    server.push_str("location / {\n");
+    if proxied {
+        for name in CORS_HEADERS {
+            let _ = writeln!(server, "    proxy_hide_header {name};");
+        }
     }
+    for (name, var) in HEADER_VARS {
+        let _ = writeln!(server, "    add_header {name} $cors_{var} always;");
+    }
+    server.push_str("    if ($cors_state = pf-ok) {\n        return 204;\n    }\n");
+    server.push_str("    if ($cors_state = pf-refused) {\n        return 403;\n    }\n");
+    let _ = writeln!(server, "    {upstream_directive}\n}}");
     Ok(NginxConfig {
         http_level: http,
         server_level: server,
     })
+}
+
+/// The response headers the configuration adds, with the suffix of their variables.
+const HEADER_VARS: [(&str, &str); 8] = [
+    ("Access-Control-Allow-Origin", "acao"),
+    ("Access-Control-Allow-Credentials", "acac"),
+    ("Access-Control-Allow-Methods", "acam"),
+    ("Access-Control-Allow-Headers", "acah"),
+    ("Access-Control-Max-Age", "acma"),
+    ("Access-Control-Allow-Private-Network", "pna"),
+    ("Access-Control-Expose-Headers", "aceh"),
+    ("Vary", "vary"),
+];
+
+/// `$cors_route`: the index of the route covering the request, from `$request_uri` (the
+/// path as the browser sent it: not percent-decoded, slashes not merged, which `location`
+/// matching would do) by one anchored regular expression per route, longest decoded path
+/// first (of two paths equal once decoded, the first route).
+fn route_map(http: &mut String, policy: &Policy) -> Result<(), EmitError> {
+    let mut routes = Vec::new();
+    for (i, route) in policy.routes.iter().enumerate() {
+        let decoded = decode_unreserved(&route.path);
+        routes.push((i, decoded.len(), path_regex(route, &decoded)?));
+    }
+    routes.sort_by_key(|(i, len, _)| (std::cmp::Reverse(*len), *i));
+    http.push_str(
+        "# the route of the request: its path as sent, percent-encoded unreserved characters\n\
+         # decoded, longest route path first\n",
+    );
+    http.push_str("map $request_uri $cors_route {\n    default \"\";\n");
+    for (i, _, regex) in routes {
+        let label = comment(policy.routes[i].label());
+        let _ = writeln!(http, "    \"~^{regex}\" {i};  # {label}");
+    }
+    http.push_str("}\n");
+    Ok(())
+}
+
+/// RFC 3986's unreserved characters: `A-Z a-z 0-9 - . _ ~`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// `path` with every percent-encoded unreserved character decoded (one pass), every other
+/// byte as it is.
+fn decode_unreserved(path: &str) -> String {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let triplet = match bytes.get(i + 1..i + 3) {
+            Some(&[h, l]) if b == b'%' => hex(h)
+                .zip(hex(l))
+                .and_then(|(h, l)| u8::try_from(h * 16 + l).ok()),
+            _ => None,
+        };
+        match triplet.filter(|&d| is_unreserved(d)) {
+            Some(d) => {
+                out.push(char::from(d));
+                i += 3;
+            }
+            None => {
+                out.push(char::from(b));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A hex digit as a PCRE item matching either case.
+fn hex_item(digit: u8) -> String {
+    let c = char::from_digit(u32::from(digit), 16).unwrap_or('0');
+    if c.is_ascii_digit() {
+        c.to_string()
+    } else {
+        format!("[{}{c}]", c.to_ascii_uppercase())
+    }
+}
+
+/// A raw `%` that does not start a percent-encoded unreserved character.
+const BARE_PERCENT: &str = "%(?!3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|2[DdEe]|5[Ff]|7[Ee])";
+
+/// The PCRE matching every raw request path whose decoded form starts with `decoded`: each
+/// unreserved character as itself or percent-encoded (hex digits of either case), a `%` as a
+/// `%` that starts no encoded unreserved character, every other character as itself.
+fn path_regex(route: &Route, decoded: &str) -> Result<String, EmitError> {
+    let mut out = String::new();
+    for b in decoded.bytes() {
+        if b == b'%' {
+            out.push_str(BARE_PERCENT);
+            continue;
+        }
+        let literal = escaped(route, "path", &char::from(b).to_string())?;
+        if is_unreserved(b) {
+            let _ = write!(
+                out,
+                "(?:{literal}|%{}{})",
+                hex_item(b >> 4),
+                hex_item(b & 0xf)
+            );
+        } else {
+            out.push_str(&literal);
+        }
+    }
+    Ok(out)
 }
 
 fn comment(label: &str) -> String {
@@ -294,44 +393,6 @@ fn unsupported(route: &Route, field: &'static str, why: impl Into<String>) -> Em
         route: route.label().to_string(),
         field,
         why: why.into(),
-    }
-}
-
-fn check_path(route: &Route) -> Result<(), EmitError> {
-    let ok = route.path.starts_with('/')
-        && route.path.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'.' | b'_'
-                        | b'~'
-                        | b'/'
-                        | b'!'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b'='
-                        | b':'
-                        | b'@'
-                        | b'-'
-                )
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(unsupported(
-            route,
-            "path",
-            format!(
-                "{:?}: nginx matches locations against the decoded URI and interpolates `$`; \
-                 only A-Z a-z 0-9 . _ ~ / ! & ' ( ) * + , = : @ - can be matched exactly",
-                route.path
-            ),
-        ))
     }
 }
 

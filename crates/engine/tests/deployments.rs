@@ -385,6 +385,35 @@ const SERVERS: &[Deployment] = &[
         &[HEADER_HIDDEN],
         &[],
     ),
+    server(
+        "path-prefix-without-slash",
+        "The API's prefix is matched as flask-cors matches its documented `r\"/api/*\"` \
+         (`re.match`: `*` repeats the slash, so every path starting with `/api` matches; \
+         rack-cors, Tomcat and Jetty `/api/*` mappings alike): `/api`, `/apifoo` and \
+         `/api.json` answer allowed origins with credentials where the policy makes them \
+         same-origin only.",
+        "credentialed.toml",
+        Defect::PrefixWithoutSlash,
+        TRUSTED,
+        // Preflights on those paths pass too, cached for the route's max_age.
+        &[
+            SENT_FORBIDDEN,
+            DISCLOSED_TO_REFUSED,
+            CACHE_TOO_LONG,
+            MAX_AGE_MISMATCH,
+        ],
+    ),
+    server(
+        "tomcat-cors-filter-defaults",
+        "Tomcat's `CorsFilter` with its defaults next to the configured methods and headers: \
+         preflights of the allowed origins also pass for `X-Requested-With`, `Accept` (with a \
+         value that is not safelisted) and the `OPTIONS` method, which the policy does not \
+         list.",
+        "credentialed.toml",
+        Defect::TomcatDefaults,
+        &[SENT_FORBIDDEN],
+        FORBIDDEN_ALSO,
+    ),
 ];
 
 /// Defective Private Network Access answers, judged under Chromium's profile (the only one
@@ -498,6 +527,17 @@ const NGINX: &[Deployment] = &[
         false,
         &[SENT_BLOCKED],
         BLOCKED_ALSO,
+    ),
+    nginx_conf(
+        "nginx-location-decoded-path",
+        "The API is `location /api/`, matched against the percent-decoded path with slashes \
+         merged: `/api%2Fx`, which the policy leaves same-origin only, gets the API's CORS \
+         answers with credentials, and so does `/api` (redirected with the location's headers).",
+        "location-decoded.conf",
+        false,
+        TRUSTED,
+        // Preflights on those paths pass too, cached for the API's max_age.
+        &[SENT_FORBIDDEN, DISCLOSED_TO_REFUSED, CACHE_TOO_LONG],
     ),
 ];
 
@@ -644,6 +684,10 @@ enum Defect {
     /// header meant for same-origin and server-to-server calls), the allowlisted origin
     /// otherwise, never `Vary`.
     WildcardForNoOrigin,
+    /// A route covers every path that starts with its path less the trailing `/`.
+    PrefixWithoutSlash,
+    /// Preflights of allowed origins also pass for Tomcat's default headers and `OPTIONS`.
+    TomcatDefaults,
     // The behaviours below conform to the policy: libraries do this, and `check` must not
     // report it.
     /// A preflight asking for a `POST` that `methods` does not list is refused with 403 and
@@ -775,6 +819,43 @@ fn entry_matches(entry: &OriginEntry, origin: &str) -> bool {
     }
 }
 
+/// `path` with every `%XX` that encodes an unreserved character (`A-Z a-z 0-9 - . _ ~`)
+/// replaced by that character, written for this test; `%2F` and other triplets stay.
+fn unreserved_decoded(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let byte = after
+            .get(..2)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match byte {
+            Some(b) if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => {
+                out.push(char::from(b));
+                rest = &after[2..];
+            }
+            _ => {
+                out.push('%');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The request headers Tomcat's `CorsFilter` allows by default (`cors.allowed.headers`).
+const TOMCAT_HEADERS: [&str; 6] = [
+    "Origin",
+    "Accept",
+    "X-Requested-With",
+    "Content-Type",
+    "Access-Control-Request-Method",
+    "Access-Control-Request-Headers",
+];
+
 /// The small server: a CORS layer for `policy`, with `defect` injected, in front of [`app`].
 #[derive(Debug)]
 struct Site {
@@ -787,13 +868,22 @@ fn joined(names: &[String]) -> String {
 }
 
 impl Site {
-    /// The route covering `path`: the longest matching prefix.
+    /// The route covering `path`: the longest route path that is a prefix of it, both with
+    /// percent-encoded unreserved characters decoded (the first of two equal ones). With
+    /// [`Defect::PrefixWithoutSlash`], a route path's trailing `/` is left out.
     fn route(&self, path: &str) -> Option<&Route> {
-        self.policy
-            .routes
-            .iter()
-            .filter(|r| path.starts_with(r.path.as_str()))
-            .max_by_key(|r| r.path.len())
+        let path = unreserved_decoded(path);
+        let mut best: Option<(&Route, usize)> = None;
+        for r in &self.policy.routes {
+            let mut prefix = unreserved_decoded(&r.path);
+            if self.defect == Defect::PrefixWithoutSlash && prefix.len() > 1 {
+                prefix = prefix.trim_end_matches('/').to_string();
+            }
+            if path.starts_with(&prefix) && best.is_none_or(|(_, len)| prefix.len() > len) {
+                best = Some((r, prefix.len()));
+            }
+        }
+        best.map(|(r, _)| r)
     }
 
     /// Whether the route's allowlist accepts `origin` (with the matching defects).
@@ -981,9 +1071,11 @@ impl Site {
             return true;
         }
         let method = req.header("access-control-request-method").unwrap_or("");
+        let tomcat = self.defect == Defect::TomcatDefaults;
         let method_ok = self.defect == Defect::AcamReflects
             || matches!(method, "GET" | "HEAD")
             || (method == "POST" && self.defect != Defect::RefuseUnlistedPost)
+            || (tomcat && method == "OPTIONS")
             || route.methods.iter().any(|m| m == method);
         let names = req.header("access-control-request-headers").unwrap_or("");
         let headers_ok = self.defect == Defect::AcahReflects
@@ -992,6 +1084,7 @@ impl Site {
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .all(|n| match &route.request_headers {
+                    _ if tomcat && TOMCAT_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(n)) => true,
                     HeaderNames::Any => !n.eq_ignore_ascii_case("authorization"),
                     HeaderNames::List(l) => l.iter().any(|h| h.eq_ignore_ascii_case(n)),
                 });
@@ -1003,6 +1096,9 @@ impl Site {
         let mut methods = route.methods.clone();
         if self.defect == Defect::AcamMissingMethod {
             methods = vec!["GET".into(), "POST".into(), "PUT".into()];
+        }
+        if self.defect == Defect::TomcatDefaults {
+            methods.push("OPTIONS".into());
         }
         let acam = match (self.defect, req.header("access-control-request-method")) {
             (Defect::AcamReflects, Some(m)) => m.to_string(),
@@ -1020,6 +1116,11 @@ impl Site {
             (_, HeaderNames::Any, _) => "*".to_string(),
             (Defect::AcahMissingHeader, HeaderNames::List(l), _) => {
                 joined(&l[..l.len().saturating_sub(1)])
+            }
+            (Defect::TomcatDefaults, HeaderNames::List(l), _) => {
+                let mut all = l.clone();
+                all.extend(TOMCAT_HEADERS.iter().map(|h| h.to_string()));
+                joined(&all)
             }
             (_, HeaderNames::List(l), _) => joined(l),
         };
@@ -1360,10 +1461,10 @@ fn policy(file: &str) -> Policy {
 }
 
 /// Generated cases per deployment, on top of `check`'s deterministic baseline
-/// (`CORSPROOF_DEPLOYMENTS_CASES` overrides it for exploration). `check`'s default: no
-/// baseline case asks an allowed origin's preflight for a method or header the policy does not
-/// list, so an echoed Allow-Methods or Allow-Headers shows only in generated cases; with 200 or
-/// 500 of them some seeds miss it, with 1000 none of eleven seeds tried did.
+/// (`CORSPROOF_DEPLOYMENTS_CASES` overrides it for exploration), `check`'s default. The
+/// baseline alone (`CORSPROOF_DEPLOYMENTS_CASES=0`) shows every expected kind of this suite:
+/// it crosses every origin class with every method and header class, unlisted ones included,
+/// and probes every route's boundary paths; the generated cases explore beyond it.
 const CASES: usize = 1000;
 /// The fixed seed of every run (`CORSPROOF_DEPLOYMENTS_SEED` overrides it).
 const SEED: u64 = 20_240_604;

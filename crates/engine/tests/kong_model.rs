@@ -6,8 +6,11 @@
 //! `kong/plugins/cors/handler.lua` (3.9): plain-path routes, longest prefix first; on a route
 //! with the plugin, a preflight (`OPTIONS` + `Origin` + `Access-Control-Request-Method`) is
 //! answered `200` by the plugin (`access` phase), anything else is proxied to a CORS-free
-//! upstream and gets the plugin's `header_filter` headers. Not modelled: Kong's path
-//! normalisation (the harness's paths are plain) and headers Kong adds that are not CORS.
+//! upstream and gets the plugin's `header_filter` headers. The path a route is matched
+//! against is normalised as Kong's router does (`kong/tools/uri.lua`, `normalize`): a
+//! percent-encoded character that is not reserved is decoded, a reserved one kept (hex in
+//! upper case), repeated slashes merged; not modelled: dot segments (browsers remove them)
+//! and headers Kong adds that are not CORS.
 //!
 //! What it shows: for every bundled policy, the `check` engine (oracle-driven browser play
 //! under every profile) finds no `violation` and no `breakage` beyond the cache-safety
@@ -240,11 +243,46 @@ impl Req {
     }
 }
 
+/// Characters Kong's path normalisation keeps percent-encoded.
+const KONG_RESERVED: &[u8] = b"!*'();:@&=+$,/?%#[]";
+
+/// A request path as Kong's router matches it: `%XX` decoded unless it encodes a reserved
+/// character (then kept, in upper case), repeated slashes merged.
+fn kong_normalized(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(d) if b == b'%' && !KONG_RESERVED.contains(&d) => {
+                out.push(d);
+                i += 3;
+            }
+            Some(_) if b == b'%' => {
+                out.extend(bytes[i..i + 3].to_ascii_uppercase());
+                i += 3;
+            }
+            _ if b == b'/' && out.last() == Some(&b'/') => i += 1,
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Kong: routes, the plugin, the upstream. Returns (status, headers, body).
 fn kong_answer(routes: &[KongRoute], req: &Req) -> (u16, Headers, &'static str) {
+    let path = kong_normalized(&req.path);
     let route = routes
         .iter()
-        .filter(|r| req.path.starts_with(&r.path))
+        .filter(|r| path.starts_with(&r.path))
         .max_by_key(|r| r.path.len());
     let Some(route) = route else {
         let mut h = Headers::default();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use corsproof_client::{self as http1, Client};
 use corsproof_emit::{nginx, Upstream};
+use corsproof_engine::generate::boundary_paths;
 use corsproof_oracle::fetch::OriginHeader;
 use corsproof_oracle::intent::intent;
 use corsproof_oracle::{
@@ -322,7 +323,7 @@ fn cases(route: &Route) -> Vec<Case> {
             &path,
             "https://app.example.com.evil.test",
             &method,
-            headers,
+            headers.clone(),
         ),
         case("allowed GET", &path, &allowed, "GET", vec![]),
         case(
@@ -341,6 +342,18 @@ fn cases(route: &Route) -> Vec<Case> {
             vec![],
         ),
     ]);
+    // The route's boundary (`/api`, `/apifoo`, `/API/`, `/%61pi/`, `/api%2Fx`, ...): judged
+    // by the policy's route matching (P1), which nginx's `location` does not follow.
+    for boundary in boundary_paths(&route.path) {
+        out.push(case("boundary GET", &boundary, &allowed, "GET", vec![]));
+        out.push(case(
+            "boundary preflight",
+            &boundary,
+            &allowed,
+            &method,
+            headers.clone(),
+        ));
+    }
     out
 }
 
@@ -357,6 +370,12 @@ methods = ["PATCH"]
 request_headers = ["*"]
 expose_headers = ["*"]
 max_age = 5
+
+[[route]]
+name = "encoded"
+path = "/~me/a%20b/"
+origins = ["https://app.example.com"]
+credentials = true
 
 [[route]]
 name = "listed"

@@ -283,22 +283,67 @@ impl Intent {
     }
 }
 
-/// P1: the route whose path is the longest byte prefix of `path`.
+/// P1: the route covering the request path `path` (as a browser sends it: the URL parser has
+/// removed dot segments): percent-encoded unreserved characters (RFC 3986 section 2.3:
+/// `A-Z a-z 0-9 - . _ ~`, hex digits of either case) are decoded in the path and in every
+/// route's `path` (RFC 3986 section 6.2.2.2: `/%61pi/` is `/api/`), every other byte is
+/// compared as it is (`%2F` stays encoded and is not a `/`), and the route whose decoded
+/// `path` is the longest byte prefix of the decoded request path wins, case-sensitively
+/// (`/API/`, `/api` and `/apifoo` are not under `/api/`). Two routes equal once decoded
+/// (`/api/` and `/%61pi/`): the first one.
 ///
 /// ```
 /// use corsproof_policy::{Policy, Route};
+/// use corsproof_oracle::intent::route_for;
 /// let p = Policy { version: 1, routes: vec![Route::same_origin_only("/a/"), Route::same_origin_only("/a/b/")] };
-/// assert_eq!(corsproof_oracle::intent::route_for(&p, "/a/b/c"), Some(1));
-/// assert_eq!(corsproof_oracle::intent::route_for(&p, "/c"), None);
+/// assert_eq!(route_for(&p, "/a/b/c"), Some(1));
+/// assert_eq!(route_for(&p, "/%61/b%2Fc"), Some(0));
+/// assert_eq!(route_for(&p, "/c"), None);
 /// ```
 pub fn route_for(policy: &Policy, path: &str) -> Option<usize> {
-    policy
-        .routes
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| path.starts_with(r.path.as_str()))
-        .max_by_key(|(_, r)| r.path.len())
-        .map(|(i, _)| i)
+    let path = decode_unreserved(path);
+    let mut best: Option<(usize, usize)> = None;
+    for (i, route) in policy.routes.iter().enumerate() {
+        let prefix = decode_unreserved(&route.path);
+        if path.as_bytes().starts_with(prefix.as_bytes())
+            && best.is_none_or(|(_, len)| prefix.len() > len)
+        {
+            best = Some((i, prefix.len()));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// `text` with every percent-encoded unreserved character (RFC 3986 section 2.3) decoded and
+/// every other byte, other triplets included, left as it is (one pass: `%2561` stays).
+fn decode_unreserved(text: &str) -> std::borrow::Cow<'_, str> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'%') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let triplet = rest.as_bytes().get(at + 1..at + 3);
+        let decoded = triplet
+            .and_then(|t| Some(hex(t[0])? * 16 + hex(t[1])?))
+            .and_then(char::from_u32)
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'));
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[at + 3..];
+            }
+            None => {
+                out.push('%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// P4: whether `origin` matches one of the route's origin entries: `true` only for a
@@ -542,5 +587,86 @@ pub fn intent(policy: &Policy, request: &Request, profile: &Profile) -> Intent {
         exposed,
         max_cache_seconds,
         rule,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// P1 on the paths that sit on a route's boundary: decoded unreserved characters are the
+    /// same path, reserved ones (`%2F`) and other case are not.
+    #[test]
+    fn route_for_decodes_unreserved_characters_only() {
+        let routes = [
+            "/api/",
+            "/api/admin/",
+            "/pub",
+            "/%7Euser/",
+            "/x%2Fy/",
+            "/dup/",
+            "/%64up/",
+        ];
+        let policy = Policy {
+            version: 1,
+            routes: routes.iter().map(|p| Route::same_origin_only(p)).collect(),
+        };
+        let table: &[(&str, Option<usize>)] = &[
+            ("/api/", Some(0)),
+            ("/api/x", Some(0)),
+            ("/api//x", Some(0)),
+            ("/api", None),
+            ("/apifoo", None),
+            ("/api-v2", None),
+            ("/api.json", None),
+            ("/api_x", None),
+            ("/API/", None),
+            ("/Api/x", None),
+            ("/%61pi/", Some(0)),
+            ("/%61%70%69/x", Some(0)),
+            ("/%41pi/", None),
+            ("/%61PI/", None),
+            ("/api%2Fx", None),
+            ("/api%2fx", None),
+            ("/%2561pi/", None),
+            ("/api/admin/users", Some(1)),
+            ("/api/%61dmin/", Some(1)),
+            ("/api/%61DMIN/", Some(0)),
+            ("/api/admin%2Fx", Some(0)),
+            ("/pub", Some(2)),
+            ("/public", Some(2)),
+            ("/pu%62", Some(2)),
+            ("/pu%6", None),
+            ("/pu%", None),
+            ("/~user/x", Some(3)),
+            ("/%7euser/", Some(3)),
+            ("/%7Euser/", Some(3)),
+            ("/x%2Fy/z", Some(4)),
+            ("/x%2fy/z", None),
+            ("/x/y/z", None),
+            ("/dup/x", Some(5)),
+            ("/%64up/x", Some(5)),
+            ("//api/x", None),
+            ("/", None),
+        ];
+        for (path, expected) in table {
+            assert_eq!(route_for(&policy, path), *expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn decoding_is_one_pass_and_keeps_what_is_not_unreserved() {
+        for (raw, decoded) in [
+            ("/a", "/a"),
+            ("/%61%2D%2e%5F%7e%30", "/a-._~0"),
+            ("/%2F%3a%40%20%25", "/%2F%3a%40%20%25"),
+            ("/%2561", "/%2561"),
+            ("/%6", "/%6"),
+            ("/%", "/%"),
+            ("/%g1", "/%g1"),
+            ("/%C3%A9", "/%C3%A9"),
+        ] {
+            assert_eq!(decode_unreserved(raw), decoded, "{raw}");
+        }
     }
 }

@@ -41,18 +41,23 @@ pub const SUFFIXES: [&str; 7] = [
 ];
 
 /// Paths beside [`NESTED_PREFIXES`] (covered only by a `/` route): near misses of the
-/// prefixes, another case.
+/// prefixes, another case, and percent-encoded forms, which routes match after decoding
+/// unreserved characters only (`/%61pi/items` is under `/api/` after all; `/api%2Fitems` and
+/// `/caf%c3%a9/` are not under `/api/` and `/caf%C3%A9/`).
 ///
 /// ```
 /// assert!(corsproof_testkit::routes::UNCOVERED.contains(&"/API/items"));
 /// ```
-pub const UNCOVERED: [&str; 6] = [
+pub const UNCOVERED: [&str; 9] = [
     "/other",
     "/apix",
     "/api",
     "/API/items",
     "/api-docs/",
     "/device",
+    "/%61pi/items",
+    "/api%2Fitems",
+    "/caf%c3%a9/",
 ];
 
 /// Request targets of raw requests: paths under and beside the routes of the tests' policy,

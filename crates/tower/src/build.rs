@@ -14,7 +14,7 @@ use crate::vary;
 pub(crate) fn compile(policy: &Policy) -> Result<RouteTable, BuildError> {
     policy.validate()?;
     refuse_risky(policy)?;
-    let mut entries = policy
+    let entries = policy
         .routes
         .iter()
         .enumerate()
@@ -30,11 +30,7 @@ pub(crate) fn compile(policy: &Policy) -> Result<RouteTable, BuildError> {
             })
         })
         .collect::<Result<Vec<_>, BuildError>>()?;
-    // Longest prefix first; paths are unique (validated), so the first match is the longest.
-    entries.sort_by_key(|e| std::cmp::Reverse(e.path.len()));
-    Ok(RouteTable {
-        entries: entries.into_boxed_slice(),
-    })
+    Ok(RouteTable::new(entries))
 }
 
 /// The policy crate's risky warnings, on routes without `allow_risky`.

@@ -8,9 +8,10 @@
 //!   validation and refuses risky settings (`null` origin, `http:` origins on a credentialed
 //!   route, `max_age` above 86400) unless the route says `allow_risky = true`. Errors
 //!   ([`BuildError`]) name route and field.
-//! - **Every route.** The longest path prefix (of the request path's bytes) wins; a path no
-//!   route covers, or a route with `origins = []`, is same-origin only and passes through
-//!   untouched.
+//! - **Every route.** The longest path prefix wins, compared byte for byte on the request
+//!   path as sent with percent-encoded unreserved characters decoded (`/%61pi/x` is under
+//!   `/api/`; `/api%2Fx`, `/api` and `/API/` are not); a path no route covers, or a route
+//!   with `origins = []`, is same-origin only and passes through untouched.
 //! - **Fetch-Standard behaviour**, summarised below, and **no heap allocation** per request
 //!   inside the middleware: every header value is computed when the layer is built.
 //!

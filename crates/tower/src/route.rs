@@ -25,14 +25,93 @@ pub(crate) struct Entry {
 }
 
 impl RouteTable {
-    /// The route covering `path` (longest byte prefix), or `None` when it is same-origin
-    /// only (no route covers it, or the covering route has `origins = []`).
+    /// The table of `entries` (in policy order): each path with its percent-encoded
+    /// unreserved characters decoded, longest first. Two paths equal once decoded
+    /// (`/api/` and `/%61pi/`) keep their policy order, so the first one wins.
+    pub(crate) fn new(entries: Vec<Entry>) -> RouteTable {
+        let mut entries: Vec<Entry> = entries
+            .into_iter()
+            .map(|e| Entry {
+                path: decode_unreserved(&e.path).into_boxed_str(),
+                cors: e.cors,
+            })
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.path.len()));
+        RouteTable {
+            entries: entries.into_boxed_slice(),
+        }
+    }
+
+    /// The route covering `path`, or `None` when it is same-origin only (no route covers it,
+    /// or the covering route has `origins = []`). A route covers a path when its (decoded)
+    /// path is a byte prefix of the request path with percent-encoded unreserved characters
+    /// decoded (RFC 3986 section 6.2.2.2: `/%61pi/x` is under `/api/`; `/api%2Fx`, `/api`
+    /// and `/API/` are not); the longest wins. No allocation: the request path is decoded
+    /// while it is compared.
     pub(crate) fn route(&self, path: &str) -> Option<&CorsRoute> {
         self.entries
             .iter()
-            .find(|e| path.as_bytes().starts_with(e.path.as_bytes()))
+            .find(|e| starts_with_decoded(path.as_bytes(), e.path.as_bytes()))
             .and_then(|e| e.cors.as_ref())
     }
+}
+
+/// The value of an ASCII hex digit.
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// RFC 3986's unreserved characters: `A-Z a-z 0-9 - . _ ~`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// The bytes of a path with every percent-encoded unreserved character decoded (one pass:
+/// `%2561` stays `%2561`); every other byte, other triplets included, as it is.
+struct Decoded<'a> {
+    rest: &'a [u8],
+}
+
+impl Iterator for Decoded<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        let (&first, tail) = self.rest.split_first()?;
+        if first == b'%' {
+            if let [high, low, after @ ..] = tail {
+                if let (Some(high), Some(low)) = (hex(*high), hex(*low)) {
+                    let byte = high * 16 + low;
+                    if is_unreserved(byte) {
+                        self.rest = after;
+                        return Some(byte);
+                    }
+                }
+            }
+        }
+        self.rest = tail;
+        Some(first)
+    }
+}
+
+/// Whether `prefix` (already decoded) is a byte prefix of `path` once decoded.
+fn starts_with_decoded(path: &[u8], prefix: &[u8]) -> bool {
+    let mut decoded = Decoded { rest: path };
+    prefix.iter().all(|b| decoded.next() == Some(*b))
+}
+
+/// `path` with its percent-encoded unreserved characters decoded.
+fn decode_unreserved(path: &str) -> String {
+    let bytes: Vec<u8> = Decoded {
+        rest: path.as_bytes(),
+    }
+    .collect();
+    // Decoding replaces an ASCII triplet by one ASCII byte: the bytes stay UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|_| path.to_string())
 }
 
 /// A route's `origins`.
@@ -159,5 +238,81 @@ impl CorsRoute {
     /// names are case-sensitive).
     fn allows_method(&self, method: &[u8]) -> bool {
         matches!(method, b"GET" | b"HEAD" | b"POST") || self.methods.iter().any(|m| **m == *method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corsproof_policy::Policy;
+
+    /// The routes of `paths` (`*` origins, but `/api/admin/` same-origin only): the index of
+    /// the route covering each path, by the address of its compiled route.
+    fn covering(paths: &[&str], request: &str) -> Option<usize> {
+        let mut toml = String::from("version = 1\n");
+        for p in paths {
+            let origins = if *p == "/api/admin/" { "[]" } else { "[\"*\"]" };
+            toml.push_str(&format!(
+                "[[route]]\npath = \"{p}\"\norigins = {origins}\nmax_age = {}\n",
+                p.len()
+            ));
+        }
+        let policy = Policy::from_toml_str(&toml, "p.toml").expect("a policy");
+        let table = crate::build::compile(&policy).expect("compiles");
+        let found = table.route(request)?;
+        let max_age = found.acma.as_ref()?.to_str().ok()?.parse::<usize>().ok()?;
+        paths.iter().position(|p| p.len() == max_age)
+    }
+
+    #[test]
+    fn routes_match_the_path_with_unreserved_characters_decoded() {
+        let paths = ["/api/", "/api/admin/", "/pub", "/%7Euser/", "/x%2Fy/"];
+        let table: &[(&str, Option<usize>)] = &[
+            ("/api/", Some(0)),
+            ("/api/x", Some(0)),
+            ("/api//x", Some(0)),
+            ("/api", None),
+            ("/apifoo", None),
+            ("/api-v2", None),
+            ("/api.json", None),
+            ("/api_x", None),
+            ("/API/", None),
+            ("/%61pi/", Some(0)),
+            ("/%61%70%69/x", Some(0)),
+            ("/%41pi/", None),
+            ("/api%2Fx", None),
+            ("/api%2fx", None),
+            ("/%2561pi/", None),
+            // Same-origin only: covered, but no CORS route.
+            ("/api/admin/users", None),
+            ("/api/%61dmin/", None),
+            ("/api/admin%2Fx", Some(0)),
+            ("/pub", Some(2)),
+            ("/public", Some(2)),
+            ("/pu%62", Some(2)),
+            ("/pu%6", None),
+            ("/pu%", None),
+            ("/~user/x", Some(3)),
+            ("/%7euser/", Some(3)),
+            ("/x%2Fy/z", Some(4)),
+            ("/x%2fy/z", None),
+            ("/x/y/z", None),
+            ("//api/x", None),
+        ];
+        for (request, expected) in table {
+            assert_eq!(covering(&paths, request), *expected, "{request}");
+        }
+    }
+
+    #[test]
+    fn decoding_is_one_pass() {
+        assert_eq!(decode_unreserved("/%61%2D%2e%5F%7e%30"), "/a-._~0");
+        assert_eq!(
+            decode_unreserved("/%2F%3a%20%25%2561"),
+            "/%2F%3a%20%25%2561"
+        );
+        assert_eq!(decode_unreserved("/%6"), "/%6");
+        assert!(starts_with_decoded(b"/%61pi/x", b"/api/"));
+        assert!(!starts_with_decoded(b"/%61pi", b"/api/"));
     }
 }

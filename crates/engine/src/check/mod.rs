@@ -560,7 +560,7 @@ async fn shrink_finding(
     let mut budget = shrink::BUDGET;
     let mut requests = 0;
     'outer: loop {
-        for candidate in shrink::simplifications(&case) {
+        for candidate in shrink::simplifications(&case, &run.policy) {
             if budget == 0 {
                 break 'outer;
             }
