@@ -8,9 +8,11 @@
 //! - [`generate`]: the deterministic baseline and the proptest strategies of browser requests.
 //! - [`check`]: the policy-driven conformance check (`corsproof check`).
 //! - [`audit`]: the policy-less scan for dangerous CORS behaviour (`corsproof audit`).
+//! - [`retry`]: overload answers (429, 503) retried with a back-off the run's workers share.
 
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod check;
 pub mod generate;
+pub mod retry;
