@@ -171,6 +171,10 @@ pub fn retry_after(headers: &[(Vec<u8>, Vec<u8>)], now: SystemTime) -> Option<Du
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// The most pauses a worker waits out before one request: each is at most
+/// [`RetryPolicy::max_backoff`], so the wait is bounded.
+const MAX_PAUSES_IN_A_ROW: usize = 16;
+
 /// What the workers of a run share about the target's health: a pause every worker waits out
 /// before its next request, the jitter of their retries, and how many requests in a row got
 /// no usable answer.
@@ -207,17 +211,20 @@ impl Pace {
         *resume = Some(resume.map_or(until, |r| r.max(until)));
     }
 
-    /// Waits out the run's pause, if any, plus a jitter; never past `deadline`.
+    /// Waits out the run's pause, if any, plus a jitter; never past `deadline`. A pause
+    /// extended while a worker waits is waited out too (a bounded number of times).
     async fn wait(&self, deadline: Instant) {
-        let resume = *self.resume.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(resume) = resume.filter(|r| *r > Instant::now()) else {
-            return;
-        };
-        let until = resume
-            .checked_add(self.spread.mul_f64(self.jitter()))
-            .unwrap_or(deadline)
-            .min(deadline);
-        tokio::time::sleep_until(until.into()).await;
+        for _ in 0..MAX_PAUSES_IN_A_ROW {
+            let resume = *self.resume.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(resume) = resume.filter(|r| *r > Instant::now()) else {
+                return;
+            };
+            let until = resume
+                .checked_add(self.spread.mul_f64(self.jitter()))
+                .unwrap_or(deadline)
+                .min(deadline);
+            tokio::time::sleep_until(until.into()).await;
+        }
     }
 
     /// Requests in a row, across workers, that got no usable answer.
