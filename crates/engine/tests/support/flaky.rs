@@ -38,6 +38,9 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest request head read.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Header lines: (name, value) pairs, in order.
+type Lines = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// What a `Retry-After` field says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryAfter {
@@ -478,7 +481,7 @@ async fn read_body(
 }
 
 /// The method, target and header lines of a request head.
-fn parse(head: &[u8]) -> Option<(String, String, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn parse(head: &[u8]) -> Option<(String, String, Lines)> {
     let text = head.strip_suffix(b"\r\n\r\n")?;
     let mut lines = text
         .split(|&b| b == b'\n')
