@@ -21,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use corsproof_client::{Client, Error as ClientError, RawResponse, Request};
-use corsproof_report::{TargetErrorKind, TargetErrors};
+use corsproof_report::{Stats, TargetErrorKind, TargetErrors};
 
 /// How overload answers (429, 503) are retried.
 ///
@@ -282,6 +282,24 @@ impl Tally {
         self.requests += other.requests;
         self.retries += other.retries;
         self.errors.merge(other.errors);
+    }
+
+    /// The statistics of a run that sent this, judged `cases` cases (`failing` of them with
+    /// findings) in `seconds`.
+    pub(crate) fn stats(&self, cases: u64, failing: u64, seconds: f64) -> Stats {
+        Stats {
+            cases,
+            requests: self.requests,
+            seconds,
+            requests_per_second: if seconds > 0.0 {
+                self.requests as f64 / seconds
+            } else {
+                0.0
+            },
+            errors: self.errors.total(),
+            failing_cases: failing,
+            retries: self.retries,
+        }
     }
 }
 

@@ -90,34 +90,13 @@ async fn the_correct_answer_alone_conforms() {
     took("the_correct_answer_alone_conforms", started);
 }
 
-/// Drops, resets, stalls, garbage, 503 once and 429 twice (with and without `Retry-After`).
+/// The flaky script (drops, resets, garbage, 503 once, 429 twice with and without
+/// `Retry-After`), with stalls past the client's timeout too.
 fn flaky_mix(seed: u64) -> Script {
-    Script {
-        seed,
-        fates: vec![
-            (25, Fate::Drop),
-            (25, Fate::Reset),
-            (12, Fate::Stall),
-            (15, Fate::Garbage),
-            (40, Fate::Unavailable { times: 1 }),
-            (
-                30,
-                Fate::TooMany {
-                    times: 2,
-                    retry_after: None,
-                },
-            ),
-            (
-                30,
-                Fate::TooMany {
-                    times: 2,
-                    retry_after: Some(RetryAfter::Seconds(0)),
-                },
-            ),
-        ],
-        spare_probe: true,
-        stall: Duration::from_secs(1),
-    }
+    let mut script = Script::flaky(seed);
+    script.fates.push((12, Fate::Stall));
+    script.stall = Duration::from_secs(1);
+    script
 }
 
 #[tokio::test]
@@ -212,10 +191,7 @@ async fn a_server_that_always_answers_429_ends_in_target_errors() {
     let started = Instant::now();
     let server = Flaky::start(
         &policy("public-api.toml"),
-        Script::always(Fate::TooMany {
-            times: u32::MAX,
-            retry_after: None,
-        }),
+        Script::always(Fate::RATE_LIMITED),
     );
     let report = match run_check(&server, "public-api.toml", &config(20, quick())).await {
         Err(CheckError::Stopped { report, not_run }) => {
@@ -357,10 +333,7 @@ async fn audit_of_a_server_that_always_answers_429_stops() {
     let started = Instant::now();
     let server = Flaky::start(
         &policy("public-api.toml"),
-        Script::always(Fate::TooMany {
-            times: u32::MAX,
-            retry_after: None,
-        }),
+        Script::always(Fate::RATE_LIMITED),
     );
     match run_audit(&server, quick()).await {
         Err(AuditError::Stopped {

@@ -135,7 +135,7 @@ pub use probes::{
 pub use target::{Site, Target};
 
 use corsproof_client::{Client, Limits, RawResponse, Tls, TlsError};
-use corsproof_report::finding::{Report, SeenResponse, Stats};
+use corsproof_report::finding::{Report, SeenResponse};
 
 use crate::retry::{self, Pace, Retrier, RetryPolicy, SendError, Tally};
 
@@ -302,26 +302,14 @@ pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Repo
     let mut client = client(target, options)?;
     let (exchanges, tally) = send_probes(target, site, options, &mut client, start).await?;
     let findings = analyze(target, site, &exchanges);
-    let seconds = start.elapsed().as_secs_f64();
-    let probes = exchanges.len() as u64;
+    let probed = exchanges.len() as u64;
+    let failing = judge::failing_cases(&findings);
     Ok(Report {
         target: target.url.clone(),
         policy: None,
         seed: 0,
-        cases: probes,
-        stats: Stats {
-            cases: probes,
-            requests: tally.requests,
-            seconds,
-            requests_per_second: if seconds > 0.0 {
-                tally.requests as f64 / seconds
-            } else {
-                0.0
-            },
-            errors: tally.errors.total(),
-            failing_cases: judge::failing_cases(&findings),
-            retries: tally.retries,
-        },
+        cases: probed,
+        stats: tally.stats(probed, failing, start.elapsed().as_secs_f64()),
         findings,
         target_errors: tally.errors,
     })

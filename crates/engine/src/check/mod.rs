@@ -70,7 +70,7 @@ use corsproof_client::{Client, Request as HttpRequest, Tls};
 use corsproof_oracle::intent::route_for;
 use corsproof_oracle::{Profile, RequestInit};
 use corsproof_policy::{Policy, Route};
-use corsproof_report::{CheckKind, Finding, Report, Severity, Stats};
+use corsproof_report::{CheckKind, Finding, Report, Severity};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use url::Url;
@@ -456,7 +456,7 @@ async fn run(
         seed: config.seed,
         cases: judged,
         findings,
-        stats: stats(&tally, judged, failing, started.elapsed().as_secs_f64()),
+        stats: tally.stats(judged, failing, started.elapsed().as_secs_f64()),
         target_errors: tally.errors,
     };
     if stopped {
@@ -467,24 +467,6 @@ async fn run(
         });
     }
     Ok(report)
-}
-
-/// The statistics of a run that judged `cases` cases, `failing` of them with findings, in
-/// `seconds`.
-fn stats(tally: &Tally, cases: u64, failing: u64, seconds: f64) -> Stats {
-    Stats {
-        cases,
-        requests: tally.requests,
-        seconds,
-        requests_per_second: if seconds > 0.0 {
-            tally.requests as f64 / seconds
-        } else {
-            0.0
-        },
-        errors: tally.errors.total(),
-        failing_cases: failing,
-        retries: tally.retries,
-    }
 }
 
 /// Every case judged on `config.concurrency` workers, each with its own connections, until

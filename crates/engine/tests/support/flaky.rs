@@ -74,6 +74,12 @@ pub enum Fate {
 }
 
 impl Fate {
+    /// 429 without `Retry-After`, always: a rate limiter that never lets the client through.
+    pub const RATE_LIMITED: Fate = Fate::TooMany {
+        times: u32::MAX,
+        retry_after: None,
+    };
+
     /// Whether the client gets no answer at all.
     pub fn is_fatal(self) -> bool {
         matches!(self, Fate::Drop | Fate::Reset | Fate::Stall | Fate::Garbage)
@@ -100,6 +106,37 @@ impl Script {
             seed: 0,
             fates: vec![(1000, fate)],
             spare_probe: false,
+            stall: Duration::from_secs(2),
+        }
+    }
+
+    /// A flaky server from `seed`: of every thousand requests, 25 dropped, 25 reset, 15
+    /// answered with garbage, 40 answered 503 once, 60 answered 429 twice (half of them with
+    /// `Retry-After: 0`); the reachability request spared.
+    pub fn flaky(seed: u64) -> Script {
+        Script {
+            seed,
+            fates: vec![
+                (25, Fate::Drop),
+                (25, Fate::Reset),
+                (15, Fate::Garbage),
+                (40, Fate::Unavailable { times: 1 }),
+                (
+                    30,
+                    Fate::TooMany {
+                        times: 2,
+                        retry_after: None,
+                    },
+                ),
+                (
+                    30,
+                    Fate::TooMany {
+                        times: 2,
+                        retry_after: Some(RetryAfter::Seconds(0)),
+                    },
+                ),
+            ],
+            spare_probe: true,
             stall: Duration::from_secs(2),
         }
     }
