@@ -16,7 +16,7 @@
 //! down: the back-off is a pause shared by every worker of the run ([`Pace`]), each of which
 //! resumes after it with a jitter of its own so that they do not all return at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -176,14 +176,17 @@ pub fn retry_after(headers: &[(Vec<u8>, Vec<u8>)], now: SystemTime) -> Option<Du
 const MAX_PAUSES_IN_A_ROW: usize = 16;
 
 /// What the workers of a run share about the target's health: a pause every worker waits out
-/// before its next request, the jitter of their retries, and how many requests in a row got
-/// no usable answer.
+/// before its next request, the jitter of their retries, and whether the target has stopped
+/// answering (a number of requests in a row without a usable answer; once stopped, always).
 #[derive(Debug)]
 pub(crate) struct Pace {
     /// When the run may send again.
     resume: Mutex<Option<Instant>>,
     /// Requests in a row, across workers, that got no usable answer.
     failing: AtomicU64,
+    /// After how many the target has stopped answering, and whether it has.
+    stop_after: u64,
+    stopped: AtomicBool,
     /// The most a worker adds to a pause, so that workers do not all resume at once.
     spread: Duration,
     /// The seed of the jitter, and how many draws were made.
@@ -192,10 +195,14 @@ pub(crate) struct Pace {
 }
 
 impl Pace {
-    pub(crate) fn new(policy: &RetryPolicy, seed: u64) -> Pace {
+    /// The pace of a run retrying with `policy`, its jitter drawn from `seed`, that stops after
+    /// `stop_after` requests in a row without a usable answer.
+    pub(crate) fn new(policy: &RetryPolicy, seed: u64, stop_after: u64) -> Pace {
         Pace {
             resume: Mutex::new(None),
             failing: AtomicU64::new(0),
+            stop_after,
+            stopped: AtomicBool::new(false),
             spread: policy.backoff / 2,
             seed,
             draws: AtomicU64::new(0),
@@ -227,17 +234,18 @@ impl Pace {
         }
     }
 
-    /// Requests in a row, across workers, that got no usable answer.
-    pub(crate) fn failing_in_a_row(&self) -> u64 {
-        self.failing.load(Ordering::Relaxed)
+    /// Whether the target has stopped answering: once it has, a later answer (to a request
+    /// already on the wire) does not undo it.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
     }
 
     /// Counts a request's outcome: a usable answer ends a run of failures.
     fn count(&self, usable: bool) {
         if usable {
             self.failing.store(0, Ordering::Relaxed);
-        } else {
-            self.failing.fetch_add(1, Ordering::Relaxed);
+        } else if self.failing.fetch_add(1, Ordering::Relaxed) + 1 >= self.stop_after {
+            self.stopped.store(true, Ordering::Relaxed);
         }
     }
 
@@ -416,11 +424,24 @@ mod tests {
 
     #[test]
     fn jitter_is_in_range_and_varies() {
-        let pace = Pace::new(&RetryPolicy::default(), 7);
+        let pace = Pace::new(&RetryPolicy::default(), 7, 3);
         let draws: Vec<f64> = (0..1000).map(|_| pace.jitter()).collect();
         assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;
         assert!((0.4..0.6).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn a_target_that_stopped_answering_stays_stopped() {
+        let pace = Pace::new(&RetryPolicy::default(), 0, 3);
+        for usable in [false, false, true, false, false] {
+            pace.count(usable);
+        }
+        assert!(!pace.stopped(), "an answer ends a run of failures");
+        pace.count(false);
+        assert!(pace.stopped());
+        pace.count(true);
+        assert!(pace.stopped(), "stopped is for good");
     }
 
     #[test]

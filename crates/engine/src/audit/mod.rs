@@ -269,7 +269,7 @@ impl Options {
 }
 
 /// Failures in a row after which the target is considered gone.
-const MAX_CONSECUTIVE_ERRORS: usize = 3;
+const MAX_CONSECUTIVE_ERRORS: u64 = 3;
 
 /// Response bodies are read (the connection must stay in step) but not used; this bounds them.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -349,7 +349,7 @@ async fn send_probes(
     let list = probes(site);
     let total = list.len();
     let deadline = options.effective_deadline();
-    let pace = Pace::new(&options.retry, 0);
+    let pace = Pace::new(&options.retry, 0, MAX_CONSECUTIVE_ERRORS);
     let retrier = Retrier {
         policy: &options.retry,
         pace: &pace,
@@ -357,7 +357,7 @@ async fn send_probes(
     };
     let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
     let mut tally = Tally::default();
-    let (mut answered, mut in_a_row) = (0usize, 0usize);
+    let mut answered = 0usize;
     for probe in list {
         let Some(left) = deadline.checked_sub(start.elapsed()) else {
             return Err(deadline_error(target, deadline, answered, total));
@@ -371,7 +371,6 @@ async fn send_probes(
         let response = match delivery.result {
             Ok(raw) => {
                 answered += 1;
-                in_a_row = 0;
                 Ok(seen(&raw))
             }
             Err(SendError::Exchange(source)) if exchanges.is_empty() => {
@@ -384,8 +383,7 @@ async fn send_probes(
                 tally
                     .errors
                     .record(source.kind(), &source.to_string(), &sent);
-                in_a_row += 1;
-                if in_a_row >= MAX_CONSECUTIVE_ERRORS {
+                if pace.stopped() {
                     return Err(AuditError::Stopped {
                         url: target.url.clone(),
                         answered,

@@ -233,7 +233,7 @@ impl Run {
 
     /// Whether the target has stopped answering.
     fn stopped(&self) -> bool {
-        self.pace.failing_in_a_row() >= STOP_AFTER_FAILURES
+        self.pace.stopped()
     }
 
     /// One plain request to each target before anything else: a target that does not answer
@@ -430,7 +430,7 @@ async fn run(
         profiles: config.profiles.clone(),
         timeout: config.timeout,
         retry: config.retry,
-        pace: Pace::new(&config.retry, config.seed),
+        pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES),
         deadline: retry::deadline(started, config.deadline),
     });
     let mut tally = run.reachable().await?;
