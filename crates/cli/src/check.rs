@@ -473,16 +473,11 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         }
         None => runtime.block_on(check::check(policy, &policy_name, base, &config)),
     };
-    let (mut report, stopped) = match result {
+    // A run that stopped early still has a report: the target errors say why.
+    let (mut report, stopped) = match result.map_err(CheckError::into_partial_report) {
         Ok(r) => (r, None),
-        Err(CheckError::Stopped { report, not_run }) => {
-            let why = format!(
-                "the target stopped answering: {} requests in a row got no usable answer, and {not_run} cases were not run",
-                check::STOP_AFTER_FAILURES
-            );
-            (*report, Some(why))
-        }
-        Err(e) => {
+        Err(Ok((r, why))) => (r, Some(why)),
+        Err(Err(e)) => {
             eprintln!("corsproof check: {e}");
             return Ok(exit_code(&e));
         }

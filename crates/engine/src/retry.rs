@@ -48,8 +48,8 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Four retries, from 1 s, at most 30 s each: about a minute for a request a rate limiter
-    /// keeps refusing.
+    /// Four retries, from 1 s, at most 30 s each: 7.5 to 15 s of back-off for a request a
+    /// rate limiter keeps refusing, more when its `Retry-After` asks for it.
     fn default() -> Self {
         RetryPolicy {
             max_retries: 4,

@@ -198,6 +198,24 @@ pub enum CheckError {
     },
 }
 
+impl CheckError {
+    /// The report of a run that stopped early ([`CheckError::Stopped`]) with the error's
+    /// words; any other error as it is.
+    ///
+    /// ```
+    /// use corsproof_engine::check::CheckError;
+    /// let e = CheckError::BadTarget { url: "ftp://x/".into(), why: "only http:// and https://" };
+    /// assert!(e.into_partial_report().is_err());
+    /// ```
+    pub fn into_partial_report(self) -> Result<(Report, String), CheckError> {
+        let why = self.to_string();
+        match self {
+            CheckError::Stopped { report, .. } => Ok((*report, why)),
+            other => Err(other),
+        }
+    }
+}
+
 /// The shared, read-only state of a run.
 struct Run {
     policy: Policy,
