@@ -48,6 +48,8 @@ pub struct Flags {
     /// a self-signed certificate; Mozilla's roots are always trusted).
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    #[command(flatten)]
+    pub retry: crate::retry::RetryFlags,
 }
 
 /// The trust store of https targets with `--cacert FILE` added, or `None` (the default
@@ -66,6 +68,7 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
         timeout: Duration::from_secs(flags.timeout),
         deadline: None,
         tls: trust(flags.cacert.as_deref())?,
+        retry: flags.retry.policy(),
     };
     let https = url
         .trim_start()
@@ -114,8 +117,8 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
     let errors = report.stats.errors;
     if errors > 0 {
         eprintln!(
-            "corsproof audit: {errors} of {} probes got no answer; the audit is incomplete",
-            report.stats.requests
+            "corsproof audit: {errors} of {} probes got no usable answer; the audit is incomplete",
+            report.cases
         );
     }
     Ok(match (report.findings.is_empty(), errors) {

@@ -1,7 +1,8 @@
 //! `corsproof check URL --policy FILE` and `corsproof run TARGET --policy FILE`: generated
 //! browser requests against a running server (or one `run` starts), judged by the oracle
 //! against the policy; reports in text, JSON, JUnit XML or SARIF; exit 0 conforms, 1
-//! findings, 2 usage or policy error, 3 target unreachable.
+//! findings, 2 usage or policy error, 3 no verdict: the target is unreachable, stopped
+//! answering, or more requests got no usable answer than `--max-errors` allows.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::Profile;
 use corsproof_policy::{parse_path, Policy};
 use corsproof_report as report;
-use corsproof_report::{CheckKind, Kind, Report};
+use corsproof_report::{CheckKind, ErrorBudget, Kind, Report};
 use corsproof_targets::container::{self, ContainerError};
 use corsproof_targets::launch::{self, LaunchError};
 
@@ -83,6 +84,14 @@ pub struct Flags {
     /// also played there and the browser outcomes compared (`differential` findings).
     #[arg(long, value_name = "URL")]
     pub against: Option<String>,
+    /// Requests that may get no usable answer (a timeout, a closed or reset connection, a
+    /// malformed response, a 429 that persists after the retries) before the run gives no
+    /// verdict and exits 3: a count (5) or a percentage of the requests tried (0.5%). Such
+    /// requests are target errors, listed in the report, never findings.
+    #[arg(long, value_name = "N|P%", default_value = "1%")]
+    pub max_errors: ErrorBudget,
+    #[command(flatten)]
+    pub retry: crate::retry::RetryFlags,
 }
 
 /// Targets `run` can start.
@@ -450,6 +459,7 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         timeout: Duration::from_secs(flags.timeout.max(1)),
         progress,
         tls: crate::audit::trust(flags.cacert.as_deref())?,
+        retry: flags.retry.policy(),
         ..CheckConfig::default()
     };
     let policy_name = flags.policy.display().to_string();
@@ -468,9 +478,11 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         )),
         None => runtime.block_on(check::check(policy, &policy_name, base, &config)),
     };
-    let mut report = match result {
-        Ok(r) => r,
-        Err(e) => {
+    // A run that stopped early still has a report: the target errors say why.
+    let (mut report, stopped) = match result.map_err(CheckError::into_partial_report) {
+        Ok(r) => (r, None),
+        Err(Ok((r, why))) => (r, Some(why)),
+        Err(Err(e)) => {
             eprintln!("corsproof check: {e}");
             return Ok(exit_code(&e));
         }
@@ -512,11 +524,61 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     if waived > 0 && !flags.quiet {
         eprintln!("corsproof check: {waived} finding(s) waived with --allow");
     }
-    if report.stats.requests > 1 && report.stats.errors == report.stats.requests - 1 {
-        eprintln!("corsproof check: every exchange failed; nothing could be checked");
+    if let Some(why) = no_verdict(&report, flags.max_errors, stopped) {
+        eprintln!("corsproof check: {why}");
+        eprint!("{}", first_errors(&report));
         return Ok(3);
     }
     Ok(u8::from(!report.findings.is_empty()))
+}
+
+/// Why the run gives no verdict, if it does not: it stopped early (`stopped` says why), every
+/// request failed, or more failed than `budget` allows.
+fn no_verdict(report: &Report, budget: ErrorBudget, stopped: Option<String>) -> Option<String> {
+    let failed = report.stats.errors;
+    // Requests tried: retries are the same requests again.
+    let tried = report.stats.requests.saturating_sub(report.stats.retries);
+    let no_verdict = "the target is unreachable or misbehaving, so this run gives no verdict";
+    if let Some(why) = stopped {
+        return Some(format!("{why}; {no_verdict}"));
+    }
+    // The reachability request aside, nothing got an answer.
+    if failed > 0 && failed + 1 >= tried {
+        return Some(format!(
+            "every request failed ({failed}); nothing could be checked"
+        ));
+    }
+    budget.exceeded(failed, tried).then(|| {
+        format!(
+            "{failed} of {tried} requests got no usable answer, more than --max-errors {budget} allows; {no_verdict}"
+        )
+    })
+}
+
+/// At most the first five target errors, one line each, for standard error.
+fn first_errors(report: &Report) -> String {
+    const SHOWN: usize = 5;
+    let errors = &report.target_errors;
+    let mut out = String::new();
+    for e in errors.listed.iter().take(SHOWN) {
+        out.push_str(&format!(
+            "  {} ({}x): {} {}: {}\n",
+            e.kind, e.count, e.request.method, e.request.url, e.error
+        ));
+    }
+    let more = errors.total()
+        - errors
+            .listed
+            .iter()
+            .take(SHOWN)
+            .map(|e| e.count)
+            .sum::<u64>();
+    if more > 0 {
+        out.push_str(&format!(
+            "  and {more} more (see the report's target errors)\n"
+        ));
+    }
+    out
 }
 
 /// The exit status of a check that could not give a verdict: 3 when the target failed or the
@@ -524,7 +586,9 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
 /// caller's input.
 fn exit_code(e: &CheckError) -> u8 {
     match e {
-        CheckError::Unreachable { .. } | CheckError::Worker { .. } => 3,
+        CheckError::Unreachable { .. } | CheckError::Stopped { .. } | CheckError::Worker { .. } => {
+            3
+        }
         CheckError::BadTarget { .. } | CheckError::Case(_) => 2,
     }
 }

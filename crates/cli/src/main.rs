@@ -7,6 +7,7 @@ mod check;
 mod emit;
 mod explain;
 mod lint;
+mod retry;
 mod serve;
 
 use std::path::PathBuf;
@@ -84,7 +85,8 @@ enum Command {
         timeout: Option<u64>,
     },
     /// Check a running server against a policy: generated browser requests, judged by the
-    /// oracle under every browser profile (exit 0 conforms, 1 findings, 3 unreachable).
+    /// oracle under every browser profile (exit 0 conforms, 1 findings, 3 unreachable or more
+    /// requests without a usable answer than --max-errors allows: no verdict).
     Check {
         /// The server's base URL (http://HOST:PORT, no path); not with --container.
         #[arg(required_unless_present = "container", conflicts_with = "container")]

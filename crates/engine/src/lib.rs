@@ -10,10 +10,12 @@
 //! - [`audit`]: the policy-less scan for dangerous CORS behaviour (`corsproof audit`).
 //! - [`storable`]: whether a shared cache may store a response (RFC 9111), for the `Vary`
 //!   properties of both.
+//! - [`retry`]: overload answers (429, 503) retried with a back-off the run's workers share.
 
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod check;
 pub mod generate;
+pub mod retry;
 pub mod storable;

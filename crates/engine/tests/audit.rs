@@ -998,6 +998,7 @@ async fn deadline_bounds_the_whole_run() {
         timeout: Duration::from_secs(1),
         deadline: Some(Duration::from_millis(700)),
         tls: None,
+        retry: Default::default(),
     };
     let start = Instant::now();
     let e = audit(&format!("http://{addr}/"), &options)

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::kind::{AuditKind, CheckKind, Kind, Severity};
 use crate::latin1;
+use crate::target_error::TargetErrors;
 
 /// One HTTP request as sent to the target: method, URL, header lines and body as bytes.
 ///
@@ -238,10 +239,14 @@ pub struct Stats {
     pub seconds: f64,
     /// Requests per second.
     pub requests_per_second: f64,
-    /// Exchanges that failed (timeouts, resets, malformed responses).
+    /// Requests that got no usable answer (timeouts, resets, malformed responses, overload
+    /// answers that persisted): the report's [`Report::target_errors`].
     pub errors: u64,
     /// Findings before grouping (all cases that showed a defect).
     pub failing_cases: u64,
+    /// Requests sent again after an overload answer (429, 503), counted in `requests` too.
+    #[serde(default)]
+    pub retries: u64,
 }
 
 /// A whole run's report (the `check` JSON report of `docs/cli.md`; `audit` uses the
@@ -250,10 +255,11 @@ pub struct Stats {
 /// ```
 /// use corsproof_report::finding::{Report, Stats};
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: None, seed: 7, cases: 0,
-///     findings: vec![], stats: Stats::default() };
+///     findings: vec![], target_errors: Default::default(), stats: Stats::default() };
 /// let json = serde_json::to_value(&r).unwrap();
 /// assert_eq!(json["seed"], 7);
 /// assert!(json["findings"].as_array().unwrap().is_empty());
+/// assert!(json["target_errors"]["listed"].as_array().unwrap().is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -267,6 +273,9 @@ pub struct Report {
     pub cases: u64,
     /// The findings, most severe first, one per (kind, route) with its smallest case.
     pub findings: Vec<Finding>,
+    /// The requests that got no usable answer: not findings, and not judged.
+    #[serde(default)]
+    pub target_errors: TargetErrors,
     /// Statistics.
     pub stats: Stats,
 }

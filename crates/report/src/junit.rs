@@ -9,7 +9,9 @@ use crate::finding::{Finding, Report};
 /// (e.g. `audit` kinds). A testcase is named by its kind; its `classname` is the route of its
 /// findings when they share one, else the target. A kind with findings fails: its
 /// `<failure message=... type=SEVERITY>` lists them (route, profiles, rule, expected,
-/// observed, explanation, reproduce lines).
+/// observed, explanation, reproduce lines). When requests got no usable answer, one more
+/// testcase, `target-errors`, is in error: its `<error message=... type="target-error">` lists
+/// each distinct target error (kind, count, request line, error, curl line).
 ///
 /// Text is escaped for XML 1.0; characters XML 1.0 cannot hold (most C0 controls, U+FFFE,
 /// U+FFFF) and the control characters it discourages (DEL, C1) are replaced visibly: a C0
@@ -20,7 +22,7 @@ use crate::finding::{Finding, Report};
 /// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::junit;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), stats: Stats::default() };
 /// let xml = junit(&r);
 /// assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
 /// assert!(xml.contains(&format!("<testsuite name=\"corsproof\" tests=\"{}\" failures=\"0\"",
@@ -29,16 +31,17 @@ use crate::finding::{Finding, Report};
 /// ```
 pub fn junit(report: &Report) -> String {
     let entries = kind_entries(report);
-    let tests = entries.len();
+    let errors = usize::from(!report.target_errors.is_empty());
+    let tests = entries.len() + errors;
     let failures = entries.iter().filter(|e| !e.findings.is_empty()).count();
     let time = seconds(report.stats.seconds);
 
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
-        "<testsuites name=\"corsproof\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{time}\">\n"
+        "<testsuites name=\"corsproof\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time}\">\n"
     ));
     out.push_str(&format!(
-        "  <testsuite name=\"corsproof\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{time}\">\n"
+        "  <testsuite name=\"corsproof\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{time}\">\n"
     ));
 
     out.push_str("    <properties>\n");
@@ -51,6 +54,7 @@ pub fn junit(report: &Report) -> String {
         ("cases", report.cases.to_string()),
         ("requests", report.stats.requests.to_string()),
         ("failed-exchanges", report.stats.errors.to_string()),
+        ("retries", report.stats.retries.to_string()),
     ]);
     for (name, value) in properties {
         out.push_str(&format!(
@@ -62,6 +66,9 @@ pub fn junit(report: &Report) -> String {
 
     for entry in &entries {
         render_testcase(&mut out, entry, report);
+    }
+    if errors > 0 {
+        render_target_errors(&mut out, report);
     }
 
     out.push_str("  </testsuite>\n</testsuites>\n");
@@ -97,6 +104,46 @@ fn render_testcase(out: &mut String, entry: &KindEntry<'_>, report: &Report) {
         "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
         escape(&message, true),
         entry.severity.as_str(),
+        escape(&body.join("\n"), false)
+    ));
+    out.push_str("    </testcase>\n");
+}
+
+/// The `target-errors` testcase, in error.
+fn render_target_errors(out: &mut String, report: &Report) {
+    let errors = &report.target_errors;
+    let message = format!(
+        "{} got no usable answer and could not be judged",
+        plural(errors.total(), "request")
+    );
+    let mut body: Vec<String> = errors
+        .listed
+        .iter()
+        .map(|e| {
+            format!(
+                "[{}] {}: {} {}\n  error: {}\n  reproduce: {}\n",
+                e.kind,
+                plural(e.count, "time"),
+                e.request.method,
+                e.request.url,
+                e.error,
+                e.request.curl()
+            )
+        })
+        .collect();
+    if errors.unlisted > 0 {
+        body.push(format!(
+            "and {} not listed\n",
+            plural(errors.unlisted, "more failed request")
+        ));
+    }
+    out.push_str(&format!(
+        "    <testcase name=\"target-errors\" classname=\"{}\">\n",
+        escape(&report.target, true)
+    ));
+    out.push_str(&format!(
+        "      <error message=\"{}\" type=\"target-error\">{}</error>\n",
+        escape(&message, true),
         escape(&body.join("\n"), false)
     ));
     out.push_str("    </testcase>\n");

@@ -24,11 +24,16 @@ const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 /// statistics; a result's `properties` carry its severity, browser profiles, decisive rule and
 /// reproduce lines.
 ///
+/// Target errors (requests that got no usable answer) are not results: the run's one
+/// `invocation` lists each distinct one as a `toolExecutionNotification` of level `error`
+/// (its message names the kind, count, request line and error; its `properties` carry the
+/// kind, count, request and curl line), then one for the failed requests not listed.
+///
 /// ```
 /// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::sarif;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), stats: Stats::default() };
 /// let log: serde_json::Value = serde_json::from_str(&sarif(&r))?;
 /// assert_eq!(log["version"], "2.1.0");
 /// assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "corsproof");
@@ -48,7 +53,7 @@ pub fn sarif(report: &Report) -> String {
 /// use corsproof_report::finding::{Finding, Report, Severity, Stats};
 /// use corsproof_report::sarif_with_lines;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), stats: Stats::default() };
 /// let log: serde_json::Value = serde_json::from_str(&sarif_with_lines(&r, |route| (route == "/api/").then_some(7)))?;
 /// assert_eq!(log["version"], "2.1.0");
 /// # Ok::<(), serde_json::Error>(())
@@ -115,6 +120,7 @@ pub fn sarif_with_lines(report: &Report, route_line: impl Fn(&str) -> Option<usi
                     "rules": rules,
                 }
             },
+            "invocations": [invocation(report)],
             "columnKind": "unicodeCodePoints",
             "results": results,
             "properties": Value::Object(run_properties),
@@ -183,6 +189,48 @@ fn result(f: &Finding, rule_index: usize, artifact_uri: &str, line: Option<usize
     })
 }
 
+/// The run's invocation: it ran to completion (a target error is the target's failure, not
+/// the tool's), with one notification per distinct target error and one for those not listed.
+fn invocation(report: &Report) -> Value {
+    let errors = &report.target_errors;
+    let mut notifications: Vec<Value> = errors
+        .listed
+        .iter()
+        .map(|e| {
+            let times = if e.count == 1 { "time" } else { "times" };
+            json!({
+                "level": "error",
+                "message": {
+                    "text": format!(
+                        "Target error ({}, {} {times}): {} {}: {}",
+                        e.kind, e.count, e.request.method, e.request.url, e.error
+                    ),
+                },
+                "properties": {
+                    "kind": e.kind,
+                    "count": e.count,
+                    "request": e.request,
+                    "reproduce": e.request.curl(),
+                },
+            })
+        })
+        .collect();
+    if errors.unlisted > 0 {
+        notifications.push(json!({
+            "level": "error",
+            "message": {
+                "text": format!("{} more failed requests are not listed", errors.unlisted),
+            },
+            "properties": { "count": errors.unlisted },
+        }));
+    }
+    let mut invocation = json!({ "executionSuccessful": true });
+    if !notifications.is_empty() {
+        invocation["toolExecutionNotifications"] = Value::Array(notifications);
+    }
+    invocation
+}
+
 /// The run's statistics, with non-finite numbers left out (JSON cannot hold them).
 fn stats(report: &Report) -> Value {
     let s = &report.stats;
@@ -197,6 +245,7 @@ fn stats(report: &Report) -> Value {
     }
     map.insert("failedExchanges".into(), json!(s.errors));
     map.insert("failingCases".into(), json!(s.failing_cases));
+    map.insert("retries".into(), json!(s.retries));
     Value::Object(map)
 }
 

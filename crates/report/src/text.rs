@@ -58,6 +58,8 @@ impl Style {
 const BOLD: &str = "1";
 /// SGR code of green, for a clean verdict.
 const GREEN: &str = "32";
+/// SGR code of magenta, for target errors.
+const MAGENTA: &str = "35";
 
 /// The SGR colour code of a severity.
 fn colour_of(severity: Severity) -> &'static str {
@@ -70,8 +72,9 @@ fn colour_of(severity: Severity) -> &'static str {
 
 /// The text report for people: a summary line; the findings grouped by kind, most severe
 /// first, each with the decisive rule, expected versus observed, the exchanges (request lines,
-/// the response's status and CORS header lines) and the curl lines reproducing them; a verdict
-/// line; and the `--seed` that replays the run.
+/// the response's status and CORS header lines) and the curl lines reproducing them; the
+/// target errors (requests that got no usable answer), each with its count, error and curl
+/// line; a verdict line; and the `--seed` that replays the run.
 ///
 /// Strings from the report are shown with control and bidirectional-formatting characters
 /// escaped (`\x1b`, `\u{202e}`), so a hostile target cannot drive the terminal; a reproduce
@@ -98,7 +101,7 @@ fn colour_of(severity: Severity) -> &'static str {
 ///     explanation: "the origin is reflected".into(),
 /// };
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 42, cases: 10, findings: vec![finding], stats: Stats::default() };
+///     seed: 42, cases: 10, findings: vec![finding], target_errors: Default::default(), stats: Stats::default() };
 /// let out = text(&r, Style { colour: false });
 /// assert!(out.contains("VIOLATION read-granted"));
 /// assert!(out.trim_end().ends_with("--seed 42"));
@@ -118,6 +121,11 @@ pub fn text(report: &Report, style: Style) -> String {
     for group in &groups {
         out.push('\n');
         render_group(&mut out, group, style);
+    }
+
+    if !report.target_errors.is_empty() {
+        out.push('\n');
+        render_target_errors(&mut out, report, style);
     }
 
     out.push('\n');
@@ -268,8 +276,56 @@ fn render_finding(out: &mut String, f: &Finding, n: usize, total: usize, style: 
     }
 }
 
-/// The verdict line, coloured by the worst severity found.
+/// The target errors: each distinct one with its count, request line, error and curl line;
+/// then how many failed requests are not listed.
+fn render_target_errors(out: &mut String, report: &Report, style: Style) {
+    let errors = &report.target_errors;
+    let heading = format!(
+        "TARGET ERRORS ({} got no usable answer and {} not judged)",
+        plural(errors.total(), "request"),
+        if errors.total() == 1 { "was" } else { "were" }
+    );
+    out.push_str(&style.paint(&format!("{BOLD};{MAGENTA}"), &heading));
+    out.push('\n');
+    let total = errors.listed.len();
+    for (i, e) in errors.listed.iter().enumerate() {
+        let line = format!(
+            "  [{}/{total}] {} ({}): {} {}",
+            i + 1,
+            e.kind,
+            plural(e.count, "time"),
+            clean(&e.request.method),
+            clean(&e.request.url)
+        );
+        out.push_str(&style.paint(BOLD, &line));
+        out.push('\n');
+        out.push_str(&format!("      error: {}\n", clean(&e.error)));
+        out.push_str(&format!("      reproduce: {}\n", clean(&e.request.curl())));
+    }
+    if errors.unlisted > 0 {
+        out.push_str(&format!(
+            "  and {} not listed\n",
+            plural(errors.unlisted, "more failed request")
+        ));
+    }
+}
+
+/// The verdict line, coloured by the worst severity found; with target errors, how many
+/// requests it does not cover.
 fn verdict(report: &Report, style: Style) -> String {
+    let mut line = verdict_words(report, style);
+    let failed = report.target_errors.total();
+    if failed > 0 {
+        line.push_str(&format!(
+            "; {} not judged (target errors)",
+            plural(failed, "request")
+        ));
+    }
+    line
+}
+
+/// The verdict on the findings.
+fn verdict_words(report: &Report, style: Style) -> String {
     let (violations, breakage, hygiene) = severity_counts(report);
     let total = report.findings.len();
     if total == 0 {

@@ -14,7 +14,7 @@ use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::RuleId;
 use corsproof_report::{
     json, junit, sarif, text, AuditKind, CheckKind, Finding, Kind, Report, SeenResponse,
-    SentRequest, Severity, Stats, Style,
+    SentRequest, Severity, Stats, Style, TargetError, TargetErrorKind, TargetErrors,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -137,14 +137,42 @@ fn hostile_report() -> Report {
                 &[ProfileId::Firefox],
             ),
         ],
+        target_errors: hostile_target_errors(),
         stats: Stats {
             cases: 1200,
             requests: 2400,
             seconds: 3.2,
             requests_per_second: 750.0,
-            errors: 1,
+            errors: 6,
             failing_cases: 9,
+            retries: 4,
         },
+    }
+}
+
+/// Two distinct target errors (one on a hostile request, with a hostile error) and three
+/// failed requests not listed.
+fn hostile_target_errors() -> TargetErrors {
+    let hostile = SentRequest::new("GET", format!("{TARGET}{API}"))
+        .header("Origin", "https://evil.test")
+        .header("X-Note", latin1(HOSTILE));
+    TargetErrors {
+        listed: vec![
+            TargetError {
+                kind: TargetErrorKind::Malformed,
+                error: HOSTILE.into(),
+                request: hostile,
+                count: 2,
+            },
+            TargetError {
+                kind: TargetErrorKind::Overloaded,
+                error: "429 Too Many Requests on each of 3 attempts".into(),
+                request: SentRequest::new("OPTIONS", format!("{TARGET}/upload/"))
+                    .header("Origin", "https://app.test"),
+                count: 1,
+            },
+        ],
+        unlisted: 3,
     }
 }
 
@@ -186,9 +214,11 @@ struct Case {
     classname: String,
     /// `message`, `type` and text of its `<failure>`, if any.
     failure: Option<Failure>,
+    /// `message`, `type` and text of its `<error>`, if any.
+    error: Option<Failure>,
 }
 
-/// A `<failure>` as parsed.
+/// A `<failure>` or `<error>` as parsed.
 struct Failure {
     message: String,
     ty: String,
@@ -213,9 +243,16 @@ fn junit_testcases(doc: &roxmltree::Document<'_>) -> Result<Vec<Case>, String> {
         .iter()
         .filter(|c| !elements(**c, "failure").is_empty())
         .count();
+    let in_error = cases
+        .iter()
+        .filter(|c| !elements(**c, "error").is_empty())
+        .count();
     for node in [root, *suite] {
         let count = |a: &str| node.attribute(a).and_then(|v| v.parse::<usize>().ok());
-        if count("tests") != Some(cases.len()) || count("failures") != Some(failing) {
+        if count("tests") != Some(cases.len())
+            || count("failures") != Some(failing)
+            || count("errors") != Some(in_error)
+        {
             return Err(format!(
                 "<{}> counts {:?}/{:?}, real {}/{failing}",
                 node.tag_name().name(),
@@ -235,29 +272,38 @@ fn junit_testcases(doc: &roxmltree::Document<'_>) -> Result<Vec<Case>, String> {
         let classname = case
             .attribute("classname")
             .ok_or("testcase without classname")?;
-        let failures = elements(case, "failure");
-        let failure = match failures.as_slice() {
-            [] => None,
-            [f] => Some(Failure {
-                message: f
-                    .attribute("message")
-                    .ok_or("failure without message")?
-                    .to_string(),
-                ty: f
-                    .attribute("type")
-                    .ok_or("failure without type")?
-                    .to_string(),
-                text: f.text().unwrap_or("").to_string(),
-            }),
-            _ => return Err(format!("testcase {name:?} has several failures")),
-        };
+        let failure = outcome(case, "failure")?;
+        let error = outcome(case, "error")?;
+        if failure.is_some() && error.is_some() {
+            return Err(format!("testcase {name:?} both fails and is in error"));
+        }
         out.push(Case {
             name: name.to_string(),
             classname: classname.to_string(),
             failure,
+            error,
         });
     }
     Ok(out)
+}
+
+/// The `<failure>` or `<error>` (`tag`) of a testcase, if any; at most one.
+fn outcome(case: roxmltree::Node<'_, '_>, tag: &str) -> Result<Option<Failure>, String> {
+    match elements(case, tag).as_slice() {
+        [] => Ok(None),
+        [f] => Ok(Some(Failure {
+            message: f
+                .attribute("message")
+                .ok_or(format!("{tag} without message"))?
+                .to_string(),
+            ty: f
+                .attribute("type")
+                .ok_or(format!("{tag} without type"))?
+                .to_string(),
+            text: f.text().unwrap_or("").to_string(),
+        })),
+        _ => Err(format!("a testcase has several <{tag}>")),
+    }
 }
 
 #[test]
@@ -267,8 +313,8 @@ fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
     let doc = roxmltree::Document::parse(&xml).expect("JUnit report is well-formed XML");
     let cases = junit_testcases(&doc).expect("envelope and counts");
 
-    // Every check kind, then the two other kinds, in that order.
-    assert_eq!(cases.len(), CheckKind::ALL.len() + 2);
+    // Every check kind, then the two other kinds, then the target errors, in that order.
+    assert_eq!(cases.len(), CheckKind::ALL.len() + 3);
     for (kind, case) in CheckKind::ALL.iter().zip(&cases) {
         let severity = kind.severity();
         assert_eq!(case.name, kind.as_str());
@@ -328,6 +374,38 @@ fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
         Some("hygiene")
     );
 
+    // The target errors: one testcase in error, not a failure.
+    let errors = &cases[CheckKind::ALL.len() + 2];
+    assert_eq!(
+        (errors.name.as_str(), errors.classname.as_str()),
+        ("target-errors", TARGET)
+    );
+    assert!(errors.failure.is_none());
+    let error = errors.error.as_ref().expect("target-errors is in error");
+    assert_eq!(error.ty, "target-error");
+    assert_eq!(
+        error.message,
+        "6 requests got no usable answer and could not be judged"
+    );
+    assert!(
+        error
+            .text
+            .contains(&format!("[malformed] 2 times: GET {TARGET}{API}")),
+        "{}",
+        error.text
+    );
+    assert!(error.text.contains("[overloaded] 1 time: OPTIONS"));
+    assert!(error
+        .text
+        .contains("429 Too Many Requests on each of 3 attempts"));
+    assert!(error
+        .text
+        .contains("curl -si -X OPTIONS -H 'Origin: https://app.test'"));
+    assert!(error.text.contains("and 3 more failed requests not listed"));
+    for run in HOSTILE.split(|c| !xml_char(c)).filter(|r| !r.is_empty()) {
+        assert!(error.text.contains(run), "{run:?} lost in {:?}", error.text);
+    }
+
     // Properties: the target, policy and seed.
     let props: Vec<(&str, &str)> = doc
         .descendants()
@@ -336,20 +414,25 @@ fn junit_is_well_formed_with_one_testcase_per_kind_and_right_failures() {
         .collect();
     assert!(props.contains(&("policy", "corpus/policies/a policy&<é>.toml")));
     assert!(props.contains(&("seed", "42")));
+    assert!(props.contains(&("failed-exchanges", "6")));
+    assert!(props.contains(&("retries", "4")));
 }
 
 #[test]
 fn junit_of_a_clean_run_passes_every_check_kind() {
     let report = Report {
         findings: vec![],
+        target_errors: TargetErrors::default(),
         ..hostile_report()
     };
     let xml = junit(&report);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
     let cases = junit_testcases(&doc).expect("envelope and counts");
     assert_eq!(cases.len(), CheckKind::ALL.len());
-    assert!(cases.iter().all(|case| case.failure.is_none()));
-    assert!(xml.contains("failures=\"0\""));
+    assert!(cases
+        .iter()
+        .all(|case| case.failure.is_none() && case.error.is_none()));
+    assert!(xml.contains("failures=\"0\" errors=\"0\""));
 }
 
 /// Property names the SARIF 2.1.0 schema allows on the objects the report uses (each of them
@@ -475,6 +558,45 @@ mod allowed {
         "properties",
     ];
     pub const MESSAGE: &[&str] = &["text", "markdown", "id", "arguments", "properties"];
+    pub const INVOCATION: &[&str] = &[
+        "commandLine",
+        "arguments",
+        "responseFiles",
+        "startTimeUtc",
+        "endTimeUtc",
+        "exitCode",
+        "ruleConfigurationOverrides",
+        "notificationConfigurationOverrides",
+        "toolExecutionNotifications",
+        "toolConfigurationNotifications",
+        "exitCodeDescription",
+        "exitSignalName",
+        "exitSignalNumber",
+        "processStartFailureMessage",
+        "executionSuccessful",
+        "machine",
+        "account",
+        "processId",
+        "executableLocation",
+        "workingDirectory",
+        "environmentVariables",
+        "stdin",
+        "stdout",
+        "stderr",
+        "stdoutStderr",
+        "properties",
+    ];
+    pub const NOTIFICATION: &[&str] = &[
+        "locations",
+        "message",
+        "level",
+        "threadId",
+        "timeUtc",
+        "exception",
+        "descriptor",
+        "associatedRule",
+        "properties",
+    ];
     pub const LOCATION: &[&str] = &[
         "id",
         "physicalLocation",
@@ -766,6 +888,60 @@ fn validate_sarif(log: &Value, report: &Report) -> Result<(), String> {
             property_bag(p, "result.properties")?;
         }
     }
+    validate_invocations(run, report)
+}
+
+/// The run's invocations: one, that ran to completion, with a notification of level `error`
+/// per distinct target error and one for the unlisted ones.
+fn validate_invocations(
+    run: &serde_json::Map<String, Value>,
+    report: &Report,
+) -> Result<(), String> {
+    let invocations = array(
+        run.get("invocations").ok_or("no invocations")?,
+        "invocations",
+    )?;
+    let [invocation] = invocations.as_slice() else {
+        return Err(format!("{} invocations", invocations.len()));
+    };
+    let invocation = object(invocation, "invocation", allowed::INVOCATION)?;
+    if invocation.get("executionSuccessful") != Some(&Value::Bool(true)) {
+        return Err("executionSuccessful is not true".into());
+    }
+    let errors = &report.target_errors;
+    let expected = errors.listed.len() + usize::from(errors.unlisted > 0);
+    let notifications = match invocation.get("toolExecutionNotifications") {
+        Some(n) => array(n, "toolExecutionNotifications")?.as_slice(),
+        None => &[],
+    };
+    if notifications.len() != expected {
+        return Err(format!(
+            "{} notifications for {expected} target errors",
+            notifications.len()
+        ));
+    }
+    for (i, n) in notifications.iter().enumerate() {
+        let n = object(n, "notification", allowed::NOTIFICATION)?;
+        let message = object(
+            n.get("message").ok_or("notification without message")?,
+            "message",
+            allowed::MESSAGE,
+        )?;
+        let text = string(message.get("text").ok_or("message without text")?, "text")?;
+        if let Some(e) = errors.listed.get(i) {
+            for part in [&e.error, &e.request.url, &e.request.method] {
+                if !text.contains(part.as_str()) {
+                    return Err(format!("notification {text:?} lacks {part:?}"));
+                }
+            }
+        }
+        if n.get("level").and_then(Value::as_str) != Some("error") {
+            return Err(format!("notification level {:?}", n.get("level")));
+        }
+        if let Some(p) = n.get("properties") {
+            property_bag(p, "notification.properties")?;
+        }
+    }
     Ok(())
 }
 
@@ -988,6 +1164,7 @@ const SGR: &[&str] = &[
     "\x1b[1;33m",
     "\x1b[1;36m",
     "\x1b[1;32m",
+    "\x1b[1;35m",
     "\x1b[31m",
     "\x1b[33m",
     "\x1b[36m",
@@ -1031,6 +1208,94 @@ fn text_of_clean_runs() {
 }
 
 #[test]
+fn text_lists_target_errors_apart_from_findings() {
+    let out = text(&hostile_report(), Style { colour: false });
+    let section = &out[at(&out, "TARGET ERRORS")..at(&out, "verdict:")];
+    assert!(section
+        .starts_with("TARGET ERRORS (6 requests got no usable answer and were not judged)\n"));
+    assert!(
+        section.contains(&format!("[1/2] malformed (2 times): GET {TARGET}{API}")),
+        "{section}"
+    );
+    assert!(section.contains("error: q\"uo'te <tag a=\"1\"> & amp; ]]> \\x00"));
+    assert!(section.contains(
+        "[2/2] overloaded (1 time): OPTIONS http://127.0.0.1:8080/upload/\n      error: 429 Too Many Requests on each of 3 attempts\n      reproduce: curl -si -X OPTIONS -H 'Origin: https://app.test' http://127.0.0.1:8080/upload/\n"
+    ), "{section}");
+    assert!(section.contains("and 3 more failed requests not listed"));
+    // The findings come first, and the verdict says what it does not cover.
+    assert!(at(&out, "HYGIENE null-origin") < at(&out, "TARGET ERRORS"));
+    assert!(out.contains(
+        "verdict: does not conform, 6 findings (3 violation, 1 breakage, 2 hygiene); 6 requests not judged (target errors)"
+    ));
+    let coloured = text(&hostile_report(), Style { colour: true });
+    assert!(coloured.contains("\x1b[1;35mTARGET ERRORS"));
+
+    let clean = Report {
+        target_errors: TargetErrors::default(),
+        ..hostile_report()
+    };
+    let out = text(&clean, Style { colour: false });
+    assert!(!out.contains("TARGET ERRORS") && !out.contains("not judged"));
+}
+
+#[test]
+fn json_adds_target_errors_and_keeps_every_field() {
+    let report = hostile_report();
+    let value: Value = serde_json::from_str(&json(&report)).expect("JSON");
+    // Every field of the contract, and the new one (serde_json's maps are sorted).
+    let keys: Vec<&str> = value
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "cases",
+            "findings",
+            "policy",
+            "seed",
+            "stats",
+            "target",
+            "target_errors"
+        ]
+    );
+    let first = &value["target_errors"]["listed"][0];
+    assert_eq!(first["kind"], "malformed");
+    assert_eq!(first["count"], 2);
+    assert_eq!(first["error"], HOSTILE);
+    assert_eq!(first["request"]["method"], "GET");
+    assert_eq!(
+        first["request"]["headers"][0],
+        serde_json::json!(["Origin", "https://evil.test"])
+    );
+    assert_eq!(value["target_errors"]["unlisted"], 3);
+    for field in [
+        "cases",
+        "requests",
+        "seconds",
+        "requests_per_second",
+        "errors",
+        "failing_cases",
+        "retries",
+    ] {
+        assert!(value["stats"].get(field).is_some(), "stats.{field}");
+    }
+
+    // A report written without the target errors and retries reads as having none.
+    let mut old = value.clone();
+    if let Some(map) = old.as_object_mut() {
+        map.remove("target_errors");
+    }
+    if let Some(stats) = old["stats"].as_object_mut() {
+        stats.remove("retries");
+    }
+    let back: Report = serde_json::from_value(old).expect("an older report parses");
+    assert!(back.target_errors.is_empty());
+    assert_eq!(back.stats.retries, 0);
+    assert_eq!(back.findings, report.findings);
+}
+
+#[test]
 fn json_round_trips() {
     let report = hostile_report();
     let back: Report = serde_json::from_str(&json(&report)).expect("JSON report parses");
@@ -1063,12 +1328,16 @@ proptest! {
         f.observed = text_field.clone();
         f.reproduce = text_field.clone();
         f.exchanges[0].1.headers.push((b"Access-Control-Allow-Headers".to_vec(), latin1(&text_field)));
+        let mut target_errors = TargetErrors::default();
+        let failed = SentRequest::new(text_field.clone(), route.clone()).header("X-Note", latin1(&text_field));
+        target_errors.record(TargetErrorKind::Closed, &text_field, &failed);
         let report = Report {
             target,
             policy: Some(policy),
             seed: u64::MAX,
             cases: 1,
             findings: vec![f.clone(), f],
+            target_errors,
             stats: Stats { seconds: f64::NAN, requests_per_second: f64::INFINITY, ..Stats::default() },
         };
 

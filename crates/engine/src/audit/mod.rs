@@ -63,9 +63,13 @@
 //!
 //! The first probe must be answered, or [`audit()`] fails with
 //! [`AuditError::Unreachable`] (the target is down, hangs past the timeout, or does not speak
-//! HTTP/1.1: garbage, a closed connection, a header section over 64 KiB). Later failures are
-//! counted ([`corsproof_report::finding::Stats::errors`]); three in a row end the run with
-//! [`AuditError::Stopped`], and the whole run is bounded by [`Options::deadline`].
+//! HTTP/1.1: garbage, a closed connection, a header section over 64 KiB). Overload answers
+//! (429, or a 503 that a retry does not repeat) are retried with the back-off of
+//! [`Options::retry`] ([`crate::retry`]), never judged. A probe that gets no usable answer is
+//! a target error: counted ([`corsproof_report::finding::Stats::errors`]) and listed with its
+//! request ([`Report::target_errors`]); three in a row end the run with
+//! [`AuditError::Stopped`], and the whole run, retries included, is bounded by
+//! [`Options::deadline`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -131,7 +135,9 @@ pub use probes::{
 pub use target::{Site, Target};
 
 use corsproof_client::{Client, Limits, RawResponse, Tls, TlsError};
-use corsproof_report::finding::{Report, SeenResponse, Stats};
+use corsproof_report::finding::{Report, SeenResponse};
+
+use crate::retry::{self, Pace, Retrier, RetryPolicy, SendError, Tally};
 
 /// Why an audit could not be run or finished. [`AuditError::is_target_error`] separates the
 /// target's failures (exit 3) from the caller's (exit 2).
@@ -178,7 +184,7 @@ pub enum AuditError {
         #[source]
         source: corsproof_client::Error,
     },
-    /// The target stopped answering: several probes in a row failed.
+    /// The target stopped answering: several probes in a row got no usable answer.
     #[error("{url} stopped answering after {answered} of {total} probes")]
     Stopped {
         /// The target URL.
@@ -189,7 +195,7 @@ pub enum AuditError {
         total: usize,
         /// The last failure.
         #[source]
-        source: corsproof_client::Error,
+        source: SendError,
     },
     /// The whole run took longer than [`Options::deadline`].
     #[error("the audit of {url} exceeded its deadline of {deadline:?} after {answered} of {total} probes")]
@@ -226,6 +232,7 @@ impl AuditError {
 /// let o = Options::default();
 /// assert_eq!((&o.origin, o.timeout), (&None, Duration::from_secs(10)));
 /// assert_eq!(o.effective_deadline(), Duration::from_secs(120));
+/// assert_eq!(o.retry.max_retries, 4);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -238,6 +245,8 @@ pub struct Options {
     /// The trust store of an `https://` target; `None`: Mozilla's roots
     /// ([`Tls::webpki_roots`]).
     pub tls: Option<Tls>,
+    /// How overload answers (429, 503) are retried.
+    pub retry: RetryPolicy,
 }
 
 impl Default for Options {
@@ -247,6 +256,7 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
             deadline: None,
             tls: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -259,7 +269,7 @@ impl Options {
 }
 
 /// Failures in a row after which the target is considered gone.
-const MAX_CONSECUTIVE_ERRORS: usize = 3;
+const MAX_CONSECUTIVE_ERRORS: u64 = 3;
 
 /// Response bodies are read (the connection must stay in step) but not used; this bounds them.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -290,28 +300,18 @@ pub async fn audit(url: &str, options: &Options) -> Result<Report, AuditError> {
 pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Report, AuditError> {
     let start = Instant::now();
     let mut client = client(target, options)?;
-    let (exchanges, errors) = send_probes(target, site, options, &mut client, start).await?;
+    let (exchanges, tally) = send_probes(target, site, options, &mut client, start).await?;
     let findings = analyze(target, site, &exchanges);
-    let seconds = start.elapsed().as_secs_f64();
-    let requests = exchanges.len() as u64;
+    let probed = exchanges.len() as u64;
+    let failing = judge::failing_cases(&findings);
     Ok(Report {
         target: target.url.clone(),
         policy: None,
         seed: 0,
-        cases: requests,
-        stats: Stats {
-            cases: requests,
-            requests,
-            seconds,
-            requests_per_second: if seconds > 0.0 {
-                requests as f64 / seconds
-            } else {
-                0.0
-            },
-            errors,
-            failing_cases: judge::failing_cases(&findings),
-        },
+        cases: probed,
+        stats: tally.stats(probed, failing, start.elapsed().as_secs_f64()),
         findings,
+        target_errors: tally.errors,
     })
 }
 
@@ -335,47 +335,55 @@ fn client(target: &Target, options: &Options) -> Result<Client, AuditError> {
     Ok(client.with_tls(tls, name))
 }
 
-/// Sends every probe, one at a time: the exchanges and how many failed. Bounded: one pass over
-/// the fixed list, each request within the timeout and the whole within the deadline; the
-/// first probe unanswered, or [`MAX_CONSECUTIVE_ERRORS`] in a row, end the audit.
+/// Sends every probe, one at a time, overload answers retried: the exchanges and what they
+/// cost. Bounded: one pass over the fixed list, each request within the timeout, at most
+/// [`RetryPolicy::max_retries`] retries each, the whole within the deadline; the first probe
+/// unanswered, or [`MAX_CONSECUTIVE_ERRORS`] without a usable answer in a row, end the audit.
 async fn send_probes(
     target: &Target,
     site: &Site,
     options: &Options,
     client: &mut Client,
     start: Instant,
-) -> Result<(Vec<Exchange>, u64), AuditError> {
+) -> Result<(Vec<Exchange>, Tally), AuditError> {
     let list = probes(site);
     let total = list.len();
     let deadline = options.effective_deadline();
+    let pace = Pace::new(&options.retry, 0, MAX_CONSECUTIVE_ERRORS);
+    let retrier = Retrier {
+        policy: &options.retry,
+        pace: &pace,
+        deadline: retry::deadline(start, deadline),
+    };
     let mut exchanges: Vec<Exchange> = Vec::with_capacity(total);
-    let (mut answered, mut errors, mut in_a_row) = (0usize, 0u64, 0usize);
+    let mut tally = Tally::default();
+    let mut answered = 0usize;
     for probe in list {
         let Some(left) = deadline.checked_sub(start.elapsed()) else {
             return Err(deadline_error(target, deadline, answered, total));
         };
         let sent = probe.sent(target);
         let request = probes::wire_request(&sent, target);
-        let result = match tokio::time::timeout(left, client.send(&request)).await {
-            Ok(result) => result,
-            Err(_) => return Err(deadline_error(target, deadline, answered, total)),
+        let Ok(delivery) = tokio::time::timeout(left, retrier.send(client, &request)).await else {
+            return Err(deadline_error(target, deadline, answered, total));
         };
-        let response = match result {
+        tally.sent(delivery.attempts);
+        let response = match delivery.result {
             Ok(raw) => {
                 answered += 1;
-                in_a_row = 0;
                 Ok(seen(&raw))
             }
-            Err(source) if answered == 0 => {
+            Err(SendError::Exchange(source)) if exchanges.is_empty() => {
                 return Err(AuditError::Unreachable {
                     url: target.url.clone(),
                     source,
                 })
             }
             Err(source) => {
-                errors += 1;
-                in_a_row += 1;
-                if in_a_row >= MAX_CONSECUTIVE_ERRORS {
+                tally
+                    .errors
+                    .record(source.kind(), &source.to_string(), &sent);
+                if pace.stopped() {
                     return Err(AuditError::Stopped {
                         url: target.url.clone(),
                         answered,
@@ -392,7 +400,7 @@ async fn send_probes(
             response,
         });
     }
-    Ok((exchanges, errors))
+    Ok((exchanges, tally))
 }
 
 fn deadline_error(

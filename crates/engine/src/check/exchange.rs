@@ -1,5 +1,7 @@
 //! Sending a case's requests: one case's HTTP memo, so that identical requests within a case
-//! (the same preflight under three profiles) are sent once and their answer shared.
+//! (the same preflight under three profiles) are sent once and their answer shared. Overload
+//! answers are retried ([`crate::retry`]); a request that gets no usable answer is a target
+//! error, counted in the case's [`Tally`], and has no answer in the memo.
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use corsproof_oracle::Response;
 use corsproof_report::{SeenResponse, SentRequest};
 
 use super::target::Target;
+use crate::retry::{Retrier, Tally};
 
 /// A response as the oracle reads it, shared between the profiles of a case.
 #[derive(Debug, Clone)]
@@ -35,22 +38,25 @@ pub(crate) fn seen_pairs(pairs: &[(SentRequest, Answer)]) -> Vec<(SentRequest, S
 pub(crate) struct Exchanger<'a> {
     target: &'a Target,
     client: &'a mut Client,
-    /// Every distinct request sent, in order, with its answer (`None`: the exchange failed).
+    retrier: Retrier<'a>,
+    /// Every distinct request sent, in order, with its answer (`None`: no usable answer).
     pub(crate) memo: Vec<(SentRequest, Option<Answer>)>,
-    /// Requests sent.
-    pub(crate) requests: u64,
-    /// Exchanges that failed.
-    pub(crate) errors: u64,
+    /// What the case's requests cost.
+    pub(crate) tally: Tally,
 }
 
 impl<'a> Exchanger<'a> {
-    pub(crate) fn new(target: &'a Target, client: &'a mut Client) -> Exchanger<'a> {
+    pub(crate) fn new(
+        target: &'a Target,
+        client: &'a mut Client,
+        retrier: Retrier<'a>,
+    ) -> Exchanger<'a> {
         Exchanger {
             target,
             client,
+            retrier,
             memo: Vec::new(),
-            requests: 0,
-            errors: 0,
+            tally: Tally::default(),
         }
     }
 
@@ -71,13 +77,14 @@ impl<'a> Exchanger<'a> {
         if !sent.body.is_empty() {
             req = req.body(sent.body.clone());
         }
-        self.requests += 1;
-        let answer = match self.client.send(&req).await {
+        let delivery = self.retrier.send(self.client, &req).await;
+        self.tally.sent(delivery.attempts);
+        let answer = match delivery.result {
             Ok(raw) => Some(Answer {
                 response: Arc::new(Response::new(raw.status, raw.headers)),
             }),
-            Err(_) => {
-                self.errors += 1;
+            Err(e) => {
+                self.tally.errors.record(e.kind(), &e.to_string(), sent);
                 None
             }
         };

@@ -25,6 +25,18 @@
 //! Cases run on [`CheckConfig::concurrency`] connections at once. A worker that fails (a
 //! panic) fails the run ([`CheckError::Worker`]): its cases are never silently dropped.
 //!
+//! # Errors and overload are not verdicts
+//!
+//! Only answers are judged. An overload answer (429, or a 503 that a retry does not repeat)
+//! is retried with the back-off of [`CheckConfig::retry`], which the workers share
+//! ([`crate::retry`]). A request that gets no usable answer (a timeout, a closed or reset
+//! connection, a malformed response, a 429 that persists) is a target error: its case is not
+//! judged on it, and the report lists it with its request ([`Report::target_errors`]).
+//! Whether there are too many for a verdict is the caller's decision
+//! ([`corsproof_report::ErrorBudget`]). When [`STOP_AFTER_FAILURES`] requests in a row get no
+//! usable answer, the target has stopped answering: the run ends early with
+//! [`CheckError::Stopped`], which carries the report so far.
+//!
 //! ```no_run
 //! use corsproof_engine::check::{check, CheckConfig};
 //! use corsproof_policy::Policy;
@@ -58,7 +70,7 @@ use corsproof_client::{Client, Request as HttpRequest, Tls};
 use corsproof_oracle::intent::route_for;
 use corsproof_oracle::{Profile, RequestInit};
 use corsproof_policy::{Policy, Route};
-use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity, Stats};
+use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use url::Url;
@@ -68,6 +80,11 @@ use self::exchange::Exchanger;
 use self::play::{play, Played};
 use self::target::Target;
 use crate::generate::Generator;
+use crate::retry::{self, Pace, Retrier, RetryPolicy, SendError, Tally};
+
+/// Requests in a row without a usable answer after which a run stops: the target has stopped
+/// answering (at a few percent of failures at random, ten in a row is about one in 10¹³).
+pub const STOP_AFTER_FAILURES: u64 = 10;
 
 /// Progress callback: (cases done, cases in all, requests sent).
 pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
@@ -97,6 +114,8 @@ pub struct CheckConfig {
     /// The trust store of `https://` targets; `None`: Mozilla's roots
     /// ([`Tls::webpki_roots`]).
     pub tls: Option<Tls>,
+    /// How overload answers (429, 503) are retried.
+    pub retry: RetryPolicy,
 }
 
 impl Default for CheckConfig {
@@ -112,6 +131,7 @@ impl Default for CheckConfig {
             progress: None,
             against: None,
             tls: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -127,6 +147,8 @@ impl std::fmt::Debug for CheckConfig {
             )
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -153,6 +175,18 @@ pub enum CheckError {
     /// A replayed case is not a valid request.
     #[error("case: {0}")]
     Case(#[from] CaseError),
+    /// The target stopped answering: [`STOP_AFTER_FAILURES`] requests in a row got no usable
+    /// answer, so the run ended before its other cases. The report so far lists the target
+    /// errors.
+    #[error(
+        "the target stopped answering ({STOP_AFTER_FAILURES} requests in a row got no usable answer); {not_run} cases were not run"
+    )]
+    Stopped {
+        /// The report of the cases run (without shrinking).
+        report: Box<Report>,
+        /// Cases not run.
+        not_run: u64,
+    },
     /// A worker of the run stopped before its cases were judged (a defect of corsproof): the
     /// run cannot say whether the target conforms.
     #[error(
@@ -164,6 +198,24 @@ pub enum CheckError {
     },
 }
 
+impl CheckError {
+    /// The report of a run that stopped early ([`CheckError::Stopped`]) with the error's
+    /// words; any other error as it is.
+    ///
+    /// ```
+    /// use corsproof_engine::check::CheckError;
+    /// let e = CheckError::BadTarget { url: "ftp://x/".into(), why: "only http:// and https://" };
+    /// assert!(e.into_partial_report().is_err());
+    /// ```
+    pub fn into_partial_report(self) -> Result<(Report, String), CheckError> {
+        let why = self.to_string();
+        match self {
+            CheckError::Stopped { report, .. } => Ok((*report, why)),
+            other => Err(other),
+        }
+    }
+}
+
 /// The shared, read-only state of a run.
 struct Run {
     policy: Policy,
@@ -171,17 +223,58 @@ struct Run {
     /// The second target of a differential check.
     other: Option<Target>,
     profiles: Vec<Profile>,
+    /// Per-request timeout.
+    timeout: Duration,
+    retry: RetryPolicy,
+    /// The back-off the workers share, and their count of failures in a row.
+    pace: Pace,
+    /// When cases stop being started, and retries with them.
+    deadline: Instant,
 }
 
 /// What one case produced.
 #[derive(Debug, Default)]
 struct CaseResult {
     findings: Vec<Finding>,
-    requests: u64,
-    errors: u64,
+    tally: Tally,
 }
 
 impl Run {
+    /// Sends with the run's retry policy, shared back-off and deadline.
+    fn retrier(&self) -> Retrier<'_> {
+        Retrier {
+            policy: &self.retry,
+            pace: &self.pace,
+            deadline: self.deadline,
+        }
+    }
+
+    /// Whether the target has stopped answering.
+    fn stopped(&self) -> bool {
+        self.pace.stopped()
+    }
+
+    /// One plain request to each target before anything else: a target that does not answer
+    /// it is unreachable (an overload answer is an answer: the run goes on, slowed down).
+    async fn reachable(&self) -> Result<Tally, CheckError> {
+        let mut tally = Tally::default();
+        for t in std::iter::once(&self.target).chain(self.other.as_ref()) {
+            let mut probe = t.client(self.timeout);
+            let delivery = self
+                .retrier()
+                .send(&mut probe, &HttpRequest::new("GET", "/"))
+                .await;
+            tally.sent(delivery.attempts);
+            if let Err(SendError::Exchange(source)) = delivery.result {
+                return Err(CheckError::Unreachable {
+                    url: t.base.to_string(),
+                    source,
+                });
+            }
+        }
+        Ok(tally)
+    }
+
     /// The route covering `path` (P1).
     fn route(&self, path: &str) -> Option<&Route> {
         route_for(&self.policy, path).map(|i| &self.policy.routes[i])
@@ -196,7 +289,7 @@ impl Run {
         other_client: Option<&mut Client>,
     ) -> CaseResult {
         let route = self.route(case.url.path());
-        let mut ex = Exchanger::new(&self.target, client);
+        let mut ex = Exchanger::new(&self.target, client, self.retrier());
         let mut played: Vec<Played> = Vec::new();
         for profile in &self.profiles {
             if let Some(p) = play(&self.policy, case, profile, &mut ex).await {
@@ -244,9 +337,9 @@ impl Run {
                 drafts.extend(vary::draft(&scope, &sent.clone(), &mut ex).await);
             }
         }
-        let (mut requests, mut errors) = (ex.requests, ex.errors);
+        let mut tally = ex.tally;
         if let (Some(other), Some(client)) = (&self.other, other_client) {
-            let mut ex = Exchanger::new(other, client);
+            let mut ex = Exchanger::new(other, client, self.retrier());
             drafts.extend(
                 differential::draft(
                     &self.policy,
@@ -258,8 +351,7 @@ impl Run {
                 )
                 .await,
             );
-            requests += ex.requests;
-            errors += ex.errors;
+            tally.merge(ex.tally);
         }
         let route_name = route.map(|r| r.name.clone().unwrap_or_else(|| r.path.clone()));
         CaseResult {
@@ -267,8 +359,7 @@ impl Run {
                 .into_iter()
                 .map(|d| d.finding(case, route_name.clone()))
                 .collect(),
-            requests,
-            errors,
+            tally,
         }
     }
 }
@@ -360,88 +451,79 @@ async fn run(
         .as_ref()
         .map(|url| Target::new(url, config.tls.as_ref()))
         .transpose()?;
-    // Reachability: one plain request before anything else (exit 3 when it fails).
-    for t in std::iter::once(&target).chain(other.as_ref()) {
-        let mut probe = t.client(config.timeout);
-        if let Err(source) = probe.send(&HttpRequest::new("GET", "/")).await {
-            return Err(CheckError::Unreachable {
-                url: t.base.to_string(),
-                source,
-            });
-        }
-    }
     let run = Arc::new(Run {
         policy: policy.clone(),
         target,
         other,
         profiles: config.profiles.clone(),
+        timeout: config.timeout,
+        retry: config.retry,
+        pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES),
+        deadline: retry::deadline(started, config.deadline),
     });
+    let mut tally = run.reachable().await?;
     let counters = Arc::new(Counters::default());
-    counters.requests.store(1, Ordering::Relaxed);
+    counters.requests.store(tally.requests, Ordering::Relaxed);
     let all = Arc::new(all);
-    let results = judge_all(&run, all.clone(), &counters, config, started).await?;
-    let (mut errors, mut failing) = (0, 0);
+    let results = judge_all(&run, all.clone(), &counters, config).await?;
+    let mut failing = 0;
     let mut groups = Groups::default();
     for (i, r) in results {
-        errors += r.errors;
+        tally.merge(r.tally);
         failing += u64::from(!r.findings.is_empty());
         for f in r.findings {
             groups.add(f, &all[i]);
         }
     }
-    let findings = report_findings(&run, groups, config, &counters).await;
-    let seconds = started.elapsed().as_secs_f64();
-    let sent = counters.requests.load(Ordering::Relaxed);
+    let stopped = run.stopped();
+    let findings = report_findings(&run, groups, config.shrink && !stopped, &mut tally).await;
     let judged = counters.done.load(Ordering::Relaxed);
-    Ok(Report {
+    let report = Report {
         target: run.target.base.to_string(),
         policy: Some(policy_name.to_string()),
         seed: config.seed,
         cases: judged,
         findings,
-        stats: Stats {
-            cases: judged,
-            requests: sent,
-            seconds,
-            requests_per_second: if seconds > 0.0 {
-                sent as f64 / seconds
-            } else {
-                0.0
-            },
-            errors,
-            failing_cases: failing,
-        },
-    })
+        stats: tally.stats(judged, failing, started.elapsed().as_secs_f64()),
+        target_errors: tally.errors,
+    };
+    if stopped {
+        let not_run = (all.len() as u64).saturating_sub(judged);
+        return Err(CheckError::Stopped {
+            report: Box::new(report),
+            not_run,
+        });
+    }
+    Ok(report)
 }
 
-/// Every case judged on `config.concurrency` workers, each with its own connections; the
-/// results with their cases. A worker that fails fails the run.
+/// Every case judged on `config.concurrency` workers, each with its own connections, until
+/// the deadline or the target stops answering; the results with their cases. A worker that
+/// fails fails the run.
 async fn judge_all(
     run: &Arc<Run>,
     all: Arc<Vec<RequestInit>>,
     counters: &Arc<Counters>,
     config: &CheckConfig,
-    started: Instant,
 ) -> Result<Vec<(usize, CaseResult)>, CheckError> {
     let total = all.len() as u64;
-    let deadline = started + config.deadline;
     let mut workers = Vec::new();
     for _ in 0..config.concurrency.max(1) {
         let (run, all, counters) = (run.clone(), all.clone(), counters.clone());
         let progress = config.progress.clone();
-        let timeout = config.timeout;
         workers.push(tokio::spawn(async move {
-            let mut client = run.target.client(timeout);
-            let mut other = run.other.as_ref().map(|t| t.client(timeout));
+            let mut client = run.target.client(run.timeout);
+            let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
             let mut results = Vec::new();
             loop {
                 let i = counters.next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = all.get(i) else { break };
-                if Instant::now() > deadline {
+                if Instant::now() > run.deadline || run.stopped() {
                     break;
                 }
                 let r = run.evaluate(case, &mut client, other.as_mut()).await;
-                let sent = counters.requests.fetch_add(r.requests, Ordering::Relaxed) + r.requests;
+                let requests = r.tally.requests;
+                let sent = counters.requests.fetch_add(requests, Ordering::Relaxed) + requests;
                 let done = counters.done.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(p) = &progress {
                     p(done, total, sent);
@@ -517,23 +599,23 @@ impl Groups {
     }
 }
 
-/// The report's findings: each group's example, shrunk when the config says so, most severe
-/// first.
+/// The report's findings: each group's example, shrunk when `shrink` says so (what shrinking
+/// sent is added to `tally`), most severe first.
 async fn report_findings(
     run: &Run,
     groups: Groups,
-    config: &CheckConfig,
-    counters: &Counters,
+    shrink: bool,
+    tally: &mut Tally,
 ) -> Vec<Finding> {
-    let mut client = run.target.client(config.timeout);
-    let mut other = run.other.as_ref().map(|t| t.client(config.timeout));
+    let mut client = run.target.client(run.timeout);
+    let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
     let mut findings = Vec::new();
     for ((_, kind, route), g) in groups.0 {
         let mut f = g.finding;
-        if config.shrink {
-            let (shrunk, requests) =
+        if shrink {
+            let (shrunk, sent) =
                 shrink_finding(run, &mut client, other.as_mut(), f, g.case, kind, &route).await;
-            counters.requests.fetch_add(requests, Ordering::Relaxed);
+            tally.merge(sent);
             f = shrunk;
         }
         if g.count > 1 {
@@ -546,7 +628,7 @@ async fn report_findings(
 }
 
 /// Shrinks `f`, shown by `case`, to the smallest simplification that still shows `kind` on
-/// `route` (at most [`shrink::BUDGET`] re-evaluations); the requests it sent.
+/// `route` (at most [`shrink::BUDGET`] re-evaluations); what it sent.
 async fn shrink_finding(
     run: &Run,
     client: &mut Client,
@@ -555,10 +637,10 @@ async fn shrink_finding(
     mut case: RequestInit,
     kind: CheckKind,
     route: &Option<String>,
-) -> (Finding, u64) {
+) -> (Finding, Tally) {
     let mut best = f;
     let mut budget = shrink::BUDGET;
-    let mut requests = 0;
+    let mut sent = Tally::default();
     'outer: loop {
         for candidate in shrink::simplifications(&case, &run.policy) {
             if budget == 0 {
@@ -566,7 +648,7 @@ async fn shrink_finding(
             }
             budget -= 1;
             let r = run.evaluate(&candidate, client, other.as_deref_mut()).await;
-            requests += r.requests;
+            sent.merge(r.tally);
             if let Some(found) = r
                 .findings
                 .into_iter()
@@ -579,7 +661,7 @@ async fn shrink_finding(
         }
         break;
     }
-    (best, requests)
+    (best, sent)
 }
 
 #[cfg(test)]
