@@ -321,22 +321,7 @@ impl Run {
             .iter()
             .filter_map(|(s, a)| a.as_ref().map(|a| (s, a.response.as_ref())));
         drafts.extend(hygiene::drafts(&scope, answered));
-        // Cache safety, on the first profile's play of a simple request (one exchange, no
-        // preflight: a preflight's answer is never stored, and a replayed actual response
-        // would only be read after a preflight the sibling may not pass).
-        let first = played.first();
-        let profile = first.and_then(|f| self.profiles.iter().find(|p| p.id == f.profile));
-        if let Some((first, profile)) = first.zip(profile) {
-            if let [(sent, _)] = first.exchanges.as_slice() {
-                let scope = vary::Scope {
-                    policy: &self.policy,
-                    route,
-                    case,
-                    profile,
-                };
-                drafts.extend(vary::draft(&scope, &sent.clone(), &mut ex).await);
-            }
-        }
+        drafts.extend(self.cache_safety(case, route, &played, &mut ex).await);
         let mut tally = ex.tally;
         if let (Some(other), Some(client)) = (&self.other, other_client) {
             let mut ex = Exchanger::new(other, client, self.retrier());
@@ -361,6 +346,30 @@ impl Run {
                 .collect(),
             tally,
         }
+    }
+
+    /// Cache safety, on the first profile's play of a simple request (one exchange, no
+    /// preflight: a preflight's answer is never stored, and a replayed actual response would
+    /// only be read after a preflight the sibling may not pass).
+    async fn cache_safety(
+        &self,
+        case: &RequestInit,
+        route: Option<&Route>,
+        played: &[Played],
+        ex: &mut Exchanger<'_>,
+    ) -> Option<Draft> {
+        let first = played.first()?;
+        let profile = self.profiles.iter().find(|p| p.id == first.profile)?;
+        let [(sent, _)] = first.exchanges.as_slice() else {
+            return None;
+        };
+        let scope = vary::Scope {
+            policy: &self.policy,
+            route,
+            case,
+            profile,
+        };
+        vary::draft(&scope, &sent.clone(), ex).await
     }
 }
 
