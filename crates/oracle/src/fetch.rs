@@ -254,6 +254,34 @@ impl<'r> Fetch<'r> {
         self.request.headers().iter().filter(|h| self.keeps(h))
     }
 
+    /// The request being fetched.
+    pub fn request(&self) -> &'r Request {
+        self.request
+    }
+
+    /// The profile the fetch runs under.
+    pub fn profile(&self) -> &'r Profile {
+        self.profile
+    }
+
+    /// What the caller has to do now: [`Next::Preflight`] while a preflight's answer is
+    /// awaited, [`Next::Request`] while the actual request's answer is, [`Next::Done`] once
+    /// the fetch is over (and [`Next::Preflight`] before [`Fetch::start`]).
+    pub fn awaiting(&self) -> Next {
+        self.pending()
+    }
+
+    /// The origin a preflight at the current hop is made for, serialized: the request's
+    /// serialized origin (R4, R5), or under D28 (Firefox) the request's own origin even at a
+    /// redirect-tainted hop. Its `Origin` header carries it (R24).
+    pub fn preflight_serialized_origin(&self) -> &'r str {
+        if self.profile.preflight_for_request_origin {
+            self.request.origin.serialization()
+        } else {
+            self.serialized_origin()
+        }
+    }
+
     /// The serialized request origin (R4): `null` when opaque or redirect-tainted (R5).
     #[inline]
     pub fn serialized_origin(&self) -> &'r str {
@@ -612,15 +640,10 @@ impl<'r> Fetch<'r> {
         };
         // D28: Firefox makes the preflight for the request's own origin even at a
         // redirect-tainted hop, where the standard uses `null` (R5, R24).
-        let preflight_origin = if self.profile.preflight_for_request_origin {
-            let own = self.request.origin.serialization();
-            if own != self.serialized_origin() {
-                self.note_deviations(&[RuleId::D28]);
-            }
-            own
-        } else {
-            self.serialized_origin()
-        };
+        let preflight_origin = self.preflight_serialized_origin();
+        if preflight_origin != self.serialized_origin() {
+            self.note_deviations(&[RuleId::D28]);
+        }
         // D28: and a preflight to the request's own origin is a same-origin request to
         // Firefox: no CORS check of its ACAO and ACAC.
         let cors_check = !(self.profile.preflight_for_request_origin
