@@ -259,6 +259,12 @@ impl<'r> Fetch<'r> {
         self.request
     }
 
+    /// Whether the current hop is a CORS request: response tainting `cors` (R21), set by the
+    /// first cross-origin URL of a request in mode `cors`.
+    pub fn cors_tainted(&self) -> bool {
+        self.tainting == Tainting::Cors
+    }
+
     /// The profile the fetch runs under.
     pub fn profile(&self) -> &'r Profile {
         self.profile

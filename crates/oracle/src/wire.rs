@@ -81,10 +81,23 @@ pub enum Line {
     Referer,
     /// `Origin` (R24–R27).
     Origin,
-    /// `Origin` when the request did not carry it at its first URL: Chromium adds it at a
-    /// later hop after the Fetch metadata headers. In a profile without this line, such an
-    /// `Origin` is written at [`Line::Origin`].
+    /// `Origin` when the request did not carry it at its first URL, or after a redirect that
+    /// changed the method (R58): Chromium writes it after the Fetch metadata headers then.
+    /// In a profile without this line, such an `Origin` is written at [`Line::Origin`].
     LateOrigin,
+    /// `Origin` of a CORS request (response tainting `cors`) only: Firefox writes it here
+    /// after a redirect.
+    CorsOrigin,
+    /// `Origin` of any other request (same-origin or no-cors): Firefox writes it here after
+    /// a redirect.
+    NonCorsOrigin,
+    /// The author's `Content-Type` of a request with a body, written apart from the other
+    /// author lines (Firefox after a redirect, where the body is attached again).
+    BodyContentType,
+    /// An author `Range` of a GET request holding one byte range, normalized
+    /// (`bytes=FIRST-LAST`), when [`WireRules::get_range_normalized`]: Chromium's HTTP cache
+    /// takes it out of the header list and writes it back last.
+    GetRange,
     /// `Sec-Fetch-Dest` (W6).
     SecFetchDest,
     /// `Sec-Fetch-Mode` (W6).
@@ -177,8 +190,14 @@ pub struct WireRules {
     /// D29 (Firefox `fetch()`): names sent once with the last value set instead of the
     /// combined value (W2), lowercase.
     pub single_value_names: &'static [&'static str],
+    /// An author `Range` of a GET request with one byte range is written at
+    /// [`Line::GetRange`], normalized, instead of among the author's lines (Chromium).
+    pub get_range_normalized: bool,
     /// D29 (Firefox `fetch()`): a request with a body sends the first `Content-Type` value.
     pub body_content_type_first: bool,
+    /// D29 (Firefox `fetch()`): an empty value replaces what the name had, and a value set
+    /// after an empty one replaces it, instead of being combined.
+    pub empty_value_replaces: bool,
     /// `Sec-Fetch-Site` after a redirect (W7, D30).
     pub site_after_redirect: SiteAfterRedirect,
     /// D30 (Firefox): a preflight's `Sec-Fetch-Site` is judged on its own URL only, not on
@@ -245,6 +264,8 @@ impl WireRules {
             storage_access: false,
             single_value_names: &[],
             body_content_type_first: false,
+            get_range_normalized: false,
+            empty_value_replaces: false,
             site_after_redirect: SiteAfterRedirect::Standard,
             preflight_site_own_url: false,
         }
@@ -271,6 +292,7 @@ impl WireRules {
             AcceptEncoding,
             AcceptLanguage,
             Cookie,
+            GetRange,
         ];
         const PREFLIGHT: &[Line] = &[
             Host,
@@ -313,8 +335,10 @@ impl WireRules {
             storage_access: true,
             single_value_names: &[],
             body_content_type_first: false,
+            get_range_normalized: true,
+            empty_value_replaces: false,
             site_after_redirect: SiteAfterRedirect::Standard,
-            preflight_site_own_url: false,
+            preflight_site_own_url: true,
         }
     }
 
@@ -339,16 +363,21 @@ impl WireRules {
             Priority,
             EmptyContentLength,
         ];
-        const FETCH_REDIRECTED: &[Line] = &[
+        // After a redirect the body (with its Content-Type and Content-Length) is attached
+        // first, then a CORS request's Origin, the other author lines, the Referer and a
+        // non-CORS request's Origin.
+        const REDIRECTED: &[Line] = &[
             Host,
             UserAgent,
             Accept,
             AcceptLanguage,
             AcceptEncoding,
-            Origin,
-            Author,
+            BodyContentType,
             ContentLength,
+            CorsOrigin,
+            Author,
             Referer,
+            NonCorsOrigin,
             SecFetchStorageAccess,
             Connection,
             Cookie,
@@ -377,25 +406,6 @@ impl WireRules {
             Priority,
             EmptyContentLength,
         ];
-        const XHR_REDIRECTED: &[Line] = &[
-            Host,
-            UserAgent,
-            Accept,
-            AcceptLanguage,
-            AcceptEncoding,
-            Author,
-            ContentLength,
-            Origin,
-            Referer,
-            SecFetchStorageAccess,
-            Connection,
-            Cookie,
-            SecFetchDest,
-            SecFetchMode,
-            SecFetchSite,
-            Priority,
-            EmptyContentLength,
-        ];
         const PREFLIGHT: &[Line] = &[
             Host,
             UserAgent,
@@ -417,9 +427,9 @@ impl WireRules {
         WireRules {
             preflight: PREFLIGHT,
             fetch: FETCH,
-            fetch_redirected: FETCH_REDIRECTED,
+            fetch_redirected: REDIRECTED,
             xhr: XHR,
-            xhr_redirected: XHR_REDIRECTED,
+            xhr_redirected: REDIRECTED,
             unordered: &[],
             connection: Some("keep-alive"),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0",
@@ -435,6 +445,8 @@ impl WireRules {
             storage_access: true,
             single_value_names: &["authorization", "content-type"],
             body_content_type_first: true,
+            get_range_normalized: false,
+            empty_value_replaces: true,
             site_after_redirect: SiteAfterRedirect::CrossSiteUnlessSameOrigin,
             preflight_site_own_url: true,
         }
@@ -689,6 +701,15 @@ pub fn request_with(
             .any(|(n, _)| eq_ignore_case(n, name.as_bytes()))
     };
     let trustworthy = potentially_trustworthy(url);
+    // Chromium's HTTP cache: a GET's single byte range, normalized, written last.
+    let get_range: Option<Vec<u8>> = if rules.get_range_normalized && fetch.method() == "GET" {
+        author
+            .iter()
+            .find(|(n, _)| eq_ignore_case(n, b"range"))
+            .and_then(|(_, v)| normalized_byte_range(v))
+    } else {
+        None
+    };
 
     let order = if preflight {
         rules.preflight
@@ -716,8 +737,20 @@ pub fn request_with(
         .hops
         .first()
         .is_some_and(|h| h.origin_header != OriginHeader::Absent);
-    let origin_late = !preflight && order.contains(&LateOrigin) && !first_hop_origin;
-    let site = sec_fetch_site(fetch, rules, preflight);
+    // Chromium writes Origin after the metadata headers when the request did not carry it
+    // at its first URL, or when a redirect changed the method (R58) and so rewrote it.
+    let origin_late = !preflight
+        && order.contains(&LateOrigin)
+        && (!first_hop_origin || fetch.method() != request.method);
+    let site = sec_fetch_site(
+        fetch,
+        rules.site_after_redirect,
+        rules.preflight_site_own_url,
+        preflight,
+    );
+    // W12: judged on the sites themselves (W7 as the standard computes it).
+    let really_cross_site =
+        sec_fetch_site(fetch, SiteAfterRedirect::Standard, false, preflight) == Site::CrossSite;
     let includes_credentials = !preflight && fetch.includes_credentials();
 
     for &line in order {
@@ -818,11 +851,25 @@ pub fn request_with(
                     }
                 }
             }
+            BodyContentType => {
+                if body_kind.is_some() {
+                    for (n, v) in author
+                        .iter()
+                        .filter(|(n, _)| eq_ignore_case(n, b"content-type"))
+                    {
+                        w.headers.push((n.clone(), v.clone()));
+                        w.lines.push(line);
+                    }
+                }
+            }
             Author => {
+                let apart = body_kind.is_some() && order.contains(&BodyContentType);
                 for (n, v) in &author {
                     let in_place = rules.author_in_place
                         && (eq_ignore_case(n, b"accept") || eq_ignore_case(n, b"accept-language"));
-                    if !in_place {
+                    let content_type = apart && eq_ignore_case(n, b"content-type");
+                    let range = get_range.is_some() && eq_ignore_case(n, b"range");
+                    if !in_place && !content_type && !range {
                         w.headers.push((n.clone(), v.clone()));
                         w.lines.push(line);
                     }
@@ -835,6 +882,17 @@ pub fn request_with(
             }
             Origin => {
                 if let Some(o) = origin.filter(|_| !origin_late) {
+                    w.push(line, "Origin", o.as_bytes(), RuleId::R24);
+                }
+            }
+            GetRange => {
+                if let Some(v) = &get_range {
+                    w.push_plain(line, "Range", v);
+                }
+            }
+            CorsOrigin | NonCorsOrigin => {
+                let cors = preflight || fetch.cors_tainted();
+                if let Some(o) = origin.filter(|_| cors == (line == CorsOrigin)) {
                     w.push(line, "Origin", o.as_bytes(), RuleId::R24);
                 }
             }
@@ -864,10 +922,7 @@ pub fn request_with(
                 }
             }
             SecFetchStorageAccess => {
-                if rules.storage_access
-                    && trustworthy
-                    && includes_credentials
-                    && site == Site::CrossSite
+                if rules.storage_access && trustworthy && includes_credentials && really_cross_site
                 {
                     w.push(line, "Sec-Fetch-Storage-Access", b"none", RuleId::W12);
                 }
@@ -1017,17 +1072,31 @@ fn author_lines(
                 .single_value_names
                 .iter()
                 .any(|s| eq_ignore_case(s.as_bytes(), name));
-        if single {
-            // D29: one value: the first Content-Type of a request with a body, else the last.
+        let body_type = !xhr
+            && has_body
+            && rules.body_content_type_first
+            && eq_ignore_case(name, b"content-type");
+        let empty = !xhr && rules.empty_value_replaces && (value.is_empty() || combined.is_empty());
+        if body_type {
+            // D29: the first Content-Type of a request with a body.
             deviated = true;
-            if !(has_body && rules.body_content_type_first && eq_ignore_case(name, b"content-type"))
-            {
-                *combined = value.clone();
-            }
+        } else if empty || single {
+            // D29: the empty value, a value set after an empty one, or the last value of a
+            // single-value name replaces.
+            deviated = true;
+            *combined = value.clone();
         } else {
             // W2: combine, `a, b`.
             combined.extend_from_slice(b", ");
             combined.extend_from_slice(value);
+        }
+    }
+    // W2: a field value has no leading or trailing whitespace (a combined value ending in
+    // an empty one loses its trailing space).
+    for (_, v) in &mut out {
+        let trimmed = crate::grammar::trim(v, crate::grammar::is_http_whitespace);
+        if trimmed.len() != v.len() {
+            *v = trimmed.to_vec();
         }
     }
     if !out.is_empty() {
@@ -1037,6 +1106,33 @@ fn author_lines(
         used.push(RuleId::D29);
     }
     out
+}
+
+/// A `Range` value holding one byte range (`bytes` in any case, whitespace around the
+/// tokens allowed), written back as `bytes=FIRST-[LAST]` or `bytes=-SUFFIX`; `None` for
+/// anything else (several ranges, a last before the first, another unit).
+fn normalized_byte_range(value: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(value).ok()?;
+    let (unit, spec) = text.split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = (first.trim(), last.trim());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (digits(first), digits(last)) {
+        (true, true) => {
+            let (f, l) = (first.parse::<u64>().ok()?, last.parse::<u64>().ok()?);
+            (f <= l).then(|| format!("bytes={f}-{l}").into_bytes())
+        }
+        (true, false) if last.is_empty() => {
+            Some(format!("bytes={}-", first.parse::<u64>().ok()?).into_bytes())
+        }
+        (false, true) if first.is_empty() => {
+            Some(format!("bytes=-{}", last.parse::<u64>().ok()?).into_bytes())
+        }
+        _ => None,
+    }
 }
 
 /// The value of `Sec-Fetch-Site`.
@@ -1060,9 +1156,14 @@ impl Site {
 /// W7: `same-origin`, lowered to `same-site` by a URL of the URL list that is not same
 /// origin with the request's origin, and to `cross-site` by one that is not same site.
 /// A preflight's URL list is the request's (W11); D30 under Firefox.
-fn sec_fetch_site(fetch: &Fetch<'_>, rules: &WireRules, preflight: bool) -> Site {
+fn sec_fetch_site(
+    fetch: &Fetch<'_>,
+    after_redirect: SiteAfterRedirect,
+    preflight_own_url: bool,
+    preflight: bool,
+) -> Site {
     let request = fetch.request();
-    let own_url_only = preflight && rules.preflight_site_own_url;
+    let own_url_only = preflight && preflight_own_url;
     let urls: Vec<&Url> = if own_url_only {
         vec![fetch.current_url()]
     } else {
@@ -1085,7 +1186,7 @@ fn sec_fetch_site(fetch: &Fetch<'_>, rules: &WireRules, preflight: bool) -> Site
     if !own_url_only
         && urls.len() > 1
         && site != Site::SameOrigin
-        && rules.site_after_redirect == SiteAfterRedirect::CrossSiteUnlessSameOrigin
+        && after_redirect == SiteAfterRedirect::CrossSiteUnlessSameOrigin
     {
         site = Site::CrossSite;
     }
