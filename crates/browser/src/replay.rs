@@ -350,6 +350,7 @@ pub fn expected_wire(
         Input::Case(c) => vec![c.as_ref()],
         Input::Steps(s) => s.steps.iter().collect(),
     };
+    let jar = cases.iter().any(|c| job_sets_cookies(c));
     let mut out = Vec::with_capacity(cases.len());
     let mut last = 0.0f64;
     for (i, case) in cases.into_iter().enumerate() {
@@ -357,6 +358,9 @@ pub fn expected_wire(
         last = at;
         let hops = seen.get(i).map(Vec::as_slice).unwrap_or_default();
         let form_data = case.request.body.as_deref() == Some("formdata");
+        // Cookies set by the answers (`Set-Cookie`) are the browser's cookie jar, which the
+        // oracle does not model: for such a job the cookie the browser held is taken from
+        // the request it sent (the wire module still decides whether and where it goes).
         let mut sent = Vec::new();
         run_case_with(case, &profile, &mut cache, at, "", |fetch| {
             let hop = fetch.outcome().hops.len().saturating_sub(1);
@@ -370,9 +374,30 @@ pub fn expected_wire(
             } else {
                 None
             };
-            let cookie = (fetch.current_url().host_str() == Some(page_host)).then_some(PAGE_COOKIE);
+            let recorded_cookie = hops
+                .get(hop)
+                .and_then(|h| {
+                    if preflight {
+                        h.preflight_wire.first()
+                    } else {
+                        h.request_wire.first()
+                    }
+                })
+                .and_then(|w| {
+                    w.lines
+                        .iter()
+                        .find_map(|l| l.strip_prefix("Cookie: "))
+                        .map(|c| c.chars().map(|c| c as u8).collect::<Vec<u8>>())
+                });
+            let page_cookie =
+                (fetch.current_url().host_str() == Some(page_host)).then(|| PAGE_COOKIE.to_vec());
+            let cookie = if jar {
+                recorded_cookie.or(page_cookie)
+            } else {
+                page_cookie
+            };
             let wire_input = WireInput {
-                cookie,
+                cookie: cookie.as_deref(),
                 body: body.as_deref(),
                 document_url: None,
             };
@@ -385,6 +410,23 @@ pub fn expected_wire(
         out.push(sent);
     }
     Ok(out)
+}
+
+/// Whether an answer of the case sets a cookie.
+fn job_sets_cookies(case: &CaseJson) -> bool {
+    let sets = |r: &Option<ResponseJson>| {
+        r.as_ref().is_some_and(|r| {
+            r.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        })
+    };
+    sets(&case.preflight_response)
+        || sets(&case.response)
+        || case
+            .redirects
+            .iter()
+            .any(|h| sets(&h.preflight_response) || sets(&h.response))
 }
 
 /// The line the oracle expects as the browser would write it (`Name: value`, Latin-1).

@@ -187,6 +187,10 @@ pub struct WireRules {
     pub priority_preflight: Option<&'static str>,
     /// `Sec-Fetch-Storage-Access: none` on a cross-site request that includes credentials.
     pub storage_access: bool,
+    /// ... also on a preflight for a request whose credentials mode is `include`.
+    pub storage_access_preflight: bool,
+    /// ... also on an actual request after a redirect.
+    pub storage_access_redirected: bool,
     /// D29 (Firefox `fetch()`): names sent once with the last value set instead of the
     /// combined value (W2), lowercase.
     pub single_value_names: &'static [&'static str],
@@ -262,6 +266,8 @@ impl WireRules {
             priority_xhr: None,
             priority_preflight: None,
             storage_access: false,
+            storage_access_preflight: false,
+            storage_access_redirected: false,
             single_value_names: &[],
             body_content_type_first: false,
             get_range_normalized: false,
@@ -333,6 +339,8 @@ impl WireRules {
             priority_xhr: None,
             priority_preflight: None,
             storage_access: true,
+            storage_access_preflight: false,
+            storage_access_redirected: true,
             single_value_names: &[],
             body_content_type_first: false,
             get_range_normalized: true,
@@ -443,6 +451,8 @@ impl WireRules {
             priority_xhr: None,
             priority_preflight: Some("u=4"),
             storage_access: true,
+            storage_access_preflight: true,
+            storage_access_redirected: false,
             single_value_names: &["authorization", "content-type"],
             body_content_type_first: true,
             get_range_normalized: false,
@@ -922,8 +932,13 @@ pub fn request_with(
                 }
             }
             SecFetchStorageAccess => {
-                if rules.storage_access && trustworthy && includes_credentials && really_cross_site
-                {
+                let credentials = if preflight {
+                    rules.storage_access_preflight
+                        && request.credentials == crate::request::CredentialsMode::Include
+                } else {
+                    includes_credentials && (rules.storage_access_redirected || !redirected)
+                };
+                if rules.storage_access && trustworthy && credentials && really_cross_site {
                     w.push(line, "Sec-Fetch-Storage-Access", b"none", RuleId::W12);
                 }
             }
@@ -1042,8 +1057,9 @@ impl Writer {
             .iter()
             .find(|(n, _)| eq_ignore_case(n, name.as_bytes()))
         {
-            Some((n, v)) if in_place => {
-                self.headers.push((n.clone(), v.clone()));
+            Some((_, v)) if in_place => {
+                // The default's line, its name as the browser writes it, the author's value.
+                self.headers.push((name.as_bytes().to_vec(), v.clone()));
                 self.lines.push(line);
             }
             Some(_) => {}
@@ -1062,7 +1078,7 @@ fn author_lines(
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut deviated = false;
-    for (name, value) in fetch.headers() {
+    for (name, value) in fetch.sent_headers() {
         let Some((_, combined)) = out.iter_mut().find(|(n, _)| eq_ignore_case(n, name)) else {
             out.push((name.clone(), value.clone()));
             continue;
