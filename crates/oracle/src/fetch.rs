@@ -290,7 +290,8 @@ impl<'r> Fetch<'r> {
 
     /// The header list the browser sends at the current hop: [`Fetch::headers`], except that
     /// under D24 (Firefox, [`Profile::repreflight_after_redirect`]) only the latest redirect's
-    /// removals apply (R58, R59), so a header an earlier redirect removed is sent again.
+    /// removal of `Authorization` applies (R59), so an `Authorization` an earlier redirect
+    /// removed is sent again; the body's headers, once gone with the body (R58), stay gone.
     pub fn sent_headers(&self) -> impl Iterator<Item = &'r (Vec<u8>, Vec<u8>)> + '_ {
         let latest_only = self.profile.repreflight_after_redirect;
         self.request.headers().iter().filter(move |h| {
@@ -298,7 +299,7 @@ impl<'r> Fetch<'r> {
                 return self.keeps(h);
             }
             let name = &h.0;
-            let body = self.latest_removed_body_headers
+            let body = self.body_headers_removed
                 && REQUEST_BODY_HEADERS.iter().any(|b| eq_ignore_case(b, name));
             let auth = self.latest_removed_authorization && eq_ignore_case(name, b"authorization");
             !(body || auth)

@@ -11,6 +11,7 @@
 //! - [`Fetch`]: the fetch algorithm, sans I/O: it says what to send, takes the answers.
 //! - [`PreflightCache`]: the preflight cache as explicit state with time as input.
 //! - [`Profile`]: the standard, Chromium and Firefox, deviations as data.
+//! - [`wire`]: the request a browser writes on the wire for a [`Fetch`] state (W1–W12).
 //! - [`intent`]: what a policy intends for a request (three-valued).
 //!
 //! ```

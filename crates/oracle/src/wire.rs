@@ -191,6 +191,9 @@ pub struct WireRules {
     pub storage_access_preflight: bool,
     /// ... also on an actual request after a redirect.
     pub storage_access_redirected: bool,
+    /// A combined value is written without leading and trailing whitespace (W2); Firefox
+    /// writes an XHR's combined value as it is (`a, ` when the last value was empty).
+    pub combined_value_trimmed: bool,
     /// D29 (Firefox `fetch()`): names sent once with the last value set instead of the
     /// combined value (W2), lowercase.
     pub single_value_names: &'static [&'static str],
@@ -268,6 +271,7 @@ impl WireRules {
             storage_access: false,
             storage_access_preflight: false,
             storage_access_redirected: false,
+            combined_value_trimmed: true,
             single_value_names: &[],
             body_content_type_first: false,
             get_range_normalized: false,
@@ -341,6 +345,7 @@ impl WireRules {
             storage_access: true,
             storage_access_preflight: false,
             storage_access_redirected: true,
+            combined_value_trimmed: true,
             single_value_names: &[],
             body_content_type_first: false,
             get_range_normalized: true,
@@ -453,6 +458,7 @@ impl WireRules {
             storage_access: true,
             storage_access_preflight: true,
             storage_access_redirected: false,
+            combined_value_trimmed: false,
             single_value_names: &["authorization", "content-type"],
             body_content_type_first: true,
             get_range_normalized: false,
@@ -1109,7 +1115,7 @@ fn author_lines(
     }
     // W2: a field value has no leading or trailing whitespace (a combined value ending in
     // an empty one loses its trailing space).
-    for (_, v) in &mut out {
+    for (_, v) in out.iter_mut().filter(|_| rules.combined_value_trimmed) {
         let trimmed = crate::grammar::trim(v, crate::grammar::is_http_whitespace);
         if trimmed.len() != v.len() {
             *v = trimmed.to_vec();
