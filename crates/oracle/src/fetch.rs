@@ -163,6 +163,9 @@ pub struct Fetch<'r> {
     /// unsafe names minus these).
     latest_removed_body_headers: bool,
     latest_removed_authorization: bool,
+    /// D24: the latest redirect's status would turn the request's original method into GET
+    /// (R58 on the method script asked for).
+    latest_rewrites_original_method: bool,
     /// D26: script-set client hints are gone after a redirect to another origin.
     client_hints_removed: bool,
     tainting: Tainting,
@@ -205,6 +208,7 @@ impl<'r> Fetch<'r> {
             authorization_removed: false,
             latest_removed_body_headers: false,
             latest_removed_authorization: false,
+            latest_rewrites_original_method: false,
             client_hints_removed: false,
             tainting: Tainting::Unset,
             with_preflight: false,
@@ -289,9 +293,11 @@ impl<'r> Fetch<'r> {
     }
 
     /// The header list the browser sends at the current hop: [`Fetch::headers`], except that
-    /// under D24 (Firefox, [`Profile::repreflight_after_redirect`]) only the latest redirect's
-    /// removal of `Authorization` applies (R59), so an `Authorization` an earlier redirect
-    /// removed is sent again; the body's headers, once gone with the body (R58), stay gone.
+    /// under D24 (Firefox, [`Profile::repreflight_after_redirect`]) the request's own list
+    /// goes out minus what the latest redirect removes (R59 for `Authorization`; R58's
+    /// request-body headers when that redirect's status would rewrite the request's original
+    /// method to GET): a header an earlier redirect removed is sent again (the body itself
+    /// stays gone).
     pub fn sent_headers(&self) -> impl Iterator<Item = &'r (Vec<u8>, Vec<u8>)> + '_ {
         let latest_only = self.profile.repreflight_after_redirect;
         self.request.headers().iter().filter(move |h| {
@@ -299,7 +305,7 @@ impl<'r> Fetch<'r> {
                 return self.keeps(h);
             }
             let name = &h.0;
-            let body = self.body_headers_removed
+            let body = self.latest_rewrites_original_method
                 && REQUEST_BODY_HEADERS.iter().any(|b| eq_ignore_case(b, name));
             let auth = self.latest_removed_authorization && eq_ignore_case(name, b"authorization");
             !(body || auth)
@@ -849,6 +855,10 @@ impl<'r> Fetch<'r> {
         self.latest_removed_body_headers = ((response.status == 301 || response.status == 302)
             && self.method == "POST")
             || (response.status == 303 && self.method != "GET" && self.method != "HEAD");
+        let original = self.request.method.as_str();
+        self.latest_rewrites_original_method = ((response.status == 301 || response.status == 302)
+            && original == "POST")
+            || (response.status == 303 && original != "GET" && original != "HEAD");
         if self.latest_removed_body_headers {
             self.method = "GET";
             self.body_headers_removed = true;

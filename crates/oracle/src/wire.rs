@@ -783,11 +783,7 @@ pub fn request_with(
                 };
                 w.push(line, "Host", value.as_bytes(), RuleId::W1);
             }
-            Connection => {
-                if let Some(v) = rules.connection {
-                    w.push_plain(line, "Connection", v.as_bytes());
-                }
-            }
+            Connection => w.push_some(line, "Connection", rules.connection),
             ContentLength => {
                 // W4: the body's length.
                 if body_kind.is_some() {
@@ -862,9 +858,7 @@ pub fn request_with(
                     } else {
                         rules.accept_encoding_other
                     };
-                    if let Some(v) = v {
-                        w.push_plain(line, "Accept-Encoding", v.as_bytes());
-                    }
+                    w.push_some(line, "Accept-Encoding", v);
                 }
             }
             BodyContentType => {
@@ -956,9 +950,7 @@ pub fn request_with(
                 } else {
                     rules.priority_fetch
                 };
-                if let Some(v) = v {
-                    w.push_plain(line, "Priority", v.as_bytes());
-                }
+                w.push_some(line, "Priority", v);
             }
             Cookie => {
                 // W10: with credentials included, the cookies the browser holds.
@@ -1039,6 +1031,13 @@ impl Writer {
         self.push_plain(line, name, value);
         if !self.rules.contains(&rule) {
             self.rules.push(rule);
+        }
+    }
+
+    /// A line whose value the profile's data gives, if it gives one.
+    fn push_some(&mut self, line: Line, name: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.push_plain(line, name, v.as_bytes());
         }
     }
 
