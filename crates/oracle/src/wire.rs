@@ -524,7 +524,7 @@ impl WireRequest {
     /// ```
     /// # use corsproof_oracle::{Fetch, PreflightCache, Profile, Request, RequestInit, Origin};
     /// # let init = RequestInit::new(url::Url::parse("http://api.test/x").unwrap(),
-    /// #     Org::parse_serialized("http://app.test").unwrap());
+    /// #     Origin::parse_serialized("http://app.test").unwrap());
     /// # let profile = Profile::fetch();
     /// # let request = Request::construct(init, &profile).unwrap();
     /// # let mut fetch = Fetch::new(&request, &profile);
@@ -606,7 +606,7 @@ pub fn canonical_body(body: &Body) -> Option<Vec<u8>> {
 /// use corsproof_oracle::{wire, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit};
 /// let mut init = RequestInit::new(
 ///     url::Url::parse("https://api.test/items?id=1").unwrap(),
-///     Org::parse_serialized("https://app.test").unwrap(),
+///     Origin::parse_serialized("https://app.test").unwrap(),
 /// );
 /// init.method = "put".into();
 /// init.headers.push((b"Authorization".to_vec(), b"Bearer corsproof".to_vec()));
@@ -652,7 +652,7 @@ pub fn request(
 /// use corsproof_oracle::{wire, Body, Fetch, Origin, PreflightCache, Profile, Request, RequestInit};
 /// let mut init = RequestInit::new(
 ///     url::Url::parse("https://api.test/upload").unwrap(),
-///     Org::parse_serialized("https://app.test").unwrap(),
+///     Origin::parse_serialized("https://app.test").unwrap(),
 /// );
 /// init.method = "POST".into();
 /// init.body = Some(Body::Text);
@@ -765,8 +765,8 @@ pub fn request_with(
         preflight,
     );
     // W12: judged on the sites themselves (W7 as the standard computes it).
-    let really_cross_site =
-        sec_fetch_site(fetch, SiteAfterRedirect::Standard, false, preflight) == Site::CrossSite;
+    let really_cross_site = sec_fetch_site(fetch, SiteAfterRedirect::Standard, false, preflight)
+        == FetchSite::CrossSite;
     let includes_credentials = !preflight && fetch.includes_credentials();
 
     for &line in order {
@@ -1158,18 +1158,18 @@ fn normalized_byte_range(value: &[u8]) -> Option<Vec<u8>> {
 
 /// The value of `Sec-Fetch-Site`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Site {
+enum FetchSite {
     SameOrigin,
     SameSite,
     CrossSite,
 }
 
-impl Site {
+impl FetchSite {
     fn as_str(self) -> &'static str {
         match self {
-            Site::SameOrigin => "same-origin",
-            Site::SameSite => "same-site",
-            Site::CrossSite => "cross-site",
+            FetchSite::SameOrigin => "same-origin",
+            FetchSite::SameSite => "same-site",
+            FetchSite::CrossSite => "cross-site",
         }
     }
 }
@@ -1182,7 +1182,7 @@ fn sec_fetch_site(
     after_redirect: SiteAfterRedirect,
     preflight_own_url: bool,
     preflight: bool,
-) -> Site {
+) -> FetchSite {
     let request = fetch.request();
     let own_url_only = preflight && preflight_own_url;
     let urls: Vec<&Url> = if own_url_only {
@@ -1192,24 +1192,24 @@ fn sec_fetch_site(
             .chain(fetch.redirect_urls().iter())
             .collect()
     };
-    let mut site = Site::SameOrigin;
+    let mut site = FetchSite::SameOrigin;
     for url in &urls {
         let o = Org::of_url(url);
         if o.same_origin(&request.origin) {
             continue;
         }
-        site = site.max(Site::SameSite);
+        site = site.max(FetchSite::SameSite);
         if !same_site(&o, &request.origin) {
-            site = Site::CrossSite;
+            site = FetchSite::CrossSite;
             break;
         }
     }
     if !own_url_only
         && urls.len() > 1
-        && site != Site::SameOrigin
+        && site != FetchSite::SameOrigin
         && after_redirect == SiteAfterRedirect::CrossSiteUnlessSameOrigin
     {
-        site = Site::CrossSite;
+        site = FetchSite::CrossSite;
     }
     site
 }
