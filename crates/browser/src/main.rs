@@ -101,9 +101,14 @@ fn line(name: &str, t: &Tally, unit: &str) -> String {
     } else {
         String::new()
     };
+    let wire_pct = if t.wire_compared == 0 {
+        100.0
+    } else {
+        100.0 * t.wire_agreed as f64 / t.wire_compared as f64
+    };
     format!(
-        "  {name:<16} {:>6} replayed ({:>6} {unit}, {} preflight-cache hits), {:>6} agree ({pct:.2} %){ambiguous}, {:.1} s, {rate:.0} {unit}/s",
-        t.replayed, t.steps, t.cache_hits, t.agreed, t.seconds
+        "  {name:<16} {:>6} replayed ({:>6} {unit}, {} preflight-cache hits), {:>6} agree ({pct:.2} %){ambiguous}, {:.1} s, {rate:.0} {unit}/s\n  {:<16} {:>6} requests compared line by line with the wire module, {:>6} equal ({wire_pct:.2} %)",
+        t.replayed, t.steps, t.cache_hits, t.agreed, t.seconds, "", t.wire_compared, t.wire_agreed
     )
 }
 

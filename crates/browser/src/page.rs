@@ -9,6 +9,8 @@ pub const PAGE: &str = r#"<!doctype html>
 <title>corsproof browser differential</title>
 <script>
 "use strict";
+// A cookie for the page's host: credentialed requests to it carry `Cookie: corsproof=1`.
+document.cookie = "corsproof=1; path=/";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const STEP_TIMEOUT_MS = 15000;
 function makeBody(kind) {

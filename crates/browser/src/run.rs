@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::generate::{self, Origins};
 use crate::launch::{Browser, Running};
 use crate::page::PAGE;
-use crate::replay::{compare_step, repeats, Replay, StepResult};
+use crate::replay::{compare_step, compare_step_wire, expected_wire, repeats, Replay, StepResult};
 use crate::server::{HopSeen, Servers};
 use crate::vectors::{self, Mapped};
 
@@ -126,6 +126,10 @@ pub struct Tally {
     pub timing_ambiguous: usize,
     /// Seconds the batches of this kind took (browser start-up excluded).
     pub seconds: f64,
+    /// Requests (preflights included) compared line by line with the oracle's wire module.
+    pub wire_compared: usize,
+    /// ... equal to what the wire module says (modulo the volatile values).
+    pub wire_agreed: usize,
 }
 
 /// The result of a run.
@@ -334,6 +338,12 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     }
     let seconds = t0.elapsed().as_secs_f64();
 
+    let page_host = url::Url::parse(&servers.page_origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let oracle_profile = corsproof_oracle::Profile::by_name(profile)
+        .ok_or_else(|| Error::Report(format!("no oracle profile {profile}")))?;
     let mut tallies: BTreeMap<Kind, Tally> = BTreeMap::new();
     let mut disagreements = Vec::new();
     let mut repeated = Vec::new();
@@ -367,10 +377,24 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
                 r.steps.len()
             ));
         }
+        // What the oracle's wire module says each request looks like on the wire.
+        let wire = expected_wire(&input, &seen, &page_host).map_err(|source| Error::Case {
+            label: r.label.clone(),
+            source,
+        })?;
         for (i, (o, b)) in oracle.iter().zip(&script).enumerate() {
             let hops = seen.get(i).map(Vec::as_slice).unwrap_or_default();
             let xhr = r.steps.get(i).is_some_and(|s| s.request.use_cors_preflight);
-            for d in compare_step(o, b, hops, xhr) {
+            let mut step_diffs = compare_step(o, b, hops, xhr);
+            let (compared, wire_diffs) = compare_step_wire(
+                wire.get(i).map(Vec::as_slice).unwrap_or_default(),
+                &oracle_profile,
+                hops,
+            );
+            t.wire_compared += compared;
+            t.wire_agreed += compared - wire_diffs.len().min(compared);
+            step_diffs.extend(wire_diffs);
+            for d in step_diffs {
                 diffs.push(if r.steps.len() > 1 {
                     format!("step {i}: {d}")
                 } else {

@@ -37,6 +37,28 @@ pub struct HopSeen {
     pub preflights: Vec<Vec<(String, String)>>,
     /// Each other request.
     pub requests: Vec<RequestSeen>,
+    /// Each preflight exactly as received.
+    pub preflight_wire: Vec<WireSeen>,
+    /// Each other request exactly as received.
+    pub request_wire: Vec<WireSeen>,
+}
+
+/// A request exactly as it reached a scripted path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WireSeen {
+    /// The request line, then each header line, as received (Latin-1, line ends removed).
+    pub lines: Vec<String>,
+    /// The body (Latin-1).
+    pub body: String,
+}
+
+impl WireSeen {
+    fn of(req: &RawRequest) -> WireSeen {
+        WireSeen {
+            lines: req.raw_lines.clone(),
+            body: req.body.iter().map(|&b| char::from(b)).collect(),
+        }
+    }
 }
 
 /// A non-preflight request that reached a scripted path.
@@ -278,6 +300,7 @@ fn scripted(req: &RawRequest, shared: &Shared, out: &mut impl Write) -> std::io:
                     }
                     if let Some(h) = seen.get_mut(hop) {
                         if is_preflight {
+                            h.preflight_wire.push(WireSeen::of(req));
                             h.preflights.push(
                                 req.headers
                                     .iter()
@@ -289,6 +312,7 @@ fn scripted(req: &RawRequest, shared: &Shared, out: &mut impl Write) -> std::io:
                                     .collect(),
                             );
                         } else {
+                            h.request_wire.push(WireSeen::of(req));
                             h.requests.push(RequestSeen {
                                 method: req.method.clone(),
                                 origin: req.header("origin").map(str::to_string),

@@ -130,6 +130,9 @@ pub struct RawRequest {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// The request line and every header line exactly as received (bytes decoded as
+    /// Latin-1, line ends removed), in order.
+    pub raw_lines: Vec<String>,
 }
 
 impl RawRequest {
@@ -165,6 +168,7 @@ pub enum ReadError {
 /// let r = read_request(&mut input).unwrap();
 /// assert_eq!(r.method, "OPTIONS");
 /// assert_eq!(r.header("access-control-request-method"), Some("PUT"));
+/// assert_eq!(r.raw_lines, ["OPTIONS /c/1 HTTP/1.1", "Host: x", "Access-Control-Request-Method: PUT"]);
 /// assert!(read_request(&mut &b"GET /\r\n\r\n"[..]).is_err());
 /// ```
 pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
@@ -216,7 +220,9 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
         )));
     }
     let mut headers = Vec::new();
+    let mut raw_lines = vec![request_line.to_string()];
     for line in lines.filter(|l| !l.is_empty()) {
+        raw_lines.push(line.to_string());
         let Some((n, v)) = line.split_once(':') else {
             return Err(ReadError::Malformed(format!(
                 "header line {line:?} has no colon"
@@ -229,6 +235,7 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
         target: target.to_string(),
         headers,
         body: Vec::new(),
+        raw_lines,
     };
     if req.header("transfer-encoding").is_some() {
         return Err(ReadError::Malformed(

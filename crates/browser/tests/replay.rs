@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use corsproof_browser::generate::{self, GenAnswer, GenCase, GenHop, Origins};
 use corsproof_browser::launch::Browser;
-use corsproof_browser::replay::{compare_step, StepResult};
+use corsproof_browser::replay::{compare_step, compare_wire, StepResult};
 use corsproof_browser::run::{run, Options};
 use corsproof_browser::server::Servers;
+use corsproof_browser::server::WireSeen;
 use corsproof_browser::vectors::{self, Mapped};
 use corsproof_case::{CredentialsJson, RequestJson};
+use corsproof_oracle::{wire, Fetch, Next, Origin, PreflightCache, Profile, Request, Response};
 
 fn request(method: &str, headers: Vec<(String, String)>) -> RequestJson {
     RequestJson {
@@ -88,6 +90,18 @@ fn scripted_server_answers_exactly_and_records_what_reached_it() {
     assert!(actual.contains("\r\nX-Other: a,\tb\r\n"), "{actual}");
     let seen = servers.seen("t1");
     assert_eq!(seen[0][0].preflights.len(), 1);
+    // Every line is recorded as it arrived.
+    assert_eq!(
+        seen[0][0].preflight_wire[0].lines,
+        [
+            "OPTIONS /c/t1/0/0 HTTP/1.1",
+            "Host: x",
+            "Origin: http://o.test",
+            "Access-Control-Request-Method: PUT",
+            "Access-Control-Request-Headers: x-custom"
+        ]
+    );
+    assert_eq!(seen[0][0].request_wire[0].lines[3], "Content-Length: 0");
     assert!(seen[0][0].preflights[0]
         .contains(&("Access-Control-Request-Headers".into(), "x-custom".into())));
     assert_eq!(seen[0][0].requests.len(), 1);
@@ -253,10 +267,92 @@ fn chromium_agrees_with_the_oracle_on_a_short_run() {
     })
     .unwrap();
     assert_eq!(summary.cases.replayed, 150);
+    assert!(summary.cases.wire_compared >= 100, "{:?}", summary.cases);
     assert_eq!(summary.sequences.replayed, 10);
     assert!(
         summary.disagreements.is_empty(),
         "{:#?}",
         summary.disagreements.first()
     );
+}
+
+/// The wire comparison: equal modulo the volatile values and the order of Chromium's hashed
+/// header map; a line more, or lines swapped elsewhere, is a difference.
+#[test]
+fn wire_comparison_ignores_only_volatile_values_and_the_unordered_span() {
+    let profile = Profile::chromium();
+    let mut init = corsproof_oracle::RequestInit::new(
+        url::Url::parse("http://127.0.0.1:81/x?y").unwrap(),
+        Origin::parse_serialized("http://127.0.0.1:8080").unwrap(),
+    );
+    init.method = "PUT".into();
+    init.headers = vec![
+        (b"Authorization".to_vec(), b"Bearer corsproof".to_vec()),
+        (b"X-A".to_vec(), b"1".to_vec()),
+        (b"Authorization".to_vec(), b"1".to_vec()),
+    ];
+    let request = Request::construct(init, &profile).unwrap();
+    let mut fetch = Fetch::new(&request, &profile);
+    let mut cache = PreflightCache::default();
+    assert_eq!(fetch.start(&mut cache, 0.0), Next::Preflight);
+    let ok = Response::new(
+        204,
+        [
+            ("Access-Control-Allow-Origin", "http://127.0.0.1:8080"),
+            ("Access-Control-Allow-Methods", "PUT"),
+            ("Access-Control-Allow-Headers", "authorization, x-a"),
+        ],
+    );
+    assert_eq!(
+        fetch.on_preflight_response(&ok, &mut cache, 0.0),
+        Next::Request
+    );
+    let w = wire::request(&fetch, &profile, None).unwrap();
+    let render = |(n, v): &(Vec<u8>, Vec<u8>)| {
+        format!(
+            "{}: {}",
+            String::from_utf8_lossy(n),
+            String::from_utf8_lossy(v)
+        )
+    };
+    let mut lines: Vec<String> = w.headers.iter().map(render).collect();
+    assert!(lines.contains(&"Authorization: Bearer corsproof, 1".to_string()));
+    // Another build and platform, and the hashed span in another order: still equal.
+    for l in lines.iter_mut() {
+        if l.starts_with("User-Agent:") {
+            *l = "User-Agent: Mozilla/5.0 Other/1".into();
+        }
+        if l.starts_with("sec-ch-ua:") {
+            *l = "sec-ch-ua: \"Chromium\";v=\"999\"".into();
+        }
+    }
+    lines[w.unordered.clone()].reverse();
+    let seen = |lines: &[String]| WireSeen {
+        lines: std::iter::once("PUT /x?y HTTP/1.1".to_string())
+            .chain(lines.iter().cloned())
+            .collect(),
+        body: String::new(),
+    };
+    assert_eq!(compare_wire(&w, &profile, &seen(&lines)), None);
+    // Two Authorization lines, as a client sending the header list line by line would.
+    let mut two = lines.clone();
+    let at = two
+        .iter()
+        .position(|l| l.starts_with("Authorization"))
+        .unwrap();
+    two[at] = "Authorization: Bearer corsproof".into();
+    two.insert(at + 1, "Authorization: 1".into());
+    assert!(compare_wire(&w, &profile, &seen(&two)).is_some());
+    // Origin and Sec-Fetch-Site swapped (outside the hashed span).
+    let mut swapped = lines.clone();
+    let o = swapped
+        .iter()
+        .position(|l| l.starts_with("Origin:"))
+        .unwrap();
+    swapped.swap(o, o + 1);
+    assert!(compare_wire(&w, &profile, &seen(&swapped)).is_some());
+    // Another request line.
+    let mut other = seen(&lines);
+    other.lines[0] = "put /x?y HTTP/1.1".into();
+    assert!(compare_wire(&w, &profile, &other).is_some());
 }

@@ -557,6 +557,31 @@ pub fn run_case(
     now: Seconds,
     where_: &str,
 ) -> Result<Output, CaseError> {
+    run_case_with(case, profile, cache, now, where_, |_| {})
+}
+
+/// [`run_case`], calling `on_send` with the fetch each time it says what to send (a
+/// preflight or a request, [`Fetch::awaiting`]), before the answer is given to it.
+///
+/// ```
+/// use corsproof_case::{run_case_with, CaseJson};
+/// use corsproof_oracle::{PreflightCache, Profile};
+/// let case: CaseJson = serde_json::from_str(r#"{"request": {"url": "https://a.test/",
+///   "origin": "https://b.test", "method": "PUT"}, "preflight_response": {"status": 500}}"#).unwrap();
+/// let mut sent = Vec::new();
+/// let out = run_case_with(&case, &Profile::fetch(), &mut PreflightCache::default(), 0.0, "",
+///     |f| sent.push(f.awaiting())).unwrap();
+/// assert_eq!(sent, [corsproof_oracle::Next::Preflight]);
+/// assert!(!out.sent);
+/// ```
+pub fn run_case_with(
+    case: &CaseJson,
+    profile: &Profile,
+    cache: &mut PreflightCache,
+    now: Seconds,
+    where_: &str,
+    mut on_send: impl FnMut(&Fetch<'_>),
+) -> Result<Output, CaseError> {
     let init = to_init(&case.request, where_)?;
     let mut answers: Vec<(Option<Response>, Option<Response>)> =
         Vec::with_capacity(1 + case.redirects.len());
@@ -587,6 +612,9 @@ pub fn run_case(
     loop {
         let hop = fetch.outcome().hops.len().saturating_sub(1);
         let answer = answers.get(hop);
+        if next != Next::Done {
+            on_send(&fetch);
+        }
         next = match next {
             Next::Done => break,
             Next::Preflight => match answer.and_then(|a| a.0.as_ref()) {

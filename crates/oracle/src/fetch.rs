@@ -163,6 +163,9 @@ pub struct Fetch<'r> {
     /// unsafe names minus these).
     latest_removed_body_headers: bool,
     latest_removed_authorization: bool,
+    /// D24: the latest redirect's status would turn the request's original method into GET
+    /// (R58 on the method script asked for).
+    latest_rewrites_original_method: bool,
     /// D26: script-set client hints are gone after a redirect to another origin.
     client_hints_removed: bool,
     tainting: Tainting,
@@ -205,6 +208,7 @@ impl<'r> Fetch<'r> {
             authorization_removed: false,
             latest_removed_body_headers: false,
             latest_removed_authorization: false,
+            latest_rewrites_original_method: false,
             client_hints_removed: false,
             tainting: Tainting::Unset,
             with_preflight: false,
@@ -252,6 +256,60 @@ impl<'r> Fetch<'r> {
     /// some).
     pub fn headers(&self) -> impl Iterator<Item = &'r (Vec<u8>, Vec<u8>)> + '_ {
         self.request.headers().iter().filter(|h| self.keeps(h))
+    }
+
+    /// The request being fetched.
+    pub fn request(&self) -> &'r Request {
+        self.request
+    }
+
+    /// Whether the current hop is a CORS request: response tainting `cors` (R21), set by the
+    /// first cross-origin URL of a request in mode `cors`.
+    pub fn cors_tainted(&self) -> bool {
+        self.tainting == Tainting::Cors
+    }
+
+    /// The profile the fetch runs under.
+    pub fn profile(&self) -> &'r Profile {
+        self.profile
+    }
+
+    /// What the caller has to do now: [`Next::Preflight`] while a preflight's answer is
+    /// awaited, [`Next::Request`] while the actual request's answer is, [`Next::Done`] once
+    /// the fetch is over (and [`Next::Preflight`] before [`Fetch::start`]).
+    pub fn awaiting(&self) -> Next {
+        self.pending()
+    }
+
+    /// The origin a preflight at the current hop is made for, serialized: the request's
+    /// serialized origin (R4, R5), or under D28 (Firefox) the request's own origin even at a
+    /// redirect-tainted hop. Its `Origin` header carries it (R24).
+    pub fn preflight_serialized_origin(&self) -> &'r str {
+        if self.profile.preflight_for_request_origin {
+            self.request.origin.serialization()
+        } else {
+            self.serialized_origin()
+        }
+    }
+
+    /// The header list the browser sends at the current hop: [`Fetch::headers`], except that
+    /// under D24 (Firefox, [`Profile::repreflight_after_redirect`]) the request's own list
+    /// goes out minus what the latest redirect removes (R59 for `Authorization`; R58's
+    /// request-body headers when that redirect's status would rewrite the request's original
+    /// method to GET): a header an earlier redirect removed is sent again (the body itself
+    /// stays gone).
+    pub fn sent_headers(&self) -> impl Iterator<Item = &'r (Vec<u8>, Vec<u8>)> + '_ {
+        let latest_only = self.profile.repreflight_after_redirect;
+        self.request.headers().iter().filter(move |h| {
+            if !latest_only {
+                return self.keeps(h);
+            }
+            let name = &h.0;
+            let body = self.latest_rewrites_original_method
+                && REQUEST_BODY_HEADERS.iter().any(|b| eq_ignore_case(b, name));
+            let auth = self.latest_removed_authorization && eq_ignore_case(name, b"authorization");
+            !(body || auth)
+        })
     }
 
     /// The serialized request origin (R4): `null` when opaque or redirect-tainted (R5).
@@ -612,15 +670,10 @@ impl<'r> Fetch<'r> {
         };
         // D28: Firefox makes the preflight for the request's own origin even at a
         // redirect-tainted hop, where the standard uses `null` (R5, R24).
-        let preflight_origin = if self.profile.preflight_for_request_origin {
-            let own = self.request.origin.serialization();
-            if own != self.serialized_origin() {
-                self.note_deviations(&[RuleId::D28]);
-            }
-            own
-        } else {
-            self.serialized_origin()
-        };
+        let preflight_origin = self.preflight_serialized_origin();
+        if preflight_origin != self.serialized_origin() {
+            self.note_deviations(&[RuleId::D28]);
+        }
         // D28: and a preflight to the request's own origin is a same-origin request to
         // Firefox: no CORS check of its ACAO and ACAC.
         let cors_check = !(self.profile.preflight_for_request_origin
@@ -802,6 +855,10 @@ impl<'r> Fetch<'r> {
         self.latest_removed_body_headers = ((response.status == 301 || response.status == 302)
             && self.method == "POST")
             || (response.status == 303 && self.method != "GET" && self.method != "HEAD");
+        let original = self.request.method.as_str();
+        self.latest_rewrites_original_method = ((response.status == 301 || response.status == 302)
+            && original == "POST")
+            || (response.status == 303 && original != "GET" && original != "HEAD");
         if self.latest_removed_body_headers {
             self.method = "GET";
             self.body_headers_removed = true;

@@ -3,7 +3,7 @@
 //! An executable model of the same-origin policy and CORS as the Fetch Standard defines them,
 //! written to be obviously right rather than fast: each function transcribes one algorithm and
 //! cites the rule ids of `spec/SPEC.md` (R1–R68 of the rule digest, the browser deviations
-//! D1–D28, the policy semantics P1–P11). Given a request and a server's real answers, it says
+//! D1–D30, the request on the wire W1–W12, the policy semantics P1–P11). Given a request and a server's real answers, it says
 //! what a browser sends, lets script read and exposes, and why. It is pure: no I/O, no clock,
 //! no file formats (the JSON case format is `corsproof-case`).
 //!
@@ -11,6 +11,7 @@
 //! - [`Fetch`]: the fetch algorithm, sans I/O: it says what to send, takes the answers.
 //! - [`PreflightCache`]: the preflight cache as explicit state with time as input.
 //! - [`Profile`]: the standard, Chromium and Firefox, deviations as data.
+//! - [`wire`]: the request a browser writes on the wire for a [`Fetch`] state (W1–W12).
 //! - [`intent`]: what a policy intends for a request (three-valued).
 //!
 //! ```
@@ -48,6 +49,7 @@ pub mod preflight;
 pub mod profile;
 pub mod request;
 pub mod response;
+pub mod wire;
 
 pub use cache::{PreflightCache, Seconds};
 pub use error::{ErrorKind, Reason, RuleId};

@@ -1,5 +1,5 @@
 //! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
-//! and Firefox (D1–D15 of the rule digest, D16–D28 found by the browser differential),
+//! and Firefox (D1–D15 of the rule digest, D16–D30 found by the browser differential),
 //! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
 //! the oracle models it.
 
@@ -180,6 +180,9 @@ pub struct Profile {
     /// `Width`, `RTT`, `Downlink`, `ECT`; not `Save-Data` or `Intervention`) are gone after a
     /// redirect to an origin other than the requester's: Chromium (D26, observed).
     pub client_hints_dropped_on_redirect: bool,
+    /// The request on the wire: which lines the browser writes, in which order, with which
+    /// default values (W1–W12, D29, D30; module [`crate::wire`]).
+    pub wire: crate::wire::WireRules,
 }
 
 impl Profile {
@@ -213,6 +216,7 @@ impl Profile {
             preflight_for_request_origin: false,
             origin_null_after_cross_origin_redirect: false,
             client_hints_dropped_on_redirect: false,
+            wire: crate::wire::WireRules::fetch(),
         }
     }
 
@@ -247,6 +251,7 @@ impl Profile {
             preflight_for_request_origin: false,
             origin_null_after_cross_origin_redirect: true,
             client_hints_dropped_on_redirect: true,
+            wire: crate::wire::WireRules::chromium(),
         }
     }
 
@@ -281,6 +286,7 @@ impl Profile {
             preflight_for_request_origin: true,
             origin_null_after_cross_origin_redirect: false,
             client_hints_dropped_on_redirect: false,
+            wire: crate::wire::WireRules::firefox(),
         }
     }
 
@@ -319,9 +325,9 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 of the rule digest and D16–D28 found by the browser differential
+/// D1–D15 of the rule digest and D16–D30 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 28] = [
+pub const DEVIATIONS: [Deviation; 30] = [
     Deviation { id: RuleId::D1, browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: RuleId::D2, browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: RuleId::D3, browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -350,4 +356,6 @@ pub const DEVIATIONS: [Deviation; 28] = [
     Deviation { id: RuleId::D26, browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
     Deviation { id: RuleId::D27, browsers: &["firefox"], summary: "for a URL whose host is an IP address, a live preflight cache entry is often not used (entries are checked against the browser's DNS cache)", modeled: Modeled::NotObservable("depends on the state of the browser's DNS cache, not on the exchange: the same sequence hits or misses from run to run") },
     Deviation { id: RuleId::D28, browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
+    Deviation { id: RuleId::D29, browsers: &["firefox"], summary: "fetch() sends a repeated Authorization or Content-Type once, with the last value (the first Content-Type when the request has a body), not the combined value (XHR combines)", modeled: Modeled::Yes("wire.single_value_names, wire.body_content_type_first") },
+    Deviation { id: RuleId::D30, browsers: &["chromium", "firefox"], summary: "a preflight's Sec-Fetch-Site is judged on its own URL, not on the redirect chain (both); Firefox's actual request is `cross-site` after any redirect unless every URL is same-origin with the request's origin", modeled: Modeled::Yes("wire.site_after_redirect, wire.preflight_site_own_url") },
 ];

@@ -23,7 +23,7 @@ fn table_ids(text: &str) -> BTreeSet<String> {
             let mut chars = word.chars();
             let family = chars.next();
             let number = chars.as_str();
-            if matches!(family, Some('R' | 'D' | 'P' | 'H'))
+            if matches!(family, Some('R' | 'D' | 'W' | 'P' | 'H'))
                 && !number.is_empty()
                 && number.bytes().all(|b| b.is_ascii_digit())
             {
