@@ -589,6 +589,21 @@ const CORRECT_SERVERS: &[Deployment] = &[
         "credentialed.toml",
         Serve::Server(Defect::ForbiddenWithoutVary),
     ),
+    correct(
+        "reject-repeated-lines",
+        "credentialed.toml",
+        Serve::Server(Defect::RejectRepeatedLines),
+    ),
+    correct(
+        "length-required",
+        "credentialed.toml",
+        Serve::Server(Defect::LengthRequired),
+    ),
+    correct(
+        "browser-headers-required",
+        "credentialed.toml",
+        Serve::Server(Defect::BrowserHeadersRequired),
+    ),
 ];
 
 const CORRECT_NGINX: &[Deployment] = &[
@@ -702,6 +717,15 @@ enum Defect {
     /// a response no shared cache may store (no explicit freshness, and 403 is not
     /// heuristically cacheable; Tomcat `CorsFilter`).
     ForbiddenWithoutVary,
+    /// A request with two field lines of one name is answered 400 without CORS headers
+    /// (nginx does so for several names, WAF rules for more): browsers send one line per name.
+    RejectRepeatedLines,
+    /// A `POST` or `PUT` without `Content-Length` is answered 411 without CORS headers
+    /// (WEBrick): browsers send `Content-Length: 0` for an empty body.
+    LengthRequired,
+    /// A request without `User-Agent` or `Accept` is answered 403 without CORS headers, as
+    /// bot-blocking WAF rules do: browsers always send both.
+    BrowserHeadersRequired,
 }
 
 /// A parsed request: method, target, header lines in order.
@@ -919,6 +943,9 @@ impl Site {
     }
 
     fn handle(&self, req: &Req) -> Resp {
+        if let Some(refusal) = self.front_door(req) {
+            return refusal;
+        }
         let origin = req.header("origin");
         let acrm = req.header("access-control-request-method");
         let preflight = req.method == "OPTIONS" && origin.is_some() && acrm.is_some();
@@ -1046,6 +1073,37 @@ impl Site {
             self.expose(route, &mut resp);
         }
         resp
+    }
+
+    /// What a server in front of the CORS layer refuses before it (the behaviours that judge
+    /// the request's shape), as a bare error answer.
+    fn front_door(&self, req: &Req) -> Option<Resp> {
+        let refuse = |status| Resp {
+            status,
+            headers: Vec::new(),
+            body: "",
+        };
+        match self.defect {
+            Defect::RejectRepeatedLines => {
+                let mut names: Vec<String> = req
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.to_ascii_lowercase())
+                    .collect();
+                names.sort();
+                let before = names.len();
+                names.dedup();
+                (names.len() != before).then(|| refuse(400))
+            }
+            Defect::LengthRequired => (matches!(req.method.as_str(), "POST" | "PUT")
+                && req.header("content-length").is_none()
+                && req.header("transfer-encoding").is_none())
+            .then(|| refuse(411)),
+            Defect::BrowserHeadersRequired => (req.header("user-agent").is_none()
+                || req.header("accept").is_none())
+            .then(|| refuse(403)),
+            _ => None,
+        }
     }
 
     /// Access-Control-Expose-Headers of an actual response.

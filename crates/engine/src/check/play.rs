@@ -6,12 +6,11 @@
 use std::sync::Arc;
 
 use corsproof_oracle::expose::{is_visible, ExposedList};
-use corsproof_oracle::fetch::OriginHeader;
 use corsproof_oracle::grammar::isomorphic_decode;
 use corsproof_oracle::intent::{intent, Mismatch};
 use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::{
-    Fetch, Next, PreflightCache, Profile, Reason, Request, RequestInit, Response, RuleId,
+    wire, Fetch, Next, PreflightCache, Profile, Reason, Request, RequestInit, Response, RuleId,
 };
 use corsproof_policy::Policy;
 use corsproof_report::SentRequest;
@@ -21,8 +20,8 @@ use super::exchange::{Answer, Exchanger};
 /// At most this many requests per fetch (preflights and redirect hops included).
 const MAX_HOPS: usize = 8;
 
-/// The cookie a credentialed request carries.
-const COOKIE: (&[u8], &[u8]) = (b"Cookie", b"corsproof=1");
+/// The cookie the browser holds for the target: sent when credentials are included.
+const COOKIE: &[u8] = b"corsproof=1";
 
 /// One profile's play of a case: what went on the wire, what the browser did, and how that
 /// departs from the policy's intent.
@@ -76,10 +75,7 @@ pub(crate) async fn play(
         if !ex.target().serves(fetch.current_url()) {
             return None;
         }
-        let sent = match next {
-            Next::Preflight => preflight_request(&fetch)?,
-            _ => actual_request(&fetch),
-        };
+        let sent = on_the_wire(&fetch, profile)?;
         let answer = ex.send(&sent).await?;
         last = answer.response.clone();
         next = match next {
@@ -127,37 +123,14 @@ pub(crate) async fn play(
     })
 }
 
-/// The preflight the fetch is at (R27, R29, R67).
-fn preflight_request(fetch: &Fetch<'_>) -> Option<SentRequest> {
-    let preflight = fetch.current_hop()?.preflight.as_ref()?;
-    let mut sent = SentRequest::new("OPTIONS", fetch.current_url().as_str())
-        .header("Origin", fetch.serialized_origin())
-        .header("Access-Control-Request-Method", preflight.method);
-    let acrh = preflight.headers.joined();
-    if !acrh.is_empty() {
-        sent = sent.header("Access-Control-Request-Headers", acrh.as_bytes());
-    }
-    if preflight.private_network {
-        sent = sent.header("Access-Control-Request-Private-Network", "true");
-    }
+/// What the browser of `profile` writes for the request the fetch is at, preflight or not:
+/// every header line it sends, in its order (the oracle's `wire` module, W1–W12), with a
+/// cookie when credentials are included (W10). `None` for a request no HTTP/1.1 client can
+/// send as the browser does (a streamed body).
+fn on_the_wire(fetch: &Fetch<'_>, profile: &Profile) -> Option<SentRequest> {
+    let w = wire::request(fetch, profile, Some(COOKIE)).ok()?;
+    let mut sent = SentRequest::new(w.method, fetch.current_url().as_str());
+    sent.headers = w.headers;
+    sent.body = w.body;
     Some(sent)
-}
-
-/// The actual request the fetch is at: the request's headers, `Origin` as the hop says
-/// (R24–R27), a cookie when credentials are included (R23).
-fn actual_request(fetch: &Fetch<'_>) -> SentRequest {
-    let mut sent = SentRequest::new(fetch.method(), fetch.current_url().as_str());
-    sent.headers = fetch.headers().cloned().collect();
-    match fetch
-        .current_hop()
-        .map_or(OriginHeader::Absent, |h| h.origin_header)
-    {
-        OriginHeader::Absent => {}
-        OriginHeader::Null => sent = sent.header("Origin", "null"),
-        OriginHeader::RequestOrigin => sent = sent.header("Origin", fetch.serialized_origin()),
-    }
-    if fetch.includes_credentials() {
-        sent = sent.header(COOKIE.0, COOKIE.1);
-    }
-    sent
 }

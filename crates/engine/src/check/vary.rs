@@ -48,13 +48,23 @@ pub(crate) async fn draft(
         .header_value("origin")
         .map(|o| String::from_utf8_lossy(o).into_owned());
     let sibling_origin = sibling_origin(scope.route, current.as_deref());
+    // The same request from a page of the sibling origin: its `Origin` and `Referer` (the
+    // page's URL, here the origin's root) say so; every other line is kept in place.
     let mut sibling = sent.clone();
-    sibling
-        .headers
-        .retain(|(n, _)| !n.eq_ignore_ascii_case(b"origin"));
-    sibling
-        .headers
-        .push((b"Origin".to_vec(), sibling_origin.as_bytes().to_vec()));
+    let mut has_origin = false;
+    for (name, value) in &mut sibling.headers {
+        if name.eq_ignore_ascii_case(b"origin") {
+            *value = sibling_origin.as_bytes().to_vec();
+            has_origin = true;
+        } else if name.eq_ignore_ascii_case(b"referer") {
+            *value = format!("{sibling_origin}/").into_bytes();
+        }
+    }
+    if !has_origin {
+        sibling
+            .headers
+            .push((b"Origin".to_vec(), sibling_origin.as_bytes().to_vec()));
+    }
     let answer = ex.send(&sibling).await?;
     let first = ex.answered(sent)?.clone();
     if cors_answer(&first.response) == cors_answer(&answer.response) {
