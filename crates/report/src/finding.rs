@@ -255,7 +255,7 @@ pub struct Stats {
 /// ```
 /// use corsproof_report::finding::{Report, Stats};
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: None, seed: 7, cases: 0,
-///     findings: vec![], target_errors: Default::default(), stats: Stats::default() };
+///     findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
 /// let json = serde_json::to_value(&r).unwrap();
 /// assert_eq!(json["seed"], 7);
 /// assert!(json["findings"].as_array().unwrap().is_empty());
@@ -276,6 +276,55 @@ pub struct Report {
     /// The requests that got no usable answer: not findings, and not judged.
     #[serde(default)]
     pub target_errors: TargetErrors,
+    /// What was checked: the profiles and, per route, the cases judged (empty for `audit`).
+    #[serde(default, skip_serializing_if = "Coverage::is_empty")]
+    pub coverage: Coverage,
     /// Statistics.
     pub stats: Stats,
+}
+
+/// What a `check` run covered: the browser profiles it judged under and, per route, how many
+/// cases, from how many origins, with which methods and request headers.
+///
+/// ```
+/// use corsproof_oracle::profile::ProfileId;
+/// use corsproof_report::{Coverage, RouteCoverage};
+/// let c = Coverage {
+///     profiles: vec![ProfileId::Fetch],
+///     routes: vec![RouteCoverage { route: Some("api".into()), cases: 3, origins: 2,
+///         methods: vec!["GET".into()], request_headers: vec!["x-a".into()], credentialed: 1 }],
+/// };
+/// assert!(!c.is_empty());
+/// assert_eq!(serde_json::to_value(&c).unwrap()["routes"][0]["cases"], 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// The browser profiles every case was judged under.
+    pub profiles: Vec<ProfileId>,
+    /// Per route, in the policy's order, then the paths no route covers.
+    pub routes: Vec<RouteCoverage>,
+}
+
+impl Coverage {
+    /// Whether nothing was recorded (an `audit`, or a report from before coverage existed).
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty() && self.routes.is_empty()
+    }
+}
+
+/// The cases a run judged on one route.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RouteCoverage {
+    /// The route's name or path; `None` for paths no route covers.
+    pub route: Option<String>,
+    /// Cases judged.
+    pub cases: u64,
+    /// Distinct origins they came from.
+    pub origins: u64,
+    /// Distinct methods, as script wrote them.
+    pub methods: Vec<String>,
+    /// Distinct request header names script set, lowercase.
+    pub request_headers: Vec<String>,
+    /// Cases with credentials included.
+    pub credentialed: u64,
 }

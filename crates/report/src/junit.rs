@@ -22,7 +22,7 @@ use crate::finding::{Finding, Report};
 /// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::junit;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
 /// let xml = junit(&r);
 /// assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
 /// assert!(xml.contains(&format!("<testsuite name=\"corsproof\" tests=\"{}\" failures=\"0\"",

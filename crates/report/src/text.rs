@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use super::{distinct_profiles, distinct_routes, is_cors_header, kind_entries, plural};
 use super::{severity_counts, KindEntry};
-use crate::finding::{Finding, Report, Severity};
+use crate::finding::{Coverage, Finding, Report, Severity};
 use crate::latin1;
 
 /// How [`text()`] renders.
@@ -101,7 +101,7 @@ fn colour_of(severity: Severity) -> &'static str {
 ///     explanation: "the origin is reflected".into(),
 /// };
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 42, cases: 10, findings: vec![finding], target_errors: Default::default(), stats: Stats::default() };
+///     seed: 42, cases: 10, findings: vec![finding], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
 /// let out = text(&r, Style { colour: false });
 /// assert!(out.contains("VIOLATION read-granted"));
 /// assert!(out.trim_end().ends_with("--seed 42"));
@@ -128,6 +128,11 @@ pub fn text(report: &Report, style: Style) -> String {
         render_target_errors(&mut out, report, style);
     }
 
+    if !report.coverage.is_empty() {
+        out.push('\n');
+        render_coverage(&mut out, &report.coverage);
+    }
+
     out.push('\n');
     out.push_str(&verdict(report, style));
     out.push('\n');
@@ -136,6 +141,38 @@ pub fn text(report: &Report, style: Style) -> String {
         out.push_str(&format!("replay this run with --seed {}\n", report.seed));
     }
     out
+}
+
+/// What was checked: the profiles, and per route the cases judged, their origins, methods
+/// and request headers; then the properties every case was held to.
+fn render_coverage(out: &mut String, coverage: &Coverage) {
+    let profiles: Vec<&str> = coverage.profiles.iter().map(|p| p.as_str()).collect();
+    out.push_str(&format!("checked, under {}:\n", profiles.join(", ")));
+    for r in &coverage.routes {
+        let name = match &r.route {
+            Some(route) => format!("route {}", clean(route)),
+            None => "no route".to_string(),
+        };
+        let methods: Vec<&str> = r.methods.iter().map(String::as_str).collect();
+        let headers = if r.request_headers.is_empty() {
+            "no request header".to_string()
+        } else {
+            let names: Vec<&str> = r.request_headers.iter().map(String::as_str).collect();
+            format!("request headers {}", clean_join(&names))
+        };
+        out.push_str(&format!(
+            "  {name}: {} ({} credentialed) from {}; methods {}; {headers}\n",
+            plural(r.cases, "case"),
+            r.credentialed,
+            plural(r.origins, "origin"),
+            clean_join(&methods),
+        ));
+    }
+    out.push_str(
+        "  held to: what the browser sends, lets script read and exposes, and how long it caches \
+         a preflight (P1-P11); cache safety (H1); no CORS details to refused origins (H2); the \
+         policy's Max-Age (H3); the CORS headers' grammars\n",
+    );
 }
 
 /// The first line: what was checked and how fast.

@@ -13,8 +13,8 @@ use corsproof_case::RequestJson;
 use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::RuleId;
 use corsproof_report::{
-    json, junit, sarif, text, AuditKind, CheckKind, Finding, Kind, Report, SeenResponse,
-    SentRequest, Severity, Stats, Style, TargetError, TargetErrorKind, TargetErrors,
+    json, junit, sarif, text, AuditKind, CheckKind, Coverage, Finding, Kind, Report, RouteCoverage,
+    SeenResponse, SentRequest, Severity, Stats, Style, TargetError, TargetErrorKind, TargetErrors,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -138,6 +138,7 @@ fn hostile_report() -> Report {
             ),
         ],
         target_errors: hostile_target_errors(),
+        coverage: Default::default(),
         stats: Stats {
             cases: 1200,
             requests: 2400,
@@ -423,6 +424,7 @@ fn junit_of_a_clean_run_passes_every_check_kind() {
     let report = Report {
         findings: vec![],
         target_errors: TargetErrors::default(),
+        coverage: Default::default(),
         ..hostile_report()
     };
     let xml = junit(&report);
@@ -1070,6 +1072,54 @@ fn at(haystack: &str, needle: &str) -> usize {
 }
 
 #[test]
+fn text_says_what_a_clean_run_checked() {
+    let report = Report {
+        findings: vec![],
+        target_errors: TargetErrors::default(),
+        coverage: Coverage {
+            profiles: vec![ProfileId::Fetch, ProfileId::Chromium, ProfileId::Firefox],
+            routes: vec![
+                RouteCoverage {
+                    route: Some("api".into()),
+                    cases: 1800,
+                    origins: 25,
+                    methods: vec!["DELETE".into(), "GET".into()],
+                    request_headers: vec!["x-request-id".into()],
+                    credentialed: 900,
+                },
+                RouteCoverage {
+                    route: None,
+                    cases: 200,
+                    origins: 5,
+                    methods: vec!["GET".into()],
+                    request_headers: vec![],
+                    credentialed: 100,
+                },
+            ],
+        },
+        ..hostile_report()
+    };
+    let out = text(&report, Style { colour: false });
+    for line in [
+        "checked, under fetch, chromium, firefox:",
+        "  route api: 1800 cases (900 credentialed) from 25 origins; methods DELETE, GET; request headers x-request-id",
+        "  no route: 200 cases (100 credentialed) from 5 origins; methods GET; no request header",
+        "verdict: conforms, no findings",
+    ] {
+        assert!(out.contains(line), "{line:?} not in\n{out}");
+    }
+    assert!(at(&out, "checked, under") < at(&out, "verdict:"));
+    // JSON carries it; an audit (no coverage) leaves the field out.
+    let v: Value = serde_json::from_str(&json(&report)).expect("JSON");
+    assert_eq!(v["coverage"]["routes"][0]["origins"], 25);
+    let audit = Report {
+        coverage: Coverage::default(),
+        ..report
+    };
+    assert!(!json(&audit).contains("\"coverage\""));
+}
+
+#[test]
 fn text_groups_by_kind_most_severe_first() {
     let report = hostile_report();
     let out = text(&report, Style { colour: false });
@@ -1232,6 +1282,7 @@ fn text_lists_target_errors_apart_from_findings() {
 
     let clean = Report {
         target_errors: TargetErrors::default(),
+        coverage: Default::default(),
         ..hostile_report()
     };
     let out = text(&clean, Style { colour: false });
@@ -1338,6 +1389,17 @@ proptest! {
             cases: 1,
             findings: vec![f.clone(), f],
             target_errors,
+            coverage: Coverage {
+                profiles: vec![ProfileId::Fetch],
+                routes: vec![RouteCoverage {
+                    route: Some(route.clone()),
+                    cases: 1,
+                    origins: 1,
+                    methods: vec![text_field.clone()],
+                    request_headers: vec![text_field.clone()],
+                    credentialed: 0,
+                }],
+            },
             stats: Stats { seconds: f64::NAN, requests_per_second: f64::INFINITY, ..Stats::default() },
         };
 

@@ -312,6 +312,7 @@ pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Repo
         stats: tally.stats(probed, failing, start.elapsed().as_secs_f64()),
         findings,
         target_errors: tally.errors,
+        coverage: Default::default(),
     })
 }
 

@@ -50,6 +50,7 @@
 //! # }
 //! ```
 
+mod coverage;
 mod differential;
 mod draft;
 mod exchange;
@@ -477,6 +478,11 @@ async fn run(
     let results = judge_all(&run, all.clone(), &counters, config).await?;
     let mut failing = 0;
     let mut groups = Groups::default();
+    let coverage = coverage::of(
+        policy,
+        &config.profiles,
+        results.iter().filter_map(|(i, _)| all.get(*i)),
+    );
     for (i, r) in results {
         tally.merge(r.tally);
         failing += u64::from(!r.findings.is_empty());
@@ -495,6 +501,7 @@ async fn run(
         findings,
         stats: tally.stats(judged, failing, started.elapsed().as_secs_f64()),
         target_errors: tally.errors,
+        coverage,
     };
     if stopped {
         let not_run = (all.len() as u64).saturating_sub(judged);
