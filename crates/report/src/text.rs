@@ -274,11 +274,22 @@ fn render_finding(out: &mut String, f: &Finding, n: usize, total: usize, style: 
             clean(&request.method),
             clean(&request.url)
         ));
+        let mut hidden = 0;
         for (name, value) in &request.headers {
+            if is_browser_line(name, value) {
+                hidden += 1;
+                continue;
+            }
             out.push_str(&format!(
                 "        > {}: {}\n",
                 clean(&latin1::decode(name)),
                 clean(&latin1::decode(value))
+            ));
+        }
+        if hidden > 0 {
+            out.push_str(&format!(
+                "        > ({} the browser adds to every request: see the curl line)\n",
+                plural(hidden, "more line")
             ));
         }
         out.push_str(&format!("        < {}\n", response.status));
@@ -345,6 +356,26 @@ fn render_target_errors(out: &mut String, report: &Report, style: Style) {
             plural(errors.unlisted, "more failed request")
         ));
     }
+}
+
+/// Whether a request line is one a browser adds to every request of its kind, which the text
+/// report leaves out of an exchange (the curl line keeps every line): `Host`, `User-Agent`,
+/// `Referer`, `Connection`, `Priority`, `Accept-Encoding`, `Accept-Language`, the default
+/// `Accept: */*`, the Fetch metadata and client-hint headers.
+fn is_browser_line(name: &[u8], value: &[u8]) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_slice(),
+        b"host"
+            | b"user-agent"
+            | b"referer"
+            | b"connection"
+            | b"priority"
+            | b"accept-encoding"
+            | b"accept-language"
+    ) || (name == b"accept" && value == b"*/*")
+        || name.starts_with(b"sec-fetch-")
+        || name.starts_with(b"sec-ch-ua")
 }
 
 /// The verdict line, coloured by the worst severity found; with target errors, how many

@@ -635,7 +635,7 @@ async fn report_findings(
             f = shrunk;
         }
         if g.count > 1 {
-            f.explanation = format!("{} ({} cases showed it)", f.explanation, g.count);
+            f.explanation = format!("{} {} cases showed it.", f.explanation, g.count);
         }
         f.profiles.sort();
         findings.push(f);

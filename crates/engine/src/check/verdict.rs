@@ -2,7 +2,7 @@
 //! reports ([`Mismatch`]) becomes a draft finding of the kind that names it.
 
 use corsproof_case::explain_reason;
-use corsproof_oracle::intent::Mismatch;
+use corsproof_oracle::intent::{Mismatch, Tri};
 use corsproof_oracle::RequestInit;
 use corsproof_report::CheckKind;
 
@@ -50,6 +50,28 @@ fn expected_observed(m: &Mismatch) -> (String, String) {
     }
 }
 
+/// What the policy says, as the second half of a finding's explanation (the first is what
+/// the browser did and why).
+fn intended(m: &Mismatch) -> String {
+    match m {
+        Mismatch::Sent { expected } if *expected == Tri::MustNot => {
+            "The policy does not let this request pass its preflight".to_string()
+        }
+        Mismatch::Sent { .. } => "The policy lets this request pass its preflight".to_string(),
+        Mismatch::Readable { expected, .. } if *expected == Tri::MustNot => {
+            "The policy does not grant this origin a read".to_string()
+        }
+        Mismatch::Readable { .. } => "The policy grants this origin a read".to_string(),
+        Mismatch::Exposed { name, expected } if *expected == Tri::MustNot => {
+            format!("The policy does not expose {name}")
+        }
+        Mismatch::Exposed { name, .. } => format!("The policy exposes {name}"),
+        Mismatch::Cache { max_seconds, .. } => {
+            format!("The policy lets a browser cache this preflight for {max_seconds} s at most")
+        }
+    }
+}
+
 /// The drafts of one profile's play of `case`.
 pub(crate) fn drafts(played: &Played, case: &RequestInit) -> Vec<Draft> {
     if played.mismatches.is_empty() {
@@ -75,12 +97,7 @@ pub(crate) fn drafts(played: &Played, case: &RequestInit) -> Vec<Draft> {
                 observed,
                 rule: m.rule(),
                 decided_by: Some(played.decided_by()),
-                explanation: format!(
-                    "{} (policy rule {}; decisive browser rule {}: {why})",
-                    kind.meaning(),
-                    m.rule(),
-                    played.decided_by()
-                ),
+                explanation: format!("{why} {} ({}).", intended(m), m.rule()),
             }
         })
         .collect()
