@@ -77,7 +77,7 @@ pub struct Flags {
     /// Write the report here instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// No progress line on standard error.
+    /// No progress line on standard error, and no "checked" section in the text report.
     #[arg(long)]
     pub quiet: bool,
     /// A second server implementing the same policy (http://HOST:PORT): every request is
@@ -517,7 +517,16 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
             } else {
                 report::Style::detect()
             };
-            report::text(&report, style)
+            if flags.quiet {
+                // The summary line, the findings and the verdict; not what was checked.
+                let quiet = Report {
+                    coverage: report::Coverage::default(),
+                    ..report.clone()
+                };
+                report::text(&quiet, style)
+            } else {
+                report::text(&report, style)
+            }
         }
     };
     crate::emit(&output, flags.output.as_ref())?;

@@ -59,6 +59,52 @@ fn run_clean(target: &str) {
 }
 
 #[test]
+fn the_text_report_says_what_was_checked_unless_quiet() {
+    let args = |quiet: bool| {
+        let mut a = vec![
+            "run",
+            "tower",
+            "--policy",
+            "corpus/policies/mixed-routes.toml",
+            "--cases",
+            "50",
+            "--seed",
+            "1",
+            "--no-save",
+        ];
+        if quiet {
+            a.push("--quiet");
+        }
+        a
+    };
+    let loud = corsproof(&args(false));
+    let out = String::from_utf8_lossy(&loud.stdout).to_string();
+    assert_eq!(loud.status.code(), Some(0), "{}", text(&loud));
+    for part in [
+        "checked, under fetch, chromium, firefox:",
+        "  route api: ",
+        "  route admin: ",
+        "  no route: ",
+        "verdict: conforms, no findings",
+    ] {
+        assert!(out.contains(part), "{part:?} not in {out}");
+    }
+    let quiet = corsproof(&args(true));
+    let out = String::from_utf8_lossy(&quiet.stdout).to_string();
+    assert!(!out.contains("checked, under"), "{out}");
+    assert!(out.contains("verdict: conforms, no findings"), "{out}");
+    // JSON keeps the coverage either way.
+    let json = corsproof(&[&args(true)[..], &["--format", "json"]].concat());
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    assert!(
+        report["coverage"]["routes"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 4),
+        "{report}"
+    );
+}
+
+#[test]
 fn run_tower_conforms_on_every_bundled_policy() {
     run_clean("tower");
 }
