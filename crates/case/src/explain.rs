@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use corsproof_oracle::cache::{PreflightCache, Seconds};
+use corsproof_oracle::cache::{Lookup, PreflightCache, Seconds};
 use corsproof_oracle::error::{ErrorKind, Reason, RuleId};
 use corsproof_oracle::expose::{is_visible, ExposedList, ResponseType};
 use corsproof_oracle::fetch::{Fetch, Next, OriginHeader, Outcome, PreflightOutcome};
@@ -73,6 +73,14 @@ pub enum CaseError {
     /// `at_seconds` is negative or not finite.
     #[error("steps[{0}].at_seconds must be a finite number >= 0")]
     BadTime(usize),
+    /// More of a step's cache lookups are undetermined than the oracle explores.
+    #[error("{where_}more than {max} of the step's preflight cache lookups are undetermined (D29): too many outcomes to list")]
+    TooUndetermined {
+        /// Where in the input.
+        where_: String,
+        /// The most the oracle explores.
+        max: usize,
+    },
 }
 
 fn hop_suffix(hop: usize) -> String {
@@ -290,8 +298,25 @@ pub struct HopOutput {
     pub preflight: Option<PreflightJson>,
     /// A preflight was needed there but the preflight cache answered for it.
     pub preflight_cached: bool,
+    /// What the preflight cache said there, when a CORS preflight was needed (R28): `hit`,
+    /// `miss`, or `undetermined` when the browser may have evicted the entry (D29); `null`
+    /// when no CORS preflight was needed.
+    pub cache_lookup: Option<&'static str>,
     /// Whether the actual request went out there.
     pub sent: bool,
+}
+
+/// Why a step's outcome is not determined, and every outcome it may have.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Undetermined {
+    /// The deviation that makes it so (D29: a random eviction).
+    pub rule: RuleId,
+    /// How many of the step's cache lookups the oracle cannot decide.
+    pub lookups: usize,
+    /// Every outcome the browser may show, each an output of this shape (with `undetermined`
+    /// null); the first is the one the step's own fields give: every entry the browser may
+    /// have evicted still there.
+    pub outcomes: Vec<Output>,
 }
 
 /// The `explain` output for one case.
@@ -323,6 +348,10 @@ pub struct Output {
     pub deviations: Vec<RuleId>,
     /// One or two sentences for people: what decided, and why.
     pub explanation: String,
+    /// `null` when the outcome is determined; otherwise the browser may have evicted a
+    /// preflight cache entry the step depends on (D29), and this lists every outcome it may
+    /// show. The other fields then describe the first of them.
+    pub undetermined: Option<Box<Undetermined>>,
 }
 
 /// The output for an input: one case, or `{"steps": [...]}`.
@@ -494,7 +523,16 @@ pub fn explain_json(input: &Input, browser: Option<&str>) -> Result<serde_json::
     Ok(serde_json::to_value(explain(input, browser)?)?)
 }
 
+/// The most undetermined cache lookups (D29) of one step whose outcomes are explored: each
+/// doubles them.
+pub const MAX_UNDETERMINED_LOOKUPS: usize = 6;
+
 /// Runs one case against a browser state (a cache) at time `now`.
+///
+/// When the outcome depends on preflight cache entries the browser may have evicted at random
+/// (D29), every way they may have gone is run, the output lists every outcome
+/// ([`Output::undetermined`]), and the cache afterwards describes every state the browser may
+/// be in.
 pub fn run_case(
     case: &CaseJson,
     profile: &Profile,
@@ -527,7 +565,64 @@ pub fn run_case(
         Ok(r) => r,
         Err(reason) => return Ok(construction_error(reason)),
     };
-    let mut fetch = Fetch::new(&request, profile);
+    // A step meets an undetermined lookup only where the cache may answer one: keep the state
+    // before it to run the other ways from.
+    let before = cache
+        .may_answer_unknown(profile, answers.len())
+        .then(|| cache.clone());
+    let (mut output, mut unknown) = run_fetch(&request, &answers, profile, cache, now, 0, where_)?;
+    let Some(before) = before.filter(|_| unknown > 0) else {
+        return Ok(output);
+    };
+    let too_many = || CaseError::TooUndetermined {
+        where_: where_.to_string(),
+        max: MAX_UNDETERMINED_LOOKUPS,
+    };
+    if unknown > MAX_UNDETERMINED_LOOKUPS {
+        return Err(too_many());
+    }
+    let mut outcomes = vec![output.clone()];
+    let mut mask: u32 = 1;
+    while (mask as usize) < (1usize << unknown) {
+        let mut state = before.clone();
+        let (other, n) = run_fetch(&request, &answers, profile, &mut state, now, mask, where_)?;
+        unknown = unknown.max(n);
+        if unknown > MAX_UNDETERMINED_LOOKUPS {
+            return Err(too_many());
+        }
+        cache.join(&state, now, profile);
+        if !outcomes.contains(&other) {
+            outcomes.push(other);
+        }
+        mask += 1;
+    }
+    output.explanation = format!(
+        "undetermined (D29): the browser may have evicted a preflight cache entry this step depends on; {} outcomes are possible, this one if every such entry is still there. {}",
+        outcomes.len(),
+        output.explanation
+    );
+    output.undetermined = Some(Box::new(Undetermined {
+        rule: RuleId::D29,
+        lookups: unknown,
+        outcomes,
+    }));
+    Ok(output)
+}
+
+/// One fetch of `request` against the cache, the undetermined lookups settled by
+/// `assume_evicted` ([`Fetch::assume_evicted`]); the output and how many lookups were
+/// undetermined.
+fn run_fetch(
+    request: &Request,
+    answers: &[(Option<Response>, Option<Response>)],
+    profile: &Profile,
+    cache: &mut PreflightCache,
+    now: Seconds,
+    assume_evicted: u32,
+    where_: &str,
+) -> Result<(Output, usize), CaseError> {
+    let mut fetch = Fetch::new(request, profile);
+    fetch.assume_evicted(assume_evicted);
     let mut next = fetch.start(cache, now);
     loop {
         let hop = fetch.outcome().hops.len().saturating_sub(1);
@@ -561,14 +656,15 @@ pub fn run_case(
     let final_response = answers.get(last).and_then(|a| a.1.as_ref());
     let mut urls: Vec<String> = vec![request.url.to_string()];
     urls.extend(redirect_urls(&fetch));
-    Ok(to_output(
-        &request,
+    let output = to_output(
+        request,
         &fetch,
         outcome,
         final_response,
         &urls,
         answers.get(last),
-    ))
+    );
+    Ok((output, outcome.unknown_lookups()))
 }
 
 fn redirect_urls(fetch: &Fetch<'_>) -> Vec<String> {
@@ -594,6 +690,7 @@ fn construction_error(reason: Reason) -> Output {
         hops: Vec::new(),
         deviations: Vec::new(),
         explanation: explain_reason(reason, None, None),
+        undetermined: None,
     }
 }
 
@@ -675,6 +772,7 @@ fn to_output(
             origin_header: origin_header_value(h.origin_header, request),
             preflight: h.preflight.as_ref().map(preflight_json),
             preflight_cached: h.preflight_cached,
+            cache_lookup: h.cache_lookup.map(Lookup::as_str),
             sent: h.sent,
         })
         .collect();
@@ -707,6 +805,7 @@ fn to_output(
         hops,
         deviations: outcome.deviations.to_vec(),
         explanation: explain_reason(outcome.reason, culprit, Some(fetch.serialized_origin())),
+        undetermined: None,
     }
 }
 

@@ -1,22 +1,65 @@
-//! The CORS-preflight cache (R44–R50, `#cors-preflight-cache`) as explicit state with time
-//! as input, shaped by the profile (D7 Chromium, D8 Firefox).
+//! The CORS-preflight cache (R44–R50, `#cors-preflight-cache`) as explicit state with time as
+//! input, shaped by the profile (D7 Chromium, D8 Firefox, D29 capacity and eviction, D30
+//! Firefox's stored entries).
 //!
-//! Entries are per item (one method or one header name), each with its own expiry. Expired
-//! entries are revived in place when the same item is written again, so a steady workload
-//! does not allocate.
+//! *Items* (one method or one header name, each with its own expiry) answer lookups (R46,
+//! R47). A profile whose cache has a capacity, or whose entries outlive their items, also
+//! keeps the browser's *table*: one stored entry per (origin, URL), or per (origin, URL,
+//! credentials), which is what a capacity counts and evicts (D29, D30). Where a browser evicts
+//! at random (Chromium's purge, D29), the table holds entries the browser *may* have dropped:
+//! a lookup their items would answer is [`Lookup::Unknown`], never a guess.
+//!
+//! Expired items are revived in place when the same item is written again, so a steady
+//! workload does not allocate.
 
+use std::collections::HashMap;
+
+use crate::error::RuleId;
 use crate::grammar::{eq_bytes, eq_ignore_case};
 use crate::headers::is_non_wildcard_request_header;
-use crate::profile::{Profile, WildcardEntries};
+use crate::profile::{Capacity, Profile, WildcardEntries};
 
 /// Seconds since the start of a scenario (the `at_seconds` of `explain`'s steps).
 pub type Seconds = f64;
 
-/// At most this many entries are kept; past it the entry closest to expiry is evicted
-/// (browsers cap their caches too: Chromium 1024 results, Firefox 100).
-const MAX_ENTRIES: usize = 4096;
+/// What the preflight cache says about a request that needs a CORS preflight (R28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lookup {
+    /// The cache answers for the request: no preflight.
+    Hit,
+    /// It does not: a preflight is sent.
+    Miss,
+    /// It would, if the browser still holds an entry it may have evicted at random (D29):
+    /// the oracle cannot tell whether a preflight is sent.
+    Unknown,
+}
 
+impl Lookup {
+    /// `hit`, `miss` or `undetermined`, as `explain` writes it.
+    ///
+    /// ```
+    /// assert_eq!(corsproof_oracle::cache::Lookup::Unknown.as_str(), "undetermined");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lookup::Hit => "hit",
+            Lookup::Miss => "miss",
+            Lookup::Unknown => "undetermined",
+        }
+    }
+}
+
+/// A lookup's answer and the deviation that made it differ from the standard's, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// The answer.
+    pub lookup: Lookup,
+    /// D29 when an eviction made a miss (or made the answer unknown) where an unbounded cache
+    /// answers; D30 when an entry without a live item answered.
+    pub deviation: Option<RuleId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum ItemKind {
     Method,
     Header,
@@ -31,9 +74,36 @@ struct Entry {
     /// copy into the capacity it already has (a steady workload allocates nothing).
     item: Vec<u8>,
     expires: Seconds,
+    /// Its stored entry was evicted (D29): it answers nothing, and is kept only to tell
+    /// whether a later miss is the eviction's doing.
+    evicted: bool,
 }
 
-/// A preflight cache: (serialized origin, URL) keys, per-item entries with an expiry.
+/// Whether the browser holds a stored entry (D29).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// It does.
+    Yes,
+    /// It may not: a random purge may have removed it. Its items are every item it may
+    /// hold, each with the latest expiry it may have.
+    Maybe,
+    /// It was evicted to make room (its items are marked `evicted`).
+    Evicted,
+}
+
+/// One entry of the browser's table.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    key: usize,
+    /// Meaningful when the profile stores an entry per credentials mode.
+    credentials: bool,
+    held: Held,
+    /// When it was last looked up or written (least recently used goes first).
+    used: u64,
+}
+
+/// A preflight cache: (serialized origin, URL) keys, per-item entries with an expiry, and,
+/// for a browser whose cache has a capacity, its table of stored entries.
 ///
 /// ```
 /// use corsproof_oracle::cache::{CacheKey, PreflightCache};
@@ -50,6 +120,13 @@ struct Entry {
 pub struct PreflightCache {
     keys: Vec<(String, String)>,
     entries: Vec<Entry>,
+    /// The browser's table (empty for a profile that keeps none).
+    table: Vec<Stored>,
+    /// Bounds (least, most) on how many entries the browser holds: equal unless a random
+    /// purge left some uncertain.
+    held: (usize, usize),
+    /// Counts lookups and writes, for least-recently-used order.
+    clock: u64,
 }
 
 /// The part of a cache entry that identifies its request: the byte-serialized request
@@ -61,6 +138,18 @@ pub struct CacheKey<'a> {
     pub origin: &'a str,
     /// The request's current URL, serialized.
     pub url: &'a str,
+}
+
+/// What a lookup asks of the cache besides the key (R28).
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'q> {
+    /// The request's credentials mode is `include`.
+    pub credentials: bool,
+    /// The request's method (after normalization and redirects).
+    pub method: &'q [u8],
+    /// The method needs no method entry: it is CORS-safelisted and neither the
+    /// use-CORS-preflight flag nor a forced preflight (D24) is set.
+    pub method_exempt: bool,
 }
 
 impl PreflightCache {
@@ -98,6 +187,7 @@ impl PreflightCache {
         KeyEntries {
             cache: self,
             key: self.key_index(key),
+            evicted_too: false,
         }
     }
 
@@ -148,10 +238,195 @@ impl PreflightCache {
         self.at(key).header_match(credentials, name, now, profile)
     }
 
+    /// The stored entry of key `k` a request with these credentials uses, if the table
+    /// holds one (or a tombstone of one it evicted).
+    fn stored_index(&self, k: usize, credentials: bool, profile: &Profile) -> Option<usize> {
+        let per_credentials = profile.cache.entry_per_credentials;
+        self.table
+            .iter()
+            .position(|s| s.key == k && (!per_credentials || s.credentials == credentials))
+    }
+
+    /// Whether the items of key `k` answer the query (R28): the method matches a method item
+    /// (or needs none, or the lookup skips it, D8) and every unsafe name matches a header
+    /// item. `stored` says whether the table holds an entry for the key (D30); `evicted_too`
+    /// counts the items of an evicted entry as well.
+    #[allow(clippy::too_many_arguments)]
+    fn items_answer<'n>(
+        &self,
+        k: usize,
+        query: &Query<'_>,
+        names: impl Iterator<Item = &'n [u8]>,
+        stored: bool,
+        evicted_too: bool,
+        now: Seconds,
+        profile: &Profile,
+    ) -> bool {
+        let entries = KeyEntries {
+            cache: self,
+            key: Some(k),
+            evicted_too,
+        };
+        let credentials = query.credentials;
+        // D8: once an entry exists for the key, Firefox skips the method check for GET and
+        // POST; D30: an entry it still stores counts even when every item has expired.
+        let skips = profile
+            .cache
+            .lookup_skips_method
+            .iter()
+            .any(|m| m.as_bytes() == query.method)
+            && if profile.cache.entries_outlive_items {
+                stored
+            } else {
+                entries.has_live_entry(credentials, now, profile)
+            };
+        let method_cached = query.method_exempt
+            || skips
+            || entries.method_match(credentials, query.method, now, profile);
+        method_cached && {
+            let mut names = names;
+            names.all(|n| entries.header_match(credentials, n, now, profile))
+        }
+    }
+
+    /// The cache's answer for a request that needs a CORS preflight (R28), at `now`: whether
+    /// the method and every CORS-unsafe request-header name `names` have a cache entry match.
+    /// A lookup updates the browser's table: Firefox marks the entry used (D29), Chromium
+    /// removes an entry that does not answer (D7).
+    ///
+    /// ```
+    /// use corsproof_oracle::cache::{CacheKey, Lookup, PreflightCache, Query};
+    /// use corsproof_oracle::Profile;
+    /// let p = Profile::firefox();
+    /// let mut c = PreflightCache::default();
+    /// let url = |i: usize| format!("https://api.test/{i}");
+    /// let put = Query { credentials: false, method: b"PUT", method_exempt: false };
+    /// // 101 URLs in Firefox's table of 100: the least recently used, the first, is evicted.
+    /// for i in 0..=100 {
+    ///     let key = CacheKey { origin: "https://app.test", url: &url(i) };
+    ///     assert_eq!(c.lookup(&key, &put, [].into_iter(), 0.0, &p).lookup, Lookup::Miss);
+    ///     c.write(&key, false, [&b"PUT"[..]], [], Some(600), 0.0, &p);
+    /// }
+    /// let first = CacheKey { origin: "https://app.test", url: &url(0) };
+    /// let last = CacheKey { origin: "https://app.test", url: &url(100) };
+    /// assert_eq!(c.lookup(&first, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Miss);
+    /// assert_eq!(c.lookup(&last, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Hit);
+    /// ```
+    pub fn lookup<'n>(
+        &mut self,
+        key: &CacheKey<'_>,
+        query: &Query<'_>,
+        names: impl Iterator<Item = &'n [u8]>,
+        now: Seconds,
+        profile: &Profile,
+    ) -> Answer {
+        let miss = Answer {
+            lookup: Lookup::Miss,
+            deviation: None,
+        };
+        let Some(k) = self.key_index(key) else {
+            return miss;
+        };
+        if !profile.cache.keeps_table() {
+            let hit = self.items_answer(k, query, names, false, false, now, profile);
+            return Answer {
+                lookup: if hit { Lookup::Hit } else { Lookup::Miss },
+                deviation: None,
+            };
+        }
+        let Some(s) = self.stored_index(k, query.credentials, profile) else {
+            return miss;
+        };
+        let held = self.table[s].held;
+        if held == Held::Evicted {
+            // D29: a miss the eviction made, when the items it took would have answered.
+            let would = self.items_answer(k, query, names, true, true, now, profile);
+            return Answer {
+                lookup: Lookup::Miss,
+                deviation: would.then_some(RuleId::D29),
+            };
+        }
+        let hit = self.items_answer(k, query, names, true, false, now, profile);
+        self.clock += 1;
+        self.table[s].used = self.clock;
+        if !hit {
+            // D7: Chromium removes a stale or insufficient entry when it looks it up.
+            if profile.cache.failed_lookup_erases {
+                self.unstore(s, profile);
+            }
+            return miss;
+        }
+        if held == Held::Maybe {
+            return Answer {
+                lookup: Lookup::Unknown,
+                deviation: Some(RuleId::D29),
+            };
+        }
+        // D30: an entry none of whose items is live answered (a skipped method, no names).
+        let itemless = profile.cache.entries_outlive_items
+            && !self
+                .at_index(k)
+                .has_live_entry(query.credentials, now, profile);
+        Answer {
+            lookup: Lookup::Hit,
+            deviation: itemless.then_some(RuleId::D30),
+        }
+    }
+
+    fn at_index(&self, k: usize) -> KeyEntries<'_> {
+        KeyEntries {
+            cache: self,
+            key: Some(k),
+            evicted_too: false,
+        }
+    }
+
+    /// Settles an [`Lookup::Unknown`] answer one way: `evicted` says the browser no longer
+    /// holds the entry (the request is preflighted), otherwise it still does (the cache
+    /// answered). Exploring both ways and [`PreflightCache::join`]ing the results gives every
+    /// state the browser may be in.
+    ///
+    /// ```
+    /// use corsproof_oracle::cache::{CacheKey, Lookup, PreflightCache, Query};
+    /// use corsproof_oracle::Profile;
+    /// let p = Profile::chromium();
+    /// let mut c = PreflightCache::default();
+    /// let put = Query { credentials: false, method: b"PUT", method_exempt: false };
+    /// let urls: Vec<String> = (0..=1024).map(|i| format!("https://api.test/{i}")).collect();
+    /// for url in &urls {
+    ///     c.write(&CacheKey { origin: "https://app.test", url }, false, [&b"PUT"[..]], [], Some(600), 0.0, &p);
+    /// }
+    /// // The 1025th entry made Chromium purge 10 of the first 1024 at random.
+    /// let first = CacheKey { origin: "https://app.test", url: &urls[0] };
+    /// assert_eq!(c.lookup(&first, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Unknown);
+    /// let mut evicted = c.clone();
+    /// evicted.assume(&first, false, true, &p);
+    /// assert_eq!(evicted.lookup(&first, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Miss);
+    /// ```
+    pub fn assume(
+        &mut self,
+        key: &CacheKey<'_>,
+        credentials: bool,
+        evicted: bool,
+        profile: &Profile,
+    ) {
+        if !evicted {
+            return;
+        }
+        let Some(k) = self.key_index(key) else { return };
+        if let Some(s) = self.stored_index(k, credentials, profile) {
+            if self.table[s].held == Held::Maybe {
+                self.evict(s, profile);
+            }
+        }
+    }
+
     /// Writes the result of a passed preflight (R44): for each method and header name,
     /// refresh the matching entry's max-age or create one. `max_age` `None` means the
-    /// profile does not cache this result at all (Firefox on a malformed value, D6).
-    /// A profile without union (Chromium, D7) first drops every entry of the key.
+    /// profile does not cache this result at all (Firefox on a malformed value, D6); a zero
+    /// max-age stores nothing where the profile says so (Firefox, D30). A profile without
+    /// union (Chromium, D7) first drops every entry of the key. A profile with a capacity
+    /// makes room first (D29).
     #[allow(clippy::too_many_arguments)]
     pub fn write<'m, 'h>(
         &mut self,
@@ -171,11 +446,17 @@ impl PreflightCache {
         {
             return;
         }
+        if max_age == 0 && !profile.cache.zero_max_age_stored {
+            return;
+        }
+        let k = self.key_index_or_insert(key);
+        if profile.cache.keeps_table() {
+            self.store(k, credentials, now, profile);
+        }
         if !profile.cache.union {
-            self.clear(key);
+            self.expire_items(k, None);
         }
         let expires = now + max_age as Seconds;
-        let k = self.key_index_or_insert(key);
         for m in methods {
             self.refresh_or_create(k, credentials, ItemKind::Method, m, expires, now, profile);
         }
@@ -201,6 +482,7 @@ impl PreflightCache {
         let matches = |e: &Entry| {
             e.key == k
                 && e.kind == kind
+                && !e.evicted
                 && now < e.expires
                 && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
                 && match kind {
@@ -226,32 +508,22 @@ impl PreflightCache {
             }
         }
         // Otherwise create an entry, reusing an expired slot when there is one.
-        let i = match slot {
-            Some(i) => i,
-            None if self.entries.len() >= MAX_ENTRIES => self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by(|a, b| a.1.expires.total_cmp(&b.1.expires))
-                .map_or(0, |(i, _)| i),
-            None => {
-                self.entries.push(Entry {
-                    key: k,
-                    credentials,
-                    kind,
-                    item: item.to_vec(),
-                    expires,
-                });
-                return;
-            }
-        };
-        let Some(e) = self.entries.get_mut(i) else {
+        let Some(e) = slot.and_then(|i| self.entries.get_mut(i)) else {
+            self.entries.push(Entry {
+                key: k,
+                credentials,
+                kind,
+                item: item.to_vec(),
+                expires,
+                evicted: false,
+            });
             return;
         };
         e.key = k;
         e.credentials = credentials;
         e.kind = kind;
         e.expires = expires;
+        e.evicted = false;
         // A steady workload revives the slot of the same item: nothing to copy then.
         if !eq_bytes(&e.item, item) {
             e.item.clear();
@@ -259,18 +531,331 @@ impl PreflightCache {
         }
     }
 
-    /// Clears every entry of the key, whatever its credentials (R49, `#concept-cache-clear`).
-    pub fn clear(&mut self, key: &CacheKey<'_>) {
-        if let Some(k) = self.key_index(key) {
-            for e in self.entries.iter_mut().filter(|e| e.key == k) {
-                e.expires = Seconds::NEG_INFINITY;
+    /// Expires the items of key `k` (those of one credentials mode when `credentials` is
+    /// given).
+    fn expire_items(&mut self, k: usize, credentials: Option<bool>) {
+        for e in self
+            .entries
+            .iter_mut()
+            .filter(|e| e.key == k && credentials.is_none_or(|c| e.credentials == c))
+        {
+            e.expires = Seconds::NEG_INFINITY;
+            e.evicted = false;
+        }
+    }
+
+    /// The items a stored entry holds: of its key, and of its credentials mode when the
+    /// profile stores one entry per mode.
+    fn items_of(s: &Stored, profile: &Profile) -> Option<bool> {
+        profile.cache.entry_per_credentials.then_some(s.credentials)
+    }
+
+    /// Records that the browser stores an entry for key `k` (a passed preflight's write),
+    /// making room first when its table is full (D29).
+    fn store(&mut self, k: usize, credentials: bool, now: Seconds, profile: &Profile) {
+        self.clock += 1;
+        let credentials = credentials && profile.cache.entry_per_credentials;
+        let held = self
+            .stored_index(k, credentials, profile)
+            .map(|s| (s, self.table[s].held));
+        match held {
+            Some((s, Held::Yes)) => {
+                self.table[s].used = self.clock;
+                return;
+            }
+            Some((s, Held::Evicted)) => {
+                // The browser starts a new entry: what the evicted one held is gone.
+                let stored = self.table[s];
+                self.expire_items(k, Self::items_of(&stored, profile));
+                self.table.swap_remove(s);
+                self.make_room(false, now, profile);
+            }
+            Some((s, Held::Maybe)) => {
+                self.table.swap_remove(s);
+                self.make_room(true, now, profile);
+            }
+            None => self.make_room(false, now, profile),
+        }
+        self.table.push(Stored {
+            key: k,
+            credentials,
+            held: Held::Yes,
+            used: self.clock,
+        });
+    }
+
+    /// Makes room for one more stored entry (D29). `maybe_held`: the browser may already
+    /// hold it (a `Maybe` entry being written), in which case it adds nothing.
+    fn make_room(&mut self, maybe_held: bool, now: Seconds, profile: &Profile) {
+        let (least, most) = self.held;
+        match profile.cache.capacity {
+            Capacity::Unbounded => self.held = (least + 1, most + 1),
+            Capacity::LeastRecentlyUsed {
+                entries,
+                expired_first,
+            } => {
+                // Least-recently-used eviction is deterministic: every entry is held or
+                // evicted, and the bounds are one exact count.
+                if most >= entries && expired_first {
+                    // Every entry none of whose items is live goes first.
+                    let mut i = 0;
+                    while i < self.table.len() {
+                        let s = self.table[i];
+                        let live = s.held == Held::Yes
+                            && self.entries.iter().any(|e| {
+                                e.key == s.key
+                                    && !e.evicted
+                                    && now < e.expires
+                                    && Self::items_of(&s, profile)
+                                        .is_none_or(|c| e.credentials == c)
+                            });
+                        if s.held == Held::Yes && !live {
+                            self.unstore(i, profile);
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                if self.held.1 >= entries {
+                    let lru = self
+                        .table
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| s.held == Held::Yes)
+                        .min_by_key(|(_, s)| s.used)
+                        .map(|(i, _)| i);
+                    if let Some(i) = lru {
+                        self.evict(i, profile);
+                    }
+                }
+                self.held = (self.held.0 + 1, self.held.1 + 1);
+            }
+            Capacity::RandomPurge { entries, purge } => {
+                // Adding to a full table first removes `purge` entries adjacent in key order
+                // from a random position: any of them may go, so every entry held becomes
+                // uncertain.
+                let added = if most < entries {
+                    (least + 1, most + 1)
+                } else {
+                    for s in self.table.iter_mut().filter(|s| s.held == Held::Yes) {
+                        s.held = Held::Maybe;
+                    }
+                    let after = |n: usize| (n + 1).saturating_sub(purge);
+                    if least >= entries {
+                        (after(least), after(most))
+                    } else {
+                        ((least + 1).min(after(entries)), entries.max(after(most)))
+                    }
+                };
+                self.held = if maybe_held {
+                    (least.min(added.0), most.max(added.1))
+                } else {
+                    added
+                };
             }
         }
     }
 
+    /// Removes stored entry `s` from the table, with its items: the browser no longer holds
+    /// it.
+    fn unstore(&mut self, s: usize, profile: &Profile) {
+        let stored = self.table.swap_remove(s);
+        let (least, most) = self.held;
+        self.held = match stored.held {
+            Held::Yes => (least.saturating_sub(1), most.saturating_sub(1)),
+            Held::Maybe => (least.saturating_sub(1), most),
+            Held::Evicted => (least, most),
+        };
+        self.expire_items(stored.key, Self::items_of(&stored, profile));
+    }
+
+    /// Evicts stored entry `s` to make room (D29): the browser drops it with its items.
+    fn evict(&mut self, s: usize, profile: &Profile) {
+        let stored = self.table[s];
+        let (least, most) = self.held;
+        self.held = match stored.held {
+            Held::Yes => (least.saturating_sub(1), most.saturating_sub(1)),
+            Held::Maybe => (least.saturating_sub(1), most),
+            Held::Evicted => (least, most),
+        };
+        self.table[s].held = Held::Evicted;
+        let only = Self::items_of(&stored, profile);
+        for e in self
+            .entries
+            .iter_mut()
+            .filter(|e| e.key == stored.key && only.is_none_or(|c| e.credentials == c))
+        {
+            e.evicted = true;
+        }
+    }
+
+    /// Clears every entry of the key, whatever its credentials (R49, `#concept-cache-clear`);
+    /// the browser's table drops them (Firefox removes both credentials modes' entries).
+    pub fn clear(&mut self, key: &CacheKey<'_>, profile: &Profile) {
+        let Some(k) = self.key_index(key) else { return };
+        self.expire_items(k, None);
+        let mut i = 0;
+        while i < self.table.len() {
+            if self.table[i].key == k {
+                self.unstore(i, profile);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Bounds (least, most) on how many entries the browser's table holds (D29): one count
+    /// unless a random purge left entries the browser may have dropped.
+    ///
+    /// ```
+    /// use corsproof_oracle::cache::{CacheKey, PreflightCache};
+    /// use corsproof_oracle::Profile;
+    /// let p = Profile::chromium();
+    /// let mut c = PreflightCache::default();
+    /// for i in 0..1025 {
+    ///     let url = format!("https://api.test/{i}");
+    ///     c.write(&CacheKey { origin: "https://app.test", url: &url }, false, [&b"PUT"[..]], [], Some(600), 0.0, &p);
+    /// }
+    /// // Adding the 1025th entry to a full table purged 10 (D29).
+    /// assert_eq!(c.held(), (1015, 1015));
+    /// ```
+    pub fn held(&self) -> (usize, usize) {
+        self.held
+    }
+
+    /// Whether a step of at most `lookups` cache lookups may meet an entry the browser may
+    /// have dropped (D29): the table has one, or is close enough to its capacity for the
+    /// step's own writes to make a random purge. When not, every answer of the step is
+    /// certain.
+    ///
+    /// ```
+    /// use corsproof_oracle::{PreflightCache, Profile};
+    /// assert!(!PreflightCache::default().may_answer_unknown(&Profile::chromium(), 21));
+    /// ```
+    pub fn may_answer_unknown(&self, profile: &Profile, lookups: usize) -> bool {
+        self.table.iter().any(|s| s.held == Held::Maybe)
+            || match profile.cache.capacity {
+                Capacity::RandomPurge { entries, .. } => self.held.1 + lookups >= entries,
+                _ => false,
+            }
+    }
+
+    /// Joins `other` into this cache: afterwards it describes every state either described,
+    /// at `now` and later. A stored entry held in one and not the other, or held with other
+    /// items, becomes one the browser may have dropped; items are those of both, each with
+    /// the later expiry. Both must descend from one cache (keys are only ever appended).
+    ///
+    /// ```
+    /// use corsproof_oracle::cache::{CacheKey, Lookup, PreflightCache, Query};
+    /// use corsproof_oracle::Profile;
+    /// let p = Profile::chromium();
+    /// let key = CacheKey { origin: "https://app.test", url: "https://api.test/x" };
+    /// let put = Query { credentials: false, method: b"PUT", method_exempt: false };
+    /// let mut held = PreflightCache::default();
+    /// let dropped = held.clone();
+    /// held.write(&key, false, [&b"PUT"[..]], [], Some(600), 0.0, &p);
+    /// held.join(&dropped, 0.0, &p);
+    /// assert_eq!(held.lookup(&key, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Unknown);
+    /// ```
+    pub fn join(&mut self, other: &PreflightCache, now: Seconds, profile: &Profile) {
+        let common = self
+            .keys
+            .iter()
+            .zip(&other.keys)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut map: Vec<usize> = (0..common).collect();
+        for (origin, url) in &other.keys[common..] {
+            map.push(self.key_index_or_insert(&CacheKey { origin, url }));
+        }
+        let mapped = |k: usize| map.get(k).copied().unwrap_or(k);
+        // The live items of a stored entry, to tell whether both hold the same.
+        let per_credentials = profile.cache.entry_per_credentials;
+        let items = |c: &PreflightCache, s: &Stored| {
+            let mut v: Vec<(bool, ItemKind, Vec<u8>, u64)> = c
+                .entries
+                .iter()
+                .filter(|e| {
+                    e.key == s.key
+                        && now < e.expires
+                        && !e.evicted
+                        && (!per_credentials || e.credentials == s.credentials)
+                })
+                .map(|e| (e.credentials, e.kind, e.item.clone(), e.expires.to_bits()))
+                .collect();
+            v.sort_by(|a, b| (a.0, a.1 as u8, &a.2, a.3).cmp(&(b.0, b.1 as u8, &b.2, b.3)));
+            v
+        };
+        let mut table: Vec<Stored> = Vec::with_capacity(self.table.len().max(other.table.len()));
+        let mut matched = vec![false; other.table.len()];
+        for a in &self.table {
+            let b = other
+                .table
+                .iter()
+                .position(|b| mapped(b.key) == a.key && b.credentials == a.credentials);
+            let held = match b.map(|i| (i, other.table[i])) {
+                Some((i, b)) => {
+                    matched[i] = true;
+                    match (a.held, b.held) {
+                        (Held::Yes, Held::Yes) if items(self, a) == items(other, &b) => Held::Yes,
+                        (Held::Evicted, Held::Evicted) => Held::Evicted,
+                        _ => Held::Maybe,
+                    }
+                }
+                None if a.held == Held::Evicted => Held::Evicted,
+                None => Held::Maybe,
+            };
+            let used = b.map_or(a.used, |i| a.used.max(other.table[i].used));
+            table.push(Stored { held, used, ..*a });
+        }
+        for (b, _) in other.table.iter().zip(&matched).filter(|(_, m)| !**m) {
+            let held = if b.held == Held::Evicted {
+                Held::Evicted
+            } else {
+                Held::Maybe
+            };
+            table.push(Stored {
+                key: mapped(b.key),
+                held,
+                ..*b
+            });
+        }
+        // Items: each of both, with the later expiry.
+        let mut index: HashMap<(usize, bool, ItemKind, Vec<u8>), usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| now < e.expires)
+            .map(|(i, e)| ((e.key, e.credentials, e.kind, e.item.clone()), i))
+            .collect();
+        for e in other.entries.iter().filter(|e| now < e.expires) {
+            let id = (mapped(e.key), e.credentials, e.kind, e.item.clone());
+            match index.get(&id) {
+                Some(&i) => {
+                    let mine = &mut self.entries[i];
+                    mine.expires = mine.expires.max(e.expires);
+                    mine.evicted &= e.evicted;
+                }
+                None => {
+                    index.insert(id, self.entries.len());
+                    self.entries.push(Entry {
+                        key: mapped(e.key),
+                        ..e.clone()
+                    });
+                }
+            }
+        }
+        self.table = table;
+        self.held = (self.held.0.min(other.held.0), self.held.1.max(other.held.1));
+        self.clock = self.clock.max(other.clock);
+    }
+
     /// The number of live entries at `now`.
     pub fn live_entries(&self, now: Seconds) -> usize {
-        self.entries.iter().filter(|e| now < e.expires).count()
+        self.entries
+            .iter()
+            .filter(|e| now < e.expires && !e.evicted)
+            .count()
     }
 }
 
@@ -280,6 +865,8 @@ pub struct KeyEntries<'c> {
     cache: &'c PreflightCache,
     /// The key's index, `None` when the cache never saw it.
     key: Option<usize>,
+    /// Count the items of evicted entries too (to tell a miss an eviction made, D29).
+    evicted_too: bool,
 }
 
 impl<'c> KeyEntries<'c> {
@@ -298,10 +885,12 @@ impl<'c> KeyEntries<'c> {
             &[]
         };
         let serves_down = profile.cache.credentialed_serves_uncredentialed;
+        let evicted_too = self.evicted_too;
         entries.iter().filter(move |e| {
             Some(e.key) == k
                 && e.kind == kind
                 && now < e.expires
+                && (evicted_too || !e.evicted)
                 && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
         })
     }
