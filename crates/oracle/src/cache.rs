@@ -13,6 +13,9 @@
 //! workload does not allocate.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
 
 use crate::error::RuleId;
 use crate::grammar::{eq_bytes, eq_ignore_case};
@@ -70,9 +73,10 @@ struct Entry {
     key: usize,
     credentials: bool,
     kind: ItemKind,
-    /// The method or header name. A `Vec` so that reviving a slot for another item is a
-    /// copy into the capacity it already has (a steady workload allocates nothing).
-    item: Vec<u8>,
+    /// The method or header name, inline when short: reviving a slot for another item is a
+    /// copy into the capacity it already has (a steady workload allocates nothing), and
+    /// copying the cache copies no allocation for it.
+    item: SmallVec<[u8; 24]>,
     expires: Seconds,
     /// Its stored entry was evicted (D29): it answers nothing, and is kept only to tell
     /// whether a later miss is the eviction's doing.
@@ -118,7 +122,8 @@ struct Stored {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct PreflightCache {
-    keys: Vec<(String, String)>,
+    /// (origin, URL) of each key, shared by copies of the cache.
+    keys: Vec<(Arc<str>, Arc<str>)>,
     entries: Vec<Entry>,
     /// The browser's table (empty for a profile that keeps none).
     table: Vec<Stored>,
@@ -164,8 +169,7 @@ impl PreflightCache {
         match self.key_index(key) {
             Some(i) => i,
             None => {
-                self.keys
-                    .push((key.origin.to_string(), key.url.to_string()));
+                self.keys.push((Arc::from(key.origin), Arc::from(key.url)));
                 self.keys.len() - 1
             }
         }
@@ -513,7 +517,7 @@ impl PreflightCache {
                 key: k,
                 credentials,
                 kind,
-                item: item.to_vec(),
+                item: SmallVec::from_slice(item),
                 expires,
                 evicted: false,
             });
@@ -762,42 +766,64 @@ impl PreflightCache {
             .keys
             .iter()
             .zip(&other.keys)
-            .take_while(|(a, b)| a == b)
+            .take_while(|(a, b)| Arc::ptr_eq(&a.0, &b.0) && Arc::ptr_eq(&a.1, &b.1) || a == b)
             .count();
         let mut map: Vec<usize> = (0..common).collect();
         for (origin, url) in &other.keys[common..] {
             map.push(self.key_index_or_insert(&CacheKey { origin, url }));
         }
         let mapped = |k: usize| map.get(k).copied().unwrap_or(k);
-        // The live items of a stored entry, to tell whether both hold the same.
+        let other_index: HashMap<(usize, bool), usize> = other
+            .table
+            .iter()
+            .enumerate()
+            .map(|(i, b)| ((mapped(b.key), b.credentials), i))
+            .collect();
+        let partner = |a: &Stored| {
+            other_index
+                .get(&(a.key, a.credentials))
+                .map(|&i| (i, other.table[i]))
+        };
+        // The live items of the entries held in both, to tell whether both hold the same.
         let per_credentials = profile.cache.entry_per_credentials;
-        let items = |c: &PreflightCache, s: &Stored| {
-            let mut v: Vec<(bool, ItemKind, Vec<u8>, u64)> = c
+        let both: std::collections::HashSet<usize> = self
+            .table
+            .iter()
+            .filter(|a| a.held == Held::Yes && partner(a).is_some_and(|(_, b)| b.held == Held::Yes))
+            .map(|a| a.key)
+            .collect();
+        type Items = Vec<(bool, ItemKind, SmallVec<[u8; 24]>, u64)>;
+        let grouped = |c: &PreflightCache, key_of: &dyn Fn(usize) -> usize| {
+            let mut g: HashMap<(usize, bool), Items> = HashMap::new();
+            for e in c
                 .entries
                 .iter()
-                .filter(|e| {
-                    e.key == s.key
-                        && now < e.expires
-                        && !e.evicted
-                        && (!per_credentials || e.credentials == s.credentials)
-                })
-                .map(|e| (e.credentials, e.kind, e.item.clone(), e.expires.to_bits()))
-                .collect();
-            v.sort_by(|a, b| (a.0, a.1 as u8, &a.2, a.3).cmp(&(b.0, b.1 as u8, &b.2, b.3)));
-            v
+                .filter(|e| now < e.expires && !e.evicted && both.contains(&key_of(e.key)))
+            {
+                g.entry((key_of(e.key), per_credentials && e.credentials))
+                    .or_default()
+                    .push((e.credentials, e.kind, e.item.clone(), e.expires.to_bits()));
+            }
+            for v in g.values_mut() {
+                v.sort_by(|a, b| (a.0, a.1 as u8, &a.2, a.3).cmp(&(b.0, b.1 as u8, &b.2, b.3)));
+            }
+            g
         };
+        let (mine, theirs) = (grouped(self, &|k| k), grouped(other, &mapped));
+        let no_items = Items::new();
         let mut table: Vec<Stored> = Vec::with_capacity(self.table.len().max(other.table.len()));
         let mut matched = vec![false; other.table.len()];
         for a in &self.table {
-            let b = other
-                .table
-                .iter()
-                .position(|b| mapped(b.key) == a.key && b.credentials == a.credentials);
-            let held = match b.map(|i| (i, other.table[i])) {
+            let b = partner(a);
+            let held = match b {
                 Some((i, b)) => {
                     matched[i] = true;
+                    let id = (a.key, a.credentials);
+                    let same = || {
+                        mine.get(&id).unwrap_or(&no_items) == theirs.get(&id).unwrap_or(&no_items)
+                    };
                     match (a.held, b.held) {
-                        (Held::Yes, Held::Yes) if items(self, a) == items(other, &b) => Held::Yes,
+                        (Held::Yes, Held::Yes) if same() => Held::Yes,
                         (Held::Evicted, Held::Evicted) => Held::Evicted,
                         _ => Held::Maybe,
                     }
@@ -805,7 +831,7 @@ impl PreflightCache {
                 None if a.held == Held::Evicted => Held::Evicted,
                 None => Held::Maybe,
             };
-            let used = b.map_or(a.used, |i| a.used.max(other.table[i].used));
+            let used = b.map_or(a.used, |(_, b)| a.used.max(b.used));
             table.push(Stored { held, used, ..*a });
         }
         for (b, _) in other.table.iter().zip(&matched).filter(|(_, m)| !**m) {
@@ -820,31 +846,35 @@ impl PreflightCache {
                 ..*b
             });
         }
-        // Items: each of both, with the later expiry.
-        let mut index: HashMap<(usize, bool, ItemKind, Vec<u8>), usize> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| now < e.expires)
-            .map(|(i, e)| ((e.key, e.credentials, e.kind, e.item.clone()), i))
-            .collect();
-        for e in other.entries.iter().filter(|e| now < e.expires) {
-            let id = (mapped(e.key), e.credentials, e.kind, e.item.clone());
-            match index.get(&id) {
-                Some(&i) => {
-                    let mine = &mut self.entries[i];
-                    mine.expires = mine.expires.max(e.expires);
-                    mine.evicted &= e.evicted;
-                }
-                None => {
-                    index.insert(id, self.entries.len());
-                    self.entries.push(Entry {
+        // Items: each of both, with the later expiry. Both descend from one cache, so most
+        // are the same item at the same position.
+        let mut added = Vec::new();
+        {
+            let index: HashMap<(usize, bool, ItemKind, &[u8]), usize> = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| now < e.expires)
+                .map(|(i, e)| ((e.key, e.credentials, e.kind, e.item.as_slice()), i))
+                .collect();
+            let mut updates = Vec::new();
+            for e in other.entries.iter().filter(|e| now < e.expires) {
+                match index.get(&(mapped(e.key), e.credentials, e.kind, e.item.as_slice())) {
+                    Some(&i) => updates.push((i, e.expires, e.evicted)),
+                    None => added.push(Entry {
                         key: mapped(e.key),
                         ..e.clone()
-                    });
+                    }),
                 }
             }
+            drop(index);
+            for (i, expires, evicted) in updates {
+                let mine = &mut self.entries[i];
+                mine.expires = mine.expires.max(expires);
+                mine.evicted &= evicted;
+            }
         }
+        self.entries.extend(added);
         self.table = table;
         self.held = (self.held.0.min(other.held.0), self.held.1.max(other.held.1));
         self.clock = self.clock.max(other.clock);
