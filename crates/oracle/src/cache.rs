@@ -15,8 +15,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 use crate::error::RuleId;
 use crate::grammar::{eq_bytes, eq_ignore_case};
 use crate::headers::is_non_wildcard_request_header;
@@ -73,14 +71,10 @@ struct Entry {
     key: usize,
     credentials: bool,
     kind: ItemKind,
-    /// The method or header name, inline when short: reviving a slot for another item is a
-    /// copy into the capacity it already has (a steady workload allocates nothing), and
-    /// copying the cache copies no allocation for it.
-    item: SmallVec<[u8; 24]>,
+    /// The method or header name. A `Vec` so that reviving a slot for another item is a
+    /// copy into the capacity it already has (a steady workload allocates nothing).
+    item: Vec<u8>,
     expires: Seconds,
-    /// Its stored entry was evicted (D29): it answers nothing, and is kept only to tell
-    /// whether a later miss is the eviction's doing.
-    evicted: bool,
 }
 
 /// Whether the browser holds a stored entry (D29).
@@ -91,7 +85,7 @@ enum Held {
     /// It may not: a random purge may have removed it. Its items are every item it may
     /// hold, each with the latest expiry it may have.
     Maybe,
-    /// It was evicted to make room (its items are marked `evicted`).
+    /// It was evicted to make room (its items are kept apart, in `evicted`).
     Evicted,
 }
 
@@ -125,6 +119,9 @@ pub struct PreflightCache {
     /// (origin, URL) of each key, shared by copies of the cache.
     keys: Vec<(Arc<str>, Arc<str>)>,
     entries: Vec<Entry>,
+    /// The items of evicted entries (D29): they answer nothing, and are kept only to tell
+    /// whether a later miss is the eviction's doing.
+    evicted: Vec<Entry>,
     /// The browser's table (empty for a profile that keeps none).
     table: Vec<Stored>,
     /// Bounds (least, most) on how many entries the browser holds: equal unless a random
@@ -191,7 +188,7 @@ impl PreflightCache {
         KeyEntries {
             cache: self,
             key: self.key_index(key),
-            evicted_too: false,
+            evicted: false,
         }
     }
 
@@ -253,8 +250,8 @@ impl PreflightCache {
 
     /// Whether the items of key `k` answer the query (R28): the method matches a method item
     /// (or needs none, or the lookup skips it, D8) and every unsafe name matches a header
-    /// item. `stored` says whether the table holds an entry for the key (D30); `evicted_too`
-    /// counts the items of an evicted entry as well.
+    /// item. `stored` says whether the table holds an entry for the key (D30); `evicted`
+    /// looks at the items of an evicted entry instead.
     #[allow(clippy::too_many_arguments)]
     fn items_answer<'n>(
         &self,
@@ -262,14 +259,14 @@ impl PreflightCache {
         query: &Query<'_>,
         names: impl Iterator<Item = &'n [u8]>,
         stored: bool,
-        evicted_too: bool,
+        evicted: bool,
         now: Seconds,
         profile: &Profile,
     ) -> bool {
         let entries = KeyEntries {
             cache: self,
             key: Some(k),
-            evicted_too,
+            evicted,
         };
         let credentials = query.credentials;
         // D8: once an entry exists for the key, Firefox skips the method check for GET and
@@ -381,7 +378,7 @@ impl PreflightCache {
         KeyEntries {
             cache: self,
             key: Some(k),
-            evicted_too: false,
+            evicted: false,
         }
     }
 
@@ -486,7 +483,6 @@ impl PreflightCache {
         let matches = |e: &Entry| {
             e.key == k
                 && e.kind == kind
-                && !e.evicted
                 && now < e.expires
                 && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
                 && match kind {
@@ -517,9 +513,8 @@ impl PreflightCache {
                 key: k,
                 credentials,
                 kind,
-                item: SmallVec::from_slice(item),
+                item: item.to_vec(),
                 expires,
-                evicted: false,
             });
             return;
         };
@@ -527,7 +522,6 @@ impl PreflightCache {
         e.credentials = credentials;
         e.kind = kind;
         e.expires = expires;
-        e.evicted = false;
         // A steady workload revives the slot of the same item: nothing to copy then.
         if !eq_bytes(&e.item, item) {
             e.item.clear();
@@ -544,8 +538,14 @@ impl PreflightCache {
             .filter(|e| e.key == k && credentials.is_none_or(|c| e.credentials == c))
         {
             e.expires = Seconds::NEG_INFINITY;
-            e.evicted = false;
         }
+    }
+
+    /// Forgets the kept items of the evicted entry of key `k` (of one credentials mode when
+    /// `credentials` is given).
+    fn forget_evicted(&mut self, k: usize, credentials: Option<bool>) {
+        self.evicted
+            .retain(|e| !(e.key == k && credentials.is_none_or(|c| e.credentials == c)));
     }
 
     /// The items a stored entry holds: of its key, and of its credentials mode when the
@@ -570,7 +570,7 @@ impl PreflightCache {
             Some((s, Held::Evicted)) => {
                 // The browser starts a new entry: what the evicted one held is gone.
                 let stored = self.table[s];
-                self.expire_items(k, Self::items_of(&stored, profile));
+                self.forget_evicted(k, Self::items_of(&stored, profile));
                 self.table.swap_remove(s);
                 self.make_room(false, now, profile);
             }
@@ -608,7 +608,6 @@ impl PreflightCache {
                         let live = s.held == Held::Yes
                             && self.entries.iter().any(|e| {
                                 e.key == s.key
-                                    && !e.evicted
                                     && now < e.expires
                                     && Self::items_of(&s, profile)
                                         .is_none_or(|c| e.credentials == c)
@@ -670,7 +669,11 @@ impl PreflightCache {
             Held::Maybe => (least.saturating_sub(1), most),
             Held::Evicted => (least, most),
         };
-        self.expire_items(stored.key, Self::items_of(&stored, profile));
+        let only = Self::items_of(&stored, profile);
+        self.expire_items(stored.key, only);
+        if stored.held == Held::Evicted {
+            self.forget_evicted(stored.key, only);
+        }
     }
 
     /// Evicts stored entry `s` to make room (D29): the browser drops it with its items.
@@ -683,13 +686,18 @@ impl PreflightCache {
             Held::Evicted => (least, most),
         };
         self.table[s].held = Held::Evicted;
+        // Its items are kept apart, to tell later whether a miss is the eviction's doing.
         let only = Self::items_of(&stored, profile);
+        self.forget_evicted(stored.key, only);
         for e in self
             .entries
             .iter_mut()
             .filter(|e| e.key == stored.key && only.is_none_or(|c| e.credentials == c))
         {
-            e.evicted = true;
+            if e.expires > Seconds::NEG_INFINITY {
+                self.evicted.push(e.clone());
+                e.expires = Seconds::NEG_INFINITY;
+            }
         }
     }
 
@@ -792,13 +800,13 @@ impl PreflightCache {
             .filter(|a| a.held == Held::Yes && partner(a).is_some_and(|(_, b)| b.held == Held::Yes))
             .map(|a| a.key)
             .collect();
-        type Items = Vec<(bool, ItemKind, SmallVec<[u8; 24]>, u64)>;
+        type Items = Vec<(bool, ItemKind, Vec<u8>, u64)>;
         let grouped = |c: &PreflightCache, key_of: &dyn Fn(usize) -> usize| {
             let mut g: HashMap<(usize, bool), Items> = HashMap::new();
             for e in c
                 .entries
                 .iter()
-                .filter(|e| now < e.expires && !e.evicted && both.contains(&key_of(e.key)))
+                .filter(|e| now < e.expires && both.contains(&key_of(e.key)))
             {
                 g.entry((key_of(e.key), per_credentials && e.credentials))
                     .or_default()
@@ -860,7 +868,7 @@ impl PreflightCache {
             let mut updates = Vec::new();
             for e in other.entries.iter().filter(|e| now < e.expires) {
                 match index.get(&(mapped(e.key), e.credentials, e.kind, e.item.as_slice())) {
-                    Some(&i) => updates.push((i, e.expires, e.evicted)),
+                    Some(&i) => updates.push((i, e.expires)),
                     None => added.push(Entry {
                         key: mapped(e.key),
                         ..e.clone()
@@ -868,13 +876,25 @@ impl PreflightCache {
                 }
             }
             drop(index);
-            for (i, expires, evicted) in updates {
+            for (i, expires) in updates {
                 let mine = &mut self.entries[i];
                 mine.expires = mine.expires.max(expires);
-                mine.evicted &= evicted;
             }
         }
         self.entries.extend(added);
+        // The items kept of evicted entries: those of both.
+        for e in &other.evicted {
+            let key = mapped(e.key);
+            let known = self.evicted.iter().any(|m| {
+                m.key == key
+                    && m.credentials == e.credentials
+                    && m.kind == e.kind
+                    && m.item == e.item
+            });
+            if !known {
+                self.evicted.push(Entry { key, ..e.clone() });
+            }
+        }
         self.table = table;
         self.held = (self.held.0.min(other.held.0), self.held.1.max(other.held.1));
         self.clock = self.clock.max(other.clock);
@@ -882,10 +902,7 @@ impl PreflightCache {
 
     /// The number of live entries at `now`.
     pub fn live_entries(&self, now: Seconds) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| now < e.expires && !e.evicted)
-            .count()
+        self.entries.iter().filter(|e| now < e.expires).count()
     }
 }
 
@@ -895,8 +912,9 @@ pub struct KeyEntries<'c> {
     cache: &'c PreflightCache,
     /// The key's index, `None` when the cache never saw it.
     key: Option<usize>,
-    /// Count the items of evicted entries too (to tell a miss an eviction made, D29).
-    evicted_too: bool,
+    /// Look at the items kept of evicted entries instead (to tell a miss an eviction made,
+    /// D29).
+    evicted: bool,
 }
 
 impl<'c> KeyEntries<'c> {
@@ -909,18 +927,16 @@ impl<'c> KeyEntries<'c> {
         profile: &Profile,
     ) -> impl Iterator<Item = &'c Entry> {
         let k = self.key;
-        let entries = if k.is_some() {
-            &self.cache.entries[..]
-        } else {
-            &[]
+        let entries = match k {
+            None => &[],
+            Some(_) if self.evicted => &self.cache.evicted[..],
+            Some(_) => &self.cache.entries[..],
         };
         let serves_down = profile.cache.credentialed_serves_uncredentialed;
-        let evicted_too = self.evicted_too;
         entries.iter().filter(move |e| {
             Some(e.key) == k
                 && e.kind == kind
                 && now < e.expires
-                && (evicted_too || !e.evicted)
                 && (e.credentials == credentials || (serves_down && e.credentials && !credentials))
         })
     }
