@@ -650,43 +650,17 @@ pub fn ip_warm_up(browser: &str) -> bool {
 /// assert!(r.steps[0].request.url.starts_with("http://127.0.0.1:2/"));
 /// ```
 pub fn warm_up(key: &str, browser: &str, o: &Origins, steps: usize) -> Replay {
-    let target = o.scripted_as(0, true).unwrap_or(o.page.as_str());
-    let url = format!("{target}/c/{key}/0/0");
-    let step = |at: f64| WireStep {
-        request: RequestJson {
-            url: url.clone(),
-            origin: o.page.clone(),
-            method: s("PUT"),
-            headers: Vec::new(),
-            credentials: Some(CredentialsJson::Omit),
-            mode: Some(ModeJson::Cors),
-            body: None,
-            use_cors_preflight: false,
-            redirect: None,
-            private_network: false,
-        },
-        hops: vec![HopScript {
-            preflight: Some(RawAnswer::new(
-                204,
-                vec![
-                    (s("Access-Control-Allow-Origin"), s("*")),
-                    (s("Access-Control-Allow-Methods"), s("PUT")),
-                    (s("Access-Control-Max-Age"), s("600")),
-                ],
-            )),
-            response: Some(RawAnswer::new(
-                200,
-                vec![(s("Access-Control-Allow-Origin"), s("*"))],
-            )),
-        }],
-        at_seconds: at,
+    let again = CapacityStep {
+        url: 0,
+        credentials: false,
+        max_age: 600,
+        at: 0.0,
     };
-    Replay::new(
-        format!("warm-up {key}"),
-        key.to_string(),
-        browser,
-        (0..steps).map(|_| step(0.0)).collect(),
-    )
+    GenCapacity {
+        steps: vec![again; steps],
+        long_urls: Vec::new(),
+    }
+    .render(format!("warm-up {key}"), key, browser, o, true)
 }
 
 impl Origins {
