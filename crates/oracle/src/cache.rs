@@ -253,6 +253,7 @@ impl PreflightCache {
     /// item. `stored` says whether the table holds an entry for the key (D30); `evicted`
     /// looks at the items of an evicted entry instead.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn items_answer<'n>(
         &self,
         k: usize,
@@ -313,6 +314,9 @@ impl PreflightCache {
     /// assert_eq!(c.lookup(&first, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Miss);
     /// assert_eq!(c.lookup(&last, &put, [].into_iter(), 1.0, &p).lookup, Lookup::Hit);
     /// ```
+    // Inlined, with the item matches, into the fetch's preflight decision: a profile without
+    // a table pays one test for it on the evaluation path.
+    #[inline(always)]
     pub fn lookup<'n>(
         &mut self,
         key: &CacheKey<'_>,
@@ -953,6 +957,7 @@ impl<'c> KeyEntries<'c> {
     }
 
     /// [`PreflightCache::method_match`] for this key.
+    #[inline(always)]
     pub fn method_match(
         self,
         credentials: bool,
@@ -965,6 +970,7 @@ impl<'c> KeyEntries<'c> {
     }
 
     /// [`PreflightCache::header_match`] for this key.
+    #[inline(always)]
     pub fn header_match(
         self,
         credentials: bool,
