@@ -6,7 +6,7 @@
 //! page's; cache sequences over one URL (the same request again, another header or
 //! method, the first again, the other credentials mode, the first again after waits around
 //! max-age); and capacity sequences over about as many URLs as the browser's preflight cache
-//! holds, or more (D29).
+//! holds, or more (D31).
 //!
 //! Header values are generated with placeholders filled in when the case is rendered for a
 //! run's real origins: `%O` the page origin, `%OU` it upper-cased, `%X` an unrelated origin,
@@ -485,7 +485,7 @@ pub struct CapacityStep {
     pub at: f64,
 }
 
-/// A generated capacity sequence (D29): PUTs to about as many distinct URLs as a browser's
+/// A generated capacity sequence (D31): PUTs to about as many distinct URLs as a browser's
 /// preflight cache holds, or more, then the same URLs again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenCapacity {
@@ -505,7 +505,7 @@ const EXPIRY_PAUSE: f64 = 3.0;
 /// preflight and a request; about 5 ms in Chromium and 12 ms in Firefox on two loaded cores).
 const STEP_SECONDS: f64 = 0.03;
 
-/// Capacity sequences for a cache of `capacity` (D29): a first pass over `n` distinct URLs,
+/// Capacity sequences for a cache of `capacity` (D31): a first pass over `n` distinct URLs,
 /// `n` around the capacity or beyond it (least recently used: up to twice), some of them in
 /// both credentials modes, with a block of entries that expire (max-age 2 then a pause, or 0
 /// for a table that counts expired entries) and, for a random purge, URLs of 1018 to 1030

@@ -11,7 +11,7 @@
 //!   preflight and its `Access-Control-Request-*` headers, the request and its `Origin`);
 //! - cases come from proptest strategies ([`generate`]), the spec vectors ([`vectors`]),
 //!   cache sequences in the over-time form of `explain`, and capacity sequences over more URLs
-//!   than the browser's preflight cache holds (D29);
+//!   than the browser's preflight cache holds (D31);
 //! - [`run`] compares per step and hop, and reports each disagreement as an `explain` input
 //!   with both outcomes.
 //!

@@ -18,7 +18,7 @@ use corsproof_browser::run::{run, Options, Summary, Tally, WARM_UP_STEPS};
 
 const USAGE: &str = "usage: corsproof-browser [--browser chromium|firefox] [--cases N] [--sequences M] [--seed S] [--capacity-sequences K] [--vectors DIR | --no-vectors] [--batch B] [--sequence-batch B] [--session-jobs J] [--json FILE] [--show N]";
 
-/// Of `--sequences`, one in this many is a capacity sequence (D29).
+/// Of `--sequences`, one in this many is a capacity sequence (D31).
 const CAPACITY_EVERY: usize = 25;
 
 struct Args {
@@ -85,7 +85,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if opts.cases > 1_000_000 || opts.sequences > 100_000 {
         return Err("--cases is at most 1000000, --sequences at most 100000".into());
     }
-    // One sequence in CAPACITY_EVERY is a capacity sequence (D29) unless the count is given.
+    // One sequence in CAPACITY_EVERY is a capacity sequence (D31) unless the count is given.
     match capacity_sequences {
         Some(k) if k > 10_000 => return Err("--capacity-sequences is at most 10000".into()),
         Some(k) => opts.capacity_sequences = k,
@@ -119,7 +119,7 @@ fn line(name: &str, t: &Tally, unit: &str) -> String {
     };
     if t.undetermined > 0 {
         ambiguous.push_str(&format!(
-            ", {} steps undetermined (D29: {} as if still cached, {} as if evicted, {} neither)",
+            ", {} steps undetermined (D31: {} as if still cached, {} as if evicted, {} neither)",
             t.undetermined,
             t.undetermined_still_cached,
             t.undetermined_evicted,

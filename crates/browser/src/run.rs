@@ -80,7 +80,7 @@ pub struct Options {
     pub cases: usize,
     /// Generated cache sequences.
     pub sequences: usize,
-    /// Generated capacity sequences (D29), each in a browser session of its own.
+    /// Generated capacity sequences (D31), each in a browser session of its own.
     pub capacity_sequences: usize,
     /// The generators' seed.
     pub seed: u64,
@@ -129,7 +129,7 @@ pub struct Tally {
     /// [`TIMING_MARGIN`] s of a cache entry's expiry.
     pub timing_ambiguous: usize,
     /// Steps whose outcome the oracle cannot determine (the browser may have evicted an
-    /// entry at random, D29): not compared with one outcome, but checked to be one of those
+    /// entry at random, D31): not compared with one outcome, but checked to be one of those
     /// the oracle lists.
     pub undetermined: usize,
     /// Of those, the browser showed the outcome with every such entry still cached.
@@ -155,7 +155,7 @@ pub struct Summary {
     pub vectors: Tally,
     /// Cache sequences.
     pub sequences: Tally,
-    /// Capacity sequences (D29).
+    /// Capacity sequences (D31).
     pub capacity: Tally,
     /// Per warm-up job (one per Firefox session of jobs over several steps, D27): how many
     /// of its repeated requests were preflighted again.
@@ -181,7 +181,7 @@ enum Kind {
 }
 
 /// Jobs over more distinct URLs than this run in a browser session of their own: the
-/// browser's preflight cache must hold nothing else (D29).
+/// browser's preflight cache must hold nothing else (D31).
 pub const ISOLATE_URLS: usize = 8;
 
 /// Requests of a warm-up job (D27): the first is its preflight, the others repeat it.
@@ -306,7 +306,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     for chunk in multis.chunks(opts.session_jobs.max(1)) {
         sessions.push(batches_of(chunk, seq_batch));
     }
-    // A job over many URLs alone in a fresh browser: its cache holds nothing else (D29).
+    // A job over many URLs alone in a fresh browser: its cache holds nothing else (D31).
     for &i in &isolated {
         sessions.push(vec![(jobs[i].0, vec![i])]);
     }
@@ -461,7 +461,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         for (i, (o, b)) in oracle.iter().zip(&script).enumerate() {
             let hops = seen.get(i).map(Vec::as_slice).unwrap_or_default();
             let xhr = r.steps.get(i).is_some_and(|s| s.request.use_cors_preflight);
-            // An undetermined step (D29) must show one of the outcomes the oracle lists.
+            // An undetermined step (D31) must show one of the outcomes the oracle lists.
             let step_diffs = match &o.undetermined {
                 None => compare_step(o, b, hops, xhr),
                 Some(u) => {
@@ -478,7 +478,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
                     match shown {
                         Some(_) => Vec::new(),
                         None => vec![format!(
-                            "undetermined (D29): none of the {} possible outcomes; with every entry still cached: {}",
+                            "undetermined (D31): none of the {} possible outcomes; with every entry still cached: {}",
                             u.outcomes.len(),
                             compare_step(o, b, hops, xhr).join("; ")
                         )],

@@ -74,7 +74,7 @@ pub enum CaseError {
     #[error("steps[{0}].at_seconds must be a finite number >= 0")]
     BadTime(usize),
     /// More of a step's cache lookups are undetermined than the oracle explores.
-    #[error("{where_}more than {max} of the step's preflight cache lookups are undetermined (D29): too many outcomes to list")]
+    #[error("{where_}more than {max} of the step's preflight cache lookups are undetermined (D31): too many outcomes to list")]
     TooUndetermined {
         /// Where in the input.
         where_: String,
@@ -299,7 +299,7 @@ pub struct HopOutput {
     /// A preflight was needed there but the preflight cache answered for it.
     pub preflight_cached: bool,
     /// What the preflight cache said there, when a CORS preflight was needed (R28): `hit`,
-    /// `miss`, or `undetermined` when the browser may have evicted the entry (D29); `null`
+    /// `miss`, or `undetermined` when the browser may have evicted the entry (D31); `null`
     /// when no CORS preflight was needed.
     pub cache_lookup: Option<&'static str>,
     /// Whether the actual request went out there.
@@ -309,7 +309,7 @@ pub struct HopOutput {
 /// Why a step's outcome is not determined, and every outcome it may have.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Undetermined {
-    /// The deviation that makes it so (D29: a random eviction).
+    /// The deviation that makes it so (D31: a random eviction).
     pub rule: RuleId,
     /// How many of the step's cache lookups the oracle cannot decide.
     pub lookups: usize,
@@ -349,7 +349,7 @@ pub struct Output {
     /// One or two sentences for people: what decided, and why.
     pub explanation: String,
     /// `null` when the outcome is determined; otherwise the browser may have evicted a
-    /// preflight cache entry the step depends on (D29), and this lists every outcome it may
+    /// preflight cache entry the step depends on (D31), and this lists every outcome it may
     /// show. The other fields then describe the first of them.
     pub undetermined: Option<Box<Undetermined>>,
 }
@@ -523,14 +523,14 @@ pub fn explain_json(input: &Input, browser: Option<&str>) -> Result<serde_json::
     Ok(serde_json::to_value(explain(input, browser)?)?)
 }
 
-/// The most undetermined cache lookups (D29) of one step whose outcomes are explored: each
+/// The most undetermined cache lookups (D31) of one step whose outcomes are explored: each
 /// doubles them.
 pub const MAX_UNDETERMINED_LOOKUPS: usize = 6;
 
 /// Runs one case against a browser state (a cache) at time `now`.
 ///
 /// When the outcome depends on preflight cache entries the browser may have evicted at random
-/// (D29), every way they may have gone is run, the output lists every outcome
+/// (D31), every way they may have gone is run, the output lists every outcome
 /// ([`Output::undetermined`]), and the cache afterwards describes every state the browser may
 /// be in.
 pub fn run_case(
@@ -597,12 +597,12 @@ pub fn run_case(
         mask += 1;
     }
     output.explanation = format!(
-        "undetermined (D29): the browser may have evicted a preflight cache entry this step depends on; {} outcomes are possible, this one if every such entry is still there. {}",
+        "undetermined (D31): the browser may have evicted a preflight cache entry this step depends on; {} outcomes are possible, this one if every such entry is still there. {}",
         outcomes.len(),
         output.explanation
     );
     output.undetermined = Some(Box::new(Undetermined {
-        rule: RuleId::D29,
+        rule: RuleId::D31,
         lookups: unknown,
         outcomes,
     }));

@@ -104,7 +104,7 @@ fn text_case(out: &Output, profile: &str) -> String {
         if hop.cache_lookup == Some("undetermined") {
             let _ = writeln!(
                 s,
-                "  preflight cache: undetermined (D29): the browser may have evicted the entry; shown {}",
+                "  preflight cache: undetermined (D31): the browser may have evicted the entry; shown {}",
                 if hop.preflight_cached {
                     "as if it is still there"
                 } else {

@@ -1,12 +1,12 @@
 //! The CORS-preflight cache (R44–R50, `#cors-preflight-cache`) as explicit state with time as
-//! input, shaped by the profile (D7 Chromium, D8 Firefox, D29 capacity and eviction, D30
+//! input, shaped by the profile (D7 Chromium, D8 Firefox, D31 capacity and eviction, D32
 //! Firefox's stored entries).
 //!
 //! *Items* (one method or one header name, each with its own expiry) answer lookups (R46,
 //! R47). A profile whose cache has a capacity, or whose entries outlive their items, also
 //! keeps the browser's *table*: one stored entry per (origin, URL), or per (origin, URL,
-//! credentials), which is what a capacity counts and evicts (D29, D30). Where a browser evicts
-//! at random (Chromium's purge, D29), the table holds entries the browser *may* have dropped:
+//! credentials), which is what a capacity counts and evicts (D31, D32). Where a browser evicts
+//! at random (Chromium's purge, D31), the table holds entries the browser *may* have dropped:
 //! a lookup their items would answer is [`Lookup::Unknown`], never a guess.
 //!
 //! Expired items are revived in place when the same item is written again, so a steady
@@ -30,7 +30,7 @@ pub enum Lookup {
     Hit,
     /// It does not: a preflight is sent.
     Miss,
-    /// It would, if the browser still holds an entry it may have evicted at random (D29):
+    /// It would, if the browser still holds an entry it may have evicted at random (D31):
     /// the oracle cannot tell whether a preflight is sent.
     Unknown,
 }
@@ -55,8 +55,8 @@ impl Lookup {
 pub struct Answer {
     /// The answer.
     pub lookup: Lookup,
-    /// D29 when an eviction made a miss (or made the answer unknown) where an unbounded cache
-    /// answers; D30 when an entry without a live item answered.
+    /// D31 when an eviction made a miss (or made the answer unknown) where an unbounded cache
+    /// answers; D32 when an entry without a live item answered.
     pub deviation: Option<RuleId>,
 }
 
@@ -77,7 +77,7 @@ struct Entry {
     expires: Seconds,
 }
 
-/// Whether the browser holds a stored entry (D29).
+/// Whether the browser holds a stored entry (D31).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Held {
     /// It does.
@@ -119,7 +119,7 @@ pub struct PreflightCache {
     /// (origin, URL) of each key, shared by copies of the cache.
     keys: Vec<(Arc<str>, Arc<str>)>,
     entries: Vec<Entry>,
-    /// The items of evicted entries (D29): they answer nothing, and are kept only to tell
+    /// The items of evicted entries (D31): they answer nothing, and are kept only to tell
     /// whether a later miss is the eviction's doing.
     evicted: Vec<Entry>,
     /// The browser's table (empty for a profile that keeps none).
@@ -250,7 +250,7 @@ impl PreflightCache {
 
     /// Whether the items of key `k` answer the query (R28): the method matches a method item
     /// (or needs none, or the lookup skips it, D8) and every unsafe name matches a header
-    /// item. `stored` says whether the table holds an entry for the key (D30); `evicted`
+    /// item. `stored` says whether the table holds an entry for the key (D32); `evicted`
     /// looks at the items of an evicted entry instead.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
@@ -271,7 +271,7 @@ impl PreflightCache {
         };
         let credentials = query.credentials;
         // D8: once an entry exists for the key, Firefox skips the method check for GET and
-        // POST; D30: an entry it still stores counts even when every item has expired.
+        // POST; D32: an entry it still stores counts even when every item has expired.
         let skips = profile
             .cache
             .lookup_skips_method
@@ -293,7 +293,7 @@ impl PreflightCache {
 
     /// The cache's answer for a request that needs a CORS preflight (R28), at `now`: whether
     /// the method and every CORS-unsafe request-header name `names` have a cache entry match.
-    /// A lookup updates the browser's table: Firefox marks the entry used (D29), Chromium
+    /// A lookup updates the browser's table: Firefox marks the entry used (D31), Chromium
     /// removes an entry that does not answer (D7).
     ///
     /// ```
@@ -344,11 +344,11 @@ impl PreflightCache {
         };
         let held = self.table[s].held;
         if held == Held::Evicted {
-            // D29: a miss the eviction made, when the items it took would have answered.
+            // D31: a miss the eviction made, when the items it took would have answered.
             let would = self.items_answer(k, query, names, true, true, now, profile);
             return Answer {
                 lookup: Lookup::Miss,
-                deviation: would.then_some(RuleId::D29),
+                deviation: would.then_some(RuleId::D31),
             };
         }
         let hit = self.items_answer(k, query, names, true, false, now, profile);
@@ -364,17 +364,17 @@ impl PreflightCache {
         if held == Held::Maybe {
             return Answer {
                 lookup: Lookup::Unknown,
-                deviation: Some(RuleId::D29),
+                deviation: Some(RuleId::D31),
             };
         }
-        // D30: an entry none of whose items is live answered (a skipped method, no names).
+        // D32: an entry none of whose items is live answered (a skipped method, no names).
         let itemless = profile.cache.entries_outlive_items
             && !self
                 .at_index(k)
                 .has_live_entry(query.credentials, now, profile);
         Answer {
             lookup: Lookup::Hit,
-            deviation: itemless.then_some(RuleId::D30),
+            deviation: itemless.then_some(RuleId::D32),
         }
     }
 
@@ -429,9 +429,9 @@ impl PreflightCache {
     /// Writes the result of a passed preflight (R44): for each method and header name,
     /// refresh the matching entry's max-age or create one. `max_age` `None` means the
     /// profile does not cache this result at all (Firefox on a malformed value, D6); a zero
-    /// max-age stores nothing where the profile says so (Firefox, D30). A profile without
+    /// max-age stores nothing where the profile says so (Firefox, D32). A profile without
     /// union (Chromium, D7) first drops every entry of the key. A profile with a capacity
-    /// makes room first (D29).
+    /// makes room first (D31).
     #[allow(clippy::too_many_arguments)]
     pub fn write<'m, 'h>(
         &mut self,
@@ -559,7 +559,7 @@ impl PreflightCache {
     }
 
     /// Records that the browser stores an entry for key `k` (a passed preflight's write),
-    /// making room first when its table is full (D29).
+    /// making room first when its table is full (D31).
     fn store(&mut self, k: usize, credentials: bool, now: Seconds, profile: &Profile) {
         self.clock += 1;
         let credentials = credentials && profile.cache.entry_per_credentials;
@@ -592,7 +592,7 @@ impl PreflightCache {
         });
     }
 
-    /// Makes room for one more stored entry (D29). `maybe_held`: the browser may already
+    /// Makes room for one more stored entry (D31). `maybe_held`: the browser may already
     /// hold it (a `Maybe` entry being written), in which case it adds nothing.
     fn make_room(&mut self, maybe_held: bool, now: Seconds, profile: &Profile) {
         let (least, most) = self.held;
@@ -680,7 +680,7 @@ impl PreflightCache {
         }
     }
 
-    /// Evicts stored entry `s` to make room (D29): the browser drops it with its items.
+    /// Evicts stored entry `s` to make room (D31): the browser drops it with its items.
     fn evict(&mut self, s: usize, profile: &Profile) {
         let stored = self.table[s];
         let (least, most) = self.held;
@@ -720,7 +720,7 @@ impl PreflightCache {
         }
     }
 
-    /// Bounds (least, most) on how many entries the browser's table holds (D29): one count
+    /// Bounds (least, most) on how many entries the browser's table holds (D31): one count
     /// unless a random purge left entries the browser may have dropped.
     ///
     /// ```
@@ -732,7 +732,7 @@ impl PreflightCache {
     ///     let url = format!("https://api.test/{i}");
     ///     c.write(&CacheKey { origin: "https://app.test", url: &url }, false, [&b"PUT"[..]], [], Some(600), 0.0, &p);
     /// }
-    /// // Adding the 1025th entry to a full table purged 10 (D29).
+    /// // Adding the 1025th entry to a full table purged 10 (D31).
     /// assert_eq!(c.held(), (1015, 1015));
     /// ```
     pub fn held(&self) -> (usize, usize) {
@@ -740,7 +740,7 @@ impl PreflightCache {
     }
 
     /// Whether a step of at most `lookups` cache lookups may meet an entry the browser may
-    /// have dropped (D29): the table has one, or is close enough to its capacity for the
+    /// have dropped (D31): the table has one, or is close enough to its capacity for the
     /// step's own writes to make a random purge. When not, every answer of the step is
     /// certain.
     ///
@@ -917,7 +917,7 @@ pub struct KeyEntries<'c> {
     /// The key's index, `None` when the cache never saw it.
     key: Option<usize>,
     /// Look at the items kept of evicted entries instead (to tell a miss an eviction made,
-    /// D29).
+    /// D31).
     evicted: bool,
 }
 

@@ -73,7 +73,7 @@ pub struct Hop<'r> {
     /// A preflight was needed here but the preflight cache answered for it (R28).
     pub preflight_cached: bool,
     /// What the preflight cache said here, when a CORS preflight was needed (R28): `None`
-    /// when none was. [`Lookup::Unknown`]: the browser may have evicted the entry (D29); the
+    /// when none was. [`Lookup::Unknown`]: the browser may have evicted the entry (D31); the
     /// hop's other fields then follow the assumption made ([`Fetch::assume_evicted`]).
     pub cache_lookup: Option<Lookup>,
     /// Whether the actual request went out to this URL.
@@ -108,7 +108,7 @@ impl<'r> Outcome<'r> {
         self.hops.first().and_then(|h| h.preflight.as_ref())
     }
 
-    /// How many of the preflight cache's answers the oracle could not decide (D29): the
+    /// How many of the preflight cache's answers the oracle could not decide (D31): the
     /// outcome is one of several the browser may show ([`Fetch::assume_evicted`]).
     pub fn unknown_lookups(&self) -> usize {
         self.hops
@@ -243,7 +243,7 @@ impl<'r> Fetch<'r> {
         }
     }
 
-    /// How to settle the preflight cache's [`Lookup::Unknown`] answers (D29), which the
+    /// How to settle the preflight cache's [`Lookup::Unknown`] answers (D31), which the
     /// oracle cannot decide: bit `i` of `mask` set, the `i`-th such answer of this fetch is
     /// taken as an eviction (a preflight is sent), clear, as the entry still being there (no
     /// preflight). The default, 0, takes every entry as still there. Running a fetch under
@@ -606,7 +606,7 @@ impl<'r> Fetch<'r> {
     }
 
     /// R28: whether a preflight is needed given the cache. Records the cache's answer in the
-    /// hop; an answer the oracle cannot decide (D29) is settled by the assumption
+    /// hop; an answer the oracle cannot decide (D31) is settled by the assumption
     /// ([`Fetch::assume_evicted`]).
     fn cors_preflight_needed(&mut self, cache: &mut PreflightCache, now: Seconds) -> bool {
         let (mask, i) = (self.assume_evicted, self.unknown_lookups);
@@ -734,7 +734,7 @@ impl<'r> Fetch<'r> {
                     url: url.as_str(),
                 };
                 let include = self.request.credentials == CredentialsMode::Include;
-                // D30: Firefox stores nothing for a zero max-age, so the items the standard
+                // D32: Firefox stores nothing for a zero max-age, so the items the standard
                 // would refresh to expire at once stay as they were.
                 let zero_kept = passed.max_age == Some(0)
                     && !self.profile.cache.zero_max_age_stored
@@ -759,7 +759,7 @@ impl<'r> Fetch<'r> {
                     0
                 };
                 if zero_kept {
-                    self.note_deviations(&[RuleId::D30]);
+                    self.note_deviations(&[RuleId::D32]);
                 }
                 if let Some(p) = self
                     .outcome

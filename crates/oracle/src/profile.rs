@@ -1,5 +1,5 @@
 //! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
-//! and Firefox (D1–D15 of the rule digest, D16–D30 found by the browser differential),
+//! and Firefox (D1–D15 of the rule digest, D16–D32 found by the browser differential),
 //! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
 //! the oracle models it.
 
@@ -17,7 +17,7 @@ pub enum MaxAgeParsing {
     FirefoxDigits,
 }
 
-/// How a profile's preflight cache is shaped (R44–R50, D7, D8, D29, D30).
+/// How a profile's preflight cache is shaped (R44–R50, D7, D8, D31, D32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheRules {
     /// Entries accumulate across preflights (R48); `false`: a new preflight replaces every
@@ -36,7 +36,7 @@ pub struct CacheRules {
     pub max_url_len: Option<usize>,
     /// Once an entry exists for the key, the lookup skips the method check for these methods
     /// (Firefox: GET, POST; D8). With `entries_outlive_items`, an entry exists while the
-    /// table stores it, live items or not (D30).
+    /// table stores it, live items or not (D32).
     pub lookup_skips_method: &'static [&'static str],
     /// An actual response that fails the CORS check clears the key's entries (R49);
     /// Chromium keeps them (D18, observed by the browser differential).
@@ -45,7 +45,7 @@ pub struct CacheRules {
     /// and Chromium, although its preflight check lets `*` cover it (D1), does not at
     /// lookup (D20, observed by the browser differential).
     pub wildcard_covers_authorization: bool,
-    /// How many entries the cache stores and which go when it is full (D29). The standard
+    /// How many entries the cache stores and which go when it is full (D31). The standard
     /// sets no bound (R45: a user agent may clear entries early, but the standard does not
     /// say when).
     pub capacity: Capacity,
@@ -59,17 +59,17 @@ pub struct CacheRules {
     pub failed_lookup_erases: bool,
     /// A passed preflight whose max-age is 0 is written (R44: its items are created or
     /// refreshed to expire at once); Firefox stores nothing, neither creating nor refreshing
-    /// an item (D30, observed).
+    /// an item (D32, observed).
     pub zero_max_age_stored: bool,
     /// A stored entry stays after every item of it has expired, and still answers a lookup
     /// that skips the method check (`lookup_skips_method`) when no name needs an item:
-    /// Firefox (D30, observed); the standard has items only.
+    /// Firefox (D32, observed); the standard has items only.
     pub entries_outlive_items: bool,
 }
 
 impl CacheRules {
     /// Whether the cache keeps the browser's table of stored entries: it has a capacity
-    /// (D29), or its entries outlive their items (D30).
+    /// (D31), or its entries outlive their items (D32).
     ///
     /// ```
     /// use corsproof_oracle::Profile;
@@ -81,7 +81,7 @@ impl CacheRules {
     }
 }
 
-/// How many entries a preflight cache stores, and which go to make room for a new one (D29).
+/// How many entries a preflight cache stores, and which go to make room for a new one (D31).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capacity {
     /// No bound (the standard, R45).
@@ -227,7 +227,7 @@ impl Profile {
     }
 
     /// Chromium, as read from its network service source (D1, D2, D6, D7, R67) and observed
-    /// by the browser differential in Chromium 156 (D16–D20, D29; D3 not observed).
+    /// by the browser differential in Chromium 156 (D16–D20, D31; D3 not observed).
     pub fn chromium() -> Profile {
         Profile {
             name: "chromium",
@@ -269,7 +269,7 @@ impl Profile {
     }
 
     /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8) and observed by the
-    /// browser differential in Firefox 153 ESR (D19, D21–D24, D28–D30; D27 is not modeled).
+    /// browser differential in Firefox 153 ESR (D19, D21–D24, D28–D32; D27 is not modeled).
     pub fn firefox() -> Profile {
         Profile {
             name: "firefox",
@@ -348,7 +348,7 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 of the rule digest and D16–D30 found by the browser differential
+/// D1–D15 of the rule digest and D16–D32 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
 pub const DEVIATIONS: [Deviation; 30] = [
     Deviation { id: RuleId::D1, browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
@@ -379,6 +379,6 @@ pub const DEVIATIONS: [Deviation; 30] = [
     Deviation { id: RuleId::D26, browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
     Deviation { id: RuleId::D27, browsers: &["firefox"], summary: "in a fresh browser session, the first one or two lookups that should find an entry for a URL whose host is an IP address miss; from then on IP-address hosts are cached like host names", modeled: Modeled::NotObservable("depends on what the browser session did before the case, not on the exchange") },
     Deviation { id: RuleId::D28, browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
-    Deviation { id: RuleId::D29, browsers: &["chromium", "firefox"], summary: "the preflight cache has a capacity: Chromium 1024 entries per (origin, URL), purging 10 adjacent ones at random when full; Firefox 100 per (origin, URL, credentials), dropping entries without a live item, then the least recently used", modeled: Modeled::Yes("cache.capacity, cache.entry_per_credentials, cache.failed_lookup_erases") },
-    Deviation { id: RuleId::D30, browsers: &["firefox"], summary: "a zero max-age stores nothing (no item created or refreshed); a stored entry outlives its items and still answers GET and POST lookups that need no header item", modeled: Modeled::Yes("cache.zero_max_age_stored, cache.entries_outlive_items") },
+    Deviation { id: RuleId::D31, browsers: &["chromium", "firefox"], summary: "the preflight cache has a capacity: Chromium 1024 entries per (origin, URL), purging 10 adjacent ones at random when full; Firefox 100 per (origin, URL, credentials), dropping entries without a live item, then the least recently used", modeled: Modeled::Yes("cache.capacity, cache.entry_per_credentials, cache.failed_lookup_erases") },
+    Deviation { id: RuleId::D32, browsers: &["firefox"], summary: "a zero max-age stores nothing (no item created or refreshed); a stored entry outlives its items and still answers GET and POST lookups that need no header item", modeled: Modeled::Yes("cache.zero_max_age_stored, cache.entries_outlive_items") },
 ];

@@ -1,5 +1,5 @@
-//! The preflight cache's capacity and eviction per profile (D29) and Firefox's stored entries
-//! (D30): each rule as the browsers were measured to follow it, and, for Chromium's random
+//! The preflight cache's capacity and eviction per profile (D31) and Firefox's stored entries
+//! (D32): each rule as the browsers were measured to follow it, and, for Chromium's random
 //! purge, a check against a concrete cache that purges at random: whenever the oracle gives a
 //! certain answer, that cache gives the same one.
 
