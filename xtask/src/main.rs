@@ -68,8 +68,10 @@ fn ci() -> Result<()> {
         &[("PROPTEST_CASES", &cases)],
     )?;
     // The browser differential (crates/browser) in headless Chromium and Firefox ESR
-    // (installed by .ci/run): per browser 500 generated cases, 100 cache sequences and every
-    // spec vector; a disagreement, or a missing browser, fails CI.
+    // (installed by .ci/run): per browser 500 generated cases, 100 cache sequences (4 of them
+    // capacity sequences over about as many URLs as the browser's preflight cache holds or
+    // more, each in a browser session of its own) and every spec vector; a disagreement, or a
+    // missing browser, fails CI.
     for browser in CI_BROWSERS {
         browser_diff(
             &cargo,

@@ -9,8 +9,9 @@
 //! - scripted servers on other loopback origins ([`server`]) answer each case's preflight and
 //!   request with exactly the bytes it prescribes ([`wire`]) and record what reached them (the
 //!   preflight and its `Access-Control-Request-*` headers, the request and its `Origin`);
-//! - cases come from proptest strategies ([`generate`]), the spec vectors ([`vectors`]) and
-//!   cache sequences in the over-time form of `explain`;
+//! - cases come from proptest strategies ([`generate`]), the spec vectors ([`vectors`]),
+//!   cache sequences in the over-time form of `explain`, and capacity sequences over more URLs
+//!   than the browser's preflight cache holds (D31);
 //! - [`run`] compares per step and hop, and reports each disagreement as an `explain` input
 //!   with both outcomes.
 //!
@@ -19,7 +20,7 @@
 //! ```no_run
 //! use corsproof_browser::{launch::Browser, run::{run, Options}};
 //! let summary = run(&Options {
-//!     browser: Browser::Chromium, cases: 100, sequences: 10, seed: 1,
+//!     browser: Browser::Chromium, cases: 100, sequences: 10, capacity_sequences: 1, seed: 1,
 //!     vectors: Some("spec/vectors".into()), batch: 100, seq_batch: 100, session_jobs: 400,
 //!     stall: std::time::Duration::from_secs(60),
 //! }).unwrap();

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! corsproof-browser [--browser chromium|firefox] [--cases N] [--sequences M] [--seed S]
-//!                   [--vectors DIR | --no-vectors] [--batch B] [--json FILE] [--show N]
+//!                   [--capacity-sequences K] [--vectors DIR | --no-vectors] [--batch B]
+//!                   [--json FILE] [--show N]
 //! ```
 //! Exit 0: full agreement; 1: disagreements (each printed as an `explain` input with both
 //! outcomes); 2: usage error, browser missing, or the run could not complete.
@@ -13,9 +14,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use corsproof_browser::launch::Browser;
-use corsproof_browser::run::{run, Options, Summary, Tally};
+use corsproof_browser::run::{run, Options, Summary, Tally, WARM_UP_STEPS};
 
-const USAGE: &str = "usage: corsproof-browser [--browser chromium|firefox] [--cases N] [--sequences M] [--seed S] [--vectors DIR | --no-vectors] [--batch B] [--sequence-batch B] [--session-jobs J] [--json FILE] [--show N]";
+const USAGE: &str = "usage: corsproof-browser [--browser chromium|firefox] [--cases N] [--sequences M] [--seed S] [--capacity-sequences K] [--vectors DIR | --no-vectors] [--batch B] [--sequence-batch B] [--session-jobs J] [--json FILE] [--show N]";
+
+/// Of `--sequences`, one in this many is a capacity sequence (D31).
+const CAPACITY_EVERY: usize = 25;
 
 struct Args {
     opts: Options,
@@ -28,6 +32,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         browser: Browser::Chromium,
         cases: 500,
         sequences: 100,
+        capacity_sequences: 0,
         seed: 1,
         vectors: Some(PathBuf::from("spec/vectors")),
         batch: 100,
@@ -36,6 +41,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         stall: Duration::from_secs(90),
     };
     let (mut json, mut show) = (None, 20);
+    let mut capacity_sequences = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
@@ -51,6 +57,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             }
             "--cases" => opts.cases = num(val(a)?, a)? as usize,
             "--sequences" => opts.sequences = num(val(a)?, a)? as usize,
+            "--capacity-sequences" => capacity_sequences = Some(num(val(a)?, a)? as usize),
             "--seed" => opts.seed = num(val(a)?, a)?,
             "--batch" => opts.batch = (num(val(a)?, a)? as usize).clamp(1, 2000),
             "--sequence-batch" => opts.seq_batch = (num(val(a)?, a)? as usize).clamp(1, 2000),
@@ -78,6 +85,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if opts.cases > 1_000_000 || opts.sequences > 100_000 {
         return Err("--cases is at most 1000000, --sequences at most 100000".into());
     }
+    // One sequence in CAPACITY_EVERY is a capacity sequence (D31) unless the count is given.
+    match capacity_sequences {
+        Some(k) if k > 10_000 => return Err("--capacity-sequences is at most 10000".into()),
+        Some(k) => opts.capacity_sequences = k,
+        None => {
+            opts.capacity_sequences = opts.sequences / CAPACITY_EVERY;
+            opts.sequences -= opts.capacity_sequences;
+        }
+    }
     Ok(Args { opts, json, show })
 }
 
@@ -93,7 +109,7 @@ fn line(name: &str, t: &Tally, unit: &str) -> String {
     } else {
         0.0
     };
-    let ambiguous = if t.timing_ambiguous > 0 {
+    let mut ambiguous = if t.timing_ambiguous > 0 {
         format!(
             ", {} not compared (a step within 0.5 s of a cache expiry)",
             t.timing_ambiguous
@@ -106,6 +122,15 @@ fn line(name: &str, t: &Tally, unit: &str) -> String {
     } else {
         100.0 * t.wire_agreed as f64 / t.wire_compared as f64
     };
+    if t.undetermined > 0 {
+        ambiguous.push_str(&format!(
+            ", {} steps undetermined (D31: {} as if still cached, {} as if evicted, {} neither)",
+            t.undetermined,
+            t.undetermined_still_cached,
+            t.undetermined_evicted,
+            t.undetermined - t.undetermined_still_cached - t.undetermined_evicted
+        ));
+    }
     format!(
         "  {name:<16} {:>6} replayed ({:>6} {unit}, {} preflight-cache hits), {:>6} agree ({pct:.2} %){ambiguous}, {:.1} s, {rate:.0} {unit}/s\n  {:<16} {:>6} requests compared line by line with the wire module, {:>6} equal ({wire_pct:.2} %)",
         t.replayed, t.steps, t.cache_hits, t.agreed, t.seconds, "", t.wire_compared, t.wire_agreed
@@ -120,6 +145,16 @@ fn print(s: &Summary, show: usize) {
     println!("{}", line("generated cases", &s.cases, "cases"));
     println!("{}", line("spec vectors", &s.vectors, "steps"));
     println!("{}", line("cache sequences", &s.sequences, "steps"));
+    println!("{}", line("capacity seqs", &s.capacity, "steps"));
+    if !s.warm_up_misses.is_empty() {
+        let missed: usize = s.warm_up_misses.iter().sum();
+        println!(
+            "  D27 warm-ups: {} sessions, {missed} of {} repeated requests preflighted again (per session: {:?})",
+            s.warm_up_misses.len(),
+            s.warm_up_misses.len() * (WARM_UP_STEPS - 1),
+            s.warm_up_misses
+        );
+    }
     let skipped: usize = s.skipped.values().map(Vec::len).sum();
     println!("  vectors not replayable in a browser: {skipped}");
     for (reason, labels) in &s.skipped {
@@ -178,7 +213,7 @@ fn print(s: &Summary, show: usize) {
     println!(
         "\ncorsproof-browser: {} disagreement(s) in {} replayed cases, vectors and sequences",
         s.disagreements.len(),
-        s.cases.replayed + s.vectors.replayed + s.sequences.replayed
+        s.cases.replayed + s.vectors.replayed + s.sequences.replayed + s.capacity.replayed
     );
 }
 

@@ -1,5 +1,6 @@
-//! A differential run: generated cases, spec vectors and cache sequences replayed in one
-//! browser, each compared with the oracle's outcome under the browser's profile.
+//! A differential run: generated cases, spec vectors, cache sequences and capacity sequences
+//! replayed in one browser, each compared with the oracle's outcome under the browser's
+//! profile.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::page::PAGE;
 use crate::replay::{compare_step, compare_step_wire, expected_wire, repeats, Replay, StepResult};
 use crate::server::{HopSeen, Servers};
 use crate::vectors::{self, Mapped};
+use corsproof_oracle::profile::Capacity;
 
 /// Seconds around a cache entry's expiry within which a later step's outcome depends on
 /// timing the page cannot control (the preflight's own latency).
@@ -78,6 +80,8 @@ pub struct Options {
     pub cases: usize,
     /// Generated cache sequences.
     pub sequences: usize,
+    /// Generated capacity sequences (D31), each in a browser session of its own.
+    pub capacity_sequences: usize,
     /// The generators' seed.
     pub seed: u64,
     /// Where the spec vectors are (`None`: none replayed).
@@ -124,6 +128,14 @@ pub struct Tally {
     /// Jobs not compared: at the measured step times a step came within
     /// [`TIMING_MARGIN`] s of a cache entry's expiry.
     pub timing_ambiguous: usize,
+    /// Steps whose outcome the oracle cannot determine (the browser may have evicted an
+    /// entry at random, D31): not compared with one outcome, but checked to be one of those
+    /// the oracle lists.
+    pub undetermined: usize,
+    /// Of those, the browser showed the outcome with every such entry still cached.
+    pub undetermined_still_cached: usize,
+    /// Or another one (an entry was evicted).
+    pub undetermined_evicted: usize,
     /// Seconds the batches of this kind took (browser start-up excluded).
     pub seconds: f64,
     /// Requests (preflights included) compared line by line with the oracle's wire module.
@@ -147,6 +159,11 @@ pub struct Summary {
     pub vectors: Tally,
     /// Cache sequences.
     pub sequences: Tally,
+    /// Capacity sequences (D31).
+    pub capacity: Tally,
+    /// Per warm-up job (one per Firefox session of jobs over several steps, D27): how many
+    /// of its repeated requests were preflighted again.
+    pub warm_up_misses: Vec<usize>,
     /// Vectors not replayable: reason and labels.
     pub skipped: BTreeMap<String, Vec<String>>,
     /// Every disagreement.
@@ -164,6 +181,21 @@ enum Kind {
     Case,
     Vector,
     Sequence,
+    Capacity,
+}
+
+/// Jobs over more distinct URLs than this run in a browser session of their own: the
+/// browser's preflight cache must hold nothing else (D31).
+pub const ISOLATE_URLS: usize = 8;
+
+/// Requests of a warm-up job (D27): the first is its preflight, the others repeat it.
+pub const WARM_UP_STEPS: usize = 6;
+
+fn distinct_urls(r: &Replay) -> usize {
+    let mut urls: Vec<&str> = r.steps.iter().map(|s| s.request.url.as_str()).collect();
+    urls.sort_unstable();
+    urls.dedup();
+    urls.len()
 }
 
 /// Runs the differential.
@@ -206,9 +238,8 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         .into_iter()
         .enumerate()
     {
-        // Every fourth sequence targets the IP address, the others the host name; Firefox's
-        // only the host name (D27).
-        let ip_host = i % 4 == 3 && generate::ip_hosts_reliable(profile);
+        // Every fourth sequence targets the IP address, the others the host name.
+        let ip_host = i % 4 == 3;
         let r = s.render(
             format!("cache sequence #{i} (seed {})", opts.seed),
             &format!("s{i}"),
@@ -218,6 +249,27 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         );
         let out = r.oracle()?;
         jobs.push((Kind::Sequence, r, out));
+    }
+    let capacity = corsproof_oracle::Profile::by_name(profile)
+        .map_or(Capacity::Unbounded, |p| p.cache.capacity);
+    let mut runner = generate::runner(opts.seed ^ 0xca9a_c17e_u64);
+    for (i, s) in generate::sample(
+        generate::capacity_sequence(capacity),
+        &mut runner,
+        opts.capacity_sequences,
+    )
+    .into_iter()
+    .enumerate()
+    {
+        let r = s.render(
+            format!("capacity sequence #{i} (seed {})", opts.seed),
+            &format!("k{i}"),
+            profile,
+            &origins,
+            i % 2 == 1,
+        );
+        let out = r.oracle()?;
+        jobs.push((Kind::Capacity, r, out));
     }
 
     for (_, r, _) in &jobs {
@@ -234,7 +286,10 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         .filter(|&i| jobs[i].1.steps.len() == 1)
         .collect();
     let multis: Vec<usize> = (0..jobs.len())
-        .filter(|&i| jobs[i].1.steps.len() > 1)
+        .filter(|&i| jobs[i].1.steps.len() > 1 && distinct_urls(&jobs[i].1) <= ISOLATE_URLS)
+        .collect();
+    let isolated: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].1.steps.len() > 1 && distinct_urls(&jobs[i].1) > ISOLATE_URLS)
         .collect();
     let batches_of = |idx: &[usize], size: usize| -> Vec<(Kind, Vec<usize>)> {
         let mut out: Vec<(Kind, Vec<usize>)> = Vec::new();
@@ -255,13 +310,33 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
     for chunk in multis.chunks(opts.session_jobs.max(1)) {
         sessions.push(batches_of(chunk, seq_batch));
     }
+    // A job over many URLs alone in a fresh browser: its cache holds nothing else (D31).
+    for &i in &isolated {
+        sessions.push(vec![(jobs[i].0, vec![i])]);
+    }
+    let singles_sessions = singles.len().div_ceil(SINGLES_PER_SESSION);
+    // Firefox's sessions of jobs over several steps start with a warm-up on an IP-address
+    // host (D27): its misses are counted, not compared.
+    let warm_ups: Vec<Option<Replay>> = (0..sessions.len())
+        .map(|n| {
+            (n >= singles_sessions && generate::ip_warm_up(profile)).then(|| {
+                let r = generate::warm_up(&format!("w{n}"), profile, &origins, WARM_UP_STEPS);
+                servers.add_job(&r.key, r.scripts());
+                r
+            })
+        })
+        .collect();
     let total_batches: usize = sessions.iter().map(Vec::len).sum();
 
     let t0 = Instant::now();
     let mut results: HashMap<String, Vec<StepResult>> = HashMap::new();
     let mut kind_seconds: BTreeMap<Kind, f64> = BTreeMap::new();
     let mut done_batches = 0;
-    for session in &sessions {
+    for (n, session) in sessions.iter().enumerate() {
+        let warm_up = warm_ups.get(n).and_then(Option::as_ref);
+        if let Some(w) = warm_up {
+            servers.push_batch(json!({ "jobs": [w.job()] }).to_string());
+        }
         for (_, b) in session {
             let batch_jobs: Vec<_> = b.iter().map(|&i| jobs[i].1.job()).collect();
             servers.push_batch(json!({ "jobs": batch_jobs }).to_string());
@@ -275,6 +350,7 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         let mut pending: std::collections::HashSet<&str> = session
             .iter()
             .flat_map(|(_, b)| b.iter().map(|&i| jobs[i].1.key.as_str()))
+            .chain(warm_up.map(|w| w.key.as_str()))
             .collect();
         let jobs_ref = &jobs;
         let kind_of: HashMap<&str, Kind> = session
@@ -337,6 +413,18 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         drop(browser);
     }
     let seconds = t0.elapsed().as_secs_f64();
+    let warm_up_misses = warm_ups
+        .iter()
+        .flatten()
+        .map(|w| {
+            servers
+                .seen(&w.key)
+                .iter()
+                .skip(1)
+                .filter(|hops| hops.iter().any(|h| !h.preflights.is_empty()))
+                .count()
+        })
+        .collect();
 
     let page_host = url::Url::parse(&servers.page_origin)
         .ok()
@@ -351,7 +439,10 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         let t = tallies.entry(*kind).or_default();
         t.replayed += 1;
         t.steps += r.steps.len();
-        t.cache_hits += oracle.iter().filter(|o| o.preflight_cached).count();
+        t.cache_hits += oracle
+            .iter()
+            .filter(|o| o.preflight_cached && o.undetermined.is_none())
+            .count();
         let script = results.get(&r.key).cloned().unwrap_or_default();
         // Over several steps the oracle is judged at the times the steps really started
         // (the page's clock), and a job whose outcome hangs on less than TIMING_MARGIN
@@ -385,15 +476,42 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         for (i, (o, b)) in oracle.iter().zip(&script).enumerate() {
             let hops = seen.get(i).map(Vec::as_slice).unwrap_or_default();
             let xhr = r.steps.get(i).is_some_and(|s| s.request.use_cors_preflight);
-            let mut step_diffs = compare_step(o, b, hops, xhr);
-            let (compared, wire_diffs) = compare_step_wire(
-                wire.get(i).map(Vec::as_slice).unwrap_or_default(),
-                &oracle_profile,
-                hops,
-            );
-            t.wire_compared += compared;
-            t.wire_agreed += compared - wire_diffs.len().min(compared);
-            step_diffs.extend(wire_diffs);
+            // An undetermined step (D31) must show one of the outcomes the oracle lists.
+            let mut step_diffs = match &o.undetermined {
+                None => compare_step(o, b, hops, xhr),
+                Some(u) => {
+                    t.undetermined += 1;
+                    let shown = u
+                        .outcomes
+                        .iter()
+                        .position(|alt| compare_step(alt, b, hops, xhr).is_empty());
+                    match shown {
+                        Some(0) => t.undetermined_still_cached += 1,
+                        Some(_) => t.undetermined_evicted += 1,
+                        None => {}
+                    }
+                    match shown {
+                        Some(_) => Vec::new(),
+                        None => vec![format!(
+                            "undetermined (D31): none of the {} possible outcomes; with every entry still cached: {}",
+                            u.outcomes.len(),
+                            compare_step(o, b, hops, xhr).join("; ")
+                        )],
+                    }
+                }
+            };
+            // The wire of an undetermined step depends on which of its outcomes the browser
+            // took; the outcome comparison above covers it.
+            if o.undetermined.is_none() {
+                let (compared, wire_diffs) = compare_step_wire(
+                    wire.get(i).map(Vec::as_slice).unwrap_or_default(),
+                    &oracle_profile,
+                    hops,
+                );
+                t.wire_compared += compared;
+                t.wire_agreed += compared - wire_diffs.len().min(compared);
+                step_diffs.extend(wire_diffs);
+            }
             for d in step_diffs {
                 diffs.push(if r.steps.len() > 1 {
                     format!("step {i}: {d}")
@@ -426,6 +544,8 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
         cases: tally(Kind::Case),
         vectors: tally(Kind::Vector),
         sequences: tally(Kind::Sequence),
+        capacity: tally(Kind::Capacity),
+        warm_up_misses,
         skipped,
         disagreements,
         strays: servers.strays(),

@@ -120,11 +120,9 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
             o.page.clone()
         } else {
             // A vector origin whose host is an IP address keeps an IP address, one with a
-            // host name gets `localhost`; Firefox gets `localhost` for both (D27).
-            let ip_host = crate::generate::ip_hosts_reliable(browser)
-                && Url::parse(orig).is_ok_and(|u| {
-                    matches!(u.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)))
-                });
+            // host name gets `localhost`.
+            let ip_host = Url::parse(orig)
+                .is_ok_and(|u| matches!(u.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))));
             let used = origin_map.iter().filter(|(_, m)| *m != o.page).count();
             o.scripted_as(used, ip_host)
                 .map(str::to_string)

@@ -243,6 +243,63 @@ fn generated_cases_are_valid_oracle_inputs() {
     }
 }
 
+#[test]
+fn capacity_sequences_reach_each_capacity() {
+    let o = Origins::new(
+        "http://127.0.0.1:1000".into(),
+        vec!["http://127.0.0.1:10001".into()],
+    );
+    for (browser, entries) in [("chromium", 1024), ("firefox", 100)] {
+        let capacity = corsproof_oracle::Profile::by_name(browser)
+            .unwrap()
+            .cache
+            .capacity;
+        let mut runner = generate::runner(5);
+        let (mut over, mut within) = (0, 0);
+        for (i, c) in generate::sample(generate::capacity_sequence(capacity), &mut runner, 8)
+            .iter()
+            .enumerate()
+        {
+            let r = c.render(format!("#{i}"), &format!("k{i}"), browser, &o, i % 2 == 0);
+            for &(u, len) in &c.long_urls {
+                let step = c.steps.iter().position(|s| s.url == u).unwrap();
+                assert_eq!(r.steps[step].request.url.len(), len);
+            }
+            let mut urls: Vec<&str> = r.steps.iter().map(|s| s.request.url.as_str()).collect();
+            urls.sort_unstable();
+            urls.dedup();
+            let undetermined = r
+                .oracle()
+                .unwrap()
+                .iter()
+                .filter(|o| o.undetermined.is_some())
+                .count();
+            if urls.len() > entries {
+                over += 1;
+            } else {
+                within += 1;
+            }
+            // Only Chromium's random purge leaves anything undetermined, and only past its
+            // capacity.
+            if browser == "firefox" || urls.len() <= entries {
+                assert_eq!(undetermined, 0, "{browser} #{i}: {} URLs", urls.len());
+            } else {
+                assert!(undetermined > 0, "{browser} #{i}: {} URLs", urls.len());
+            }
+        }
+        assert!(
+            over > 0 && within > 0,
+            "{browser}: {over} over, {within} within"
+        );
+    }
+    let w = generate::warm_up("w0", "firefox", &o, 6);
+    assert_eq!(w.steps.len(), 6);
+    assert!(w
+        .steps
+        .iter()
+        .all(|s| s.request.url.starts_with("http://127.0.0.1:10001/")));
+}
+
 /// A short differential in headless Chromium; skipped (saying why) where it is not installed,
 /// a failure in CI.
 #[test]
@@ -258,6 +315,7 @@ fn chromium_agrees_with_the_oracle_on_a_short_run() {
         browser: Browser::Chromium,
         cases: 150,
         sequences: 10,
+        capacity_sequences: 0,
         seed: 11,
         vectors: None,
         batch: 100,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use corsproof_oracle::cache::{PreflightCache, Seconds};
+use corsproof_oracle::cache::{Lookup, PreflightCache, Seconds};
 use corsproof_oracle::error::{ErrorKind, Reason, RuleId};
 use corsproof_oracle::expose::{is_visible, ExposedList, ResponseType};
 use corsproof_oracle::fetch::{Fetch, Next, OriginHeader, Outcome, PreflightOutcome};
@@ -73,6 +73,14 @@ pub enum CaseError {
     /// `at_seconds` is negative or not finite.
     #[error("steps[{0}].at_seconds must be a finite number >= 0")]
     BadTime(usize),
+    /// More of a step's cache lookups are undetermined than the oracle explores.
+    #[error("{where_}more than {max} of the step's preflight cache lookups are undetermined (D31): too many outcomes to list")]
+    TooUndetermined {
+        /// Where in the input.
+        where_: String,
+        /// The most the oracle explores.
+        max: usize,
+    },
 }
 
 fn hop_suffix(hop: usize) -> String {
@@ -290,8 +298,25 @@ pub struct HopOutput {
     pub preflight: Option<PreflightJson>,
     /// A preflight was needed there but the preflight cache answered for it.
     pub preflight_cached: bool,
+    /// What the preflight cache said there, when a CORS preflight was needed (R28): `hit`,
+    /// `miss`, or `undetermined` when the browser may have evicted the entry (D31); `null`
+    /// when no CORS preflight was needed.
+    pub cache_lookup: Option<&'static str>,
     /// Whether the actual request went out there.
     pub sent: bool,
+}
+
+/// Why a step's outcome is not determined, and every outcome it may have.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Undetermined {
+    /// The deviation that makes it so (D31: a random eviction).
+    pub rule: RuleId,
+    /// How many of the step's cache lookups the oracle cannot decide.
+    pub lookups: usize,
+    /// Every outcome the browser may show, each an output of this shape (with `undetermined`
+    /// null); the first is the one the step's own fields give: every entry the browser may
+    /// have evicted still there.
+    pub outcomes: Vec<Output>,
 }
 
 /// The `explain` output for one case.
@@ -323,6 +348,10 @@ pub struct Output {
     pub deviations: Vec<RuleId>,
     /// One or two sentences for people: what decided, and why.
     pub explanation: String,
+    /// `null` when the outcome is determined; otherwise the browser may have evicted a
+    /// preflight cache entry the step depends on (D31), and this lists every outcome it may
+    /// show. The other fields then describe the first of them.
+    pub undetermined: Option<Box<Undetermined>>,
 }
 
 /// The output for an input: one case, or `{"steps": [...]}`.
@@ -549,7 +578,16 @@ pub fn explain_json(input: &Input, browser: Option<&str>) -> Result<serde_json::
     Ok(serde_json::to_value(explain(input, browser)?)?)
 }
 
+/// The most undetermined cache lookups (D31) of one step whose outcomes are explored: each
+/// doubles them.
+pub const MAX_UNDETERMINED_LOOKUPS: usize = 6;
+
 /// Runs one case against a browser state (a cache) at time `now`.
+///
+/// When the outcome depends on preflight cache entries the browser may have evicted at random
+/// (D31), every way they may have gone is run, the output lists every outcome
+/// ([`Output::undetermined`]), and the cache afterwards describes every state the browser may
+/// be in.
 pub fn run_case(
     case: &CaseJson,
     profile: &Profile,
@@ -607,51 +645,126 @@ pub fn run_case_with(
         Ok(r) => r,
         Err(reason) => return Ok(construction_error(reason)),
     };
-    let mut fetch = Fetch::new(&request, profile);
-    let mut next = fetch.start(cache, now);
-    loop {
-        let hop = fetch.outcome().hops.len().saturating_sub(1);
-        let answer = answers.get(hop);
-        if next != Next::Done {
-            on_send(&fetch);
-        }
-        next = match next {
-            Next::Done => break,
-            Next::Preflight => match answer.and_then(|a| a.0.as_ref()) {
-                Some(r) => fetch.on_preflight_response(r, cache, now),
-                None => {
-                    return Err(CaseError::MissingPreflightResponse {
-                        where_: where_.to_string(),
-                        url: fetch.current_url().to_string(),
-                        hop,
-                    })
-                }
-            },
-            Next::Request => match answer.and_then(|a| a.1.as_ref()) {
-                Some(r) => fetch.on_response(r, cache, now),
-                None => {
-                    return Err(CaseError::MissingResponse {
-                        where_: where_.to_string(),
-                        url: fetch.current_url().to_string(),
-                        hop,
-                    })
-                }
-            },
-        };
+    // A step meets an undetermined lookup only where the cache may answer one: keep the state
+    // before it to run the other ways from.
+    let before = cache
+        .may_answer_unknown(profile, answers.len())
+        .then(|| cache.clone());
+    let scene = Scene {
+        request: &request,
+        answers: &answers,
+        profile,
+        where_,
+    };
+    let (mut output, mut unknown) = scene.run(cache, now, 0, &mut on_send)?;
+    let Some(before) = before.filter(|_| unknown > 0) else {
+        return Ok(output);
+    };
+    let too_many = || CaseError::TooUndetermined {
+        where_: where_.to_string(),
+        max: MAX_UNDETERMINED_LOOKUPS,
+    };
+    if unknown > MAX_UNDETERMINED_LOOKUPS {
+        return Err(too_many());
     }
-    let outcome = fetch.outcome();
-    let last = outcome.hops.len().saturating_sub(1);
-    let final_response = answers.get(last).and_then(|a| a.1.as_ref());
-    let mut urls: Vec<String> = vec![request.url.to_string()];
-    urls.extend(redirect_urls(&fetch));
-    Ok(to_output(
-        &request,
-        &fetch,
-        outcome,
-        final_response,
-        &urls,
-        answers.get(last),
-    ))
+    let mut outcomes = vec![output.clone()];
+    let mut mask: u32 = 1;
+    while (mask as usize) < (1usize << unknown) {
+        let mut state = before.clone();
+        let (other, n) = scene.run(&mut state, now, mask, &mut |_| {})?;
+        unknown = unknown.max(n);
+        if unknown > MAX_UNDETERMINED_LOOKUPS {
+            return Err(too_many());
+        }
+        cache.join(&state, now, profile);
+        if !outcomes.contains(&other) {
+            outcomes.push(other);
+        }
+        mask += 1;
+    }
+    output.explanation = format!(
+        "undetermined (D31): the browser may have evicted a preflight cache entry this step depends on; {} outcomes are possible, this one if every such entry is still there. {}",
+        outcomes.len(),
+        output.explanation
+    );
+    output.undetermined = Some(Box::new(Undetermined {
+        rule: RuleId::D31,
+        lookups: unknown,
+        outcomes,
+    }));
+    Ok(output)
+}
+
+/// What one step plays: the request, the answers of each hop, the profile, where in the input
+/// it is.
+struct Scene<'a> {
+    request: &'a Request,
+    answers: &'a [(Option<Response>, Option<Response>)],
+    profile: &'a Profile,
+    where_: &'a str,
+}
+
+impl Scene<'_> {
+    /// One fetch of the request against the cache, the undetermined lookups settled by
+    /// `assume_evicted` ([`Fetch::assume_evicted`]), `on_send` called whenever the fetch says
+    /// what to send; the output and how many lookups were undetermined.
+    fn run(
+        &self,
+        cache: &mut PreflightCache,
+        now: Seconds,
+        assume_evicted: u32,
+        on_send: &mut dyn FnMut(&Fetch<'_>),
+    ) -> Result<(Output, usize), CaseError> {
+        let (request, answers, profile, where_) =
+            (self.request, self.answers, self.profile, self.where_);
+        let mut fetch = Fetch::new(request, profile);
+        fetch.assume_evicted(assume_evicted);
+        let mut next = fetch.start(cache, now);
+        loop {
+            let hop = fetch.outcome().hops.len().saturating_sub(1);
+            let answer = answers.get(hop);
+            if next != Next::Done {
+                on_send(&fetch);
+            }
+            next = match next {
+                Next::Done => break,
+                Next::Preflight => match answer.and_then(|a| a.0.as_ref()) {
+                    Some(r) => fetch.on_preflight_response(r, cache, now),
+                    None => {
+                        return Err(CaseError::MissingPreflightResponse {
+                            where_: where_.to_string(),
+                            url: fetch.current_url().to_string(),
+                            hop,
+                        })
+                    }
+                },
+                Next::Request => match answer.and_then(|a| a.1.as_ref()) {
+                    Some(r) => fetch.on_response(r, cache, now),
+                    None => {
+                        return Err(CaseError::MissingResponse {
+                            where_: where_.to_string(),
+                            url: fetch.current_url().to_string(),
+                            hop,
+                        })
+                    }
+                },
+            };
+        }
+        let outcome = fetch.outcome();
+        let last = outcome.hops.len().saturating_sub(1);
+        let final_response = answers.get(last).and_then(|a| a.1.as_ref());
+        let mut urls: Vec<String> = vec![request.url.to_string()];
+        urls.extend(redirect_urls(&fetch));
+        let output = to_output(
+            request,
+            &fetch,
+            outcome,
+            final_response,
+            &urls,
+            answers.get(last),
+        );
+        Ok((output, outcome.unknown_lookups()))
+    }
 }
 
 fn redirect_urls(fetch: &Fetch<'_>) -> Vec<String> {
@@ -677,6 +790,7 @@ fn construction_error(reason: Reason) -> Output {
         hops: Vec::new(),
         deviations: Vec::new(),
         explanation: explain_reason(reason, None, None),
+        undetermined: None,
     }
 }
 
@@ -758,6 +872,7 @@ fn to_output(
             origin_header: origin_header_value(h.origin_header, request),
             preflight: h.preflight.as_ref().map(preflight_json),
             preflight_cached: h.preflight_cached,
+            cache_lookup: h.cache_lookup.map(Lookup::as_str),
             sent: h.sent,
         })
         .collect();
@@ -790,6 +905,7 @@ fn to_output(
         hops,
         deviations: outcome.deviations.to_vec(),
         explanation: explain_reason(outcome.reason, culprit, Some(fetch.serialized_origin())),
+        undetermined: None,
     }
 }
 

@@ -101,6 +101,17 @@ fn text_case(out: &Output, profile: &str) -> String {
             hop.url,
             hop.origin_header.as_deref().unwrap_or("none")
         );
+        if hop.cache_lookup == Some("undetermined") {
+            let _ = writeln!(
+                s,
+                "  preflight cache: undetermined (D31): the browser may have evicted the entry; shown {}",
+                if hop.preflight_cached {
+                    "as if it is still there"
+                } else {
+                    "as if it was evicted"
+                }
+            );
+        }
         match &hop.preflight {
             None if hop.preflight_cached => {
                 let _ = writeln!(s, "  preflight: answered from the preflight cache (R28)");
@@ -162,6 +173,14 @@ fn text_case(out: &Output, profile: &str) -> String {
             } else {
                 out.exposed_headers.join(", ")
             }
+        );
+    }
+    if let Some(u) = &out.undetermined {
+        let _ = writeln!(
+            s,
+            "undetermined ({}): {} outcomes are possible; the one above has every entry the browser may have evicted still there",
+            u.rule,
+            u.outcomes.len()
         );
     }
     if !out.deviations.is_empty() {

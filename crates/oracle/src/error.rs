@@ -1,7 +1,8 @@
 //! The stable error-kind vocabulary (spec/ERRORS.md) and the reason attached to each decision.
 
-/// A rule id of `spec/SPEC.md`: `R1`–`R68` (the Fetch Standard's CORS rules), `D1`–`D30` (the
-/// browsers' deviations from them), `W1`–`W12` (the request on the wire), `P1`–`P11` (what a corsproof policy intends) and `H1`–`H3`
+/// A rule id of `spec/SPEC.md`: `R1`–`R68` (the Fetch Standard's CORS rules), `D1`–`D32` (the
+/// browsers' deviations from them), `W1`–`W12` (the request on the wire), `P1`–`P11` (what a
+/// corsproof policy intends) and `H1`–`H3`
 /// (the properties `check` holds a deployment to beyond the browser's outcome: cache safety,
 /// no disclosure to refused origins, the policy's Max-Age).
 ///
@@ -42,7 +43,7 @@ rule_ids! {
     ],
     "a browser deviation" => [
         D1, D2, D3, D4, D5, D6, D7, D8, D9, D10, D11, D12, D13, D14, D15, D16, D17, D18, D19,
-        D20, D21, D22, D23, D24, D25, D26, D27, D28, D29, D30,
+        D20, D21, D22, D23, D24, D25, D26, D27, D28, D29, D30, D31, D32,
     ],
     "a rule of the request on the wire (Fetch, Fetch Metadata, Referrer Policy, HTTP)" => [
         W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, W11, W12,

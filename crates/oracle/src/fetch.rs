@@ -9,7 +9,7 @@ use crate::error::RuleId;
 use smallvec::SmallVec;
 use url::Url;
 
-use crate::cache::{CacheKey, PreflightCache, Seconds};
+use crate::cache::{CacheKey, Lookup, PreflightCache, Query, Seconds};
 use crate::cors_check::cors_check;
 use crate::error::{ErrorKind, Reason};
 use crate::expose::ResponseType;
@@ -72,6 +72,10 @@ pub struct Hop<'r> {
     pub preflight: Option<PreflightOutcome<'r>>,
     /// A preflight was needed here but the preflight cache answered for it (R28).
     pub preflight_cached: bool,
+    /// What the preflight cache said here, when a CORS preflight was needed (R28): `None`
+    /// when none was. [`Lookup::Unknown`]: the browser may have evicted the entry (D31); the
+    /// hop's other fields then follow the assumption made ([`Fetch::assume_evicted`]).
+    pub cache_lookup: Option<Lookup>,
     /// Whether the actual request went out to this URL.
     pub sent: bool,
 }
@@ -102,6 +106,15 @@ impl<'r> Outcome<'r> {
     /// The first hop's preflight, if one was sent.
     pub fn first_preflight(&self) -> Option<&PreflightOutcome<'r>> {
         self.hops.first().and_then(|h| h.preflight.as_ref())
+    }
+
+    /// How many of the preflight cache's answers the oracle could not decide (D31): the
+    /// outcome is one of several the browser may show ([`Fetch::assume_evicted`]).
+    pub fn unknown_lookups(&self) -> usize {
+        self.hops
+            .iter()
+            .filter(|h| h.cache_lookup == Some(Lookup::Unknown))
+            .count()
     }
 
     /// The `Origin` header of the last actual request sent (R24–R26).
@@ -174,6 +187,11 @@ pub struct Fetch<'r> {
     /// D24: this hop is preflighted because an earlier one was (Firefox).
     forced_preflight: bool,
     unsafe_names: UnsafeNames<'r>,
+    /// How the [`Lookup::Unknown`] answers are settled: bit `i` set, the `i`-th is taken as
+    /// evicted.
+    assume_evicted: u32,
+    /// The [`Lookup::Unknown`] answers so far.
+    unknown_lookups: u32,
     state: State,
     outcome: Outcome<'r>,
 }
@@ -215,6 +233,8 @@ impl<'r> Fetch<'r> {
             any_with_preflight: false,
             forced_preflight: false,
             unsafe_names: UnsafeNames::default(),
+            assume_evicted: 0,
+            unknown_lookups: 0,
             state: State::Start,
             outcome: Outcome {
                 hops: SmallVec::new(),
@@ -225,6 +245,36 @@ impl<'r> Fetch<'r> {
                 deviations: SmallVec::new(),
             },
         }
+    }
+
+    /// How to settle the preflight cache's [`Lookup::Unknown`] answers (D31), which the
+    /// oracle cannot decide: bit `i` of `mask` set, the `i`-th such answer of this fetch is
+    /// taken as an eviction (a preflight is sent), clear, as the entry still being there (no
+    /// preflight). The default, 0, takes every entry as still there. Running a fetch under
+    /// each mask up to `1 << n`, for the `n` unknown answers it meets
+    /// ([`Outcome::unknown_lookups`]), gives every outcome the browser may show.
+    ///
+    /// ```
+    /// use corsproof_oracle::cache::{CacheKey, Lookup};
+    /// use corsproof_oracle::{Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response};
+    /// let p = Profile::chromium();
+    /// let mut cache = PreflightCache::default();
+    /// let urls: Vec<String> = (0..1025).map(|i| format!("https://api.test/{i}")).collect();
+    /// for url in &urls {
+    ///     let key = CacheKey { origin: "https://app.test", url };
+    ///     cache.write(&key, false, [&b"PUT"[..]], [], Some(600), 0.0, &p);
+    /// }
+    /// let mut init = RequestInit::new(url::Url::parse(&urls[0]).unwrap(),
+    ///     Origin::parse_serialized("https://app.test").unwrap());
+    /// init.method = "PUT".into();
+    /// let request = Request::construct(init, &p).unwrap();
+    /// let mut fetch = Fetch::new(&request, &p);
+    /// fetch.assume_evicted(1);
+    /// assert_eq!(fetch.start(&mut cache, 1.0), Next::Preflight);
+    /// assert_eq!(fetch.current_hop().unwrap().cache_lookup, Some(Lookup::Unknown));
+    /// ```
+    pub fn assume_evicted(&mut self, mask: u32) {
+        self.assume_evicted = mask;
     }
 
     /// The outcome so far (final once [`Next::Done`] was returned).
@@ -398,10 +448,13 @@ impl<'r> Fetch<'r> {
             && (preflight_failed || self.profile.cache.clear_on_actual_failure)
         {
             let (origin, url) = self.cache_key();
-            cache.clear(&CacheKey {
-                origin,
-                url: url.as_str(),
-            });
+            cache.clear(
+                &CacheKey {
+                    origin,
+                    url: url.as_str(),
+                },
+                self.profile,
+            );
         }
         self.state = State::Done;
         Next::Done
@@ -432,6 +485,7 @@ impl<'r> Fetch<'r> {
             origin_header: OriginHeader::Absent,
             preflight: None,
             preflight_cached: false,
+            cache_lookup: None,
             sent: false,
         });
         // R21 / R63: the mode dispatch of main fetch.
@@ -519,11 +573,6 @@ impl<'r> Fetch<'r> {
         let pna = self.profile.private_network_access && request.target_more_private;
         // R28: a preflight unless the cache answers for the method and every unsafe name.
         let needs_cors_preflight = self.with_preflight && self.cors_preflight_needed(cache, now);
-        if self.with_preflight && !needs_cors_preflight {
-            if let Some(h) = self.outcome.hops.last_mut() {
-                h.preflight_cached = true;
-            }
-        }
         if needs_cors_preflight || pna {
             let headers = if needs_cors_preflight {
                 self.unsafe_names.clone()
@@ -614,32 +663,49 @@ impl<'r> Fetch<'r> {
         OriginHeader::Absent
     }
 
-    /// R28: whether a preflight is needed given the cache.
-    fn cors_preflight_needed(&self, cache: &PreflightCache, now: Seconds) -> bool {
-        let (origin, url) = self.cache_key();
-        let key = CacheKey {
-            origin,
-            url: url.as_str(),
+    /// R28: whether a preflight is needed given the cache. Records the cache's answer in the
+    /// hop; an answer the oracle cannot decide (D31) is settled by the assumption
+    /// ([`Fetch::assume_evicted`]).
+    fn cors_preflight_needed(&mut self, cache: &mut PreflightCache, now: Seconds) -> bool {
+        let (mask, i) = (self.assume_evicted, self.unknown_lookups);
+        let (answer, cached) = {
+            let (origin, url) = self.cache_key();
+            let key = CacheKey {
+                origin,
+                url: url.as_str(),
+            };
+            let credentials = self.request.credentials == CredentialsMode::Include;
+            let method = self.method.as_bytes();
+            let query = Query {
+                credentials,
+                method,
+                method_exempt: method::is_cors_safelisted(method)
+                    && !self.request.use_cors_preflight
+                    && !self.forced_preflight,
+            };
+            let answer = cache.lookup(&key, &query, self.unsafe_names.iter(), now, self.profile);
+            let cached = match answer.lookup {
+                Lookup::Hit => true,
+                Lookup::Miss => false,
+                Lookup::Unknown => {
+                    let evicted = i < u32::BITS && mask & (1 << i) != 0;
+                    cache.assume(&key, credentials, evicted, self.profile);
+                    !evicted
+                }
+            };
+            (answer, cached)
         };
-        let include = self.request.credentials == CredentialsMode::Include;
-        let method = self.method.as_bytes();
-        let entries = cache.at(&key);
-        let method_cached = (self
-            .profile
-            .cache
-            .lookup_skips_method
-            .contains(&self.method)
-            && entries.has_live_entry(include, now, self.profile))
-            || entries.method_match(include, method, now, self.profile);
-        let method_needs = !method_cached
-            && (!method::is_cors_safelisted(method)
-                || self.request.use_cors_preflight
-                || self.forced_preflight);
-        method_needs
-            || self
-                .unsafe_names
-                .iter()
-                .any(|n| !entries.header_match(include, n, now, self.profile))
+        if answer.lookup == Lookup::Unknown {
+            self.unknown_lookups += 1;
+        }
+        if let Some(id) = answer.deviation {
+            self.note_deviations(&[id]);
+        }
+        if let Some(h) = self.outcome.hops.last_mut() {
+            h.cache_lookup = Some(answer.lookup);
+            h.preflight_cached = cached;
+        }
+        !cached
     }
 
     /// Takes the preflight's response (R30, R37–R44).
@@ -721,6 +787,11 @@ impl<'r> Fetch<'r> {
                     url: url.as_str(),
                 };
                 let include = self.request.credentials == CredentialsMode::Include;
+                // D32: Firefox stores nothing for a zero max-age, so the items the standard
+                // would refresh to expire at once stay as they were.
+                let zero_kept = passed.max_age == Some(0)
+                    && !self.profile.cache.zero_max_age_stored
+                    && cache.has_live_entry(&key, include, now, self.profile);
                 let url_cacheable = self
                     .profile
                     .cache
@@ -740,6 +811,9 @@ impl<'r> Fetch<'r> {
                 } else {
                     0
                 };
+                if zero_kept {
+                    self.note_deviations(&[RuleId::D32]);
+                }
                 if let Some(p) = self
                     .outcome
                     .hops

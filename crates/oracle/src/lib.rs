@@ -3,7 +3,7 @@
 //! An executable model of the same-origin policy and CORS as the Fetch Standard defines them,
 //! written to be obviously right rather than fast: each function transcribes one algorithm and
 //! cites the rule ids of `spec/SPEC.md` (R1–R68 of the rule digest, the browser deviations
-//! D1–D30, the request on the wire W1–W12, the policy semantics P1–P11). Given a request and a server's real answers, it says
+//! D1–D32, the request on the wire W1–W12, the policy semantics P1–P11). Given a request and a server's real answers, it says
 //! what a browser sends, lets script read and exposes, and why. It is pure: no I/O, no clock,
 //! no file formats (the JSON case format is `corsproof-case`).
 //!

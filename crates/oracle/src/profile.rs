@@ -1,5 +1,5 @@
 //! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
-//! and Firefox (D1–D15 of the rule digest, D16–D30 found by the browser differential),
+//! and Firefox (D1–D15 of the rule digest, D16–D32 found by the browser differential),
 //! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
 //! the oracle models it.
 
@@ -17,7 +17,7 @@ pub enum MaxAgeParsing {
     FirefoxDigits,
 }
 
-/// How a profile's preflight cache is shaped (R44–R50, D7, D8).
+/// How a profile's preflight cache is shaped (R44–R50, D7, D8, D31, D32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheRules {
     /// Entries accumulate across preflights (R48); `false`: a new preflight replaces every
@@ -35,7 +35,8 @@ pub struct CacheRules {
     /// URLs this long or longer are never cached (Chromium: 1024, D7).
     pub max_url_len: Option<usize>,
     /// Once an entry exists for the key, the lookup skips the method check for these methods
-    /// (Firefox: GET, POST; D8).
+    /// (Firefox: GET, POST; D8). With `entries_outlive_items`, an entry exists while the
+    /// table stores it, live items or not (D32).
     pub lookup_skips_method: &'static [&'static str],
     /// An actual response that fails the CORS check clears the key's entries (R49);
     /// Chromium keeps them (D18, observed by the browser differential).
@@ -44,6 +45,65 @@ pub struct CacheRules {
     /// and Chromium, although its preflight check lets `*` cover it (D1), does not at
     /// lookup (D20, observed by the browser differential).
     pub wildcard_covers_authorization: bool,
+    /// How many entries the cache stores and which go when it is full (D31). The standard
+    /// sets no bound (R45: a user agent may clear entries early, but the standard does not
+    /// say when).
+    pub capacity: Capacity,
+    /// What one stored entry is, for the capacity: one per (origin, URL, credentials mode)
+    /// (Firefox), or one per (origin, URL) whatever the credentials (Chromium, whose new
+    /// result replaces the key's, D7).
+    pub entry_per_credentials: bool,
+    /// A lookup that does not answer for the request removes the stored entry: Chromium
+    /// erases a stale or insufficient entry when it looks it up (D7). What the capacity
+    /// counts depends on it; the standard keeps entries until they are cleared (R49).
+    pub failed_lookup_erases: bool,
+    /// A passed preflight whose max-age is 0 is written (R44: its items are created or
+    /// refreshed to expire at once); Firefox stores nothing, neither creating nor refreshing
+    /// an item (D32, observed).
+    pub zero_max_age_stored: bool,
+    /// A stored entry stays after every item of it has expired, and still answers a lookup
+    /// that skips the method check (`lookup_skips_method`) when no name needs an item:
+    /// Firefox (D32, observed); the standard has items only.
+    pub entries_outlive_items: bool,
+}
+
+impl CacheRules {
+    /// Whether the cache keeps the browser's table of stored entries: it has a capacity
+    /// (D31), or its entries outlive their items (D32).
+    ///
+    /// ```
+    /// use corsproof_oracle::Profile;
+    /// assert!(!Profile::fetch().cache.keeps_table());
+    /// assert!(Profile::chromium().cache.keeps_table() && Profile::firefox().cache.keeps_table());
+    /// ```
+    pub fn keeps_table(&self) -> bool {
+        self.capacity != Capacity::Unbounded || self.entries_outlive_items
+    }
+}
+
+/// How many entries a preflight cache stores, and which go to make room for a new one (D31).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// No bound (the standard, R45).
+    Unbounded,
+    /// At most `entries`; to store one more, first every entry none of whose items is live
+    /// goes (when `expired_first`), then, if the table is still full, the least recently
+    /// used (a lookup or a write uses an entry): Firefox, 100, observed.
+    LeastRecentlyUsed {
+        /// The capacity.
+        entries: usize,
+        /// Entries without a live item go before the least recently used one.
+        expired_first: bool,
+    },
+    /// At most `entries`; storing one more in a full table first removes `purge` entries
+    /// adjacent in key order (origin, then URL) from a random position. An expired entry
+    /// stays stored until a lookup or the purge removes it. Chromium: 1024 and 10, observed.
+    RandomPurge {
+        /// The capacity.
+        entries: usize,
+        /// How many entries one purge removes.
+        purge: usize,
+    },
 }
 
 /// How a `*` cache entry matches later requests.
@@ -204,6 +264,11 @@ impl Profile {
                 lookup_skips_method: &[],
                 clear_on_actual_failure: true,
                 wildcard_covers_authorization: false,
+                capacity: Capacity::Unbounded,
+                entry_per_credentials: true,
+                failed_lookup_erases: false,
+                zero_max_age_stored: true,
+                entries_outlive_items: false,
             },
             private_network_access: false,
             combined_request_header_values: false,
@@ -221,7 +286,7 @@ impl Profile {
     }
 
     /// Chromium, as read from its network service source (D1, D2, D6, D7, R67) and observed
-    /// by the browser differential in Chromium 156 (D16–D20; D3 not observed).
+    /// by the browser differential in Chromium 156 (D16–D20, D31; D3 not observed).
     pub fn chromium() -> Profile {
         Profile {
             id: ProfileId::Chromium,
@@ -239,6 +304,14 @@ impl Profile {
                 lookup_skips_method: &[],
                 clear_on_actual_failure: false,
                 wildcard_covers_authorization: false,
+                capacity: Capacity::RandomPurge {
+                    entries: 1024,
+                    purge: 10,
+                },
+                entry_per_credentials: false,
+                failed_lookup_erases: true,
+                zero_max_age_stored: true,
+                entries_outlive_items: false,
             },
             private_network_access: true,
             combined_request_header_values: true,
@@ -256,7 +329,7 @@ impl Profile {
     }
 
     /// Firefox, as read from `nsCORSListenerProxy.cpp` (D1, D6, D8) and observed by the
-    /// browser differential in Firefox 153 ESR (D19, D21–D24, D28; D27 is not modeled).
+    /// browser differential in Firefox 153 ESR (D19, D21–D24, D28–D32; D27 is not modeled).
     pub fn firefox() -> Profile {
         Profile {
             id: ProfileId::Firefox,
@@ -274,6 +347,14 @@ impl Profile {
                 lookup_skips_method: &["GET", "POST"],
                 clear_on_actual_failure: true,
                 wildcard_covers_authorization: true,
+                capacity: Capacity::LeastRecentlyUsed {
+                    entries: 100,
+                    expired_first: true,
+                },
+                entry_per_credentials: true,
+                failed_lookup_erases: false,
+                zero_max_age_stored: false,
+                entries_outlive_items: true,
             },
             private_network_access: false,
             combined_request_header_values: false,
@@ -325,16 +406,16 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 of the rule digest and D16–D30 found by the browser differential
+/// D1–D15 of the rule digest and D16–D32 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 30] = [
+pub const DEVIATIONS: [Deviation; 32] = [
     Deviation { id: RuleId::D1, browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: RuleId::D2, browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: RuleId::D3, browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
     Deviation { id: RuleId::D4, browsers: &["chromium"], summary: "UA-added and revalidation headers are not CORS-unsafe", modeled: Modeled::NotObservable("cases hold only script-set headers; script cannot set UA-added ones") },
     Deviation { id: RuleId::D5, browsers: &["chromium"], summary: "methods upper-cased before matching ACAM", modeled: Modeled::Inactive("AccessControlAllowMethodsInCORSPreflightSpecConformant is enabled by default: exact match as in the standard") },
     Deviation { id: RuleId::D6, browsers: &["chromium", "firefox"], summary: "ACMA parsing, defaults and caps", modeled: Modeled::Yes("max_age_parsing, max_age_cap") },
-    Deviation { id: RuleId::D7, browsers: &["chromium"], summary: "cache entry per key replaced (no union), keyed by initiator origin, `*` respects credentials, long URLs not cached", modeled: Modeled::Yes("cache") },
+    Deviation { id: RuleId::D7, browsers: &["chromium"], summary: "cache entry per key replaced (no union), keyed by initiator origin, `*` respects credentials, an entry that does not answer a lookup erased, URLs of 1024+ characters not cached", modeled: Modeled::Yes("cache") },
     Deviation { id: RuleId::D8, browsers: &["firefox"], summary: "credentialed entries separate, `*` literal at lookup, GET/POST skip method lookup", modeled: Modeled::Yes("cache") },
     Deviation { id: RuleId::D9, browsers: &["firefox"], summary: "rejects repeated raw ACAO fields", modeled: Modeled::NotObservable("same outcome as the standard's combined value (R33)") },
     Deviation { id: RuleId::D10, browsers: &["chromium", "firefox"], summary: "ACEH empty-element tolerance differs between builds", modeled: Modeled::NotObservable("current sources tolerate empty elements as the standard does; grounded by the browser differential") },
@@ -354,8 +435,10 @@ pub const DEVIATIONS: [Deviation; 30] = [
     Deviation { id: RuleId::D24, browsers: &["firefox"], summary: "after a redirect, a hop is preflighted when an earlier hop was or when the request as first made had unsafe header names, even once it has become simple", modeled: Modeled::Yes("repreflight_after_redirect") },
     Deviation { id: RuleId::D25, browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) sends `Origin: null` after any cross-origin redirect, even one leaving the requester's origin", modeled: Modeled::Yes("origin_null_after_cross_origin_redirect") },
     Deviation { id: RuleId::D26, browsers: &["chromium"], summary: "script-set Accept-CH client hints (DPR, Device-Memory, Viewport-Width, ...; not Save-Data) are gone after a redirect to an origin other than the requester's", modeled: Modeled::Yes("client_hints_dropped_on_redirect") },
-    Deviation { id: RuleId::D27, browsers: &["firefox"], summary: "for a URL whose host is an IP address, a live preflight cache entry is often not used (entries are checked against the browser's DNS cache)", modeled: Modeled::NotObservable("depends on the state of the browser's DNS cache, not on the exchange: the same sequence hits or misses from run to run") },
+    Deviation { id: RuleId::D27, browsers: &["firefox"], summary: "in a fresh browser session, the first one or two lookups that should find an entry for a URL whose host is an IP address miss; from then on IP-address hosts are cached like host names", modeled: Modeled::NotObservable("depends on what the browser session did before the case, not on the exchange") },
     Deviation { id: RuleId::D28, browsers: &["firefox"], summary: "at a redirect-tainted hop the preflight carries, is checked against and is cached for the request's own origin; only the actual request uses `null`", modeled: Modeled::Yes("preflight_for_request_origin") },
     Deviation { id: RuleId::D29, browsers: &["firefox"], summary: "fetch() sends a repeated Authorization or Content-Type once, with the last value (the first Content-Type when the request has a body), not the combined value (XHR combines)", modeled: Modeled::Yes("wire.single_value_names, wire.body_content_type_first") },
     Deviation { id: RuleId::D30, browsers: &["chromium", "firefox"], summary: "a preflight's Sec-Fetch-Site is judged on its own URL, not on the redirect chain (both); Firefox's actual request is `cross-site` after any redirect unless every URL is same-origin with the request's origin", modeled: Modeled::Yes("wire.site_after_redirect, wire.preflight_site_own_url") },
+    Deviation { id: RuleId::D31, browsers: &["chromium", "firefox"], summary: "the preflight cache has a capacity: Chromium 1024 entries per (origin, URL), purging 10 adjacent ones at random when full; Firefox 100 per (origin, URL, credentials), dropping entries without a live item, then the least recently used", modeled: Modeled::Yes("cache.capacity, cache.entry_per_credentials, cache.failed_lookup_erases") },
+    Deviation { id: RuleId::D32, browsers: &["firefox"], summary: "a zero max-age stores nothing (no item created or refreshed); a stored entry outlives its items and still answers GET and POST lookups that need no header item", modeled: Modeled::Yes("cache.zero_max_age_stored, cache.entries_outlive_items") },
 ];
