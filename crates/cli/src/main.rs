@@ -116,7 +116,7 @@ enum Command {
     /// bypasses, scheme downgrade, wildcards, missing Vary, preflight leaks (exit 0 nothing
     /// found, 1 findings, 3 unreachable).
     Audit {
-        /// The URL to probe (http:// only).
+        /// The URL to probe (`http://` or `https://`).
         url: String,
         #[command(flatten)]
         flags: audit::Flags,

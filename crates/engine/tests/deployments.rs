@@ -1798,12 +1798,10 @@ fn defective_small_servers_are_flagged() {
     run_all(SERVERS, None);
 }
 
-/// Private Network Access answers, under Chromium's profile. Fails while `check`'s baseline
-/// PNA requests are all credentialed: a route with `credentials = false` (like the device API
-/// of `corpus/policies/pna.toml`) grants none of them whatever the server answers, so a wrong or
-/// missing `Access-Control-Allow-Private-Network` shows only when a generated request (15% are
-/// PNA) happens to come uncredentialed from the one allowed origin; some seeds flag these
-/// deployments, this suite's does not.
+/// Private Network Access answers, under Chromium's profile: the baseline sends every route
+/// PNA requests from every origin class, credentialed and not, so a wrong or missing
+/// `Access-Control-Allow-Private-Network` shows on a route with `credentials = false` (like the
+/// device API of `corpus/policies/pna.toml`) too, on every seed.
 #[test]
 fn defective_private_network_answers_are_flagged() {
     run_all(PNA, None);

@@ -1,5 +1,5 @@
 //! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
-//! and Firefox (D1–D15 of the rule digest, D16–D32 found by the browser differential),
+//! and Firefox (D1–D15 known from their source, D16–D32 found by the browser differential),
 //! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
 //! the oracle models it.
 
@@ -406,7 +406,7 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 of the rule digest and D16–D32 found by the browser differential
+/// D1–D15 known from the browsers' source and D16–D32 found by the browser differential
 /// (`crates/browser`), each with how the oracle treats it.
 pub const DEVIATIONS: [Deviation; 32] = [
     Deviation { id: RuleId::D1, browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
