@@ -13,7 +13,7 @@ mod serve;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// corsproof: make the CORS boundary testable.
 #[derive(Debug, Parser)]
@@ -144,6 +144,18 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff); with --dir, write one page per command into a directory.
+    Man {
+        /// Write `corsproof.1` and `corsproof-COMMAND.1` into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// How a command ended: its exit code, and what to print.
@@ -185,6 +197,28 @@ pub fn emit(output: &str, to: Option<&PathBuf>) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The man page of `corsproof` on standard output, or every command's page in `dir`.
+fn man(dir: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    let cmd = Cli::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .context("cannot render the man page")?;
+            emit(&String::from_utf8_lossy(&out), None)?;
+        }
+    }
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -274,6 +308,13 @@ fn main() -> ExitCode {
                 emit(&d.output, output.as_ref()).map(|()| d.code)
             }
         }),
+        Command::Completions { shell } => {
+            // Into a buffer first: written to a closed pipe, the generator would panic.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "corsproof", &mut script);
+            emit(&String::from_utf8_lossy(&script), None).map(|()| 0)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -374,3 +374,36 @@ fn emit_kong_refuses_what_it_cannot_write() {
     assert!(stderr(&o).contains("field `path`"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_definitions() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = corsproof(&["completions", shell], None);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        // Every command is completed.
+        for command in ["check", "audit", "explain", "lint", "emit", "run", "serve"] {
+            assert!(script.contains(command), "{shell}: {command}");
+        }
+    }
+    assert_eq!(
+        corsproof(&["completions", "tcsh"], None).status.code(),
+        Some(2)
+    );
+    let page = corsproof(&["man"], None);
+    assert_eq!(page.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&page.stdout).starts_with(".ie"));
+    let dir = std::env::temp_dir().join(format!("corsproof-man-{}", std::process::id()));
+    let o = corsproof(&["man", "--dir", &dir.to_string_lossy()], None);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for page in ["corsproof.1", "corsproof-check.1", "corsproof-audit.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap_or_default();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

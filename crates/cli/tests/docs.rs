@@ -280,7 +280,17 @@ fn flags(help: &str) -> BTreeSet<String> {
 fn docs_cli_md_documents_every_flag_and_no_other() {
     let doc = read(&root().join("docs/cli.md"));
     let mut all = BTreeSet::new();
-    for command in ["check", "run", "audit", "explain", "lint", "emit", "serve"] {
+    for command in [
+        "check",
+        "run",
+        "audit",
+        "explain",
+        "lint",
+        "emit",
+        "serve",
+        "completions",
+        "man",
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_corsproof"))
             .args([command, "--help"])
             .output()
