@@ -83,6 +83,12 @@ enum Command {
         /// Stop (exit 0) after this many seconds.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: Option<u64>,
+        /// Say why a request was refused: every response the middleware refuses or withholds
+        /// CORS headers from gets a `Cors-Refusal` header (e.g. `method-not-allowed;
+        /// method="PATCH"; route="api"`), and each refusal is logged to stderr in one line.
+        /// For development only: the header tells any client what the policy allows.
+        #[arg(long)]
+        explain_refusals: bool,
     },
     /// Check a running server against a policy: generated browser requests, judged by the
     /// oracle under every browser profile (exit 0 conforms, 1 findings, 3 unreachable or more
@@ -257,11 +263,13 @@ fn main() -> ExitCode {
             listen,
             max_requests,
             timeout,
+            explain_refusals,
         } => serve::run(&serve::Options {
             policy,
             listen,
             max_requests,
             timeout,
+            explain_refusals,
         }),
         Command::Check {
             url,

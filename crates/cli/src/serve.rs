@@ -11,6 +11,13 @@
 //! Bounded runs: `--max-requests N` stops after N requests, `--timeout SECS` after SECS
 //! seconds; SIGINT and SIGTERM stop it too. Every stop is graceful (requests in progress are
 //! finished) and exits 0.
+//!
+//! `--explain-refusals` turns on the middleware's `Cors-Refusal` header
+//! (`RefusalReasons::Header`) and logs each refusal to stderr, one line each:
+//! `corsproof serve: refused OPTIONS /api/x from "https://evil.example": origin-not-allowed:
+//! the request's Origin is not one route "api" allows`. The request's method, path and
+//! origin are cut to 200 bytes each and escaped, so a line stays short whatever the request
+//! sent; `--max-requests` bounds how many there are.
 
 use std::convert::Infallible;
 use std::future::{Future, Ready};
@@ -26,8 +33,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bytes::Bytes;
 use corsproof_policy::{parse_path, PolicyError};
-use corsproof_tower::{BuildError, Cors, CorsLayer};
-use http::header::{CONTENT_TYPE, SET_COOKIE, VARY};
+use corsproof_tower::{BuildError, Cors, CorsLayer, Refusal, RefusalReasons};
+use http::header::{CONTENT_TYPE, ORIGIN, SET_COOKIE, VARY};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -50,6 +57,8 @@ pub struct Options {
     pub max_requests: Option<u64>,
     /// Stop after this many seconds.
     pub timeout: Option<u64>,
+    /// Send `Cors-Refusal` headers and log each refusal to stderr.
+    pub explain_refusals: bool,
 }
 
 /// How long stopping waits for connections still busy before closing them.
@@ -74,6 +83,7 @@ pub fn run(opts: &Options) -> anyhow::Result<u8> {
         eprintln!("warning[{}]: {w}", w.code.as_str());
     }
     let layer = match CorsLayer::from_policy(&parsed.policy) {
+        Ok(layer) if opts.explain_refusals => layer.refusal_reasons(RefusalReasons::Header),
         Ok(layer) => layer,
         Err(err) => {
             let problems = err.problems();
@@ -168,6 +178,7 @@ async fn serve(listener: TcpListener, layer: CorsLayer, opts: &Options) -> anyho
         served: Arc::new(AtomicU64::new(0)),
         max_requests: opts.max_requests,
         stop: Arc::clone(&stop),
+        log_refusals: opts.explain_refusals,
     };
     let mut builder = http1::Builder::new();
     builder
@@ -250,14 +261,15 @@ async fn shutdown_signal() -> &'static str {
 /// The response body, for the handler and for the middleware's own preflight answers.
 type Body = Full<Bytes>;
 
-/// The hyper service: counts requests (for `--max-requests`) and hands them to the
-/// middleware.
+/// The hyper service: counts requests (for `--max-requests`), hands them to the middleware
+/// and, with `--explain-refusals`, logs each refusal.
 #[derive(Clone)]
 struct App {
     cors: Cors<Demo>,
     served: Arc<AtomicU64>,
     max_requests: Option<u64>,
     stop: Arc<Notify>,
+    log_refusals: bool,
 }
 
 impl hyper::service::Service<Request<Incoming>> for App {
@@ -272,14 +284,63 @@ impl hyper::service::Service<Request<Incoming>> for App {
             self.stop.notify_one();
         }
         let mut cors = self.cors.clone();
+        let seen = self.log_refusals.then(|| Seen::of(&req));
         Box::pin(async move {
             std::future::poll_fn(|cx| {
                 <Cors<Demo> as Service<Request<Incoming>>>::poll_ready(&mut cors, cx)
             })
             .await?;
-            cors.call(req).await
+            let res = cors.call(req).await?;
+            if let (Some(seen), Some(refusal)) = (seen, res.extensions().get::<Refusal>()) {
+                eprintln!("{}", seen.line(refusal));
+            }
+            Ok(res)
         })
     }
+}
+
+/// At most this many bytes of a request's method, path and origin go into a log line.
+const LOGGED_BYTES: usize = 200;
+
+/// What a refusal's log line says about the request: method, path and `Origin` (each
+/// bounded and escaped).
+struct Seen {
+    method: String,
+    path: String,
+    origin: String,
+}
+
+impl Seen {
+    fn of<B>(req: &Request<B>) -> Seen {
+        let origin = match req.headers().get(ORIGIN) {
+            Some(origin) => format!("\"{}\"", bounded(origin.as_bytes())),
+            None => "no Origin".to_string(),
+        };
+        Seen {
+            method: bounded(req.method().as_str().as_bytes()),
+            path: bounded(req.uri().path().as_bytes()),
+            origin,
+        }
+    }
+
+    /// `corsproof serve: refused METHOD PATH from "ORIGIN": WORD: SENTENCE`.
+    fn line(&self, refusal: &Refusal) -> String {
+        format!(
+            "corsproof serve: refused {} {} from {}: {}: {refusal}",
+            self.method,
+            self.path,
+            self.origin,
+            refusal.word()
+        )
+    }
+}
+
+/// The first [`LOGGED_BYTES`] of `bytes`, non-printable bytes, quotes and backslashes
+/// escaped, `...` when cut.
+fn bounded(bytes: &[u8]) -> String {
+    let kept = &bytes[..bytes.len().min(LOGGED_BYTES)];
+    let cut = if kept.len() < bytes.len() { "..." } else { "" };
+    format!("{}{cut}", kept.escape_ascii())
 }
 
 /// The demo handler (see the module docs).
@@ -337,6 +398,14 @@ mod tests {
         assert_eq!(res.headers()["x-request-id"], "1");
         assert_eq!(res.headers()["set-cookie"], "demo=1; Path=/");
         assert!(res.headers().get("vary").is_none());
+    }
+
+    #[test]
+    fn logged_request_values_are_bounded_and_escaped() {
+        assert_eq!(bounded(b"/api/x"), "/api/x");
+        assert_eq!(bounded(b"a\"b\n\xff"), "a\\\"b\\n\\xff");
+        let long = vec![b'a'; LOGGED_BYTES + 1];
+        assert_eq!(bounded(&long), format!("{}...", "a".repeat(LOGGED_BYTES)));
     }
 
     #[test]

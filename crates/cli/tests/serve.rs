@@ -241,6 +241,7 @@ fn serves_the_demo_handler_behind_the_middleware() {
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.get("access-control-allow-origin").is_none(), "{r:?}");
     assert!(r.get("access-control-allow-methods").is_none(), "{r:?}");
+    assert!(r.get("cors-refusal").is_none(), "silent by default: {r:?}");
     assert_eq!(r.vary(), PREFLIGHT_VARY);
 
     // 3. An allowed actual request (a pattern origin): the handler's answer plus CORS.
@@ -282,6 +283,7 @@ fn serves_the_demo_handler_behind_the_middleware() {
     assert!(r.get("access-control-allow-origin").is_none(), "{r:?}");
     assert!(r.get("access-control-allow-credentials").is_none(), "{r:?}");
     assert!(r.get("access-control-expose-headers").is_none(), "{r:?}");
+    assert!(r.get("cors-refusal").is_none(), "silent by default: {r:?}");
     assert_eq!(r.vary(), ["origin"]);
 
     // 5. The handler's error response still carries CORS headers for an allowed origin.
@@ -338,6 +340,132 @@ fn serves_the_demo_handler_behind_the_middleware() {
         "{err}"
     );
     assert!(err.contains("stopping (served --max-requests)"), "{err}");
+    assert!(!err.contains("refused"), "silent by default: {err}");
+}
+
+#[test]
+fn explain_refusals_says_why_in_a_header_and_one_log_line_each() {
+    let mut server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--policy",
+        POLICY,
+        "--explain-refusals",
+        "--max-requests",
+        "6",
+        "--timeout",
+        "20",
+    ]);
+    let port = server.port;
+    let app = ("Origin", "https://app.example.com");
+
+    // 1. A preflight asking for a header the route does not list.
+    let r = request(
+        port,
+        "OPTIONS",
+        "/api/items/42",
+        &[
+            app,
+            ("Access-Control-Request-Method", "PUT"),
+            (
+                "Access-Control-Request-Headers",
+                "content-type,authorization",
+            ),
+        ],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.get("access-control-allow-origin").is_none(), "{r:?}");
+    assert_eq!(
+        r.get("cors-refusal"),
+        Some(r#"header-not-allowed; header="authorization"; route="app-api""#),
+        "{r:?}"
+    );
+
+    // 2. A GET from an origin the route does not list: the handler's answer, and why it has
+    // no CORS headers.
+    let r = request(
+        port,
+        "GET",
+        "/api/me",
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.get("content-type"), Some("application/json"));
+    assert_eq!(
+        r.get("cors-refusal"),
+        Some(r#"origin-not-allowed; route="app-api""#),
+        "{r:?}"
+    );
+
+    // 3. An allowed request says nothing.
+    let r = request(port, "GET", "/api/me", &[app]);
+    assert_eq!(
+        r.get("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert!(r.get("cors-refusal").is_none(), "{r:?}");
+
+    // 4. No route covers /other.
+    let r = request(port, "POST", "/other", &[app]);
+    assert_eq!(r.get("cors-refusal"), Some("no-route"), "{r:?}");
+
+    // 5. A hostile method: quoted and escaped in the header, cut in the reason and the log.
+    let method = format!("P\"T;{}", "X".repeat(300));
+    let r = request(
+        port,
+        "OPTIONS",
+        "/api/x",
+        &[app, ("Access-Control-Request-Method", &method)],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    let value = r.get("cors-refusal").expect("a Cors-Refusal header");
+    assert_eq!(
+        value,
+        format!(
+            r#"method-not-allowed; method="P\"T;{}"; truncated; route="app-api""#,
+            "X".repeat(60)
+        )
+    );
+
+    // 6. A request without Origin is not refused.
+    let r = request(port, "GET", "/api/me", &[]);
+    assert!(r.get("cors-refusal").is_none(), "{r:?}");
+
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("exits after --max-requests");
+    let err = server.stderr();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("corsproof serve: refused "))
+        .collect();
+    assert_eq!(lines.len(), 4, "one line per refusal: {err}");
+    assert_eq!(
+        lines[0],
+        "corsproof serve: refused OPTIONS /api/items/42 from \"https://app.example.com\": \
+         header-not-allowed: request header \"authorization\" is not listed in the \
+         request_headers of route \"app-api\""
+    );
+    assert_eq!(
+        lines[1],
+        "corsproof serve: refused GET /api/me from \"https://evil.example\": \
+         origin-not-allowed: the request's Origin is not one route \"app-api\" allows"
+    );
+    assert!(
+        lines[2].starts_with(
+            "corsproof serve: refused POST /other from \"https://app.example.com\": no-route: "
+        ),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with("corsproof serve: refused OPTIONS /api/x from ")
+            && lines[3].contains(r#"method "P\"T;XXX"#)
+            && lines[3].len() < 400,
+        "{}",
+        lines[3]
+    );
 }
 
 fn write_policy(name: &str, text: &str) -> PathBuf {

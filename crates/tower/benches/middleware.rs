@@ -2,7 +2,9 @@
 //!
 //! Group `middleware`, ids `{impl}/{scenario}` with impl `corsproof` or `tower_http` and
 //! scenario `actual_allowed`, `actual_refused`, `preflight_allowed`, `preflight_refused`,
-//! `no_origin`. Each iteration clones the service and the request (both built once), drives
+//! `no_origin`; and `corsproof_extension/{scenario}`, `corsproof_header/{scenario}`, the
+//! same middleware with refusal reasons in the extensions, and in the `Cors-Refusal` header
+//! too (`RefusalReasons`; `corsproof` has them off, the default). Each iteration clones the service and the request (both built once), drives
 //! `ServiceExt::ready` + `call` and polls the response future to completion with a no-op
 //! waker (every future here is ready on first poll), and drops the response. The inner
 //! service hands out a clone of one response template and is the same for both.
@@ -248,7 +250,7 @@ fn check(imp: &str, scenario: &str, req: &Request<()>, res: &Response<()>, expec
                 !res.headers().contains_key(CONTENT_TYPE),
                 "{ctx}: reached the inner service"
             );
-            if imp == "corsproof" {
+            if imp.starts_with("corsproof") {
                 assert_eq!(res.status(), StatusCode::FORBIDDEN, "{ctx}");
                 assert_eq!(acao, None, "{ctx}");
             } else {
@@ -272,16 +274,35 @@ fn check(imp: &str, scenario: &str, req: &Request<()>, res: &Response<()>, expec
 }
 
 fn bench(c: &mut Criterion) {
+    use corsproof_tower::{Refusal, RefusalReasons};
     let policy = Policy::from_toml_str(POLICY, "bench.toml").expect("policy");
-    let corsproof = corsproof_tower::CorsLayer::from_policy(&policy)
-        .expect("corsproof layer")
-        .layer(inner());
+    let layer = corsproof_tower::CorsLayer::from_policy(&policy).expect("corsproof layer");
+    let corsproof = layer.clone().layer(inner());
+    let explaining = [
+        ("corsproof_extension", RefusalReasons::Extension),
+        ("corsproof_header", RefusalReasons::Header),
+    ]
+    .map(|(imp, reasons)| (imp, layer.clone().refusal_reasons(reasons).layer(inner())));
     let tower_http = tower_http_layer().layer(inner());
 
     let scenarios = scenarios();
     for (name, req, expect) in &scenarios {
         let res = run(corsproof.clone(), req.clone());
         check("corsproof", name, req, &res, *expect);
+        assert!(res.extensions().get::<Refusal>().is_none(), "{name}");
+        for (imp, svc) in &explaining {
+            let res = run(svc.clone(), req.clone());
+            check(imp, name, req, &res, *expect);
+            // Every scenario without `Access-Control-Allow-Origin` has an `Origin` but
+            // `no_origin`, which is not a cross-origin request.
+            let refused = matches!(expect, Expect::Refused | Expect::PreflightRefused)
+                && *name != "no_origin";
+            assert_eq!(
+                res.extensions().get::<Refusal>().is_some(),
+                refused,
+                "{imp}/{name}"
+            );
+        }
         let res = run(tower_http.clone(), req.clone());
         check("tower_http", name, req, &res, *expect);
     }
@@ -312,6 +333,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("tower_http/{name}"), |b| {
             b.iter(|| black_box(run(black_box(&tower_http).clone(), black_box(req).clone())))
         });
+        for (imp, svc) in &explaining {
+            group.bench_function(format!("{imp}/{name}"), |b| {
+                b.iter(|| black_box(run(black_box(svc).clone(), black_box(req).clone())))
+            });
+        }
     }
     group.finish();
 }

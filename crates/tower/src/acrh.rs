@@ -4,6 +4,7 @@
 use http::header::GetAll;
 use http::HeaderValue;
 
+use crate::refusal::{RefusalKind, Refused};
 use crate::vary::trim_ows;
 
 /// At most this many non-empty header names (and this many `Access-Control-Request-Headers`
@@ -33,20 +34,34 @@ impl AllowedHeaders {
             AllowedHeaders::List(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
         }
     }
+
+    /// Why the header name `name` (a token these headers do not allow) is refused.
+    fn refusal<'h>(&self, name: &'h [u8]) -> Refused<'h> {
+        match self {
+            AllowedHeaders::Any => Refused::plain(|_| RefusalKind::AuthorizationNotCovered),
+            AllowedHeaders::List(_) => {
+                Refused::naming(name, |name| RefusalKind::HeaderNotAllowed { name })
+            }
+        }
+    }
 }
 
-/// True iff every name listed in the request's `Access-Control-Request-Headers` lines is
-/// allowed. Tolerates optional whitespace around names, empty elements, any letter case and
-/// several lines; refuses names that are not tokens and lists over [`MAX_ACRH_ELEMENTS`]
-/// or [`MAX_ACRH_BYTES`]. Each byte is looked at a bounded number of times.
-pub(crate) fn allowed(lines: GetAll<'_, HeaderValue>, allowed: &AllowedHeaders) -> bool {
+/// `Ok` iff every name listed in the request's `Access-Control-Request-Headers` lines is
+/// allowed, else why not (the first name refused). Tolerates optional whitespace around
+/// names, empty elements, any letter case and several lines; refuses names that are not
+/// tokens and lists over [`MAX_ACRH_ELEMENTS`] or [`MAX_ACRH_BYTES`]. Each byte is looked at
+/// a bounded number of times.
+pub(crate) fn check<'h>(
+    lines: GetAll<'h, HeaderValue>,
+    allowed: &AllowedHeaders,
+) -> Result<(), Refused<'h>> {
     let mut bytes = 0usize;
     let mut names = 0usize;
     for (index, line) in lines.into_iter().enumerate() {
         let value = line.as_bytes();
         bytes += value.len();
         if index >= MAX_ACRH_ELEMENTS || bytes > MAX_ACRH_BYTES {
-            return false;
+            return Err(Refused::plain(|_| RefusalKind::RequestHeadersOverLimit));
         }
         for element in value.split(|&b| b == b',') {
             let name = trim_ows(element);
@@ -54,12 +69,20 @@ pub(crate) fn allowed(lines: GetAll<'_, HeaderValue>, allowed: &AllowedHeaders) 
                 continue;
             }
             names += 1;
-            if names > MAX_ACRH_ELEMENTS || !is_token(name) || !allowed.allows(name) {
-                return false;
+            if names > MAX_ACRH_ELEMENTS {
+                return Err(Refused::plain(|_| RefusalKind::RequestHeadersOverLimit));
+            }
+            if !is_token(name) {
+                return Err(Refused::naming(name, |name| {
+                    RefusalKind::InvalidHeaderName { name }
+                }));
+            }
+            if !allowed.allows(name) {
+                return Err(allowed.refusal(name));
             }
         }
     }
-    true
+    Ok(())
 }
 
 /// RFC 9110 `token`: one or more `tchar`.

@@ -7,6 +7,7 @@ use http::HeaderValue;
 use crate::acrh::AllowedHeaders;
 use crate::error::{BuildError, Problem};
 use crate::origin::{OriginSet, Pattern};
+use crate::refusal::RouteRef;
 use crate::route::{AllowedOrigins, CorsRoute, Entry, RouteTable};
 use crate::vary;
 
@@ -26,6 +27,7 @@ pub(crate) fn compile(policy: &Policy) -> Result<RouteTable, BuildError> {
             };
             Ok(Entry {
                 path: route.path.clone().into_boxed_str(),
+                id: RouteRef::new(route.name.as_deref(), &route.path),
                 cors,
             })
         })

@@ -9,6 +9,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::answer::Additions;
+use crate::refusal::Report;
 
 pin_project! {
     /// The future returned by [`crate::Cors`].
@@ -29,6 +30,14 @@ pin_project! {
             future: F,
             additions: Option<Additions>,
         },
+        // `Inner` for a refused request whose response also gets a reason (reasons on only).
+        // Boxed: the reason is large, and the future of every request would otherwise carry
+        // room for it.
+        Explained {
+            #[pin]
+            future: F,
+            answer: Option<Box<(Option<Additions>, Report)>>,
+        },
         Ready {
             response: Option<Response<B>>,
         },
@@ -36,11 +45,18 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    /// The inner service's response, with `additions` applied when it is ready.
-    pub(crate) fn inner(future: F, additions: Option<Additions>) -> Self {
-        ResponseFuture {
-            kind: Kind::Inner { future, additions },
-        }
+    /// The inner service's response, with `additions` applied and `report` attached when it
+    /// is ready. Inlined: a call would copy `future` and `additions` once more.
+    #[inline]
+    pub(crate) fn inner(future: F, additions: Option<Additions>, report: Option<Report>) -> Self {
+        let kind = match report {
+            None => Kind::Inner { future, additions },
+            Some(report) => Kind::Explained {
+                future,
+                answer: Some(Box::new((additions, report))),
+            },
+        };
+        ResponseFuture { kind }
     }
 
     /// A response produced by the middleware itself.
@@ -65,6 +81,17 @@ where
                 let mut response = ready!(future.poll(cx))?;
                 if let Some(additions) = additions.take() {
                     additions.apply(response.headers_mut());
+                }
+                Poll::Ready(Ok(response))
+            }
+            KindProj::Explained { future, answer } => {
+                let mut response = ready!(future.poll(cx))?;
+                if let Some(answer) = answer.take() {
+                    let (additions, report) = *answer;
+                    if let Some(additions) = additions {
+                        additions.apply(response.headers_mut());
+                    }
+                    report.attach(&mut response);
                 }
                 Poll::Ready(Ok(response))
             }

@@ -49,11 +49,42 @@ impl PreflightStatus {
 /// mistaken for a success by a non-browser client.
 pub const REFUSED_PREFLIGHT_STATUS: StatusCode = StatusCode::FORBIDDEN;
 
+/// What the middleware tells about the requests it refuses or withholds CORS headers from
+/// (see the crate documentation, "Why was my request refused?").
+///
+/// ```
+/// use corsproof_tower::{CorsLayer, RefusalReasons};
+/// assert_eq!(RefusalReasons::default(), RefusalReasons::Off);
+/// let layer = CorsLayer::builder()
+///     .allow_origins(["http://localhost:5173"])
+///     .build()?
+///     .refusal_reasons(RefusalReasons::Header);
+/// # let _ = layer;
+/// # Ok::<(), corsproof_tower::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefusalReasons {
+    /// Nothing (the default): a refusal costs no more than an allowed request, and no heap
+    /// allocation.
+    #[default]
+    Off,
+    /// A [`crate::Refusal`] in the extensions of each such response, and of the request when
+    /// it goes on to the inner service. Nothing a client can see; each refusal allocates
+    /// (3 to 7 times: the extension maps, their entries, the reason kept until the response
+    /// comes), allowed requests never do.
+    Extension,
+    /// [`RefusalReasons::Extension`], and the [`crate::REFUSAL_HEADER`] (`Cors-Refusal`)
+    /// header on each such response. For development only: it tells any client, attackers
+    /// included, what the policy allows and refuses.
+    Header,
+}
+
 /// Options that are not part of the policy.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     pub(crate) preflight_status: StatusCode,
     pub(crate) preflight_continue: bool,
+    pub(crate) reasons: RefusalReasons,
 }
 
 /// A [`Layer`] that wraps services in the [`Cors`] middleware for a policy.
@@ -106,6 +137,7 @@ impl CorsLayer {
             options: Options {
                 preflight_status: PreflightStatus::default().status_code(),
                 preflight_continue: false,
+                reasons: RefusalReasons::Off,
             },
         })
     }
@@ -146,6 +178,27 @@ impl CorsLayer {
     /// ```
     pub fn preflight_continue(mut self, on: bool) -> CorsLayer {
         self.options.preflight_continue = on;
+        self
+    }
+
+    /// Whether and how the middleware says why it refused a request or withheld CORS
+    /// headers (default [`RefusalReasons::Off`]): a [`crate::Refusal`] in the response's
+    /// extensions, and with [`RefusalReasons::Header`] in a `Cors-Refusal` header too.
+    ///
+    /// The header is for development: it tells every client, attackers included, what the
+    /// policy allows. The extension is seen only by the application.
+    ///
+    /// ```
+    /// use corsproof_tower::{CorsLayer, RefusalReasons};
+    /// let layer = CorsLayer::builder()
+    ///     .allow_origins(["https://app.example.com"])
+    ///     .build()?
+    ///     .refusal_reasons(RefusalReasons::Extension);
+    /// # let _ = layer;
+    /// # Ok::<(), corsproof_tower::BuildError>(())
+    /// ```
+    pub fn refusal_reasons(mut self, reasons: RefusalReasons) -> CorsLayer {
+        self.options.reasons = reasons;
         self
     }
 }

@@ -14,6 +14,10 @@
 //!   with `origins = []`, is same-origin only and passes through untouched.
 //! - **Fetch-Standard behaviour**, summarised below, and **no heap allocation** per request
 //!   inside the middleware: every header value is computed when the layer is built.
+//! - **Says why, when asked.** With [`CorsLayer::refusal_reasons`], every refusal carries a
+//!   typed [`Refusal`] (route, kind, the request's offending value) in the response's
+//!   extensions, and for development in a `Cors-Refusal` header: see "Why was my request
+//!   refused?".
 //!
 //! ## Example (plain tower)
 //!
@@ -124,9 +128,9 @@
 //! | request | response |
 //! |---|---|
 //! | preflight (`OPTIONS` + `Origin` + `Access-Control-Request-Method`) that passes | 204 (or 200, [`CorsLayer::preflight_status`]) from the middleware: `Access-Control-Allow-Origin`, `-Allow-Credentials: true` on credentialed routes, `-Allow-Methods` and `-Allow-Headers` listing the policy's methods and headers (`*` for `request_headers = ["*"]`), `-Max-Age` if the policy sets `max_age`, `-Allow-Private-Network: true` when the route sets `private_network` and the request asks with `Access-Control-Request-Private-Network: true`; `Vary` |
-//! | preflight that does not pass | [`REFUSED_PREFLIGHT_STATUS`] (403) from the middleware, no CORS header but `Vary` |
+//! | preflight that does not pass | [`REFUSED_PREFLIGHT_STATUS`] (403) from the middleware, no CORS header but `Vary` (and `Cors-Refusal` when asked, see "Why was my request refused?") |
 //! | any other request from an allowed origin | the inner service's response (whatever its status) plus `Access-Control-Allow-Origin`, `-Allow-Credentials: true` on credentialed routes, `-Expose-Headers` per policy; `Vary` |
-//! | any other request, origin refused or no `Origin` | the inner service's response, only `Vary` added |
+//! | any other request, origin refused or no `Origin` | the inner service's response, only `Vary` added (and `Cors-Refusal` for a refused origin, when asked) |
 //!
 //! A preflight passes iff the origin is allowed (exactly one `Origin` line), the single
 //! `Access-Control-Request-Method` is GET, HEAD, POST or a listed method (case-sensitive),
@@ -169,12 +173,130 @@
 //! hyphen) in front of `.example.com`, with the same scheme and port, and never the apex
 //! itself. No regular expressions.
 //!
-//! The middleware performs no heap allocation per request: header values are shared
+//! The middleware performs no heap allocation per request (with refusal reasons off, the
+//! default; see below for their cost): header values are shared
 //! (cloning one is a reference-count increment), `Vary` values are static, an echoed
 //! pattern-matched origin is the request's own value, and a preflight answer reuses the
 //! request's header map. What remains is the `http` crate's: inserting into a response
 //! header map that is full grows it, and a second `Vary` line (only when the inner service
 //! set one) goes into its list of extra values.
+//!
+//! ## Why was my request refused?
+//!
+//! A browser reports a CORS failure in the page's console only; the server sees nothing of
+//! it, and by default the middleware refuses silently. [`CorsLayer::refusal_reasons`] makes
+//! it say why:
+//!
+//! - [`RefusalReasons::Extension`]: every response the middleware refuses or withholds CORS
+//!   headers from carries a [`Refusal`] in its extensions, for a logging layer; so does the
+//!   request when it goes on to the inner service, for the handler. Clients see nothing.
+//! - [`RefusalReasons::Header`]: the same, plus a `Cors-Refusal` response header
+//!   ([`REFUSAL_HEADER`]) that the browser's network panel shows, e.g.
+//!   `method-not-allowed; method="PATCH"; route="api"` ([`Refusal::header_value`] gives its
+//!   syntax). **For development only**: it tells every client, attackers included, what the
+//!   policy allows (that an origin is refused, which methods and headers a route lacks).
+//! - [`RefusalReasons::Off`], the default: nothing, at no cost.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use corsproof_policy::Policy;
+//! use corsproof_tower::{CorsLayer, Refusal, RefusalKind, RefusalReasons};
+//! use http::{Request, Response, StatusCode};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = Policy::from_toml_str(r#"
+//! version = 1
+//! [[route]]
+//! name = "api"
+//! path = "/api/"
+//! origins = ["http://localhost:5173"]
+//! methods = ["PUT"]
+//! request_headers = ["content-type"]
+//! "#, "policy.toml")?;
+//! let handler = service_fn(|_req: Request<String>| async {
+//!     Ok::<_, Infallible>(Response::new(String::from("hello")))
+//! });
+//! let app = ServiceBuilder::new()
+//!     // A logging layer outside the middleware reads the reason of each refusal.
+//!     .map_response(|res: Response<String>| {
+//!         if let Some(refusal) = res.extensions().get::<Refusal>() {
+//!             eprintln!("CORS refused [{}]: {refusal}", refusal.word());
+//!         }
+//!         res
+//!     })
+//!     .layer(CorsLayer::from_policy(&policy)?.refusal_reasons(RefusalReasons::Header))
+//!     .service(handler);
+//!
+//! // The front end asks for PATCH, which the route does not list.
+//! let preflight = Request::options("/api/items/7")
+//!     .header("origin", "http://localhost:5173")
+//!     .header("access-control-request-method", "PATCH")
+//!     .body(String::new())?;
+//! let res = app.clone().oneshot(preflight).await?;
+//! assert_eq!(res.status(), StatusCode::FORBIDDEN);
+//! assert_eq!(res.headers()["cors-refusal"], r#"method-not-allowed; method="PATCH"; route="api""#);
+//! let refusal = res.extensions().get::<Refusal>().expect("a reason");
+//! assert!(matches!(refusal.kind(), RefusalKind::MethodNotAllowed { method } if method.as_bytes() == b"PATCH"));
+//! assert_eq!(refusal.route().map(|r| r.path()), Some("/api/"));
+//!
+//! // The page runs on another port than the policy lists: the response still goes to the
+//! // browser (which hides it from script), and says why it has no CORS headers.
+//! let get = Request::get("/api/items/7")
+//!     .header("origin", "http://localhost:3000")
+//!     .body(String::new())?;
+//! let res = app.clone().oneshot(get).await?;
+//! assert_eq!(res.body(), "hello");
+//! assert_eq!(res.headers()["cors-refusal"], r#"origin-not-allowed; route="api""#);
+//!
+//! // Allowed requests carry no reason.
+//! let get = Request::get("/api/items/7")
+//!     .header("origin", "http://localhost:5173")
+//!     .body(String::new())?;
+//! let res = app.oneshot(get).await?;
+//! assert!(res.headers().get("cors-refusal").is_none());
+//! assert!(res.extensions().get::<Refusal>().is_none());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The reasons ([`RefusalKind`]), by their word:
+//!
+//! | word | when | the response |
+//! |---|---|---|
+//! | `no-route` | no route covers the path | the inner service's, untouched |
+//! | `same-origin-only` | the route has `origins = []` | the inner service's, untouched |
+//! | `origin-not-allowed` | the `Origin` is not one the route allows | refused preflight; actual: no CORS headers |
+//! | `null-origin-not-allowed` | the `Origin` is `null` and the route does not list it | as above |
+//! | `several-origins` | more than one `Origin` line | as above |
+//! | `several-request-methods` | a preflight with more than one `Access-Control-Request-Method` line | refused preflight |
+//! | `method-not-allowed` | a preflight for a method neither safelisted nor listed (case-sensitive), named in `method` | refused preflight |
+//! | `header-not-allowed` | a preflight for a request header not listed, the first one named in `header` | refused preflight |
+//! | `authorization-not-covered` | a preflight for `authorization` on a route with `request_headers = ["*"]` | refused preflight |
+//! | `invalid-header-name` | `Access-Control-Request-Headers` lists something that is not a header name, named in `header` | refused preflight |
+//! | `request-headers-over-limit` | `Access-Control-Request-Headers` over [`MAX_ACRH_ELEMENTS`] or [`MAX_ACRH_BYTES`] | refused preflight |
+//! | `private-network-not-allowed` | a preflight asks for private network access on a route without `private_network = true` | passed preflight without `Access-Control-Allow-Private-Network`, which the browser fails |
+//!
+//! A request without `Origin` is not a cross-origin request and never gets a reason. Browsers
+//! also send `Origin` on same-origin requests other than GET and HEAD; the middleware cannot
+//! tell them apart, and a reason on one is harmless (it needs no CORS headers). Values from
+//! the request (`method`, `header`) are kept to their first [`MAX_REQUEST_VALUE_BYTES`] bytes
+//! and escaped in the header, so a reason neither grows with the request nor makes an
+//! invalid header.
+//!
+//! What the middleware cannot see, it cannot name: whether the browser sends credentials
+//! (a credentialed request fails in the browser on a route without `credentials = true`, and
+//! on an `origins = ["*"]` route, though the middleware answered), and which response
+//! headers script will try to read (`expose_headers`). `corsproof explain` and
+//! `corsproof check` judge those.
+//!
+//! Cost: allowed requests cost the same, and allocate nothing, whatever the setting. With
+//! reasons on, a refusal allocates 3 times for the response's extensions; 4 more when the
+//! request goes on to the inner service (its extensions, and the reason kept until the
+//! response comes); and once more for the header value. The `Cors-Refusal` header depends on the request like the CORS headers do, but on
+//! same-origin-only paths, which get no `Vary`, a cache that ignores the request headers may
+//! replay it to others: one more reason to keep it to development.
 //!
 //! ## Pitfalls
 //!
@@ -206,6 +328,7 @@ mod error;
 mod future;
 mod layer;
 mod origin;
+mod refusal;
 mod route;
 mod service;
 mod vary;
@@ -214,5 +337,8 @@ pub use acrh::{MAX_ACRH_BYTES, MAX_ACRH_ELEMENTS};
 pub use builder::CorsBuilder;
 pub use error::{BuildError, Problem};
 pub use future::ResponseFuture;
-pub use layer::{CorsLayer, PreflightStatus, REFUSED_PREFLIGHT_STATUS};
+pub use layer::{CorsLayer, PreflightStatus, RefusalReasons, REFUSED_PREFLIGHT_STATUS};
+pub use refusal::{
+    Refusal, RefusalKind, RequestValue, RouteRef, MAX_REQUEST_VALUE_BYTES, REFUSAL_HEADER,
+};
 pub use service::Cors;

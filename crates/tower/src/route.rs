@@ -9,6 +9,7 @@ use http::header::{
 use crate::acrh::{self, AllowedHeaders};
 use crate::answer::{Additions, REQUEST_PRIVATE_NETWORK};
 use crate::origin::{Grant, OriginSet};
+use crate::refusal::{RefusalKind, Refused, RouteRef};
 use crate::vary;
 
 /// All routes of a policy, longest path first.
@@ -17,10 +18,12 @@ pub(crate) struct RouteTable {
     pub(crate) entries: Box<[Entry]>,
 }
 
-/// One route: its path prefix and, unless it is same-origin only, what it allows.
+/// One route: its path prefix, its name and path for refusals, and, unless it is same-origin
+/// only, what it allows.
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) path: Box<str>,
+    pub(crate) id: RouteRef,
     pub(crate) cors: Option<CorsRoute>,
 }
 
@@ -33,6 +36,7 @@ impl RouteTable {
             .into_iter()
             .map(|e| Entry {
                 path: decode_unreserved(&e.path).into_boxed_str(),
+                id: e.id,
                 cors: e.cors,
             })
             .collect();
@@ -42,17 +46,16 @@ impl RouteTable {
         }
     }
 
-    /// The route covering `path`, or `None` when it is same-origin only (no route covers it,
-    /// or the covering route has `origins = []`). A route covers a path when its (decoded)
+    /// The route covering `path`, or `None` when no route covers it; its `cors` is `None`
+    /// when it has `origins = []`. A route covers a path when its (decoded)
     /// path is a byte prefix of the request path with percent-encoded unreserved characters
     /// decoded (RFC 3986 section 6.2.2.2: `/%61pi/x` is under `/api/`; `/api%2Fx`, `/api`
     /// and `/API/` are not); the longest wins. No allocation: the request path is decoded
     /// while it is compared.
-    pub(crate) fn route(&self, path: &str) -> Option<&CorsRoute> {
+    pub(crate) fn route(&self, path: &str) -> Option<&Entry> {
         self.entries
             .iter()
             .find(|e| starts_with_decoded(path.as_bytes(), e.path.as_bytes()))
-            .and_then(|e| e.cors.as_ref())
     }
 }
 
@@ -150,13 +153,30 @@ pub(crate) struct PreflightGrant {
     pub(crate) echo_request_origin: bool,
 }
 
+/// The lines of one request header.
+enum Lines<'h> {
+    Absent,
+    One(&'h HeaderValue),
+    Several,
+}
+
+/// How many lines of header `name` the request has, and the value if one.
+fn lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Lines<'h> {
+    let mut all = headers.get_all(name).into_iter();
+    let Some(first) = all.next() else {
+        return Lines::Absent;
+    };
+    match all.next() {
+        None => Lines::One(first),
+        Some(_) => Lines::Several,
+    }
+}
+
 /// The only value of header `name`, or `None` when it is absent or sent more than once.
 fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
-    let mut all = headers.get_all(name).into_iter();
-    let first = all.next()?;
-    match all.next() {
-        None => Some(first),
-        Some(_) => None,
+    match lines(headers, name) {
+        Lines::One(value) => Some(value),
+        Lines::Absent | Lines::Several => None,
     }
 }
 
@@ -194,32 +214,52 @@ impl CorsRoute {
         }
     }
 
+    /// Why [`CorsRoute::actual`] gave a request no `Access-Control-Allow-Origin` (only an
+    /// `origins` list refuses, and only through `Origin`): several lines, or the one value
+    /// is not allowed; `None` without `Origin`, which is no cross-origin request.
+    pub(crate) fn refused_origin(&self, headers: &HeaderMap) -> Option<RefusalKind> {
+        match lines(headers, &ORIGIN) {
+            Lines::Absent => None,
+            Lines::Several => Some(RefusalKind::SeveralOrigins),
+            Lines::One(origin) => Some(Refused::origin(origin.as_bytes()).kind()),
+        }
+    }
+
     /// The decision on a preflight (`OPTIONS` with `Origin` and
-    /// `Access-Control-Request-Method`); `None` when it is refused.
-    pub(crate) fn preflight(&self, headers: &HeaderMap) -> Option<PreflightGrant> {
+    /// `Access-Control-Request-Method`), or why it is refused. The request has both headers
+    /// (`Cors::call` sends nothing else here), so a header that has no single line has
+    /// several.
+    pub(crate) fn preflight<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<PreflightGrant, Refused<'h>> {
         let (acao, echo_request_origin) = match &self.origins {
             AllowedOrigins::Any => (Some(const { HeaderValue::from_static("*") }), false),
             AllowedOrigins::Set(set) => {
-                match single(headers, &ORIGIN).map(|o| set.grant(o.as_bytes())) {
-                    None | Some(Grant::Refused) => return None,
-                    Some(Grant::Value(value)) => (Some(value), false),
-                    Some(Grant::Request) => (None, true),
+                let Some(origin) = single(headers, &ORIGIN) else {
+                    return Err(Refused::plain(|_| RefusalKind::SeveralOrigins));
+                };
+                match set.grant(origin.as_bytes()) {
+                    Grant::Refused => return Err(Refused::origin(origin.as_bytes())),
+                    Grant::Value(value) => (Some(value), false),
+                    Grant::Request => (None, true),
                 }
             }
         };
-        let method_ok = single(headers, &ACCESS_CONTROL_REQUEST_METHOD)
-            .is_some_and(|m| self.allows_method(m.as_bytes()));
-        if !method_ok
-            || !acrh::allowed(
-                headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS),
-                &self.request_headers,
-            )
-        {
-            return None;
+        let Some(method) = single(headers, &ACCESS_CONTROL_REQUEST_METHOD) else {
+            return Err(Refused::plain(|_| RefusalKind::SeveralRequestMethods));
+        };
+        if !self.allows_method(method.as_bytes()) {
+            return Err(Refused::naming(method.as_bytes(), |method| {
+                RefusalKind::MethodNotAllowed { method }
+            }));
         }
-        let acapn = self.private_network
-            && single(headers, &REQUEST_PRIVATE_NETWORK).is_some_and(|v| v.as_bytes() == b"true");
-        Some(PreflightGrant {
+        acrh::check(
+            headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS),
+            &self.request_headers,
+        )?;
+        let acapn = self.private_network && asks_private_network(headers);
+        Ok(PreflightGrant {
             additions: Additions {
                 acao,
                 acac: self.credentials,
@@ -234,11 +274,22 @@ impl CorsRoute {
         })
     }
 
+    /// True when a passed preflight asks for private network access that this route does not
+    /// grant (the answer lacks `Access-Control-Allow-Private-Network`).
+    pub(crate) fn withholds_private_network(&self, headers: &HeaderMap) -> bool {
+        !self.private_network && asks_private_network(headers)
+    }
+
     /// CORS-safelisted methods always pass; others must be listed, byte for byte (method
     /// names are case-sensitive).
     fn allows_method(&self, method: &[u8]) -> bool {
         matches!(method, b"GET" | b"HEAD" | b"POST") || self.methods.iter().any(|m| **m == *method)
     }
+}
+
+/// `Access-Control-Request-Private-Network: true`, on one line.
+fn asks_private_network(headers: &HeaderMap) -> bool {
+    single(headers, &REQUEST_PRIVATE_NETWORK).is_some_and(|v| v.as_bytes() == b"true")
 }
 
 #[cfg(test)]
@@ -259,7 +310,7 @@ mod tests {
         }
         let policy = Policy::from_toml_str(&toml, "p.toml").expect("a policy");
         let table = crate::build::compile(&policy).expect("compiles");
-        let found = table.route(request)?;
+        let found = table.route(request)?.cors.as_ref()?;
         let max_age = found.acma.as_ref()?.to_str().ok()?.parse::<usize>().ok()?;
         paths.iter().position(|p| p.len() == max_age)
     }

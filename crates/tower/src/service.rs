@@ -9,8 +9,9 @@ use tower_service::Service;
 
 use crate::answer::Additions;
 use crate::future::ResponseFuture;
-use crate::layer::{Options, REFUSED_PREFLIGHT_STATUS};
-use crate::route::{PreflightGrant, RouteTable};
+use crate::layer::{Options, RefusalReasons, REFUSED_PREFLIGHT_STATUS};
+use crate::refusal::{RefusalKind, Report};
+use crate::route::{Entry, PreflightGrant, RouteTable};
 
 /// The CORS middleware around an inner service `S`; made by [`crate::CorsLayer`].
 ///
@@ -23,6 +24,9 @@ use crate::route::{PreflightGrant, RouteTable};
 /// - any other request: calls the inner service and adds `Access-Control-Allow-Origin`
 ///   (+ `-Credentials`, `-Expose-Headers`) to its response, error responses included, when
 ///   the origin is allowed, and `Vary` as the answer requires.
+///
+/// With [`crate::CorsLayer::refusal_reasons`] on, every refusal (and every withheld CORS
+/// answer to a request with `Origin`) also gets its [`crate::Refusal`].
 #[derive(Debug, Clone)]
 pub struct Cors<S> {
     pub(crate) inner: S,
@@ -60,9 +64,29 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let Some(route) = self.routes.route(req.uri().path()) else {
-            return ResponseFuture::inner(self.inner.call(req), None);
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let reasons = self.options.reasons;
+        let entry = self.routes.route(req.uri().path());
+        let Some(Entry {
+            id,
+            cors: Some(route),
+            ..
+        }) = entry
+        else {
+            // Same-origin only (no route covers the path, or its route has `origins = []`):
+            // passed through untouched. With reasons on, a request that carries `Origin`
+            // learns why its response gets no CORS headers.
+            let report = if reasons != RefusalReasons::Off && req.headers().contains_key(ORIGIN) {
+                let kind = match entry {
+                    None => RefusalKind::NoRoute,
+                    Some(_) => RefusalKind::SameOriginOnly,
+                };
+                reasons.report(kind, entry.map(|e| &e.id))
+            } else {
+                None
+            };
+            note(&mut req, report.as_ref());
+            return ResponseFuture::inner(self.inner.call(req), None, report);
         };
         let is_options = req.method() == Method::OPTIONS;
         let headers = req.headers();
@@ -70,12 +94,36 @@ where
             && headers.contains_key(ORIGIN)
             && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD))
         {
+            // Not a preflight: the inner service answers. A refused `Origin` (several lines,
+            // not allowed) gets only `Vary`; with reasons on, and only then, why is looked up.
             let additions = route.actual(headers, is_options);
-            return ResponseFuture::inner(self.inner.call(req), Some(additions));
+            let report = if reasons != RefusalReasons::Off && additions.acao.is_none() {
+                route
+                    .refused_origin(headers)
+                    .and_then(|kind| reasons.report(kind, Some(id)))
+            } else {
+                None
+            };
+            note(&mut req, report.as_ref());
+            return ResponseFuture::inner(self.inner.call(req), Some(additions), report);
         }
         let decision = route.preflight(headers);
+        let report = match &decision {
+            Err(refused) if reasons != RefusalReasons::Off => {
+                reasons.report(refused.kind(), Some(id))
+            }
+            Err(_) => None,
+            // Passed, but without the `Access-Control-Allow-Private-Network` the preflight
+            // asks for, so the browser fails it. Looked up only when reasons are on.
+            Ok(_) if reasons != RefusalReasons::Off && route.withholds_private_network(headers) => {
+                reasons.report(RefusalKind::PrivateNetworkNotAllowed, Some(id))
+            }
+            Ok(_) => None,
+        };
+        // What the refusal borrowed from the request is no longer needed.
+        let grant = decision.ok();
         if self.options.preflight_continue {
-            let additions = match decision {
+            let additions = match grant {
                 None => Additions::vary_only(route.preflight_vary),
                 Some(PreflightGrant {
                     mut additions,
@@ -87,13 +135,14 @@ where
                     additions
                 }
             };
-            return ResponseFuture::inner(self.inner.call(req), Some(additions));
+            note(&mut req, report.as_ref());
+            return ResponseFuture::inner(self.inner.call(req), Some(additions), report);
         }
         // Answer here. The request's header map becomes the response's: clearing keeps its
         // storage, so a preflight answer needs no new allocation.
         let (parts, _body) = req.into_parts();
         let mut headers = parts.headers;
-        let (status, additions) = match decision {
+        let (status, additions) = match grant {
             None => (
                 REFUSED_PREFLIGHT_STATUS,
                 Additions::vary_only(route.preflight_vary),
@@ -113,6 +162,17 @@ where
         let mut response = Response::new(ResBody::default());
         *response.status_mut() = status;
         *response.headers_mut() = headers;
+        if let Some(report) = report {
+            report.attach(&mut response);
+        }
         ResponseFuture::ready(response)
+    }
+}
+
+/// Puts the refusal of `report`, if any, in the extensions of a request that goes on to the
+/// inner service, for it to read.
+fn note<B>(req: &mut Request<B>, report: Option<&Report>) {
+    if let Some(report) = report {
+        req.extensions_mut().insert(report.refusal().clone());
     }
 }

@@ -8,20 +8,22 @@ use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use corsproof_policy::Policy;
-use corsproof_tower::{Cors, CorsLayer};
+use corsproof_tower::{Cors, CorsLayer, Refusal};
 use http::{HeaderMap, Request, Response, StatusCode};
 use tower::{Layer, Service, ServiceExt};
 
-/// The inner service: answers with `status`, body `"inner"`, and `headers`; counts calls.
+/// The inner service: answers with `status`, body `"inner"`, and `headers`; counts calls
+/// and keeps the [`Refusal`] each request carried in its extensions.
 #[derive(Clone)]
 pub struct Inner {
     pub status: StatusCode,
     pub headers: Vec<(&'static str, &'static str)>,
     pub calls: Arc<AtomicUsize>,
+    pub refusals: Arc<Mutex<Vec<Option<Refusal>>>>,
 }
 
 impl Inner {
@@ -30,6 +32,7 @@ impl Inner {
             status: StatusCode::OK,
             headers: Vec::new(),
             calls: Arc::new(AtomicUsize::new(0)),
+            refusals: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -46,6 +49,11 @@ impl Inner {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// The refusal in the extensions of each request, in order.
+    pub fn refusals(&self) -> Vec<Option<Refusal>> {
+        self.refusals.lock().unwrap().clone()
+    }
 }
 
 impl Service<Request<String>> for Inner {
@@ -57,8 +65,10 @@ impl Service<Request<String>> for Inner {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _req: Request<String>) -> Self::Future {
+    fn call(&mut self, req: Request<String>) -> Self::Future {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let refusal = req.extensions().get::<Refusal>().cloned();
+        self.refusals.lock().unwrap().push(refusal);
         let mut res = Response::new("inner".to_string());
         *res.status_mut() = self.status;
         for (name, value) in &self.headers {

@@ -1,8 +1,9 @@
 //! Tables of cases: each row names a request sent through a layer and what its answer must
-//! hold (status, calls to the inner service, header lines, `Vary`, body); [`run`] plays every
-//! row and fails naming every row that did not hold, with what it got.
+//! hold (status, calls to the inner service, header lines, `Vary`, body, the reason for a
+//! refusal); [`run`] plays every row and fails naming every row that did not hold, with what
+//! it got.
 
-use corsproof_tower::CorsLayer;
+use corsproof_tower::{CorsLayer, Refusal};
 use http::{HeaderValue, Request, Response};
 
 use super::{send, Inner};
@@ -27,6 +28,9 @@ pub struct Case {
     pub vary: Option<Vec<&'static str>>,
     /// The body.
     pub body: Option<&'static str>,
+    /// The [`Refusal`] in the response's extensions, in its `Cors-Refusal` form (`None`:
+    /// none), and in the request's when the inner service was called.
+    pub refusal: Option<Option<String>>,
 }
 
 impl Case {
@@ -42,6 +46,7 @@ impl Case {
             cors_names: None,
             vary: None,
             body: None,
+            refusal: None,
         }
     }
 
@@ -94,6 +99,20 @@ impl Case {
         self
     }
 
+    /// The response carries a [`Refusal`] whose `Cors-Refusal` form is `form`, and so did
+    /// the request if the inner service got it.
+    pub fn refusal(mut self, form: impl Into<String>) -> Case {
+        self.refusal = Some(Some(form.into()));
+        self
+    }
+
+    /// Neither the response nor the request (if the inner service got it) carries a
+    /// [`Refusal`].
+    pub fn no_refusal(mut self) -> Case {
+        self.refusal = Some(None);
+        self
+    }
+
     /// What is wrong with `res`, the answer to this row's request.
     fn problems(&self, res: &Response<String>) -> Vec<String> {
         let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
@@ -128,6 +147,21 @@ impl Case {
         }
         if let Some(body) = self.body.filter(|b| *b != res.body()) {
             problems.push(format!("body {:?}, expected {body:?}", res.body()));
+        }
+        if let Some(want) = &self.refusal {
+            let form = |r: Option<&Refusal>| r.map(|r| text(&r.header_value()));
+            let got = form(res.extensions().get::<Refusal>());
+            if got != *want {
+                problems.push(format!("refusal {got:?}, expected {want:?}"));
+            }
+            for (i, seen) in self.inner.refusals().iter().enumerate() {
+                let seen = form(seen.as_ref());
+                if seen != *want {
+                    problems.push(format!(
+                        "request {i} to the inner service carried refusal {seen:?}, expected {want:?}"
+                    ));
+                }
+            }
         }
         problems
     }
