@@ -13,9 +13,9 @@
 # Why: libFuzzer's work per execution grows with the distinct edges the execution runs; edges
 # inside third-party parsers guide the fuzzer through their code, not ours, and edges of the
 # decoding make it keep inputs that are new only in their shape. fuzz/README.md ("Build
-# configuration, and why"; "Issue 5, third round" and "fourth round") has the side-by-side
-# measurements: more executions per second, and as much or more of the code under test
-# covered in the same time. Generic code
+# configuration, and why"; "Coverage of this repository's crates only" and "The fuzz targets'
+# decoding uninstrumented") has the side-by-side measurements: more executions per second,
+# and as much or more of the code under test covered in the same time. Generic code
 # is compiled in the crate that instantiates it: a dependency's generics instantiated in our
 # crates (serde's derives, for one) keep their instrumentation, and the code under test keeps
 # its work in non-generic functions (Response::new's from_lines, for one) so that a target

@@ -7,8 +7,10 @@
 //! same input never panics and, where both evaluate it, agrees with this driver (sent,
 //! readable, response type, error and rule). Bytes that are not such JSON are skipped.
 //!
-//! Split from `oracle` (which reads its input with `arbitrary`): the JSON parser's edges made
-//! every execution of the arbitrary form dearer.
+//! A target of its own, apart from `oracle` (which reads its input with `arbitrary`): the
+//! JSON parser and `case::explain` stay out of `oracle`'s binary, whose executions would
+//! otherwise pay for their instrumented code (libFuzzer's cost per execution grows with it),
+//! and neither form's mutations are spent on the other form's inputs.
 #![no_main]
 
 use corsproof_case::{self as case, CaseJson, Explained, Output, ResponseJson};

@@ -1,5 +1,6 @@
-//! Arbitrary bytes as an HTTP/1.1 response from a hostile target: the harness's reader
-//! returns a response or an error, never panics, and stays within its limits.
+//! Arbitrary bytes as an HTTP/1.1 response from a hostile target: the response reader of
+//! `corsproof-client` returns a response or an error, never panics, and stays within its
+//! limits.
 //!
 //! Checked for every input, under small limits so that the limits are reached often:
 //! - a parsed response respects `Limits` (header count, body size) and consumed at most the

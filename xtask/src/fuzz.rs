@@ -62,7 +62,8 @@ fn scoped_rustflags() -> String {
 
 /// The marker cfg of builds through [`SCOPE_WRAPPER`] (also set by build.sh). Its number
 /// goes up whenever the wrapper changes what it instruments, so that a build directory made
-/// under the old rule is rebuilt (2: the fuzz target binaries lost their instrumentation).
+/// under another rule is rebuilt (rule 2: neither third-party crates nor the fuzz target
+/// binaries are instrumented).
 const SCOPED_CFG: &str = "corsproof_coverage_scope_2";
 
 /// `cargo fuzz` on stable through `RUSTC_BOOTSTRAP=1` (cargo-fuzz passes nightly-only `-Z`
@@ -548,7 +549,7 @@ pub fn ci(cargo: &str) -> Result<()> {
 /// A fresh scratch directory for CI's campaigns, whose new inputs nobody keeps: in memory
 /// (`/dev/shm`) where the machine has it, else under fuzz/target. libFuzzer writes every new
 /// or reduced input as a file, and on this project's machines creating files on disk took
-/// up to a fifth of a campaign's time (fuzz/README.md, "Issue 5, fourth round").
+/// up to a fifth of a campaign's time (fuzz/README.md, "The scratch corpus in memory").
 fn ci_scratch() -> Result<PathBuf> {
     let name = format!("corsproof-fuzz-ci-{}", std::process::id());
     let candidates = [

@@ -119,7 +119,7 @@ pub fn run(opts: &Options) -> anyhow::Result<u8> {
         }
         {
             let mut out = std::io::stdout().lock();
-            // Tests and the harness read this line to learn the port.
+            // Tests and `corsproof-targets`' process launcher read this line to learn the port.
             let _ = writeln!(
                 out,
                 "corsproof serve: listening on http://{local} (policy {file}, {} routes)",

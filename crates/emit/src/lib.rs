@@ -1,5 +1,6 @@
 //! Configuration emitters: a policy turned into the configuration of another CORS
-//! implementation, so that the harness can check that implementation against the same policy.
+//! implementation, so that `corsproof check` can check that implementation against the same
+//! policy.
 //!
 //! - [`nginx()`]: a map-based nginx configuration ([`nginx::NginxConfig`]), exact.
 //! - [`kong()`]: a Kong DB-less declarative configuration using Kong's `cors` plugin

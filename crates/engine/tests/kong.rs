@@ -4,7 +4,7 @@
 //! Kong's cors handler (`configure_origin` in kong/plugins/cors/handler.lua, 3.9) with the
 //! `regex` crate and compared with the oracle's origin matching on every allowed origin,
 //! pattern instance and allowlist mutation; the unsupported reports; and, when an image
-//! named by `CORSPROOF_KONG_IMAGE` is present locally, a real Kong checked by the harness.
+//! named by `CORSPROOF_KONG_IMAGE` is present locally, a real Kong checked by the engine.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The emitted Kong configuration behind a *model* of Kong 3.9 (no Kong image can be pulled
-//! here), checked by the harness like any target.
+//! here), checked by the engine like any target.
 //!
 //! The model is a small HTTP/1.1 server that reads the YAML `corsproof emit kong` wrote and
 //! answers as Kong's router and cors plugin do, transcribed by hand from Kong's

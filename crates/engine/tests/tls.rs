@@ -115,7 +115,7 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         };
         let head = String::from_utf8_lossy(&buf[..end]).to_string();
         buf.drain(..end + 4);
-        // Skip a request body (Content-Length only: the harness sends no chunked bodies).
+        // Skip a request body (Content-Length only: the engine sends no chunked bodies).
         let length: usize = head
             .split("\r\n")
             .filter_map(|l| l.split_once(':'))

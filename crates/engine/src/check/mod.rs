@@ -157,7 +157,7 @@ impl std::fmt::Debug for CheckConfig {
 /// Why a check could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// The target URL is not one the harness can check.
+    /// The target URL is not one the engine can check.
     #[error("target {url:?}: {why}")]
     BadTarget {
         /// The URL as given.
