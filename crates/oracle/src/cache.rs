@@ -89,6 +89,17 @@ enum Held {
     Evicted,
 }
 
+/// Whose items answer a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Items {
+    /// Those of a profile that keeps no table: every live item of the key.
+    Untabled,
+    /// Those of the table's stored entry for the key.
+    Stored,
+    /// Those an eviction took from the key's entry (D31).
+    Evicted,
+}
+
 /// One entry of the browser's table.
 #[derive(Debug, Clone, Copy)]
 struct Stored {
@@ -250,20 +261,21 @@ impl PreflightCache {
 
     /// Whether the items of key `k` answer the query (R28): the method matches a method item
     /// (or needs none, or the lookup skips it, D8) and every unsafe name matches a header
-    /// item. `stored` says whether the table holds an entry for the key (D32); `evicted`
-    /// looks at the items of an evicted entry instead.
-    #[allow(clippy::too_many_arguments)]
+    /// item. `items` says which items answer: those of a profile without a table, of the
+    /// table's stored entry for the key (which counts on its own in Firefox, D32), or of an
+    /// evicted entry.
     #[inline(always)]
     fn items_answer<'n>(
         &self,
         k: usize,
         query: &Query<'_>,
         names: impl Iterator<Item = &'n [u8]>,
-        stored: bool,
-        evicted: bool,
+        items: Items,
         now: Seconds,
         profile: &Profile,
     ) -> bool {
+        let stored = items != Items::Untabled;
+        let evicted = items == Items::Evicted;
         let entries = KeyEntries {
             cache: self,
             key: Some(k),
@@ -333,7 +345,7 @@ impl PreflightCache {
             return miss;
         };
         if !profile.cache.keeps_table() {
-            let hit = self.items_answer(k, query, names, false, false, now, profile);
+            let hit = self.items_answer(k, query, names, Items::Untabled, now, profile);
             return Answer {
                 lookup: if hit { Lookup::Hit } else { Lookup::Miss },
                 deviation: None,
@@ -345,13 +357,13 @@ impl PreflightCache {
         let held = self.table[s].held;
         if held == Held::Evicted {
             // D31: a miss the eviction made, when the items it took would have answered.
-            let would = self.items_answer(k, query, names, true, true, now, profile);
+            let would = self.items_answer(k, query, names, Items::Evicted, now, profile);
             return Answer {
                 lookup: Lookup::Miss,
                 deviation: would.then_some(RuleId::D31),
             };
         }
-        let hit = self.items_answer(k, query, names, true, false, now, profile);
+        let hit = self.items_answer(k, query, names, Items::Stored, now, profile);
         self.clock += 1;
         self.table[s].used = self.clock;
         if !hit {
@@ -463,21 +475,19 @@ impl PreflightCache {
         }
         let expires = now + max_age as Seconds;
         for m in methods {
-            self.refresh_or_create(k, credentials, ItemKind::Method, m, expires, now, profile);
+            self.refresh_or_create(k, credentials, (ItemKind::Method, m), expires, now, profile);
         }
         for h in headers {
-            self.refresh_or_create(k, credentials, ItemKind::Header, h, expires, now, profile);
+            self.refresh_or_create(k, credentials, (ItemKind::Header, h), expires, now, profile);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn refresh_or_create(
         &mut self,
         k: usize,
         credentials: bool,
-        kind: ItemKind,
-        item: &[u8],
+        (kind, item): (ItemKind, &[u8]),
         expires: Seconds,
         now: Seconds,
         profile: &Profile,
