@@ -511,6 +511,57 @@ const STEP_SECONDS: f64 = 0.03;
 /// for a table that counts expired entries) and, for a random purge, URLs of 1018 to 1030
 /// characters; then every URL again, in order, reversed or shuffled, after 0 or 2 s.
 pub fn capacity_sequence(capacity: Capacity) -> BoxedStrategy<GenCapacity> {
+    let CapacityShape {
+        n,
+        block_max_age,
+        purges,
+    } = capacity_shape(capacity);
+    n.prop_flat_map(move |n| {
+        (
+            Just(n),
+            prop::bool::ANY,
+            select(vec![0, 0, n / 4, n / 2]),
+            // Short enough (under 0.5 s at the estimated pace) that no step of the block
+            // comes near the expiry of an earlier one.
+            prop::option::weighted(0.3, (0..n, 5usize..16)),
+            if purges {
+                prop::collection::vec((0..n, 1018usize..=1030), 0..=3).boxed()
+            } else {
+                Just(Vec::new()).boxed()
+            },
+            0u8..3,
+            any::<u64>(),
+            prop::bool::ANY,
+        )
+    })
+    .prop_map(
+        move |(n, include, both, block, long_urls, order, shuffle, pause)| {
+            CapacityDraw {
+                n,
+                include,
+                both,
+                block: block.map(|(start, len)| (start, (start + len).min(n))),
+                order,
+                shuffle,
+                pause,
+            }
+            .sequence(block_max_age, long_urls)
+        },
+    )
+    .boxed()
+}
+
+/// What a cache of some capacity calls for in a capacity sequence.
+struct CapacityShape {
+    /// The distinct URLs of the first pass.
+    n: BoxedStrategy<usize>,
+    /// The max-age of the block of entries that expire.
+    block_max_age: u32,
+    /// Whether the cache purges at random (then some URLs are long, D7).
+    purges: bool,
+}
+
+fn capacity_shape(capacity: Capacity) -> CapacityShape {
     let (n, block_max_age, purges) = match capacity {
         Capacity::Unbounded => ((50usize..150).boxed(), 2u32, false),
         Capacity::LeastRecentlyUsed { entries, .. } => (
@@ -534,86 +585,95 @@ pub fn capacity_sequence(capacity: Capacity) -> BoxedStrategy<GenCapacity> {
             true,
         ),
     };
-    n.prop_flat_map(move |n| {
-        (
-            Just(n),
-            prop::bool::ANY,
-            select(vec![0, 0, n / 4, n / 2]),
-            // Short enough (under 0.5 s at the estimated pace) that no step of the block
-            // comes near the expiry of an earlier one.
-            prop::option::weighted(0.3, (0..n, 5usize..16)),
-            if purges {
-                prop::collection::vec((0..n, 1018usize..=1030), 0..=3).boxed()
-            } else {
-                Just(Vec::new()).boxed()
-            },
-            0u8..3,
-            any::<u64>(),
-            prop::bool::ANY,
-        )
-    })
-    .prop_map(
-        move |(n, include, both, block, long_urls, order, shuffle, pause)| {
-            let mut steps = Vec::new();
-            let mut at = 0.0;
-            let block = block.map(|(start, len)| (start, (start + len).min(n)));
-            for i in 0..n {
-                let in_block = block.is_some_and(|(a, b)| (a..b).contains(&i));
-                let max_age = if in_block { block_max_age } else { 600 };
-                steps.push(CapacityStep {
-                    url: i,
-                    credentials: include,
-                    max_age,
-                    at,
-                });
-                if i < both {
-                    steps.push(CapacityStep {
-                        url: i,
-                        credentials: !include,
-                        max_age,
-                        at,
-                    });
-                }
-                if block_max_age > 0 && block.is_some_and(|(_, b)| i + 1 == b) {
-                    at = steps.len() as f64 * STEP_SECONDS + EXPIRY_PAUSE;
+    CapacityShape {
+        n,
+        block_max_age,
+        purges,
+    }
+}
+
+/// The values drawn for one capacity sequence.
+struct CapacityDraw {
+    /// Distinct URLs.
+    n: usize,
+    /// Credentials mode `include` for every URL's first request.
+    include: bool,
+    /// URLs `0..both` are requested in both credentials modes.
+    both: usize,
+    /// URLs `start..end` of the first pass get entries that expire.
+    block: Option<(usize, usize)>,
+    /// The second pass: in order (0), reversed (1) or shuffled.
+    order: u8,
+    /// The shuffle's seed.
+    shuffle: u64,
+    /// Whether the second pass comes 2 s later.
+    pause: bool,
+}
+
+impl CapacityDraw {
+    /// The first pass, then (0 or 2 s later) every URL again in the drawn order, with
+    /// entries of 600 s.
+    fn sequence(&self, block_max_age: u32, long_urls: Vec<(usize, usize)>) -> GenCapacity {
+        let mut steps = Vec::new();
+        let at = self.first_pass(block_max_age, &mut steps) + if self.pause { 2.0 } else { 0.0 };
+        for i in self.second_pass_order() {
+            self.visit(&mut steps, i, 600, at);
+        }
+        GenCapacity { steps, long_urls }
+    }
+
+    /// Every URL once (twice for the first `both`), the block's with `block_max_age`; the
+    /// time the first pass ends at.
+    fn first_pass(&self, block_max_age: u32, steps: &mut Vec<CapacityStep>) -> f64 {
+        let mut at = 0.0;
+        for i in 0..self.n {
+            let in_block = self.block.is_some_and(|(a, b)| (a..b).contains(&i));
+            let max_age = if in_block { block_max_age } else { 600 };
+            self.visit(steps, i, max_age, at);
+            if block_max_age > 0 && self.block.is_some_and(|(_, b)| i + 1 == b) {
+                at = steps.len() as f64 * STEP_SECONDS + EXPIRY_PAUSE;
+            }
+        }
+        at
+    }
+
+    /// URL `i` in the drawn credentials mode, and in the other one if `i < both`.
+    fn visit(&self, steps: &mut Vec<CapacityStep>, i: usize, max_age: u32, at: f64) {
+        steps.push(CapacityStep {
+            url: i,
+            credentials: self.include,
+            max_age,
+            at,
+        });
+        if i < self.both {
+            steps.push(CapacityStep {
+                url: i,
+                credentials: !self.include,
+                max_age,
+                at,
+            });
+        }
+    }
+
+    /// The URLs of the second pass: in order, reversed or shuffled.
+    fn second_pass_order(&self) -> Vec<usize> {
+        let mut urls: Vec<usize> = (0..self.n).collect();
+        match self.order {
+            0 => {}
+            1 => urls.reverse(),
+            _ => {
+                // Fisher-Yates with a 64-bit linear congruential generator.
+                let mut x = self.shuffle | 1;
+                for i in (1..urls.len()).rev() {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    urls.swap(i, ((x >> 33) % (i as u64 + 1)) as usize);
                 }
             }
-            at += if pause { 2.0 } else { 0.0 };
-            let mut urls: Vec<usize> = (0..n).collect();
-            match order {
-                0 => {}
-                1 => urls.reverse(),
-                _ => {
-                    // Fisher-Yates with a 64-bit linear congruential generator.
-                    let mut x = shuffle | 1;
-                    for i in (1..urls.len()).rev() {
-                        x = x
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        urls.swap(i, ((x >> 33) % (i as u64 + 1)) as usize);
-                    }
-                }
-            }
-            for i in urls {
-                steps.push(CapacityStep {
-                    url: i,
-                    credentials: include,
-                    max_age: 600,
-                    at,
-                });
-                if i < both {
-                    steps.push(CapacityStep {
-                        url: i,
-                        credentials: !include,
-                        max_age: 600,
-                        at,
-                    });
-                }
-            }
-            GenCapacity { steps, long_urls }
-        },
-    )
-    .boxed()
+        }
+        urls
+    }
 }
 
 /// The origins a run has: the page's, the target's, another scripted one.

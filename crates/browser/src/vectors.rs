@@ -106,170 +106,15 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
         Input::Case(c) => vec![c],
         Input::Steps(s) => s.steps.iter().collect(),
     };
-    let mut origin_map: Vec<(String, String)> = Vec::new();
-    let mut url_ids: HashMap<String, usize> = HashMap::new();
-    let mut steps = Vec::new();
-    let map_origin = |orig: &str,
-                      origin_map: &mut Vec<(String, String)>,
-                      page: bool|
-     -> Result<String, String> {
-        if let Some((_, m)) = origin_map.iter().find(|(k, _)| k == orig) {
-            return Ok(m.clone());
-        }
-        let m = if page {
-            o.page.clone()
-        } else {
-            // A vector origin whose host is an IP address keeps an IP address, one with a
-            // host name gets `localhost`.
-            let ip_host = Url::parse(orig)
-                .is_ok_and(|u| matches!(u.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))));
-            let used = origin_map.iter().filter(|(_, m)| *m != o.page).count();
-            o.scripted_as(used, ip_host)
-                .map(str::to_string)
-                .ok_or("more distinct origins than the run has servers")?
-        };
-        origin_map.push((orig.to_string(), m.clone()));
-        Ok(m)
+    let mut mapper = Mapper {
+        o,
+        key,
+        origins: Vec::new(),
+        url_ids: HashMap::new(),
     };
+    let mut steps = Vec::new();
     for c in &cases {
-        let r = &c.request;
-        if r.private_network {
-            return Err("PNA (R67): needs a target in a more private address space than the page; loopback page and servers share one".into());
-        }
-        if r.origin == "null" {
-            return Err("opaque (null) requesting origin: needs a sandboxed document".into());
-        }
-        if r.body.as_deref() == Some("stream") {
-            return Err("ReadableStream request body: upload streaming needs HTTP/2".into());
-        }
-        if r.use_cors_preflight
-            && (matches!(r.mode, Some(ModeJson::NoCors | ModeJson::SameOrigin))
-                || matches!(r.redirect, Some(RedirectJson::Error | RedirectJson::Manual))
-                || r.credentials == Some(CredentialsJson::Omit))
-        {
-            return Err("upload listeners (XHR) with a mode, redirect mode or credentials mode XHR cannot express".into());
-        }
-        if c.at_seconds.is_some_and(|t| t > MAX_WAIT_SECONDS) {
-            return Err(format!("a step waits more than {MAX_WAIT_SECONDS} s"));
-        }
-        let url = Url::parse(&r.url).map_err(|_| "request URL does not parse")?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "{}: URL of a scheme that is not fetched over HTTP",
-                url.scheme()
-            ));
-        }
-        let page_origin = r.origin.clone();
-        map_origin(&page_origin, &mut origin_map, true)?;
-        // The chain of URLs this step visits: hop 0, then each Location that leads to a
-        // following hop.
-        let answers: Vec<(Option<&ResponseJson>, Option<&ResponseJson>)> =
-            std::iter::once((c.preflight_response.as_ref(), c.response.as_ref()))
-                .chain(
-                    c.redirects
-                        .iter()
-                        .map(|h| (h.preflight_response.as_ref(), h.response.as_ref())),
-                )
-                .collect();
-        let mut hop_urls: Vec<Url> = vec![url];
-        for (i, (_, resp)) in answers.iter().enumerate() {
-            if i + 1 >= answers.len() {
-                break;
-            }
-            let Some(resp) = resp else { break };
-            let Some(loc) = resp
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-                .map(|(_, v)| v)
-            else {
-                break;
-            };
-            let Some(cur) = hop_urls.last() else { break };
-            let Ok(next) = cur.join(loc.trim()) else {
-                break;
-            };
-            if !matches!(next.scheme(), "http" | "https") {
-                return Err(format!("redirect to a {}: URL", next.scheme()));
-            }
-            hop_urls.push(next);
-        }
-        let mut mapped_urls = Vec::new();
-        for (hop, u) in hop_urls.iter().enumerate() {
-            let orig = origin_of(u);
-            let m = map_origin(&orig, &mut origin_map, orig == page_origin)?;
-            let n = url_ids.len();
-            let id = *url_ids
-                .entry(u.as_str().split('#').next().unwrap_or_default().to_string())
-                .or_insert(n);
-            let mut path = u.path().trim_start_matches('/').to_string();
-            if let Some(q) = u.query() {
-                path.push('?');
-                path.push_str(q);
-            }
-            let mut mapped = format!("{m}/c/{key}/{id}/{hop}/{path}");
-            if !u.username().is_empty() || u.password().is_some() {
-                let userinfo = format!(
-                    "{}{}@",
-                    u.username(),
-                    u.password().map(|p| format!(":{p}")).unwrap_or_default()
-                );
-                mapped = mapped.replacen("://", &format!("://{userinfo}"), 1);
-            }
-            mapped_urls.push(mapped);
-        }
-        let mut hops = Vec::new();
-        for (i, (pf, resp)) in answers.iter().enumerate() {
-            let conv = |a: &ResponseJson, next: Option<&String>| -> Result<RawAnswer, String> {
-                if a.status < 200 {
-                    return Err(format!(
-                        "a {} answer: 1xx responses are interim in HTTP/1.1, never a final answer",
-                        a.status
-                    ));
-                }
-                let headers = a
-                    .headers
-                    .iter()
-                    .map(|(n, v)| {
-                        if n.eq_ignore_ascii_case("location") {
-                            if let Some(next) = next {
-                                return (n.clone(), next.clone());
-                            }
-                        }
-                        let mut v = v.clone();
-                        let mut pairs = origin_map.clone();
-                        pairs.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
-                        for (k, m) in &pairs {
-                            v = v.replace(k.as_str(), m);
-                        }
-                        (n.clone(), v)
-                    })
-                    .collect();
-                Ok(RawAnswer::new(a.status, headers))
-            };
-            // An answer the vector leaves out (it expects none under its own profiles) is
-            // the server's bare default, and the oracle sees the same.
-            hops.push(HopScript {
-                preflight: Some(
-                    pf.map(|a| conv(a, None))
-                        .transpose()?
-                        .unwrap_or_else(|| RawAnswer::new(204, Vec::new())),
-                ),
-                response: Some(
-                    resp.map(|a| conv(a, mapped_urls.get(i + 1)))
-                        .transpose()?
-                        .unwrap_or_else(|| RawAnswer::new(200, Vec::new())),
-                ),
-            });
-        }
-        let mut request = r.clone();
-        request.url = mapped_urls.first().cloned().unwrap_or_default();
-        request.origin = o.page.clone();
-        steps.push(WireStep {
-            request,
-            hops,
-            at_seconds: c.at_seconds.unwrap_or(0.0),
-        });
+        steps.push(mapper.step(c)?);
     }
     // Steps without at_seconds keep the previous step's time.
     let mut last = 0.0;
@@ -280,27 +125,248 @@ fn try_map(v: &SpecVector, key: &str, browser: &str, o: &Origins) -> Result<Repl
         last = s.at_seconds;
     }
     let replay = Replay::new(v.label.clone(), key.to_string(), browser, steps);
-    // Timing: a later step within 1.5 s of a cached entry's expiry depends on how fast the
-    // browser runs the steps, not on the rules.
     if replay.steps.len() > 1 {
-        let outputs = replay
-            .oracle()
-            .map_err(|e| format!("the oracle rejects the mapped case: {e}"))?;
-        for (i, out) in outputs.iter().enumerate() {
-            let Some(pf) = &out.preflight else { continue };
-            if pf.cache_seconds == 0 {
-                continue;
-            }
-            let expiry = replay.steps[i].at_seconds + pf.cache_seconds as f64;
-            if replay.steps[i + 1..]
-                .iter()
-                .any(|s| (s.at_seconds - expiry).abs() < 1.5)
-            {
-                return Err(
-                    "a step within 1.5 s of a cache entry's expiry (timing-dependent)".into(),
-                );
-            }
-        }
+        timing_independent(&replay)?;
     }
     Ok(replay)
+}
+
+/// Why a step cannot be replayed in a browser, if it cannot; otherwise its URL.
+fn replayable(c: &CaseJson) -> Result<Url, String> {
+    let r = &c.request;
+    if r.private_network {
+        return Err("PNA (R67): needs a target in a more private address space than the page; loopback page and servers share one".into());
+    }
+    if r.origin == "null" {
+        return Err("opaque (null) requesting origin: needs a sandboxed document".into());
+    }
+    if r.body.as_deref() == Some("stream") {
+        return Err("ReadableStream request body: upload streaming needs HTTP/2".into());
+    }
+    if r.use_cors_preflight
+        && (matches!(r.mode, Some(ModeJson::NoCors | ModeJson::SameOrigin))
+            || matches!(r.redirect, Some(RedirectJson::Error | RedirectJson::Manual))
+            || r.credentials == Some(CredentialsJson::Omit))
+    {
+        return Err("upload listeners (XHR) with a mode, redirect mode or credentials mode XHR cannot express".into());
+    }
+    if c.at_seconds.is_some_and(|t| t > MAX_WAIT_SECONDS) {
+        return Err(format!("a step waits more than {MAX_WAIT_SECONDS} s"));
+    }
+    let url = Url::parse(&r.url).map_err(|_| "request URL does not parse")?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "{}: URL of a scheme that is not fetched over HTTP",
+            url.scheme()
+        ));
+    }
+    Ok(url)
+}
+
+/// What a step's hop answers: its preflight and its response, as the vector gives them.
+struct HopAnswers<'a> {
+    preflight: Option<&'a ResponseJson>,
+    response: Option<&'a ResponseJson>,
+}
+
+/// Hop 0's answers, then each redirect hop's.
+fn hop_answers(c: &CaseJson) -> Vec<HopAnswers<'_>> {
+    let first = HopAnswers {
+        preflight: c.preflight_response.as_ref(),
+        response: c.response.as_ref(),
+    };
+    std::iter::once(first)
+        .chain(c.redirects.iter().map(|h| HopAnswers {
+            preflight: h.preflight_response.as_ref(),
+            response: h.response.as_ref(),
+        }))
+        .collect()
+}
+
+/// The chain of URLs a step visits: `url` (hop 0), then each `Location` that leads to a
+/// following hop.
+fn hop_urls(url: Url, answers: &[HopAnswers]) -> Result<Vec<Url>, String> {
+    let mut urls: Vec<Url> = vec![url];
+    for a in answers.iter().take(answers.len().saturating_sub(1)) {
+        let Some(resp) = a.response else { break };
+        let Some(loc) = resp
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v)
+        else {
+            break;
+        };
+        let Some(cur) = urls.last() else { break };
+        let Ok(next) = cur.join(loc.trim()) else {
+            break;
+        };
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(format!("redirect to a {}: URL", next.scheme()));
+        }
+        urls.push(next);
+    }
+    Ok(urls)
+}
+
+/// A vector's mapping onto the run, built step by step: its origins in order of appearance
+/// (vector origin, run origin) and its distinct URLs, numbered in order of appearance.
+struct Mapper<'a> {
+    o: &'a Origins,
+    key: &'a str,
+    origins: Vec<(String, String)>,
+    url_ids: HashMap<String, usize>,
+}
+
+impl Mapper<'_> {
+    /// One step with its URLs, answers and request mapped.
+    fn step(&mut self, c: &CaseJson) -> Result<WireStep, String> {
+        let url = replayable(c)?;
+        let page_origin = c.request.origin.as_str();
+        self.origin(page_origin, true)?;
+        let answers = hop_answers(c);
+        let mut mapped_urls = Vec::new();
+        for (hop, u) in hop_urls(url, &answers)?.iter().enumerate() {
+            mapped_urls.push(self.url(u, hop, page_origin)?);
+        }
+        let mut hops = Vec::new();
+        for (i, a) in answers.iter().enumerate() {
+            hops.push(self.hop_script(a, mapped_urls.get(i + 1))?);
+        }
+        let mut request = c.request.clone();
+        request.url = mapped_urls.first().cloned().unwrap_or_default();
+        request.origin = self.o.page.clone();
+        Ok(WireStep {
+            request,
+            hops,
+            at_seconds: c.at_seconds.unwrap_or(0.0),
+        })
+    }
+
+    /// The run's origin for a vector origin: the page origin for the requesting document's
+    /// (`page`), otherwise the next scripted origin not yet used.
+    fn origin(&mut self, orig: &str, page: bool) -> Result<String, String> {
+        if let Some((_, m)) = self.origins.iter().find(|(k, _)| k == orig) {
+            return Ok(m.clone());
+        }
+        let m = if page {
+            self.o.page.clone()
+        } else {
+            // A vector origin whose host is an IP address keeps an IP address, one with a
+            // host name gets `localhost`.
+            let ip_host = Url::parse(orig)
+                .is_ok_and(|u| matches!(u.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))));
+            let used = self
+                .origins
+                .iter()
+                .filter(|(_, m)| *m != self.o.page)
+                .count();
+            self.o
+                .scripted_as(used, ip_host)
+                .map(str::to_string)
+                .ok_or("more distinct origins than the run has servers")?
+        };
+        self.origins.push((orig.to_string(), m.clone()));
+        Ok(m)
+    }
+
+    /// Hop `hop` of a step: `u` on its mapped origin under the scripted path
+    /// `/c/KEY/URL/HOP/`, followed by the original path and query, userinfo kept.
+    fn url(&mut self, u: &Url, hop: usize, page_origin: &str) -> Result<String, String> {
+        let orig = origin_of(u);
+        let m = self.origin(&orig, orig == page_origin)?;
+        let n = self.url_ids.len();
+        let id = *self
+            .url_ids
+            .entry(u.as_str().split('#').next().unwrap_or_default().to_string())
+            .or_insert(n);
+        let mut path = u.path().trim_start_matches('/').to_string();
+        if let Some(q) = u.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        let key = self.key;
+        let mut mapped = format!("{m}/c/{key}/{id}/{hop}/{path}");
+        if !u.username().is_empty() || u.password().is_some() {
+            let userinfo = format!(
+                "{}{}@",
+                u.username(),
+                u.password().map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            mapped = mapped.replacen("://", &format!("://{userinfo}"), 1);
+        }
+        Ok(mapped)
+    }
+
+    /// A hop's script. An answer the vector leaves out (it expects none under its own
+    /// profiles) is the server's bare default, and the oracle sees the same.
+    fn hop_script(&self, a: &HopAnswers, next: Option<&String>) -> Result<HopScript, String> {
+        let preflight = a
+            .preflight
+            .map(|p| self.answer(p, None))
+            .transpose()?
+            .unwrap_or_else(|| RawAnswer::new(204, Vec::new()));
+        let response = a
+            .response
+            .map(|r| self.answer(r, next))
+            .transpose()?
+            .unwrap_or_else(|| RawAnswer::new(200, Vec::new()));
+        Ok(HopScript {
+            preflight: Some(preflight),
+            response: Some(response),
+        })
+    }
+
+    /// An answer with its `Location` pointing to the mapped next hop (`next`) and the
+    /// vector's origins inside header values replaced by the run's (longest first).
+    fn answer(&self, a: &ResponseJson, next: Option<&String>) -> Result<RawAnswer, String> {
+        if a.status < 200 {
+            return Err(format!(
+                "a {} answer: 1xx responses are interim in HTTP/1.1, never a final answer",
+                a.status
+            ));
+        }
+        let mut pairs = self.origins.clone();
+        pairs.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        let headers = a
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case("location") {
+                    if let Some(next) = next {
+                        return (n.clone(), next.clone());
+                    }
+                }
+                let mut v = v.clone();
+                for (k, m) in &pairs {
+                    v = v.replace(k.as_str(), m);
+                }
+                (n.clone(), v)
+            })
+            .collect();
+        Ok(RawAnswer::new(a.status, headers))
+    }
+}
+
+/// A replay of several steps whose outcome does not hang on timing: no later step within
+/// 1.5 s of a cached entry's expiry (that depends on how fast the browser runs the steps,
+/// not on the rules).
+fn timing_independent(replay: &Replay) -> Result<(), String> {
+    let outputs = replay
+        .oracle()
+        .map_err(|e| format!("the oracle rejects the mapped case: {e}"))?;
+    for (i, out) in outputs.iter().enumerate() {
+        let Some(pf) = &out.preflight else { continue };
+        if pf.cache_seconds == 0 {
+            continue;
+        }
+        let expiry = replay.steps[i].at_seconds + pf.cache_seconds as f64;
+        if replay.steps[i + 1..]
+            .iter()
+            .any(|s| (s.at_seconds - expiry).abs() < 1.5)
+        {
+            return Err("a step within 1.5 s of a cache entry's expiry (timing-dependent)".into());
+        }
+    }
+    Ok(())
 }

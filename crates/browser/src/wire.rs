@@ -172,6 +172,32 @@ pub enum ReadError {
 /// assert!(read_request(&mut &b"GET /\r\n\r\n"[..]).is_err());
 /// ```
 pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
+    let head = read_head(r)?;
+    let mut req = parse_head(&head)?;
+    if req.header("transfer-encoding").is_some() {
+        return Err(ReadError::Malformed(
+            "chunked request bodies are not supported".into(),
+        ));
+    }
+    if let Some(len) = req.header("content-length") {
+        let len: usize = len
+            .parse()
+            .map_err(|_| ReadError::Malformed(format!("Content-Length {len:?}")))?;
+        if len > MAX_BODY {
+            return Err(ReadError::Malformed(format!(
+                "body of {len} bytes is over {MAX_BODY}"
+            )));
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body)?;
+        req.body = body;
+    }
+    Ok(req)
+}
+
+/// The request head up to and including the empty line that ends it (stray empty lines
+/// before it skipped), at most [`MAX_HEAD`] bytes.
+fn read_head(r: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
     let mut head: Vec<u8> = Vec::with_capacity(1024);
     loop {
         let before = head.len();
@@ -200,9 +226,13 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
             continue;
         }
         if line == b"\r\n" || line == b"\n" {
-            break;
+            return Ok(head);
         }
     }
+}
+
+/// The request line and header lines of a head (bytes taken as Latin-1), no body yet.
+fn parse_head(head: &[u8]) -> Result<RawRequest, ReadError> {
     let text: String = head.iter().map(|&b| char::from(b)).collect();
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or_default();
@@ -230,32 +260,13 @@ pub fn read_request(r: &mut impl BufRead) -> Result<RawRequest, ReadError> {
         };
         headers.push((n.to_string(), v.trim_matches([' ', '\t']).to_string()));
     }
-    let mut req = RawRequest {
+    Ok(RawRequest {
         method: method.to_string(),
         target: target.to_string(),
         headers,
         body: Vec::new(),
         raw_lines,
-    };
-    if req.header("transfer-encoding").is_some() {
-        return Err(ReadError::Malformed(
-            "chunked request bodies are not supported".into(),
-        ));
-    }
-    if let Some(len) = req.header("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| ReadError::Malformed(format!("Content-Length {len:?}")))?;
-        if len > MAX_BODY {
-            return Err(ReadError::Malformed(format!(
-                "body of {len} bytes is over {MAX_BODY}"
-            )));
-        }
-        let mut body = vec![0; len];
-        r.read_exact(&mut body)?;
-        req.body = body;
-    }
-    Ok(req)
+    })
 }
 
 /// Writes a plain answer with a body (for the page origin's own routes).
