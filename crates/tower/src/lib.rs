@@ -327,6 +327,7 @@ mod builder;
 mod error;
 mod future;
 mod layer;
+mod observe;
 mod origin;
 mod refusal;
 mod route;
@@ -338,6 +339,7 @@ pub use builder::CorsBuilder;
 pub use error::{BuildError, Problem};
 pub use future::ResponseFuture;
 pub use layer::{CorsLayer, PreflightStatus, RefusalReasons, REFUSED_PREFLIGHT_STATUS};
+pub use observe::TRACING_TARGET;
 pub use refusal::{
     Refusal, RefusalKind, RequestValue, RouteRef, MAX_REQUEST_VALUE_BYTES, REFUSAL_HEADER,
 };
