@@ -107,6 +107,7 @@ where
                     .refused_origin(headers)
                     .and_then(|kind| tell(reasons, kind, Some(id), &req, false)),
                 None => None,
+                // Allowed: a grant, for the subscribers that want grants.
                 Some(_) => {
                     observe::grant(id, &req, false);
                     None
@@ -116,6 +117,7 @@ where
             return ResponseFuture::inner(self.inner.call(req), Some(additions), report);
         }
         let decision = route.preflight(headers);
+        // A refusal is told when wanted (reasons on, or a subscriber listens), else silent.
         let report = match &decision {
             Err(refused) if wanted(reasons) => tell(reasons, refused.kind(), Some(id), &req, true),
             Err(_) => None,
@@ -128,6 +130,7 @@ where
                 &req,
                 true,
             ),
+            // Passed: a grant, for the subscribers that want grants.
             Ok(_) => {
                 observe::grant(id, &req, true);
                 None
