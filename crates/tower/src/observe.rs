@@ -5,12 +5,16 @@
 //! compare when none does) and only then reads the request. Without the `tracing` feature
 //! they do nothing and the compiler removes them.
 
+#[cfg(feature = "tracing")]
 use std::fmt;
 
+#[cfg(feature = "tracing")]
 use http::header::ORIGIN;
 use http::Request;
 
-use crate::refusal::{RefusalKind, RouteRef, Sentence};
+#[cfg(feature = "tracing")]
+use crate::refusal::Sentence;
+use crate::refusal::{RefusalKind, RouteRef};
 
 /// The target of the middleware's `tracing` events: `corsproof_tower`. Refusals are at
 /// DEBUG, grants at TRACE, so a filter such as `corsproof_tower=debug` shows the refusals
@@ -27,6 +31,7 @@ pub const TRACING_TARGET: &str = "corsproof_tower";
 
 /// At most this many bytes of the request's method, path and `Origin` go into an event,
 /// escaped: an event stays short whatever the request sent.
+#[cfg(feature = "tracing")]
 const LOGGED_BYTES: usize = 200;
 
 /// True when a subscriber wants refusal events (DEBUG on [`TRACING_TARGET`]).
@@ -95,8 +100,10 @@ pub(crate) fn grant<B>(route: &RouteRef, req: &Request<B>, preflight: bool) {
 
 /// The first [`LOGGED_BYTES`] of a request value, non-printable bytes, quotes and
 /// backslashes escaped, followed by `...` when cut.
+#[cfg(feature = "tracing")]
 struct Bounded<'a>(&'a [u8]);
 
+#[cfg(feature = "tracing")]
 impl fmt::Display for Bounded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kept = &self.0[..self.0.len().min(LOGGED_BYTES)];
@@ -108,7 +115,7 @@ impl fmt::Display for Bounded<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tracing"))]
 mod tests {
     use super::*;
 

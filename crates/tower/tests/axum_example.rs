@@ -7,6 +7,7 @@
 //! (`target/PROFILE/examples/axum`); when only this test was built, it is built first with
 //! `cargo build --example axum`. Each process started is killed by its own handle when
 //! the test ends, and stops on its own after `--seconds 60` in any case.
+#![cfg(feature = "tracing")]
 
 #[path = "../examples/axum.rs"]
 #[allow(dead_code)]

@@ -2,6 +2,7 @@
 //! refusal (kind, route, request method, path and origin, the reason in words), one TRACE
 //! event per grant to a request with `Origin`, none for requests without it; whatever the
 //! `RefusalReasons` setting; filtered by level like any event.
+#![cfg(feature = "tracing")]
 
 mod common;
 
