@@ -111,6 +111,7 @@ pub enum RefusalReasons {
     ///     .allow_methods(["PUT"])
     ///     .allow_headers(["content-type"])
     ///     .allow_credentials(true)
+    ///     .allow_risky(true) // plain http with credentials: a development server
     ///     .build()?
     ///     .refusal_reasons(RefusalReasons::Debug);
     /// let app = layer.layer(service_fn(|_req: http::Request<String>| async {

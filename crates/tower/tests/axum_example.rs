@@ -3,9 +3,8 @@
 //! over TCP, and its answers and its `tracing` output are checked; then the same
 //! application, included here from the example's source, is served in-process.
 //!
-//! The example binary is the one `cargo test` builds next to this test
-//! (`target/PROFILE/examples/axum`); when only this test was built, it is built first with
-//! `cargo build --example axum`. Each process started is killed by its own handle when
+//! The example binary is `target/PROFILE/examples/axum`, brought up to date first with
+//! `cargo build --example axum` (a no-op after `cargo test`, which builds examples). Each process started is killed by its own handle when
 //! the test ends, and stops on its own after `--seconds 60` in any case.
 #![cfg(feature = "tracing")]
 
@@ -19,6 +18,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const APP: &str = "https://app.example.com";
@@ -89,8 +89,15 @@ fn preflight(addr: SocketAddr, method: &str, acrh: Option<&str>) -> Answer {
     options(addr, "/api/items", &headers)
 }
 
-/// The example binary, built if this test run did not build it.
+/// The example binary, built (or found up to date) by `cargo build --example axum` with this
+/// test's profile and target folder: a run of this test alone gets the current example too.
 fn example_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(build_example).clone()
+}
+
+/// Runs `cargo build --example axum`; the binary's path.
+fn build_example() -> PathBuf {
     // This test is target/PROFILE/deps/axum_example-HASH; examples are in
     // target/PROFILE/examples.
     let exe = std::env::current_exe().expect("the test's path");
@@ -98,7 +105,7 @@ fn example_binary() -> PathBuf {
     let binary = profile_dir
         .join("examples")
         .join(format!("axum{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
+    {
         let target_dir = profile_dir.parent().expect("target");
         let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         build
