@@ -89,6 +89,14 @@ enum Command {
         /// For development only: the header tells any client what the policy allows.
         #[arg(long)]
         explain_refusals: bool,
+        /// Answer a preflight refused for its method or request headers with 204, the
+        /// `Access-Control-Allow-Origin` an allowed preflight gets and the methods and headers
+        /// the route really allows (never `Access-Control-Allow-Credentials`), so that the
+        /// browser still fails it and its console names the method or header. Implies
+        /// --explain-refusals. For development only: it tells any client what the policy
+        /// allows.
+        #[arg(long)]
+        debug_preflights: bool,
     },
     /// Check a running server against a policy: generated browser requests, judged by the
     /// oracle under every browser profile (exit 0 conforms, 1 findings, 3 unreachable or more
@@ -264,12 +272,14 @@ fn main() -> ExitCode {
             max_requests,
             timeout,
             explain_refusals,
+            debug_preflights,
         } => serve::run(&serve::Options {
             policy,
             listen,
             max_requests,
             timeout,
-            explain_refusals,
+            explain_refusals: explain_refusals || debug_preflights,
+            debug_preflights,
         }),
         Command::Check {
             url,

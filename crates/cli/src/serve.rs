@@ -18,6 +18,11 @@
 //! the request's Origin is not one route "api" allows`. The request's method, path and
 //! origin are cut to 200 bytes each and escaped, so a line stays short whatever the request
 //! sent; `--max-requests` bounds how many there are.
+//!
+//! `--debug-preflights` does the same under `RefusalReasons::Debug`: a preflight refused
+//! for its method or request headers gets 204, the `Access-Control-Allow-Origin` an allowed
+//! preflight gets and what the route allows (never `Access-Control-Allow-Credentials`), so
+//! that a browser still fails it and names the method or header in its console.
 
 use std::convert::Infallible;
 use std::future::{Future, Ready};
@@ -59,6 +64,9 @@ pub struct Options {
     pub timeout: Option<u64>,
     /// Send `Cors-Refusal` headers and log each refusal to stderr.
     pub explain_refusals: bool,
+    /// Answer preflights refused for their method or headers so that the browser names
+    /// them (`RefusalReasons::Debug`); the caller also sets `explain_refusals`.
+    pub debug_preflights: bool,
 }
 
 /// How long stopping waits for connections still busy before closing them.
@@ -83,6 +91,7 @@ pub fn run(opts: &Options) -> anyhow::Result<u8> {
         eprintln!("warning[{}]: {w}", w.code.as_str());
     }
     let layer = match CorsLayer::from_policy(&parsed.policy) {
+        Ok(layer) if opts.debug_preflights => layer.refusal_reasons(RefusalReasons::Debug),
         Ok(layer) if opts.explain_refusals => layer.refusal_reasons(RefusalReasons::Header),
         Ok(layer) => layer,
         Err(err) => {

@@ -585,3 +585,80 @@ fn sigterm_stops_it_gracefully() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("stopping (SIGTERM)"), "{err}");
 }
+
+#[test]
+fn debug_preflights_let_the_browser_name_the_method_and_never_grant_credentials() {
+    let mut server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--policy",
+        POLICY,
+        "--debug-preflights",
+        "--max-requests",
+        "3",
+        "--timeout",
+        "20",
+    ]);
+    let port = server.port;
+    let app = ("Origin", "https://app.example.com");
+
+    // 1. PURGE, which the route does not list: an ok status, the origin, what the route
+    // allows (so the browser fails on PURGE and says so), the reason; never credentials.
+    let r = request(
+        port,
+        "OPTIONS",
+        "/api/items/42",
+        &[app, ("Access-Control-Request-Method", "PURGE")],
+    );
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(
+        r.get("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        r.get("access-control-allow-methods"),
+        Some("PUT, DELETE, PATCH")
+    );
+    assert!(r.get("access-control-allow-credentials").is_none(), "{r:?}");
+    assert!(r.get("access-control-max-age").is_none(), "{r:?}");
+    assert_eq!(
+        r.get("cors-refusal"),
+        Some(r#"method-not-allowed; method="PURGE"; route="app-api""#),
+        "{r:?}"
+    );
+
+    // 2. A refused origin keeps its 403 without CORS headers.
+    let r = request(
+        port,
+        "OPTIONS",
+        "/api/items/42",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.get("access-control-allow-origin").is_none(), "{r:?}");
+
+    // 3. An allowed preflight is answered as always, credentials included.
+    let r = request(
+        port,
+        "OPTIONS",
+        "/api/items/42",
+        &[app, ("Access-Control-Request-Method", "PUT")],
+    );
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(r.get("access-control-allow-credentials"), Some("true"));
+    assert!(r.get("cors-refusal").is_none(), "{r:?}");
+
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("exits after --max-requests");
+    let err = server.stderr();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let refused = err
+        .lines()
+        .filter(|l| l.starts_with("corsproof serve: refused "))
+        .count();
+    assert_eq!(refused, 2, "one line per refusal: {err}");
+}

@@ -13,7 +13,7 @@
 //!   answers 503 without CORS headers is broken for the origins its policy grants).
 //!
 //! When a server asks to slow down (a 429, or a 503 with `Retry-After`), the whole run slows
-//! down: the back-off is a pause shared by every worker of the run ([`Pace`]), each of which
+//! down: the back-off is a pause shared by every worker of the run (`Pace`), each of which
 //! resumes after it with a jitter of its own so that they do not all return at once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

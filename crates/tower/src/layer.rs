@@ -77,6 +77,63 @@ pub enum RefusalReasons {
     /// header on each such response. For development only: it tells any client, attackers
     /// included, what the policy allows and refuses.
     Header,
+    /// [`RefusalReasons::Header`], and a preflight refused for its method or its request
+    /// headers is answered with the ok status of a passed one
+    /// ([`CorsLayer::preflight_status`]) and the headers that get the browser past its
+    /// origin check: `Access-Control-Allow-Origin` as for a passed preflight, and what the
+    /// route really allows in `Access-Control-Allow-Methods` and `-Allow-Headers` (the
+    /// latter left out for `authorization-not-covered`, as some browsers let
+    /// `authorization` through a `*`). The browser then fails the preflight on the very
+    /// check the middleware refused, and its console names the method or header ("Method
+    /// PATCH is not allowed by Access-Control-Allow-Methods in preflight response") instead
+    /// of a missing `Access-Control-Allow-Origin`.
+    ///
+    /// **For development only, and never a grant.** A debug answer never carries
+    /// `Access-Control-Allow-Credentials`, `-Max-Age`, `-Expose-Headers` or
+    /// `-Allow-Private-Network`, nor anything the route does not allow, so every browser
+    /// still fails the preflight and never sends the actual request, as in production. For a
+    /// request with credentials (`credentials: "include"`), browsers check
+    /// `Access-Control-Allow-Credentials` before methods and headers, so their console names
+    /// that header instead; the `Cors-Refusal` header of the preflight (network panel) names
+    /// the real reason. Every other refusal is answered as under
+    /// [`RefusalReasons::Header`]: a refused origin gets no CORS header (the browser's "No
+    /// 'Access-Control-Allow-Origin' header" is then the right message). Like `Header`, it
+    /// tells any client what the policy allows.
+    ///
+    /// ```
+    /// use corsproof_tower::{CorsLayer, RefusalReasons};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = CorsLayer::builder()
+    ///     .name("api")
+    ///     .allow_origins(["http://localhost:5173"])
+    ///     .allow_methods(["PUT"])
+    ///     .allow_headers(["content-type"])
+    ///     .allow_credentials(true)
+    ///     .allow_risky(true) // plain http with credentials: a development server
+    ///     .build()?
+    ///     .refusal_reasons(RefusalReasons::Debug);
+    /// let app = layer.layer(service_fn(|_req: http::Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }));
+    /// let preflight = http::Request::options("/items")
+    ///     .header("origin", "http://localhost:5173")
+    ///     .header("access-control-request-method", "PATCH")
+    ///     .body(String::new())?;
+    /// let res = app.oneshot(preflight).await?;
+    /// assert_eq!(res.status(), 204);
+    /// let h = res.headers();
+    /// assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
+    /// // What the route allows, not what the preflight asked for: the browser fails on PATCH.
+    /// assert_eq!(h["access-control-allow-methods"], "PUT");
+    /// assert_eq!(h["access-control-allow-headers"], "content-type");
+    /// assert!(h.get("access-control-allow-credentials").is_none());
+    /// assert_eq!(h["cors-refusal"], r#"method-not-allowed; method="PATCH"; route="api""#);
+    /// # Ok(())
+    /// # }
+    /// ```
+    Debug,
 }
 
 /// Options that are not part of the policy.
@@ -187,6 +244,11 @@ impl CorsLayer {
     ///
     /// The header is for development: it tells every client, attackers included, what the
     /// policy allows. The extension is seen only by the application.
+    /// [`RefusalReasons::Debug`] also answers preflights refused for their method or headers
+    /// so that the browser's console names what is missing; development only too.
+    ///
+    /// Independent of this setting, the middleware emits a `tracing` event for every
+    /// refusal and grant (see [`crate::TRACING_TARGET`]).
     ///
     /// ```
     /// use corsproof_tower::{CorsLayer, RefusalReasons};

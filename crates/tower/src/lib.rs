@@ -14,10 +14,12 @@
 //!   with `origins = []`, is same-origin only and passes through untouched.
 //! - **Fetch-Standard behaviour**, summarised below, and **no heap allocation** per request
 //!   inside the middleware: every header value is computed when the layer is built.
-//! - **Says why, when asked.** With [`CorsLayer::refusal_reasons`], every refusal carries a
-//!   typed [`Refusal`] (route, kind, the request's offending value) in the response's
-//!   extensions, and for development in a `Cors-Refusal` header: see "Why was my request
-//!   refused?".
+//! - **Says why.** Every refusal is a `tracing` event at DEBUG, every grant one at TRACE
+//!   (target [`TRACING_TARGET`], free when no subscriber wants them): see "Logging refusals
+//!   and grants". With [`CorsLayer::refusal_reasons`], every refusal also carries a typed
+//!   [`Refusal`] (route, kind, the request's offending value) in the response's extensions,
+//!   and for development a `Cors-Refusal` header and preflight answers that make the
+//!   browser's console name what is missing: see "Why was my request refused?".
 //!
 //! ## Example (plain tower)
 //!
@@ -128,7 +130,7 @@
 //! | request | response |
 //! |---|---|
 //! | preflight (`OPTIONS` + `Origin` + `Access-Control-Request-Method`) that passes | 204 (or 200, [`CorsLayer::preflight_status`]) from the middleware: `Access-Control-Allow-Origin`, `-Allow-Credentials: true` on credentialed routes, `-Allow-Methods` and `-Allow-Headers` listing the policy's methods and headers (`*` for `request_headers = ["*"]`), `-Max-Age` if the policy sets `max_age`, `-Allow-Private-Network: true` when the route sets `private_network` and the request asks with `Access-Control-Request-Private-Network: true`; `Vary` |
-//! | preflight that does not pass | [`REFUSED_PREFLIGHT_STATUS`] (403) from the middleware, no CORS header but `Vary` (and `Cors-Refusal` when asked, see "Why was my request refused?") |
+//! | preflight that does not pass | [`REFUSED_PREFLIGHT_STATUS`] (403) from the middleware, no CORS header but `Vary` (and `Cors-Refusal` when asked, see "Why was my request refused?"; under [`RefusalReasons::Debug`], a refusal for the method or request headers gets the debug answer instead) |
 //! | any other request from an allowed origin | the inner service's response (whatever its status) plus `Access-Control-Allow-Origin`, `-Allow-Credentials: true` on credentialed routes, `-Expose-Headers` per policy; `Vary` |
 //! | any other request, origin refused or no `Origin` | the inner service's response, only `Vary` added (and `Cors-Refusal` for a refused origin, when asked) |
 //!
@@ -195,6 +197,9 @@
 //!   `method-not-allowed; method="PATCH"; route="api"` ([`Refusal::header_value`] gives its
 //!   syntax). **For development only**: it tells every client, attackers included, what the
 //!   policy allows (that an origin is refused, which methods and headers a route lacks).
+//! - [`RefusalReasons::Debug`]: `Header`, and a preflight refused for its method or its
+//!   request headers is answered with the ok status and what gets the browser past its origin
+//!   check (see below). **For development only**, like `Header`.
 //! - [`RefusalReasons::Off`], the default: nothing, at no cost.
 //!
 //! ```
@@ -285,6 +290,42 @@
 //! and escaped in the header, so a reason neither grows with the request nor makes an
 //! invalid header.
 //!
+//! ### The debug answer to a refused preflight
+//!
+//! A browser that gets a refused preflight (403, no CORS header) reports in its console that
+//! the preflight response has no `Access-Control-Allow-Origin`, whatever the real reason: a
+//! missing method looks like a refused origin. Under [`RefusalReasons::Debug`], a preflight
+//! refused for its method (`method-not-allowed`) or its request headers
+//! (`header-not-allowed`, `authorization-not-covered`) gets instead:
+//!
+//! - the status of a passed preflight ([`CorsLayer::preflight_status`], 204 by default);
+//! - `Access-Control-Allow-Origin` as a passed preflight from that origin gets it;
+//! - `Access-Control-Allow-Methods` and `-Allow-Headers` listing what the route allows, not
+//!   what the preflight asked for (no `-Allow-Headers` for `authorization-not-covered`:
+//!   Chromium and Firefox let `authorization` through a `*`);
+//! - `Vary` and `Cors-Refusal` as always;
+//! - never `Access-Control-Allow-Credentials`, `-Max-Age`, `-Expose-Headers` or
+//!   `-Allow-Private-Network`.
+//!
+//! The browser passes its origin check and then fails the preflight on the very method or
+//! header the middleware refused, and says so: "Method PURGE is not allowed by
+//! Access-Control-Allow-Methods in preflight response", "Request header field x-trace is not
+//! allowed by Access-Control-Allow-Headers in preflight response". The actual request is
+//! still never sent, as in production: a debug answer grants nothing (the conformance
+//! property of `tests/conformance.rs` checks it under every browser profile). Answering with
+//! the requested method and headers instead would make the browser send the actual request
+//! and, the origin being allowed, succeed: the page would work in development and fail in
+//! production, with no error anywhere.
+//!
+//! With credentials (`fetch(url, { credentials: "include" })`, cookies, `withCredentials`),
+//! browsers check `Access-Control-Allow-Credentials` before methods and headers, so their
+//! console names the missing `Access-Control-Allow-Credentials` instead, even on a route with
+//! `credentials = true`; the preflight's `Cors-Refusal` header (network panel) and the
+//! `tracing` event name the real reason. Every other refusal keeps its 403 without CORS
+//! headers: for a refused origin the browser's "No 'Access-Control-Allow-Origin' header" is
+//! the right message, and browsers never send the malformed or oversized requests the other
+//! kinds are about. Actual requests are answered as under `Header`.
+//!
 //! What the middleware cannot see, it cannot name: whether the browser sends credentials
 //! (a credentialed request fails in the browser on a route without `credentials = true`, and
 //! on an `origins = ["*"]` route, though the middleware answered), and which response
@@ -297,6 +338,61 @@
 //! response comes); and once more for the header value. The `Cors-Refusal` header depends on the request like the CORS headers do, but on
 //! same-origin-only paths, which get no `Vary`, a cache that ignores the request headers may
 //! replay it to others: one more reason to keep it to development.
+//!
+//! ## Logging refusals and grants
+//!
+//! Whatever [`CorsLayer::refusal_reasons`] says, the middleware emits a
+//! [`tracing`](https://docs.rs/tracing) event with target [`TRACING_TARGET`]
+//! (`corsproof_tower`):
+//!
+//! - every refusal, at **DEBUG**: the message `CORS refused: ` and the reason in words
+//!   ([`Refusal`]'s sentence); fields `kind` (the stable word of the table above), `route`
+//!   (the route's name, else its path; absent for `no-route`), the request's `method`,
+//!   `path` and `origin` (at most 200 bytes each, escaped) and `preflight`;
+//! - every grant to a request with `Origin`, at **TRACE**: the message `CORS granted`, fields
+//!   `route`, `method`, `path`, `origin`, `preflight`.
+//!
+//! Refusals are at DEBUG, not INFO or WARN, because any page on the web can cause them, as
+//! many as it likes: at a level on by default they would let anyone fill the logs. Turn them
+//! on while investigating (`corsproof_tower=debug`); grants, one per cross-origin request, are
+//! at TRACE.
+//!
+//! When no subscriber wants an event (none installed, or one whose level or filter leaves
+//! the target out), it costs a load and a compare: the middleware asks `tracing` before it
+//! looks up why or reads the request, and allocates nothing (`tests/alloc.rs` measures it
+//! under such subscribers). The Cargo feature `tracing`, on by default, can be turned off
+//! (`default-features = false`) to remove the events and the dependency altogether.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use corsproof_tower::{CorsLayer, TRACING_TARGET};
+//! use http::{Request, Response};
+//! use tower::{service_fn, Layer, ServiceExt};
+//! use tracing_subscriber::{filter::Targets, layer::SubscriberExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Print the middleware's refusals to standard error, nothing else of it.
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+//!     .with(Targets::new().with_target(TRACING_TARGET, tracing::Level::DEBUG));
+//! let _guard = tracing::subscriber::set_default(subscriber);
+//!
+//! let layer = CorsLayer::builder().name("api").allow_origins(["http://localhost:5173"]).build()?;
+//! let app = layer.layer(service_fn(|_req: Request<String>| async {
+//!     Ok::<_, Infallible>(Response::new(String::new()))
+//! }));
+//! let get = Request::get("/items").header("origin", "http://localhost:3000").body(String::new())?;
+//! // Prints: DEBUG corsproof_tower: CORS refused: the request's Origin is not one route "api"
+//! // allows kind="origin-not-allowed" route="api" method=GET path=/items origin=http://localhost:3000 preflight=false
+//! let res = app.oneshot(get).await?;
+//! assert!(res.headers().get("access-control-allow-origin").is_none());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `examples/axum.rs` is an axum application that does this with a policy file:
+//! `cargo run -p corsproof-tower --example axum -- --policy examples/deployed.toml`.
 //!
 //! ## Pitfalls
 //!
@@ -327,6 +423,7 @@ mod builder;
 mod error;
 mod future;
 mod layer;
+mod observe;
 mod origin;
 mod refusal;
 mod route;
@@ -338,6 +435,7 @@ pub use builder::CorsBuilder;
 pub use error::{BuildError, Problem};
 pub use future::ResponseFuture;
 pub use layer::{CorsLayer, PreflightStatus, RefusalReasons, REFUSED_PREFLIGHT_STATUS};
+pub use observe::TRACING_TARGET;
 pub use refusal::{
     Refusal, RefusalKind, RequestValue, RouteRef, MAX_REQUEST_VALUE_BYTES, REFUSAL_HEADER,
 };

@@ -426,8 +426,25 @@ impl Refusal {
 impl fmt::Display for Refusal {
     /// One sentence, naming the route and the request's value where there is one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let route = RoutePhrase(self.route.as_ref());
-        match &self.kind {
+        Sentence {
+            kind: &self.kind,
+            route: self.route.as_ref(),
+        }
+        .fmt(f)
+    }
+}
+
+/// The sentence of a refusal of `kind` about `route` ([`Refusal`]'s `Display`), written from
+/// borrowed parts: the `tracing` events need no [`Refusal`].
+pub(crate) struct Sentence<'a> {
+    pub(crate) kind: &'a RefusalKind,
+    pub(crate) route: Option<&'a RouteRef>,
+}
+
+impl fmt::Display for Sentence<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let route = RoutePhrase(self.route);
+        match self.kind {
             RefusalKind::NoRoute => f.write_str(
                 "no route of the policy covers this path, so it is same-origin only and gets \
                  no CORS headers",
@@ -573,7 +590,7 @@ impl RefusalReasons {
         let header = match self {
             RefusalReasons::Off => return None,
             RefusalReasons::Extension => false,
-            RefusalReasons::Header => true,
+            RefusalReasons::Header | RefusalReasons::Debug => true,
         };
         Some(Report {
             refusal: Refusal::new(kind, route.cloned()),

@@ -233,19 +233,7 @@ impl CorsRoute {
         &self,
         headers: &'h HeaderMap,
     ) -> Result<PreflightGrant, Refused<'h>> {
-        let (acao, echo_request_origin) = match &self.origins {
-            AllowedOrigins::Any => (Some(const { HeaderValue::from_static("*") }), false),
-            AllowedOrigins::Set(set) => {
-                let Some(origin) = single(headers, &ORIGIN) else {
-                    return Err(Refused::plain(|_| RefusalKind::SeveralOrigins));
-                };
-                match set.grant(origin.as_bytes()) {
-                    Grant::Refused => return Err(Refused::origin(origin.as_bytes())),
-                    Grant::Value(value) => (Some(value), false),
-                    Grant::Request => (None, true),
-                }
-            }
-        };
+        let (acao, echo_request_origin) = self.preflight_origin(headers)?;
         let Some(method) = single(headers, &ACCESS_CONTROL_REQUEST_METHOD) else {
             return Err(Refused::plain(|_| RefusalKind::SeveralRequestMethods));
         };
@@ -269,6 +257,61 @@ impl CorsRoute {
                 aceh: None,
                 acapn,
                 vary: self.preflight_vary,
+            },
+            echo_request_origin,
+        })
+    }
+
+    /// The `Access-Control-Allow-Origin` of a preflight's answer, or `None` and `true` when
+    /// it is the request's own `Origin` (a subdomain-pattern match); or why the origin is
+    /// refused.
+    fn preflight_origin<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<(Option<HeaderValue>, bool), Refused<'h>> {
+        match &self.origins {
+            AllowedOrigins::Any => Ok((Some(const { HeaderValue::from_static("*") }), false)),
+            AllowedOrigins::Set(set) => {
+                let Some(origin) = single(headers, &ORIGIN) else {
+                    return Err(Refused::plain(|_| RefusalKind::SeveralOrigins));
+                };
+                match set.grant(origin.as_bytes()) {
+                    Grant::Refused => Err(Refused::origin(origin.as_bytes())),
+                    Grant::Value(value) => Ok((Some(value), false)),
+                    Grant::Request => Ok((None, true)),
+                }
+            }
+        }
+    }
+
+    /// The answer of `RefusalReasons::Debug` to a preflight [`CorsRoute::preflight`] refused
+    /// as `kind`: for a method or request header refusal, the origin as a passed preflight
+    /// gets it and the route's own methods and request headers (no request headers for
+    /// `authorization-not-covered`: a `*` lets `authorization` through in some browsers),
+    /// nothing else, so that the browser fails on that method or header; `None` for every
+    /// other refusal (origins, malformed or oversized requests), which keeps its 403.
+    pub(crate) fn debug_answer(
+        &self,
+        headers: &HeaderMap,
+        kind: &RefusalKind,
+    ) -> Option<PreflightGrant> {
+        let acah = match kind {
+            RefusalKind::MethodNotAllowed { .. } | RefusalKind::HeaderNotAllowed { .. } => {
+                self.acah.clone()
+            }
+            RefusalKind::AuthorizationNotCovered => None,
+            _ => return None,
+        };
+        // These kinds are decided after the origin passed, so it passes again here.
+        let (acao, echo_request_origin) = self.preflight_origin(headers).ok()?;
+        Some(PreflightGrant {
+            additions: Additions {
+                acao,
+                acam: self.acam.clone(),
+                acah,
+                vary: self.preflight_vary,
+                // Never `Access-Control-Allow-Credentials`: a debug answer grants nothing.
+                ..Additions::default()
             },
             echo_request_origin,
         })

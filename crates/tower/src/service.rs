@@ -10,7 +10,8 @@ use tower_service::Service;
 use crate::answer::Additions;
 use crate::future::ResponseFuture;
 use crate::layer::{Options, RefusalReasons, REFUSED_PREFLIGHT_STATUS};
-use crate::refusal::{RefusalKind, Report};
+use crate::observe;
+use crate::refusal::{RefusalKind, Report, RouteRef};
 use crate::route::{Entry, PreflightGrant, RouteTable};
 
 /// The CORS middleware around an inner service `S`; made by [`crate::CorsLayer`].
@@ -26,7 +27,10 @@ use crate::route::{Entry, PreflightGrant, RouteTable};
 ///   the origin is allowed, and `Vary` as the answer requires.
 ///
 /// With [`crate::CorsLayer::refusal_reasons`] on, every refusal (and every withheld CORS
-/// answer to a request with `Origin`) also gets its [`crate::Refusal`].
+/// answer to a request with `Origin`) also gets its [`crate::Refusal`]; under
+/// [`RefusalReasons::Debug`] a preflight refused for its method or headers is answered so
+/// that the browser names them. Every refusal and grant is also a `tracing` event for the
+/// subscribers that want it ([`crate::TRACING_TARGET`]).
 #[derive(Debug, Clone)]
 pub struct Cors<S> {
     pub(crate) inner: S,
@@ -74,14 +78,14 @@ where
         }) = entry
         else {
             // Same-origin only (no route covers the path, or its route has `origins = []`):
-            // passed through untouched. With reasons on, a request that carries `Origin`
-            // learns why its response gets no CORS headers.
-            let report = if reasons != RefusalReasons::Off && req.headers().contains_key(ORIGIN) {
+            // passed through untouched. A request that carries `Origin` is told why its
+            // response gets no CORS headers, when reasons are on or a subscriber listens.
+            let report = if req.headers().contains_key(ORIGIN) && wanted(reasons) {
                 let kind = match entry {
                     None => RefusalKind::NoRoute,
                     Some(_) => RefusalKind::SameOriginOnly,
                 };
-                reasons.report(kind, entry.map(|e| &e.id))
+                tell(reasons, kind, entry.map(|e| &e.id), &req, false)
             } else {
                 None
             };
@@ -95,33 +99,57 @@ where
             && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD))
         {
             // Not a preflight: the inner service answers. A refused `Origin` (several lines,
-            // not allowed) gets only `Vary`; with reasons on, and only then, why is looked up.
+            // not allowed) gets only `Vary`; why is looked up only when reasons are on or a
+            // subscriber listens.
             let additions = route.actual(headers, is_options);
-            let report = if reasons != RefusalReasons::Off && additions.acao.is_none() {
-                route
+            let report = match additions.acao {
+                None if wanted(reasons) => route
                     .refused_origin(headers)
-                    .and_then(|kind| reasons.report(kind, Some(id)))
-            } else {
-                None
+                    .and_then(|kind| tell(reasons, kind, Some(id), &req, false)),
+                None => None,
+                // Allowed: a grant, for the subscribers that want grants.
+                Some(_) => {
+                    observe::grant(id, &req, false);
+                    None
+                }
             };
             note(&mut req, report.as_ref());
             return ResponseFuture::inner(self.inner.call(req), Some(additions), report);
         }
         let decision = route.preflight(headers);
+        // A refusal is told when wanted (reasons on, or a subscriber listens), else silent.
         let report = match &decision {
-            Err(refused) if reasons != RefusalReasons::Off => {
-                reasons.report(refused.kind(), Some(id))
-            }
+            Err(refused) if wanted(reasons) => tell(reasons, refused.kind(), Some(id), &req, true),
             Err(_) => None,
             // Passed, but without the `Access-Control-Allow-Private-Network` the preflight
-            // asks for, so the browser fails it. Looked up only when reasons are on.
-            Ok(_) if reasons != RefusalReasons::Off && route.withholds_private_network(headers) => {
-                reasons.report(RefusalKind::PrivateNetworkNotAllowed, Some(id))
+            // asks for, so the browser fails it: a refusal, looked up only when wanted.
+            Ok(_) if wanted(reasons) && route.withholds_private_network(headers) => tell(
+                reasons,
+                RefusalKind::PrivateNetworkNotAllowed,
+                Some(id),
+                &req,
+                true,
+            ),
+            // Passed: a grant, for the subscribers that want grants.
+            Ok(_) => {
+                observe::grant(id, &req, true);
+                None
             }
-            Ok(_) => None,
         };
         // What the refusal borrowed from the request is no longer needed.
-        let grant = decision.ok();
+        let grant = match decision {
+            Ok(grant) => Some(grant),
+            // Under `RefusalReasons::Debug`, a preflight refused for its method or request
+            // headers is answered like a passed one, with what the route allows and never
+            // credentials, so that the browser fails it on that method or header and says
+            // so (`CorsRoute::debug_answer`).
+            Err(_) => match &report {
+                Some(report) if reasons == RefusalReasons::Debug => {
+                    route.debug_answer(req.headers(), report.refusal().kind())
+                }
+                _ => None,
+            },
+        };
         if self.options.preflight_continue {
             let additions = match grant {
                 None => Additions::vary_only(route.preflight_vary),
@@ -167,6 +195,26 @@ where
         }
         ResponseFuture::ready(response)
     }
+}
+
+/// Whether a refusal is worth looking up: reasons are on, or a `tracing` subscriber wants
+/// refusal events.
+#[inline]
+fn wanted(reasons: RefusalReasons) -> bool {
+    reasons != RefusalReasons::Off || observe::refusals_wanted()
+}
+
+/// Tells of a refusal of `kind` about `route` for `req`: the `tracing` event, for the
+/// subscribers that want it, and the report when reasons are on.
+fn tell<B>(
+    reasons: RefusalReasons,
+    kind: RefusalKind,
+    route: Option<&RouteRef>,
+    req: &Request<B>,
+    preflight: bool,
+) -> Option<Report> {
+    observe::refusal(&kind, route, req, preflight);
+    reasons.report(kind, route)
 }
 
 /// Puts the refusal of `report`, if any, in the extensions of a request that goes on to the

@@ -1,8 +1,10 @@
 //! Zero heap allocations per request inside the middleware, measured with a counting global
 //! allocator around `poll_ready` + `call` + polling the response future, with an inner
 //! service that allocates nothing (it hands out pre-built responses): for every request
-//! without refusal reasons, and for allowed requests with them. A refusal's reason costs
-//! allocations (the extension maps, the header value), measured and bounded here.
+//! without refusal reasons, and for allowed requests with them, with no `tracing`
+//! subscriber and with subscribers that want none of the middleware's events. A refusal's
+//! reason costs allocations (the extension maps, the header value), measured and bounded
+//! here.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -12,10 +14,13 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use corsproof_policy::Policy;
-use corsproof_tower::{Cors, CorsLayer, Refusal, RefusalReasons};
+use corsproof_tower::{Cors, CorsLayer, Refusal, RefusalReasons, TRACING_TARGET};
 use http::header::HeaderValue;
 use http::{HeaderMap, Request, Response};
 use tower::{Layer, Service};
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
 
 struct Counting;
 
@@ -184,28 +189,25 @@ fn measure(layer: &CorsLayer, make: impl Fn() -> Request<()>) -> (usize, Respons
     (total, responses.pop().unwrap())
 }
 
-#[test]
-fn no_allocation_per_request_inside_the_middleware() {
-    // The counter counts.
-    let (_, n) = count(|| Vec::<u8>::with_capacity(1));
-    assert_eq!(n, 1);
+/// Name, request, status, `Access-Control-Allow-Origin`, whether it is refused (its
+/// response gets a reason when reasons are on).
+type Case = (
+    &'static str,
+    Box<dyn Fn() -> Request<()>>,
+    u16,
+    Option<&'static str>,
+    bool,
+);
 
-    let policy = Policy::from_toml_str(POLICY, "alloc.toml").unwrap();
-    let layer = CorsLayer::from_policy(&policy).unwrap();
-    // An Origin value from an owned buffer, never cloned: cloning it would allocate (bytes
-    // promotes it on first clone); an exact match echoes the precomputed value instead.
-    let owned_origin = || HeaderValue::from_str("https://app.example.com").unwrap();
+/// An Origin value from an owned buffer, never cloned: cloning it would allocate (bytes
+/// promotes it on first clone); an exact match echoes the precomputed value instead.
+fn owned_origin() -> HeaderValue {
+    HeaderValue::from_str("https://app.example.com").unwrap()
+}
 
-    /// Name, request, status, `Access-Control-Allow-Origin`, whether it is refused (its
-    /// response gets a reason when reasons are on).
-    type Case<'a> = (
-        &'a str,
-        Box<dyn Fn() -> Request<()> + 'a>,
-        u16,
-        Option<&'a str>,
-        bool,
-    );
-    let cases: Vec<Case> = vec![
+/// The requests measured: every path through the middleware.
+fn cases() -> Vec<Case> {
+    vec![
         (
             "actual-allowed (exact)",
             Box::new(|| request("GET", "/api/items", &[("origin", owned_origin())], false)),
@@ -419,24 +421,40 @@ fn no_allocation_per_request_inside_the_middleware() {
             None,
             true,
         ),
-    ];
+    ]
+}
 
+/// The status and `Access-Control-Allow-Origin` a case gets under `reasons`: a preflight
+/// refused for its request headers is answered 204 under `RefusalReasons::Debug`.
+fn expected(case: &Case, reasons: RefusalReasons) -> (u16, Option<&'static str>) {
+    match (case.0, reasons) {
+        ("preflight-refused (headers)", RefusalReasons::Debug) => {
+            (204, Some("https://app.example.com"))
+        }
+        _ => (case.2, case.3),
+    }
+}
+
+/// Sends every case through the middleware under each of `all_reasons`, and checks its
+/// answer; the cases that allocated more than their bound.
+fn measure_cases(all_reasons: &[RefusalReasons]) -> Vec<String> {
+    let policy = Policy::from_toml_str(POLICY, "alloc.toml").unwrap();
+    let layer = CorsLayer::from_policy(&policy).unwrap();
+    let cases = cases();
     let mut failures = Vec::new();
-    for reasons in [
-        RefusalReasons::Off,
-        RefusalReasons::Extension,
-        RefusalReasons::Header,
-    ] {
+    for &reasons in all_reasons {
         let layer = layer.clone().refusal_reasons(reasons);
-        for (name, make, status, acao, refused) in &cases {
+        for case in &cases {
+            let (name, make, status, _, refused) = case;
+            let (answered, acao) = expected(case, reasons);
             let (allocations, res) = measure(&layer, make);
-            assert_eq!(res.status().as_u16(), *status, "{name}");
+            assert_eq!(res.status().as_u16(), answered, "{name} ({reasons:?})");
             assert_eq!(
                 res.headers()
                     .get("access-control-allow-origin")
                     .map(|v| v.to_str().unwrap()),
-                *acao,
-                "{name}"
+                acao,
+                "{name} ({reasons:?})"
             );
             let explained = *refused && reasons != RefusalReasons::Off;
             assert_eq!(
@@ -451,7 +469,10 @@ fn no_allocation_per_request_inside_the_middleware() {
             // more to keep it in the response future until the response comes; and 1 for
             // the header value. Measured: exactly these.
             let passed_on = usize::from(*status != 403);
-            let header = usize::from(reasons == RefusalReasons::Header);
+            let header = usize::from(matches!(
+                reasons,
+                RefusalReasons::Header | RefusalReasons::Debug
+            ));
             let bound = if explained {
                 64 * (3 + 4 * passed_on + header)
             } else {
@@ -462,8 +483,77 @@ fn no_allocation_per_request_inside_the_middleware() {
             }
         }
     }
+    failures
+}
+
+#[test]
+fn no_allocation_per_request_inside_the_middleware() {
+    // The counter counts.
+    let (_, n) = count(|| Vec::<u8>::with_capacity(1));
+    assert_eq!(n, 1);
+    let failures = measure_cases(&[
+        RefusalReasons::Off,
+        RefusalReasons::Extension,
+        RefusalReasons::Header,
+        RefusalReasons::Debug,
+    ]);
     assert!(
         failures.is_empty(),
         "allocations inside the middleware: {failures:?}"
+    );
+}
+
+/// A subscriber that wants no event of the middleware: everything of every other target,
+/// nothing of `corsproof_tower` (the callsites' interest is `never`, decided once).
+struct ElsewhereOnly;
+
+impl Subscriber for ElsewhereOnly {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        !metadata.target().starts_with(TRACING_TARGET)
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// A subscriber at INFO, as in production: the middleware's DEBUG and TRACE events are
+/// below its level (`max_level_hint`), so they are off before any callsite is asked.
+struct InfoOnly;
+
+impl Subscriber for InfoOnly {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= Level::INFO
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::INFO)
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+#[test]
+fn no_allocation_with_a_subscriber_that_wants_no_cors_events() {
+    let info =
+        tracing::subscriber::with_default(InfoOnly, || measure_cases(&[RefusalReasons::Off]));
+    assert!(info.is_empty(), "under an INFO subscriber: {info:?}");
+    let elsewhere = tracing::subscriber::with_default(ElsewhereOnly, || {
+        // Once to register the callsites with this subscriber, then measured.
+        measure_cases(&[RefusalReasons::Off]);
+        measure_cases(&[RefusalReasons::Off])
+    });
+    assert!(
+        elsewhere.is_empty(),
+        "under a subscriber of other targets: {elsewhere:?}"
     );
 }

@@ -20,7 +20,9 @@
 //!   the policy intends (P1–P11 of `spec/SPEC.md`, `intent::intent(..).judge(..)` empty): no
 //!   violation, no breakage, no cache mismatch; and every CORS header the middleware sends is
 //!   well-formed (sent once, ACAC and ACAPN `true`, ACAO `*` or the request's `Origin`, ACMA
-//!   digits, token lists: the header grammars of spec/SPEC.md);
+//!   digits, token lists: the header grammars of spec/SPEC.md); in about a third of the
+//!   cases under `RefusalReasons::Debug`, whose answers to refused preflights must not let
+//!   the browser do anything more either;
 //! - `vary_is_complete`: two requests that differ only in `Origin`, or only in
 //!   `Access-Control-Request-Method`, `-Headers` or `-Private-Network`, and get different
 //!   answers (status or any header but `Vary`) both carry a `Vary` naming that header (or
@@ -28,7 +30,7 @@
 //!   inner service's `Vary` is merged: no token repeated, nothing added to `Vary: *`;
 //! - `refused_origins_get_no_cors_details`: a request (preflight or not) whose origin the
 //!   covering route does not match (oracle P4; uncovered and `origins = []` paths match none)
-//!   gets no `Access-Control-*` header at all;
+//!   gets no `Access-Control-*` header at all, under `RefusalReasons::Debug` too;
 //! - `middleware_never_panics`: on arbitrary header bytes (junk, values of up to ~90 KB,
 //!   hundreds of lines of `Origin`, ACRM, ACRH, ACRPN, `Vary`) the middleware answers, with at
 //!   most one `Access-Control-Allow-Origin`, which is `*` or the request's only `Origin` line;
@@ -52,7 +54,7 @@ use std::fmt::{Debug, Write as _};
 use corsproof_oracle::intent::{intent, origin_matches, route_for, Mismatch};
 use corsproof_oracle::{CredentialsMode, Origin, Request};
 use corsproof_policy::{OriginEntry, Origins, Policy};
-use corsproof_tower::{CorsLayer, PreflightStatus};
+use corsproof_tower::{CorsLayer, PreflightStatus, RefusalReasons};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{TestCaseError, TestRunner};
@@ -61,8 +63,9 @@ use tower::Layer;
 
 use driver::{drive, inner, send, show};
 use strategies::{
-    browser, inner_spec, junk_request, layer_options, origin_pick, path_pick, policy, raw_request,
-    variation, BrowserSpec, GenPolicy, InnerSpec, LayerOptions, TARGET_ORIGIN,
+    browser, inner_spec, junk_request, layer_options, layer_options_or_debug, origin_pick,
+    path_pick, policy, raw_request, variation, BrowserSpec, GenPolicy, InnerSpec, LayerOptions,
+    TARGET_ORIGIN,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -110,9 +113,15 @@ fn layer_for(policy: &GenPolicy, options: LayerOptions) -> Result<CorsLayer, Tes
     } else {
         PreflightStatus::NoContent
     };
+    let reasons = if options.debug {
+        RefusalReasons::Debug
+    } else {
+        RefusalReasons::Off
+    };
     Ok(layer
         .preflight_status(status)
-        .preflight_continue(options.preflight_continue))
+        .preflight_continue(options.preflight_continue)
+        .refusal_reasons(reasons))
 }
 
 /// The origins of the route covering `path` (none for an uncovered path, P2).
@@ -218,7 +227,7 @@ fn judge(
 fn middleware_outcome_matches_policy_intent() {
     check(
         "middleware_outcome_matches_policy_intent",
-        (policy(), browser(), inner_spec(), layer_options()),
+        (policy(), browser(), inner_spec(), layer_options_or_debug()),
         |rt, (policy, spec, inner_spec, options)| {
             if let Some(judged) = judge(rt, &policy, &spec, inner_spec, options)? {
                 prop_assert!(judged.mismatches.is_empty(), "{}", judged.report);
@@ -338,7 +347,7 @@ fn refused_origins_get_no_cors_details() {
             path_pick(),
             raw_request(),
             inner_spec(),
-            layer_options(),
+            layer_options_or_debug(),
         ),
         |rt, (policy, origin, path, mut raw, inner_spec, options)| {
             let p = &policy.policy;

@@ -6,21 +6,21 @@
 //!
 //! A run ([`check`], [`replay`]) is, for every case:
 //!
-//! 1. **case → exchanges** ([`play`](self::play)): the oracle's sans-IO `Fetch` plays the
+//! 1. **case → exchanges** (`check/play.rs`): the oracle's sans-IO `Fetch` plays the
 //!    browser under each profile; when it says a preflight goes out, exactly that `OPTIONS`
 //!    request is sent; when the actual request goes out, that request, with the `Origin`
 //!    header the oracle decides and a cookie when credentials are included. Identical
 //!    requests within a case are sent once and their answer shared between profiles
-//!    ([`exchange`](self::exchange)).
-//! 2. **exchanges → verdicts** ([`verdict`](self::verdict)): the policy's intent judges the
+//!    (`check/exchange.rs`).
+//! 2. **exchanges → verdicts** (`check/verdict.rs`): the policy's intent judges the
 //!    browser's outcome; every departure is a draft finding of the kind that names it, citing
 //!    the policy rule departed from and the browser rule that decided.
-//! 3. **more properties**: [`hygiene`](self::hygiene) (malformed or repeated CORS headers,
-//!    disclosure to refused origins, Max-Age), [`vary`](self::vary) (cache safety) and, with a
-//!    second target, [`differential`](self::differential).
+//! 3. **more properties**: `check/hygiene.rs` (malformed or repeated CORS headers,
+//!    disclosure to refused origins, Max-Age), `check/vary.rs` (cache safety) and, with a
+//!    second target, `check/differential.rs`.
 //! 4. **verdicts → findings → report**: drafts become findings with the case's request and
 //!    route; findings are grouped by (severity, kind, route), the smallest case kept and
-//!    [`shrink`](self::shrink)-ed, and the report is assembled.
+//!    shrunk (`check/shrink.rs`), and the report is assembled.
 //!
 //! Cases run on [`CheckConfig::concurrency`] connections at once. A worker that fails (a
 //! panic) fails the run ([`CheckError::Worker`]): its cases are never silently dropped.

@@ -185,20 +185,29 @@ pub fn target(url: &Url) -> String {
     }
 }
 
-/// The layer's options beyond the policy: the status of passed preflights, and whether
-/// preflights go on to the inner service.
+/// The layer's options beyond the policy: the status of passed preflights, whether
+/// preflights go on to the inner service, and whether refused preflights get the debug
+/// answer (`RefusalReasons::Debug`).
 #[derive(Debug, Clone, Copy)]
 pub struct LayerOptions {
     pub status_200: bool,
     pub preflight_continue: bool,
+    pub debug: bool,
 }
 
+/// Options without the debug answer.
 pub fn layer_options() -> impl Strategy<Value = LayerOptions> {
     prop_oneof![
-        6 => Just(LayerOptions { status_200: false, preflight_continue: false }),
-        2 => Just(LayerOptions { status_200: true, preflight_continue: false }),
-        2 => Just(LayerOptions { status_200: false, preflight_continue: true }),
+        6 => Just(LayerOptions { status_200: false, preflight_continue: false, debug: false }),
+        2 => Just(LayerOptions { status_200: true, preflight_continue: false, debug: false }),
+        2 => Just(LayerOptions { status_200: false, preflight_continue: true, debug: false }),
     ]
+}
+
+/// [`layer_options`], with the debug answer in about a third of the cases.
+pub fn layer_options_or_debug() -> impl Strategy<Value = LayerOptions> {
+    (layer_options(), prop::bool::weighted(0.35))
+        .prop_map(|(options, debug)| LayerOptions { debug, ..options })
 }
 
 // ---------------------------------------------------------------------------------------------
