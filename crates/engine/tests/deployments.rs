@@ -1480,7 +1480,14 @@ async fn start_nginx_once(
     let mut nginx = Nginx { child, dir };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
+        // Something listens; it must be this nginx, not a process that took the free port
+        // first while nginx retries its bind.
         if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if launch::holds_listener(nginx.child.id(), port) == Some(false) {
+                return Err(format!(
+                    "Address already in use: another process took {port}"
+                ));
+            }
             return Ok((nginx, port));
         }
         if let Ok(Some(status)) = nginx.child.try_wait() {

@@ -6,13 +6,10 @@
 //!
 //! Skipped (with a message, not failed) when no `nginx` binary is installed.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corsproof_client::{self as http1, Client};
-use corsproof_emit::{nginx, Upstream};
 use corsproof_engine::generate::boundary_paths;
 use corsproof_oracle::fetch::OriginHeader;
 use corsproof_oracle::intent::intent;
@@ -20,77 +17,16 @@ use corsproof_oracle::{
     CredentialsMode, Fetch, Next, Origin, PreflightCache, Profile, Request, RequestInit, Response,
 };
 use corsproof_policy::{OriginEntry, Origins, Policy, Route};
+use corsproof_targets::launch;
 
-/// Kills the nginx we started, also when the test fails.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn find_nginx() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|d| d.join("nginx"))
-        .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
+/// nginx serving `policy`'s emitted configuration (stopped when dropped), and its port.
+fn start(bin: &Path, policy: &Policy, name: &str) -> (launch::Running, u16) {
+    let running = launch::nginx(bin, policy).unwrap_or_else(|e| panic!("nginx for {name}: {e}"));
+    let port = running
+        .url()
         .port()
-}
-
-fn start(bin: &Path, policy: &Policy, name: &str) -> (Nginx, u16) {
-    let conf = nginx(policy, &Upstream::demo()).expect("emit");
-    let dir = std::env::temp_dir().join(format!(
-        "corsproof-nginx-{}-{name}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(dir.join("tmp")).expect("temp dir");
-    let port = free_port();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        conf.standalone(&format!("127.0.0.1:{port}")),
-    )
-    .expect("write nginx.conf");
-    let child = Command::new(bin)
-        .arg("-p")
-        .arg(&dir)
-        .args(["-c", "nginx.conf"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nginx");
-    let mut guard = Nginx { child, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (guard, port);
-        }
-        if let Ok(Some(status)) = guard.child.try_wait() {
-            let log = std::fs::read_to_string(guard.dir.join("error.log")).unwrap_or_default();
-            panic!("nginx exited with {status} for {name}: {log}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen on {port} for {name}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .unwrap_or_else(|| panic!("{} has no port", running.url()));
+    (running, port)
 }
 
 fn sample_origin(entry: &OriginEntry) -> String {
@@ -388,7 +324,7 @@ credentials = true
 
 #[test]
 fn emitted_nginx_conforms_on_every_bundled_policy() {
-    let bin = find_nginx();
+    let bin = launch::find_nginx();
     let found = bin
         .as_ref()
         .map(|_| ())

@@ -133,10 +133,39 @@ pub fn nginx(bin: &Path, policy: &Policy) -> Result<Running, LaunchError> {
 /// temporary prefix directory with a `tmp/` subdirectory (relative paths in the
 /// configuration are inside it). The same configuration can run in a container with
 /// [`crate::container::nginx_with_config`].
+///
+/// A free port is only free when it is chosen: another process may bind it before nginx
+/// does. nginx is ready when the socket listening on the port is its own
+/// ([`holds_listener`]); when another process holds it, nginx is stopped and started again
+/// on another port, up to three times.
 pub fn nginx_with_config(
     bin: &Path,
     conf: impl Fn(&str) -> String,
 ) -> Result<Running, LaunchError> {
+    let mut taken = Vec::new();
+    for _ in 0..3 {
+        match nginx_on_free_port(bin, &conf)? {
+            Started::Ready(running) => return Ok(running),
+            Started::PortTaken(port) => taken.push(port.to_string()),
+        }
+    }
+    Err(LaunchError::NotReady {
+        program: bin.display().to_string(),
+        why: format!(
+            "another process took each free port before nginx could listen on it ({})",
+            taken.join(", ")
+        ),
+    })
+}
+
+/// What one start of nginx came to.
+enum Started {
+    Ready(Running),
+    /// Another process listens on the port chosen (nginx was stopped).
+    PortTaken(u16),
+}
+
+fn nginx_on_free_port(bin: &Path, conf: &impl Fn(&str) -> String) -> Result<Started, LaunchError> {
     let port = free_port()?;
     let dir = std::env::temp_dir().join(format!("corsproof-nginx-{}-{port}", std::process::id()));
     let io = |path: &Path| {
@@ -163,6 +192,7 @@ pub fn nginx_with_config(
             program: "nginx".into(),
             why: e.to_string(),
         })?;
+    // From here on, dropping `running` stops nginx and removes its directory.
     let mut running = Running {
         child,
         url,
@@ -172,10 +202,17 @@ pub fn nginx_with_config(
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(running);
+            match holds_listener(running.pid(), port) {
+                // Someone listens and it is not nginx, which is retrying its bind.
+                Some(false) => return Ok(Started::PortTaken(port)),
+                Some(true) | None => return Ok(Started::Ready(running)),
+            }
         }
         if let Ok(Some(status)) = running.child.try_wait() {
             let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+            if log.contains("Address already in use") {
+                return Ok(Started::PortTaken(port));
+            }
             return Err(LaunchError::NotReady {
                 program: bin.display().to_string(),
                 why: format!("exited with {status}: {}", log.trim()),
@@ -189,6 +226,63 @@ pub fn nginx_with_config(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` holds a socket listening on TCP port `port`: `Some(false)` when
+/// the only listeners on the port are other processes' sockets, `None` where the system
+/// cannot say (no `/proc`, as outside Linux, or nothing listening yet). A connection that
+/// succeeds proves that something listens, not that it is the process started.
+///
+/// ```
+/// use std::net::TcpListener;
+/// use corsproof_targets::launch::holds_listener;
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let port = listener.local_addr()?.port();
+/// if cfg!(target_os = "linux") {
+///     assert_eq!(holds_listener(std::process::id(), port), Some(true));
+///     // pid 1 is not this test (and may not be readable: `None`).
+///     assert_ne!(holds_listener(1, port), Some(true));
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn holds_listener(pid: u32, port: u16) -> Option<bool> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        inodes.extend(listening_inodes(&text, port));
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let held = fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|target| {
+            let target = target.to_string_lossy();
+            inodes
+                .iter()
+                .any(|inode| target == format!("socket:[{inode}]"))
+        })
+    });
+    Some(held)
+}
+
+/// The inodes of the sockets in LISTEN state (`0A`) on local port `port` in a
+/// `/proc/net/tcp` or `tcp6` table (columns: slot, local `ADDR:PORT` in hex, remote, state,
+/// queues, timer, retransmits, uid, timeout, inode).
+fn listening_inodes(table: &str, port: u16) -> Vec<String> {
+    let port = format!("{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let local_port = cols.get(1)?.rsplit(':').next()?;
+            (local_port == port && *cols.get(3)? == "0A")
+                .then(|| cols.get(9).map(|s| s.to_string()))?
+        })
+        .collect()
 }
 
 /// Starts `program args…`, which must print a line containing `listening on http://ADDR`
@@ -261,5 +355,23 @@ pub fn process(name: &str, program: &Path, args: &[&str]) -> Result<Running, Lau
                 err.trim()
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening_inodes;
+
+    #[test]
+    fn listening_sockets_are_found_by_port_and_state() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0000000000000000 100 0 0 10 0
+";
+        // Port 8080 is 1F90: the listener, not the established connection, nor port 8081.
+        assert_eq!(listening_inodes(table, 8080), vec!["4242".to_string()]);
+        assert!(listening_inodes(table, 80).is_empty());
+        assert!(listening_inodes("", 8080).is_empty());
     }
 }
