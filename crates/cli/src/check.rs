@@ -40,8 +40,9 @@ pub struct Flags {
     /// The policy (TOML or JSON).
     #[arg(long)]
     pub policy: PathBuf,
-    /// Generated browser requests, on top of the deterministic baseline.
-    #[arg(long, default_value_t = 1000)]
+    /// Generated browser requests, on top of the deterministic baseline (every route × origin
+    /// class × method class × header class × credentials mode).
+    #[arg(long, default_value_t = 50)]
     pub cases: usize,
     /// Seed of the generated requests (a report names it; the same seed replays the run).
     #[arg(long)]
@@ -90,6 +91,12 @@ pub struct Flags {
     /// requests are target errors, listed in the report, never findings.
     #[arg(long, value_name = "N|P%", default_value = "1%")]
     pub max_errors: ErrorBudget,
+    /// Send each browser profile's requests as that browser writes them, even where they
+    /// differ from another profile's only in the browser's own lines (User-Agent, client
+    /// hints, Connection, default Accept-Language and Accept-Encoding, Priority): for a target
+    /// that answers browsers differently. About three times the requests.
+    #[arg(long)]
+    pub per_browser: bool,
     #[command(flatten)]
     pub retry: crate::retry::RetryFlags,
 }
@@ -460,6 +467,11 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         progress,
         tls: crate::audit::trust(flags.cacert.as_deref())?,
         retry: flags.retry.policy(),
+        sharing: if flags.per_browser {
+            check::Sharing::Identical
+        } else {
+            check::Sharing::Browsers
+        },
         ..CheckConfig::default()
     };
     let policy_name = flags.policy.display().to_string();

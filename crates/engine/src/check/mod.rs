@@ -10,8 +10,8 @@
 //!    browser under each profile; when it says a preflight goes out, exactly that `OPTIONS`
 //!    request is sent; when the actual request goes out, that request, with the `Origin`
 //!    header the oracle decides and a cookie when credentials are included. Identical
-//!    requests within a case are sent once and their answer shared between profiles
-//!    ([`exchange`](self::exchange)).
+//!    requests are sent once per run and their answer shared between the profiles and cases
+//!    that need it ([`exchange`](self::exchange), [`Sharing`]).
 //! 2. **exchanges → verdicts** ([`verdict`](self::verdict)): the policy's intent judges the
 //!    browser's outcome; every departure is a draft finding of the kind that names it, citing
 //!    the policy rule departed from and the browser rule that decided.
@@ -77,7 +77,8 @@ use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, Tes
 use url::Url;
 
 use self::draft::Draft;
-use self::exchange::Exchanger;
+pub use self::exchange::Sharing;
+use self::exchange::{Exchanger, Shared};
 use self::play::{play, Played};
 use self::target::Target;
 use crate::generate::Generator;
@@ -93,7 +94,8 @@ pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
 /// How a check runs.
 #[derive(Clone)]
 pub struct CheckConfig {
-    /// Generated requests, on top of the deterministic baseline.
+    /// Generated requests, on top of the deterministic baseline (which already crosses every
+    /// route with every origin, method and header class and both credentials modes).
     pub cases: usize,
     /// The seed of the generated requests (the same seed replays the same run).
     pub seed: u64,
@@ -117,12 +119,14 @@ pub struct CheckConfig {
     pub tls: Option<Tls>,
     /// How overload answers (429, 503) are retried.
     pub retry: RetryPolicy,
+    /// Which requests share one answer (sent once for every case and profile that needs it).
+    pub sharing: Sharing,
 }
 
 impl Default for CheckConfig {
     fn default() -> Self {
         CheckConfig {
-            cases: 1000,
+            cases: 50,
             seed: 0,
             profiles: vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
             concurrency: 8,
@@ -133,6 +137,7 @@ impl Default for CheckConfig {
             against: None,
             tls: None,
             retry: RetryPolicy::default(),
+            sharing: Sharing::default(),
         }
     }
 }
@@ -150,6 +155,7 @@ impl std::fmt::Debug for CheckConfig {
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
+            .field("sharing", &self.sharing)
             .finish_non_exhaustive()
     }
 }
@@ -231,6 +237,10 @@ struct Run {
     pace: Pace,
     /// When cases stop being started, and retries with them.
     deadline: Instant,
+    /// The answers of the target, shared between cases ([`exchange`](self::exchange)).
+    shared: Shared,
+    /// The answers of the second target.
+    shared_other: Shared,
 }
 
 /// What one case produced.
@@ -290,7 +300,7 @@ impl Run {
         other_client: Option<&mut Client>,
     ) -> CaseResult {
         let route = self.route(case.url.path());
-        let mut ex = Exchanger::new(&self.target, client, self.retrier());
+        let mut ex = Exchanger::new(&self.target, client, self.retrier(), &self.shared);
         let mut played: Vec<Played> = Vec::new();
         for profile in &self.profiles {
             if let Some(p) = play(&self.policy, case, profile, &mut ex).await {
@@ -325,7 +335,7 @@ impl Run {
         drafts.extend(self.cache_safety(case, route, &played, &mut ex).await);
         let mut tally = ex.tally;
         if let (Some(other), Some(client)) = (&self.other, other_client) {
-            let mut ex = Exchanger::new(other, client, self.retrier());
+            let mut ex = Exchanger::new(other, client, self.retrier(), &self.shared_other);
             drafts.extend(
                 differential::draft(
                     &self.policy,
@@ -470,6 +480,8 @@ async fn run(
         retry: config.retry,
         pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES),
         deadline: retry::deadline(started, config.deadline),
+        shared: Shared::new(config.sharing, &config.profiles),
+        shared_other: Shared::new(config.sharing, &config.profiles),
     });
     let mut tally = run.reachable().await?;
     let counters = Arc::new(Counters::default());
