@@ -307,6 +307,7 @@ impl Tally {
             errors: self.errors.total(),
             failing_cases: failing,
             retries: self.retries,
+            skipped: 0,
         }
     }
 }

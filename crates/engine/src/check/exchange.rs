@@ -78,7 +78,7 @@ impl Shared {
     /// What identifies `sent` in the memo: the request itself, or, with
     /// [`Sharing::Browsers`], its lines other than the browsers' own, names lowercased, in
     /// sorted order.
-    fn key(&self, sent: &SentRequest) -> SentRequest {
+    pub(crate) fn key(&self, sent: &SentRequest) -> SentRequest {
         if self.identity.is_empty() {
             return sent.clone();
         }

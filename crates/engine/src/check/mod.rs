@@ -55,6 +55,7 @@ mod differential;
 mod draft;
 mod exchange;
 mod hygiene;
+mod plan;
 mod play;
 mod shrink;
 mod target;
@@ -71,7 +72,7 @@ use corsproof_client::{Client, Request as HttpRequest, Tls};
 use corsproof_oracle::intent::route_for;
 use corsproof_oracle::{Profile, RequestInit};
 use corsproof_policy::{Policy, Route};
-use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity};
+use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity, Stats};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use url::Url;
@@ -79,6 +80,7 @@ use url::Url;
 use self::draft::Draft;
 pub use self::exchange::Sharing;
 use self::exchange::{Exchanger, Shared};
+pub use self::plan::Plan;
 use self::play::{play, Played};
 use self::target::Target;
 use crate::generate::Generator;
@@ -90,6 +92,10 @@ pub const STOP_AFTER_FAILURES: u64 = 10;
 
 /// Progress callback: (cases done, cases in all, requests sent).
 pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
+
+/// Plan callback: what the run is about to send ([`Plan`]); called once, after the
+/// reachability request and before the first case.
+pub type OnPlan = Arc<dyn Fn(&Plan) + Send + Sync>;
 
 /// How a check runs.
 #[derive(Clone)]
@@ -121,6 +127,14 @@ pub struct CheckConfig {
     pub retry: RetryPolicy,
     /// Which requests share one answer (sent once for every case and profile that needs it).
     pub sharing: Sharing,
+    /// A request budget: a case starts only while the requests sent, plus what the cases
+    /// under way may still send (a preflight and an actual request per profile, and the
+    /// cache-safety check's), stay within it; the others are skipped and counted
+    /// ([`corsproof_report::Stats::skipped`]), and shrinking stops at it. Retries and
+    /// redirects may pass it by a few requests. `None`: no budget.
+    pub max_requests: Option<u64>,
+    /// Called with the plan before the first case.
+    pub on_plan: Option<OnPlan>,
 }
 
 impl Default for CheckConfig {
@@ -138,6 +152,8 @@ impl Default for CheckConfig {
             tls: None,
             retry: RetryPolicy::default(),
             sharing: Sharing::default(),
+            max_requests: None,
+            on_plan: None,
         }
     }
 }
@@ -156,6 +172,7 @@ impl std::fmt::Debug for CheckConfig {
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("sharing", &self.sharing)
+            .field("max_requests", &self.max_requests)
             .finish_non_exhaustive()
     }
 }
@@ -456,6 +473,8 @@ struct Counters {
     next: AtomicUsize,
     done: AtomicU64,
     requests: AtomicU64,
+    /// What the cases under way may still send, held against the request budget.
+    reserved: AtomicU64,
 }
 
 async fn run(
@@ -484,6 +503,10 @@ async fn run(
         shared_other: Shared::new(config.sharing, &config.profiles),
     });
     let mut tally = run.reachable().await?;
+    if let Some(on_plan) = &config.on_plan {
+        let plan = plan::plan(&run.policy, &run.target, &run.profiles, &all, &run.shared);
+        on_plan(&plan);
+    }
     let counters = Arc::new(Counters::default());
     counters.requests.store(tally.requests, Ordering::Relaxed);
     let all = Arc::new(all);
@@ -503,7 +526,14 @@ async fn run(
         }
     }
     let stopped = run.stopped();
-    let findings = report_findings(&run, groups, config.shrink && !stopped, &mut tally).await;
+    let findings = report_findings(
+        &run,
+        groups,
+        config.shrink && !stopped,
+        config.max_requests,
+        &mut tally,
+    )
+    .await;
     let judged = counters.done.load(Ordering::Relaxed);
     let report = Report {
         target: run.target.base.to_string(),
@@ -511,7 +541,10 @@ async fn run(
         seed: config.seed,
         cases: judged,
         findings,
-        stats: tally.stats(judged, failing, started.elapsed().as_secs_f64()),
+        stats: Stats {
+            skipped: (all.len() as u64).saturating_sub(judged),
+            ..tally.stats(judged, failing, started.elapsed().as_secs_f64())
+        },
         target_errors: tally.errors,
         coverage,
     };
@@ -535,6 +568,9 @@ async fn judge_all(
     config: &CheckConfig,
 ) -> Result<Vec<(usize, CaseResult)>, CheckError> {
     let total = all.len() as u64;
+    let budget = config.max_requests;
+    let per_target = 2 * config.profiles.len() as u64 + 1;
+    let worst = per_target * if run.other.is_some() { 2 } else { 1 };
     let mut workers = Vec::new();
     for _ in 0..config.concurrency.max(1) {
         let (run, all, counters) = (run.clone(), all.clone(), counters.clone());
@@ -544,14 +580,29 @@ async fn judge_all(
             let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
             let mut results = Vec::new();
             loop {
-                let i = counters.next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = all.get(i) else { break };
                 if Instant::now() > run.deadline || run.stopped() {
                     break;
                 }
+                // The most a case sends (redirects aside), held until it is done.
+                let hold = worst;
+                if let Some(max) = budget {
+                    let held = counters.reserved.fetch_add(hold, Ordering::Relaxed) + hold;
+                    if counters.requests.load(Ordering::Relaxed) + held > max {
+                        counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                let i = counters.next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = all.get(i) else {
+                    counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                    break;
+                };
                 let r = run.evaluate(case, &mut client, other.as_mut()).await;
                 let requests = r.tally.requests;
                 let sent = counters.requests.fetch_add(requests, Ordering::Relaxed) + requests;
+                if budget.is_some() {
+                    counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                }
                 let done = counters.done.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(p) = &progress {
                     p(done, total, sent);
@@ -633,6 +684,7 @@ async fn report_findings(
     run: &Run,
     groups: Groups,
     shrink: bool,
+    budget: Option<u64>,
     tally: &mut Tally,
 ) -> Vec<Finding> {
     let mut client = run.target.client(run.timeout);
@@ -640,9 +692,17 @@ async fn report_findings(
     let mut findings = Vec::new();
     for ((_, kind, route), g) in groups.0 {
         let mut f = g.finding;
-        if shrink {
-            let (shrunk, sent) =
-                shrink_finding(run, &mut client, other.as_mut(), f, g.case, kind, &route).await;
+        let left = budget.map(|max| max.saturating_sub(tally.requests));
+        if shrink && left != Some(0) {
+            let (shrunk, sent) = shrink_finding(
+                run,
+                (&mut client, other.as_mut()),
+                (f, g.case),
+                kind,
+                &route,
+                left,
+            )
+            .await;
             tally.merge(sent);
             f = shrunk;
         }
@@ -656,22 +716,22 @@ async fn report_findings(
 }
 
 /// Shrinks `f`, shown by `case`, to the smallest simplification that still shows `kind` on
-/// `route` (at most [`shrink::BUDGET`] re-evaluations); what it sent.
+/// `route` (at most [`shrink::BUDGET`] re-evaluations, and no more once it has sent `left`
+/// requests); what it sent.
 async fn shrink_finding(
     run: &Run,
-    client: &mut Client,
-    mut other: Option<&mut Client>,
-    f: Finding,
-    mut case: RequestInit,
+    (client, mut other): (&mut Client, Option<&mut Client>),
+    (f, mut case): (Finding, RequestInit),
     kind: CheckKind,
     route: &Option<String>,
+    left: Option<u64>,
 ) -> (Finding, Tally) {
     let mut best = f;
     let mut budget = shrink::BUDGET;
     let mut sent = Tally::default();
     'outer: loop {
         for candidate in shrink::simplifications(&case, &run.policy) {
-            if budget == 0 {
+            if budget == 0 || left.is_some_and(|left| sent.requests >= left) {
                 break 'outer;
             }
             budget -= 1;
