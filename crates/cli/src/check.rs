@@ -53,9 +53,10 @@ pub struct Flags {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
-    /// Connections used at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub concurrency: u64,
+    /// The most connections used at once: a run starts on a few and opens more while the
+    /// target's throughput rises.
+    #[arg(long, alias = "concurrency", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub connections: u64,
     /// A request budget: cases start only while the requests sent (and what the cases under
     /// way may still send) stay within N; the others are skipped and counted in the report,
     /// baseline first, generated cases last.
@@ -445,7 +446,7 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         cases: flags.cases,
         seed,
         profiles,
-        concurrency: flags.concurrency as usize,
+        concurrency: flags.connections as usize,
         timeout: Duration::from_secs(flags.timeout.max(1)),
         progress,
         tls: crate::audit::trust(flags.cacert.as_deref())?,

@@ -22,7 +22,8 @@
 //!    route; findings are grouped by (severity, kind, route), the smallest case kept and
 //!    [`shrink`](self::shrink)-ed, and the report is assembled.
 //!
-//! Cases run on [`CheckConfig::concurrency`] connections at once. A worker that fails (a
+//! Cases run on up to [`CheckConfig::concurrency`] connections at once, as many as raise the
+//! throughput ([`limiter`](self::limiter)). A worker that fails (a
 //! panic) fails the run ([`CheckError::Worker`]): its cases are never silently dropped.
 //!
 //! # Errors and overload are not verdicts
@@ -55,6 +56,7 @@ mod differential;
 mod draft;
 mod exchange;
 mod hygiene;
+mod limiter;
 mod plan;
 mod play;
 mod shrink;
@@ -80,6 +82,7 @@ use url::Url;
 use self::draft::Draft;
 pub use self::exchange::Sharing;
 use self::exchange::{Exchanger, Shared};
+use self::limiter::Limiter;
 pub use self::plan::Plan;
 use self::play::{play, Played};
 use self::target::Target;
@@ -107,7 +110,8 @@ pub struct CheckConfig {
     pub seed: u64,
     /// The browser profiles each request is judged under.
     pub profiles: Vec<Profile>,
-    /// Connections used at once.
+    /// The most connections used at once: a run starts on a few and opens more while the
+    /// throughput rises ([`limiter`](self::limiter)).
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -143,7 +147,7 @@ impl Default for CheckConfig {
             cases: 50,
             seed: 0,
             profiles: vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
-            concurrency: 8,
+            concurrency: 32,
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(600),
             shrink: true,
@@ -571,16 +575,32 @@ async fn judge_all(
     let budget = config.max_requests;
     let per_target = 2 * config.profiles.len() as u64 + 1;
     let worst = per_target * if run.other.is_some() { 2 } else { 1 };
+    let cap = config.concurrency.max(1);
+    let limiter = Arc::new(Limiter::new(cap));
+    let control = {
+        let (limiter, counters, until) = (limiter.clone(), counters.clone(), run.deadline);
+        tokio::spawn(async move {
+            limiter
+                .control(cap, until, || counters.requests.load(Ordering::Relaxed))
+                .await;
+        })
+    };
     let mut workers = Vec::new();
-    for _ in 0..config.concurrency.max(1) {
+    for id in 0..cap {
         let (run, all, counters) = (run.clone(), all.clone(), counters.clone());
         let progress = config.progress.clone();
+        let limiter = limiter.clone();
+        let mut admission = limiter.subscribe();
         workers.push(tokio::spawn(async move {
+            // A worker that ends, even by a panic, lets the others go.
+            let _release = Release(&limiter);
             let mut client = run.target.client(run.timeout);
             let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
             let mut results = Vec::new();
             loop {
+                limiter::admitted(id, &mut admission).await;
                 if Instant::now() > run.deadline || run.stopped() {
+                    limiter.release();
                     break;
                 }
                 // The most a case sends (redirects aside), held until it is done.
@@ -589,12 +609,14 @@ async fn judge_all(
                     let held = counters.reserved.fetch_add(hold, Ordering::Relaxed) + hold;
                     if counters.requests.load(Ordering::Relaxed) + held > max {
                         counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                        limiter.release();
                         break;
                     }
                 }
                 let i = counters.next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = all.get(i) else {
                     counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                    limiter.release();
                     break;
                 };
                 let r = run.evaluate(case, &mut client, other.as_mut()).await;
@@ -613,8 +635,11 @@ async fn judge_all(
         }));
     }
     let mut results = Vec::new();
-    for w in workers {
-        match w.await {
+    let joined = futures_join(workers).await;
+    limiter.release();
+    control.abort();
+    for w in joined {
+        match w {
             Ok(r) => results.extend(r),
             Err(e) => {
                 let message = if e.is_panic() {
@@ -633,6 +658,26 @@ async fn judge_all(
     }
     results.sort_by_key(|(i, _)| *i);
     Ok(results)
+}
+
+/// Releases a limiter when dropped.
+struct Release<'a>(&'a Limiter);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// Every worker's end, in order.
+async fn futures_join<T>(
+    workers: Vec<tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut out = Vec::with_capacity(workers.len());
+    for w in workers {
+        out.push(w.await);
+    }
+    out
 }
 
 /// A group of findings of one (severity, kind, route): the one with the smallest case, its
