@@ -98,6 +98,10 @@ pub struct Flags {
     /// requests are target errors, listed in the report, never findings.
     #[arg(long, value_name = "N|P%", default_value = "1%")]
     pub max_errors: ErrorBudget,
+    /// At most N requests per second over all connections (retries included): for targets
+    /// behind a rate limiter or a WAF.
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
     /// Send each browser profile's requests as that browser writes them, even where they
     /// differ from another profile's only in the browser's own lines (User-Agent, client
     /// hints, Connection, default Accept-Language and Accept-Encoding, Priority): for a target
@@ -443,6 +447,7 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         against,
         on_plan,
         max_requests: flags.max_requests,
+        rate: flags.rate,
         cases: flags.cases,
         seed,
         profiles,
@@ -535,6 +540,16 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         return Ok(3);
     }
     Ok(u8::from(!report.findings.is_empty()))
+}
+
+/// A `--rate`: a positive number of requests per second.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1e6 => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not a rate in requests per second (0 < N <= 1000000)"
+        )),
+    }
 }
 
 /// The plan, for standard error: cases and requests.

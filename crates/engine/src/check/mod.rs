@@ -139,6 +139,9 @@ pub struct CheckConfig {
     pub max_requests: Option<u64>,
     /// Called with the plan before the first case.
     pub on_plan: Option<OnPlan>,
+    /// At most this many requests per second, over all connections ([`crate::retry::Bucket`]);
+    /// `None`: as fast as the target answers.
+    pub rate: Option<f64>,
 }
 
 impl Default for CheckConfig {
@@ -158,6 +161,7 @@ impl Default for CheckConfig {
             sharing: Sharing::default(),
             max_requests: None,
             on_plan: None,
+            rate: None,
         }
     }
 }
@@ -177,6 +181,7 @@ impl std::fmt::Debug for CheckConfig {
             .field("retry", &self.retry)
             .field("sharing", &self.sharing)
             .field("max_requests", &self.max_requests)
+            .field("rate", &self.rate)
             .finish_non_exhaustive()
     }
 }
@@ -501,7 +506,7 @@ async fn run(
         profiles: config.profiles.clone(),
         timeout: config.timeout,
         retry: config.retry,
-        pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES),
+        pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES).with_rate(config.rate),
         deadline: retry::deadline(started, config.deadline),
         shared: Shared::new(config.sharing, &config.profiles),
         shared_other: Shared::new(config.sharing, &config.profiles),
