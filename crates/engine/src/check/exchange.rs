@@ -4,8 +4,8 @@
 //! uncredentialed request, the cache-safety check's sibling request of every case that asks
 //! the same path from another origin, a shrinking step that replays a case already run).
 //! Overload answers are retried ([`crate::retry`]); a request that gets no usable answer is a
-//! target error, counted in the case's [`Tally`], has no answer in the case's memo and is not
-//! shared: a later case that needs it sends it again.
+//! target error, counted once in the [`Tally`] of the case that sent it, and no case that
+//! needs it is judged on it.
 //!
 //! # The assumption that makes sharing sound
 //!
@@ -52,11 +52,12 @@ pub(crate) fn seen_pairs(pairs: &[(SentRequest, Answer)]) -> Vec<(SentRequest, S
 
 /// The answers of a run's requests to one target, shared by its cases and workers: one slot
 /// per distinct request. A worker that needs a request another worker is sending waits for
-/// that answer instead of sending it again; a request that got no usable answer leaves its
-/// slot empty, and the next case that needs it tries again.
+/// that answer instead of sending it again. A request that got no usable answer (after its
+/// retries) is not sent again in the run either: every case that needs it goes without it,
+/// as the case that sent it does, and the target error is counted once.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    slots: Mutex<HashMap<SentRequest, Arc<tokio::sync::OnceCell<Answer>>>>,
+    slots: Mutex<HashMap<SentRequest, Arc<tokio::sync::OnceCell<Option<Answer>>>>>,
     /// With [`Sharing::Browsers`]: the browsers' own lines (lowercase name, value), left out
     /// of the key; empty with [`Sharing::Identical`].
     identity: Vec<(Vec<u8>, Vec<u8>)>,
@@ -95,7 +96,7 @@ impl Shared {
     }
 
     /// The slot of `sent`, made empty when new.
-    fn slot(&self, sent: &SentRequest) -> Arc<tokio::sync::OnceCell<Answer>> {
+    fn slot(&self, sent: &SentRequest) -> Arc<tokio::sync::OnceCell<Option<Answer>>> {
         let key = self.key(sent);
         let sent = &key;
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
@@ -209,31 +210,25 @@ impl<'a> Exchanger<'a> {
         let answer = {
             let (target, client, retrier) = (self.target, &mut *self.client, self.retrier);
             let delivered = &mut delivered;
-            slot.get_or_try_init(|| async move {
+            slot.get_or_init(|| async move {
                 let req = http_request(target, sent);
                 let delivery = retrier.send(client, &req).await;
-                match delivery.result {
-                    Ok(raw) => {
-                        *delivered = Some((delivery.attempts, None));
-                        Ok(Answer {
+                let (answer, error) = match delivery.result {
+                    Ok(raw) => (
+                        Some(Answer {
                             response: Arc::new(Response::new(raw.status, raw.headers)),
-                        })
-                    }
-                    Err(e) => {
-                        *delivered = Some((delivery.attempts, None));
-                        Err(e)
-                    }
-                }
+                        }),
+                        None,
+                    ),
+                    Err(e) => (None, Some(e)),
+                };
+                *delivered = Some((delivery.attempts, error));
+                answer
             })
             .await
+            .clone()
         };
-        let answer = match answer {
-            Ok(a) => Some(a.clone()),
-            Err(e) => {
-                delivered = delivered.map(|(attempts, _)| (attempts, Some(e)));
-                None
-            }
-        };
+        // What this case sent, if it was the one to send it.
         if let Some((attempts, error)) = delivered {
             self.tally.sent(attempts);
             if let Some(e) = error {
