@@ -15,9 +15,9 @@
 //! When a server asks to slow down (a 429, or a 503 with `Retry-After`), the whole run slows
 //! down: the back-off is a pause shared by every worker of the run ([`Pace`]), each of which
 //! resumes after it with a jitter of its own so that they do not all return at once. A streak
-//! of [`STREAK`] overload answers in a row (429 or 503, across workers) pauses the whole run
-//! for a back-off that doubles with each further one, until an answer that is not an overload
-//! ends the streak. A rate limit ([`Bucket`], `--rate`) spaces every request of the run,
+//! of [`STREAK`] overload answers in a row (429 or 503, across workers) without `Retry-After`
+//! pauses the whole run for a back-off that doubles with each further one, until an answer
+//! that is not an overload ends the streak. A rate limit ([`Bucket`], `--rate`) spaces every request of the run,
 //! retries included.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -179,9 +179,9 @@ pub fn retry_after(headers: &[(Vec<u8>, Vec<u8>)], now: SystemTime) -> Option<Du
 /// [`RetryPolicy::max_backoff`], so the wait is bounded.
 const MAX_PAUSES_IN_A_ROW: usize = 16;
 
-/// Overload answers in a row, across the run's workers, from which the whole run pauses
-/// whatever the status (a 503 without `Retry-After` included), for a back-off that doubles
-/// with each more.
+/// Overload answers in a row, across the run's workers, from which an overload answer without
+/// `Retry-After` pauses the whole run whatever its status (a 503 included), for a back-off
+/// that doubles with each more.
 pub const STREAK: u32 = 3;
 
 /// A rate limit shared by every connection of a run: requests go out on a schedule of one
@@ -461,8 +461,9 @@ impl Retrier<'_> {
             }
             let asked = retry_after(&response.headers, SystemTime::now());
             let mut wait = self.policy.wait(attempts - 1, self.pace.jitter(), asked);
-            // A streak of overload answers: the target is overloaded, not one request.
-            let streaking = streak >= STREAK;
+            // A streak of overload answers: the target is overloaded, not one request. A server
+            // that says when to come back (Retry-After) is taken at its word.
+            let streaking = streak >= STREAK && asked.is_none();
             if streaking {
                 let longer = self.policy.backoff_for(streak - STREAK, self.pace.jitter());
                 wait = wait.max(longer);

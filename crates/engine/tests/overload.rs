@@ -477,7 +477,12 @@ async fn a_target_that_refuses_for_two_seconds_slows_the_run_down() {
         backoff: Duration::from_millis(200),
         max_backoff: Duration::from_secs(5),
     };
-    let report = run_check(&server, "public-api.toml", &config(50, retry))
+    // A generous timeout: only the 429s are under test.
+    let config = CheckConfig {
+        timeout: Duration::from_secs(5),
+        ..config(50, retry)
+    };
+    let report = run_check(&server, "public-api.toml", &config)
         .await
         .expect("the check runs");
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
