@@ -16,8 +16,8 @@
 //! down: the back-off is a pause shared by every worker of the run ([`Pace`]), each of which
 //! resumes after it with a jitter of its own so that they do not all return at once. A streak
 //! of [`STREAK`] overload answers in a row (429 or 503, across workers) without `Retry-After`
-//! pauses the whole run for a back-off that doubles with each further one, until an answer
-//! that is not an overload ends the streak. A rate limit ([`Bucket`], `--rate`) spaces every request of the run,
+//! pauses the whole run for a back-off that doubles with each further one (up to what a
+//! request's last retry waits), until an answer that is not an overload ends the streak. A rate limit ([`Bucket`], `--rate`) spaces every request of the run,
 //! retries included.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -181,7 +181,8 @@ const MAX_PAUSES_IN_A_ROW: usize = 16;
 
 /// Overload answers in a row, across the run's workers, from which an overload answer without
 /// `Retry-After` pauses the whole run whatever its status (a 503 included), for a back-off
-/// that doubles with each more.
+/// that doubles with each more, up to what a request's last retry waits
+/// ([`RetryPolicy::backoff_for`] of [`RetryPolicy::max_retries`]).
 pub const STREAK: u32 = 3;
 
 /// A rate limit shared by every connection of a run: requests go out on a schedule of one
@@ -465,7 +466,9 @@ impl Retrier<'_> {
             // that says when to come back (Retry-After) is taken at its word.
             let streaking = streak >= STREAK && asked.is_none();
             if streaking {
-                let longer = self.policy.backoff_for(streak - STREAK, self.pace.jitter());
+                // At most what a request's last retry waits.
+                let doublings = (streak - STREAK).min(self.policy.max_retries);
+                let longer = self.policy.backoff_for(doublings, self.pace.jitter());
                 wait = wait.max(longer);
             }
             let in_time = Instant::now()
