@@ -57,6 +57,12 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
+    // Every public item's documentation builds without a warning (broken or private links).
+    run(
+        &cargo,
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     // The registry-free container images (debootstrap + docker import) that the container
     // tests (crates/engine/tests/containers.rs, crates/cli/tests/containers.rs) start.
     images::images(&root(), &cargo)?;

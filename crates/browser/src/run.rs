@@ -134,7 +134,7 @@ pub struct Summary {
     pub disagreements: Vec<Disagreement>,
     /// Requests that reached scripted paths of no job.
     pub strays: Vec<String>,
-    /// Requests sent again at the same hop (see [`repeats`]): the labels of their cases.
+    /// Requests sent again at the same hop (see [`crate::replay::repeats`]): the labels of their cases.
     pub repeated: Vec<String>,
     /// Seconds, browser start to last report.
     pub seconds: f64,

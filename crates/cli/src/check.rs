@@ -40,8 +40,9 @@ pub struct Flags {
     /// The policy (TOML or JSON).
     #[arg(long)]
     pub policy: PathBuf,
-    /// Generated browser requests, on top of the deterministic baseline.
-    #[arg(long, default_value_t = 1000)]
+    /// Generated browser requests, on top of the deterministic baseline (every route × origin
+    /// class × method class × header class × credentials mode).
+    #[arg(long, default_value_t = 50)]
     pub cases: usize,
     /// Seed of the generated requests (a report names it; the same seed replays the run).
     #[arg(long)]
@@ -52,9 +53,15 @@ pub struct Flags {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
-    /// Connections used at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub concurrency: u64,
+    /// The most connections used at once: a run starts on a few and opens more while the
+    /// target's throughput rises.
+    #[arg(long, alias = "concurrency", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub connections: u64,
+    /// A request budget: cases start only while the requests sent (and what the cases under
+    /// way may still send) stay within N; the others are skipped and counted in the report,
+    /// baseline first, generated cases last.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests: Option<u64>,
     /// Waive findings of this kind (repeatable).
     #[arg(long = "allow", value_name = "KIND", value_parser = crate::kind_parser::<CheckKind>("a check"))]
     pub allow: Vec<CheckKind>,
@@ -77,7 +84,8 @@ pub struct Flags {
     /// Write the report here instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// No progress line on standard error, and no "checked" section in the text report.
+    /// No plan and no progress line on standard error, and no "checked" section in the text
+    /// report.
     #[arg(long)]
     pub quiet: bool,
     /// A second server implementing the same policy (http://HOST:PORT): every request is
@@ -90,6 +98,16 @@ pub struct Flags {
     /// requests are target errors, listed in the report, never findings.
     #[arg(long, value_name = "N|P%", default_value = "1%")]
     pub max_errors: ErrorBudget,
+    /// At most N requests per second over all connections (retries included): for targets
+    /// behind a rate limiter or a WAF.
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Send each browser profile's requests as that browser writes them, even where they
+    /// differ from another profile's only in the browser's own lines (User-Agent, client
+    /// hints, Connection, default Accept-Language and Accept-Encoding, Priority): for a target
+    /// that answers browsers differently. About three times the requests.
+    #[arg(long)]
+    pub per_browser: bool,
     #[command(flatten)]
     pub retry: crate::retry::RetryFlags,
 }
@@ -403,36 +421,7 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         Some(name) => vec![Profile::by_name(name).context("unknown browser profile")?],
         None => vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
     };
-    let show_progress = !flags.quiet && std::io::stderr().is_terminal();
-    let last_draw = Arc::new(std::sync::Mutex::new(Instant::now()));
-    let progress: Option<check::Progress> = if show_progress {
-        let started = Instant::now();
-        Some(Arc::new(move |done, total, requests| {
-            let Ok(mut last) = last_draw.lock() else {
-                return;
-            };
-            if done != total && last.elapsed() < Duration::from_millis(100) {
-                return;
-            }
-            *last = Instant::now();
-            let width = 30usize;
-            let filled = (done as usize * width) / (total.max(1) as usize);
-            let rate = requests as f64 / started.elapsed().as_secs_f64().max(0.001);
-            let mut err = std::io::stderr().lock();
-            let _ = write!(
-                err,
-                "\r[{}{}] {done}/{total} cases, {requests} requests, {rate:.0} req/s ",
-                "=".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            if done == total {
-                let _ = writeln!(err);
-            }
-            let _ = err.flush();
-        }))
-    } else {
-        None
-    };
+    let progress = (!flags.quiet).then(|| progress(std::io::stderr().is_terminal()));
     let against = match flags.against.as_deref().map(url::Url::parse) {
         None => None,
         Some(Ok(u)) => Some(u),
@@ -450,16 +439,28 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
             );
         }
     }
+    let on_plan: Option<check::OnPlan> = (!flags.quiet).then(|| {
+        Arc::new(|plan: &check::Plan| eprintln!("corsproof check: {}", plan_line(plan)))
+            as check::OnPlan
+    });
     let config = CheckConfig {
         against,
+        on_plan,
+        max_requests: flags.max_requests,
+        rate: flags.rate,
         cases: flags.cases,
         seed,
         profiles,
-        concurrency: flags.concurrency as usize,
+        concurrency: flags.connections as usize,
         timeout: Duration::from_secs(flags.timeout.max(1)),
         progress,
         tls: crate::audit::trust(flags.cacert.as_deref())?,
         retry: flags.retry.policy(),
+        sharing: if flags.per_browser {
+            check::Sharing::Identical
+        } else {
+            check::Sharing::Browsers
+        },
         ..CheckConfig::default()
     };
     let policy_name = flags.policy.display().to_string();
@@ -539,6 +540,87 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         return Ok(3);
     }
     Ok(u8::from(!report.findings.is_empty()))
+}
+
+/// A `--rate`: a positive number of requests per second.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1e6 => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not a rate in requests per second (0 < N <= 1000000)"
+        )),
+    }
+}
+
+/// The plan, for standard error: cases and requests.
+fn plan_line(plan: &check::Plan) -> String {
+    let requests = if plan.fewest_requests == plan.most_requests {
+        format!("{} requests", plan.most_requests)
+    } else {
+        format!(
+            "{} to {} requests",
+            plan.fewest_requests, plan.most_requests
+        )
+    };
+    format!(
+        "plan: {} cases, {requests} (identical requests sent once; the actual requests depend on the answers)",
+        plan.cases
+    )
+}
+
+/// Once a run has gone on this long, the rate is known and the time left is said.
+const ESTIMATE_AFTER: Duration = Duration::from_secs(2);
+
+/// The progress callback: on a terminal, a progress bar redrawn at most ten times a second;
+/// anywhere, once the run has gone on for [`ESTIMATE_AFTER`] and is not near its end, one line
+/// with the measured rate and the time left at it.
+fn progress(bar: bool) -> check::Progress {
+    let started = Instant::now();
+    let last_draw = std::sync::Mutex::new(Instant::now());
+    let estimated = std::sync::atomic::AtomicBool::new(false);
+    Arc::new(move |done, total, requests| {
+        let elapsed = started.elapsed().as_secs_f64().max(0.001);
+        let rate = requests as f64 / elapsed;
+        if elapsed >= ESTIMATE_AFTER.as_secs_f64()
+            && done > 0
+            && done * 10 < total * 9
+            && !estimated.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let left = elapsed * (total - done) as f64 / done as f64;
+            let mut err = std::io::stderr().lock();
+            if bar {
+                let _ = writeln!(err);
+            }
+            let _ = writeln!(
+                err,
+                "corsproof check: {rate:.0} req/s measured: about {left:.0} s left for {} cases",
+                total - done
+            );
+        }
+        if !bar {
+            return;
+        }
+        let Ok(mut last) = last_draw.lock() else {
+            return;
+        };
+        if done != total && last.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        *last = Instant::now();
+        let width = 30usize;
+        let filled = (done as usize * width) / (total.max(1) as usize);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {done}/{total} cases, {requests} requests, {rate:.0} req/s ",
+            "=".repeat(filled),
+            " ".repeat(width - filled)
+        );
+        if done == total {
+            let _ = writeln!(err);
+        }
+        let _ = err.flush();
+    })
 }
 
 /// Why the run gives no verdict, if it does not: it stopped early (`stopped` says why), every

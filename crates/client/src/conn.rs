@@ -195,6 +195,7 @@ impl Connection {
                     Err(e) => return Err(e.into()),
                 }
             }
+            self.stream.quickack();
             let n = match self.stream.read(&mut chunk).await {
                 Ok(n) => n,
                 // A TLS peer that closed the TCP connection without close_notify, as many
@@ -217,6 +218,27 @@ impl Connection {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// Asks Linux to acknowledge the next segments at once (`TCP_QUICKACK`; the kernel leaves
+    /// quick-ack mode on its own, so it is asked before every read). A server that writes a
+    /// response's head and body in two sends with Nagle's algorithm on (Python's
+    /// `http.server`) otherwise waits for the client's delayed ACK of the head, about 40 ms,
+    /// before it sends the body. Measured on loopback, the default check of
+    /// corpus/policies/mixed-routes.toml (2,916 requests) against such a server: 43.9 s on 4
+    /// connections without it, 0.78 s with it (5.35 s and 0.87 s on up to 32 connections).
+    /// Elsewhere, a no-op.
+    fn quickack(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let tcp = match self {
+                Stream::Plain(s) => s,
+                Stream::Tls(s) => s.get_ref().0,
+            };
+            let _ = socket2::SockRef::from(tcp).set_tcp_quickack(true);
+        }
+    }
 }
 
 impl AsyncRead for Stream {

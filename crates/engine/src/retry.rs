@@ -14,9 +14,13 @@
 //!
 //! When a server asks to slow down (a 429, or a 503 with `Retry-After`), the whole run slows
 //! down: the back-off is a pause shared by every worker of the run (`Pace`), each of which
-//! resumes after it with a jitter of its own so that they do not all return at once.
+//! resumes after it with a jitter of its own so that they do not all return at once. A streak
+//! of `STREAK` overload answers in a row (429 or 503, across workers) without `Retry-After`
+//! pauses the whole run for a back-off that doubles with each further one (up to what a
+//! request's last retry waits), until an answer that is not an overload ends the streak. A
+//! rate limit (`Bucket`, `--rate`) spaces every request of the run, retries included.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -175,9 +179,62 @@ pub fn retry_after(headers: &[(Vec<u8>, Vec<u8>)], now: SystemTime) -> Option<Du
 /// [`RetryPolicy::max_backoff`], so the wait is bounded.
 const MAX_PAUSES_IN_A_ROW: usize = 16;
 
+/// Overload answers in a row, across the run's workers, from which an overload answer without
+/// `Retry-After` pauses the whole run whatever its status (a 503 included), for a back-off
+/// that doubles with each more, up to what a request's last retry waits
+/// ([`RetryPolicy::backoff_for`] of [`RetryPolicy::max_retries`]).
+pub const STREAK: u32 = 3;
+
+/// A rate limit shared by every connection of a run: requests go out on a schedule of one
+/// every `1/rate` seconds (a token bucket holding one token), so that no second sees more
+/// than `rate` requests, retries included.
+///
+/// ```
+/// use corsproof_engine::retry::Bucket;
+/// assert!(Bucket::new(0.0).is_none());
+/// assert_eq!(Bucket::new(50.0).map(|b| b.interval()), Some(std::time::Duration::from_millis(20)));
+/// ```
+#[derive(Debug)]
+pub struct Bucket {
+    interval: Duration,
+    /// When the next request may go out.
+    next: Mutex<Option<Instant>>,
+}
+
+impl Bucket {
+    /// A bucket of `rate` requests per second; `None` for a rate that is not positive and
+    /// finite.
+    pub fn new(rate: f64) -> Option<Bucket> {
+        (rate.is_finite() && rate > 0.0).then(|| Bucket {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: Mutex::new(None),
+        })
+    }
+
+    /// The time between two requests.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Waits for this request's turn (never past `deadline`).
+    async fn take(&self, deadline: Instant) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = slot.checked_add(self.interval);
+            slot
+        };
+        if slot > Instant::now() {
+            tokio::time::sleep_until(slot.min(deadline).into()).await;
+        }
+    }
+}
+
 /// What the workers of a run share about the target's health: a pause every worker waits out
-/// before its next request, the jitter of their retries, and whether the target has stopped
-/// answering (a number of requests in a row without a usable answer; once stopped, always).
+/// before its next request, the jitter of their retries, the overload answers in a row, the
+/// rate limit, and whether the target has stopped answering (a number of requests in a row
+/// without a usable answer; once stopped, always).
 #[derive(Debug)]
 pub(crate) struct Pace {
     /// When the run may send again.
@@ -192,6 +249,10 @@ pub(crate) struct Pace {
     /// The seed of the jitter, and how many draws were made.
     seed: u64,
     draws: AtomicU64,
+    /// Overload answers in a row, across workers.
+    streak: AtomicU32,
+    /// The run's rate limit.
+    bucket: Option<Bucket>,
 }
 
 impl Pace {
@@ -206,6 +267,25 @@ impl Pace {
             spread: policy.backoff / 2,
             seed,
             draws: AtomicU64::new(0),
+            streak: AtomicU32::new(0),
+            bucket: None,
+        }
+    }
+
+    /// The pace with a rate limit of `rate` requests per second (`None`: none).
+    pub(crate) fn with_rate(mut self, rate: Option<f64>) -> Pace {
+        self.bucket = rate.and_then(Bucket::new);
+        self
+    }
+
+    /// Counts an answer: an overload answer lengthens the streak, any other ends it. The
+    /// streak so far.
+    fn overloaded(&self, overload: bool) -> u32 {
+        if overload {
+            self.streak.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.streak.store(0, Ordering::Relaxed);
+            0
         }
     }
 
@@ -307,6 +387,7 @@ impl Tally {
             errors: self.errors.total(),
             failing_cases: failing,
             retries: self.retries,
+            skipped: 0,
         }
     }
 }
@@ -359,12 +440,16 @@ impl Retrier<'_> {
         let mut unavailable = false;
         loop {
             self.pace.wait(self.deadline).await;
+            if let Some(bucket) = &self.pace.bucket {
+                bucket.take(self.deadline).await;
+            }
             attempts += 1;
             let response = match client.send(req).await {
                 Ok(r) => r,
                 Err(e) => return Delivery::failed(e.into(), attempts),
             };
             let status = response.status;
+            let streak = self.pace.overloaded(matches!(status, 429 | 503));
             // A 503 once retried is the route's answer.
             if !(status == 429 || (status == 503 && !unavailable)) {
                 return Delivery::answered(response, attempts);
@@ -376,7 +461,16 @@ impl Retrier<'_> {
                 };
             }
             let asked = retry_after(&response.headers, SystemTime::now());
-            let wait = self.policy.wait(attempts - 1, self.pace.jitter(), asked);
+            let mut wait = self.policy.wait(attempts - 1, self.pace.jitter(), asked);
+            // A streak of overload answers: the target is overloaded, not one request. A server
+            // that says when to come back (Retry-After) is taken at its word.
+            let streaking = streak >= STREAK && asked.is_none();
+            if streaking {
+                // At most what a request's last retry waits.
+                let doublings = (streak - STREAK).min(self.policy.max_retries);
+                let longer = self.policy.backoff_for(doublings, self.pace.jitter());
+                wait = wait.max(longer);
+            }
             let in_time = Instant::now()
                 .checked_add(wait)
                 .is_some_and(|t| t < self.deadline);
@@ -384,7 +478,7 @@ impl Retrier<'_> {
                 return Delivery::failed(SendError::Deadline { status }, attempts);
             }
             unavailable |= status == 503;
-            if status == 429 || asked.is_some() {
+            if status == 429 || asked.is_some() || streaking {
                 self.pace.pause(wait);
             } else {
                 tokio::time::sleep(wait).await;

@@ -1525,12 +1525,6 @@ fn policy(file: &str) -> Policy {
     Policy::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Generated cases per deployment, on top of `check`'s deterministic baseline
-/// (`CORSPROOF_DEPLOYMENTS_CASES` overrides it for exploration), `check`'s default. The
-/// baseline alone (`CORSPROOF_DEPLOYMENTS_CASES=0`) shows every expected kind of this suite:
-/// it crosses every origin class with every method and header class, unlisted ones included,
-/// and probes every route's boundary paths; the generated cases explore beyond it.
-const CASES: usize = 1000;
 /// The fixed seed of every run (`CORSPROOF_DEPLOYMENTS_SEED` overrides it).
 const SEED: u64 = 20_240_604;
 
@@ -1560,8 +1554,13 @@ async fn run_check(d: &Deployment, policy: &Policy, port: u16) -> Result<Report,
         Some(b) => vec![Profile::by_name(b).ok_or_else(|| format!("no profile {b}"))?],
         None => CheckConfig::default().profiles,
     };
+    // Generated cases per deployment, on top of `check`'s deterministic baseline: `check`'s
+    // default (`CORSPROOF_DEPLOYMENTS_CASES` overrides it for exploration). The baseline alone
+    // (`CORSPROOF_DEPLOYMENTS_CASES=0`) shows every expected kind of this suite: it crosses
+    // every origin class with every method and header class, unlisted ones included, and
+    // probes every route's boundary paths; the generated cases explore beyond it.
     let config = CheckConfig {
-        cases: setting("CORSPROOF_DEPLOYMENTS_CASES", CASES),
+        cases: setting("CORSPROOF_DEPLOYMENTS_CASES", CheckConfig::default().cases),
         seed: setting("CORSPROOF_DEPLOYMENTS_SEED", SEED),
         profiles,
         concurrency: 4,

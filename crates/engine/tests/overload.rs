@@ -247,6 +247,7 @@ async fn a_server_asking_to_slow_down_slows_the_whole_run() {
         )],
         spare_probe: true,
         stall: Duration::from_secs(1),
+        busy_for: Duration::ZERO,
     };
     let server = Flaky::start(&policy("public-api.toml"), script);
     // Waits of 300 to 600 ms before the first retry.
@@ -313,6 +314,7 @@ async fn audit_retries_overload_and_judges_the_real_answer() {
         ],
         spare_probe: false,
         stall: Duration::from_secs(1),
+        busy_for: Duration::ZERO,
     };
     let flaky = Flaky::start(&policy("public-api.toml"), script);
     let report = run_audit(&flaky, quick()).await.expect("the audit runs");
@@ -371,6 +373,7 @@ async fn retry_after_is_honoured_in_both_forms_and_capped() {
         fates: vec![(30, seconds), (30, date), (30, hour)],
         spare_probe: false,
         stall: Duration::from_secs(1),
+        busy_for: Duration::ZERO,
     };
     let server = Flaky::start(&policy("public-api.toml"), script);
     let retry = RetryPolicy {
@@ -405,4 +408,94 @@ async fn retry_after_is_honoured_in_both_forms_and_capped() {
         );
     }
     took("retry_after_is_honoured_in_both_forms_and_capped", started);
+}
+
+/// Requests per whole second of `log`, from its first arrival: the full seconds only (the
+/// last, partial one left out).
+fn per_second(log: &[Arrival]) -> Vec<usize> {
+    let Some(first) = log.first().map(|a| a.at) else {
+        return Vec::new();
+    };
+    let Some(last) = log.last().map(|a| a.at) else {
+        return Vec::new();
+    };
+    let seconds = last.duration_since(first).as_secs() as usize;
+    let mut counts = vec![0; seconds];
+    for a in log {
+        let s = a.at.duration_since(first).as_secs() as usize;
+        if let Some(c) = counts.get_mut(s) {
+            *c += 1;
+        }
+    }
+    counts
+}
+
+/// `--rate 50`: the server sees 50 ± 5 requests in every second of a 10 s run. A behaviour
+/// test, slow by design (about 10 s), its bounds generous.
+#[tokio::test]
+async fn a_rate_limit_holds_over_a_run() {
+    let started = Instant::now();
+    let server = Flaky::start(&policy("public-api.toml"), Script::always(Fate::Answer));
+    let config = CheckConfig {
+        rate: Some(50.0),
+        // About ten seconds of requests at 50 a second.
+        max_requests: Some(520),
+        concurrency: 32,
+        ..config(2_000, quick())
+    };
+    let report = run_check(&server, "public-api.toml", &config)
+        .await
+        .expect("the check runs");
+    assert!(report.findings.is_empty() && report.target_errors.is_empty());
+    assert!(report.stats.skipped > 0, "the budget ends the run");
+    let counts = per_second(&server.log());
+    assert!(counts.len() >= 9, "{counts:?}");
+    for (second, n) in counts.iter().enumerate() {
+        assert!(
+            (45..=55).contains(n),
+            "second {second}: {n} requests ({counts:?})"
+        );
+    }
+    let t = took("a_rate_limit_holds_over_a_run", started);
+    assert!(t < Duration::from_secs(30));
+}
+
+/// A target that answers every request 429 with `Retry-After: 1` for its first 2 s (a rate
+/// limiter that has just banned the client), then correctly: the run waits and finishes with
+/// no finding and no target error.
+#[tokio::test]
+async fn a_target_that_refuses_for_two_seconds_slows_the_run_down() {
+    let started = Instant::now();
+    let script = Script {
+        busy_for: Duration::from_secs(2),
+        ..Script::always(Fate::Answer)
+    };
+    let server = Flaky::start(&policy("public-api.toml"), script);
+    // Retries wait at least what Retry-After asks.
+    let retry = RetryPolicy {
+        max_retries: 4,
+        backoff: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(5),
+    };
+    // A generous timeout: only the 429s are under test.
+    let config = CheckConfig {
+        timeout: Duration::from_secs(5),
+        ..config(50, retry)
+    };
+    let report = run_check(&server, "public-api.toml", &config)
+        .await
+        .expect("the check runs");
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert!(
+        report.target_errors.is_empty(),
+        "{:?}",
+        report.target_errors
+    );
+    let log = server.log();
+    let refused = log.iter().filter(|a| a.status == Some(429)).count();
+    assert!(refused > 0);
+    // The run paused instead of hammering: a few 429s per connection, not hundreds.
+    assert!(refused <= 4 * CONCURRENCY * 2, "{refused} answers 429");
+    assert!(log.iter().any(|a| a.status == Some(200)));
+    took("a_target_that_refuses_for_two_seconds", started);
 }

@@ -247,6 +247,14 @@ pub struct Stats {
     /// Requests sent again after an overload answer (429, 503), counted in `requests` too.
     #[serde(default)]
     pub retries: u64,
+    /// Cases not started: the run's deadline or its request budget (`--max-requests`) came
+    /// first. Absent when none was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A whole run's report (the `check` JSON report of `docs/cli.md`; `audit` uses the

@@ -201,6 +201,12 @@ fn summary(report: &Report) -> String {
     if stats.errors > 0 {
         line.push_str(&format!(", {}", plural(stats.errors, "failed exchange")));
     }
+    if stats.skipped > 0 {
+        line.push_str(&format!(
+            ", {} not started (deadline or request budget)",
+            plural(stats.skipped, "case")
+        ));
+    }
     line
 }
 

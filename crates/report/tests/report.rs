@@ -147,6 +147,7 @@ fn hostile_report() -> Report {
             errors: 6,
             failing_cases: 9,
             retries: 4,
+            skipped: 0,
         },
     }
 }

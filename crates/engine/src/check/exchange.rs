@@ -1,16 +1,33 @@
-//! Sending a case's requests: one case's HTTP memo, so that identical requests within a case
-//! (the same preflight under three profiles) are sent once and their answer shared. Overload
-//! answers are retried ([`crate::retry`]); a request that gets no usable answer is a target
-//! error, counted in the case's [`Tally`], and has no answer in the memo.
+//! Sending a case's requests: one case's HTTP memo, and the run's ([`Shared`]), so that
+//! identical requests are sent once and their answer shared: within a case (the same preflight
+//! under two profiles) and between cases (the preflight of a credentialed and of an
+//! uncredentialed request, the cache-safety check's sibling request of every case that asks
+//! the same path from another origin, a shrinking step that replays a case already run).
+//! Overload answers are retried ([`crate::retry`]); a request that gets no usable answer is a
+//! target error, counted once in the [`Tally`] of the case that sent it, and no case that
+//! needs it is judged on it.
+//!
+//! # The assumption that makes sharing sound
+//!
+//! An answer is shared only between byte-identical requests (method, request target, every
+//! header line in order, body), and `check` assumes the target is stateless: its answer to a
+//! request is a function of that request's bytes. Every exchange of a case is such a function
+//! already: each profile plays its case against a fresh, empty preflight cache (a preflight and
+//! the actual request it allows are two requests, each answered on its own), the cookie is
+//! the same on every request, and no answer of the target feeds a later request except
+//! through the oracle's sans-IO model of the browser. The same assumption makes `--replay`
+//! reproduce a finding. A target that answers the same request differently over time (a rate
+//! limiter, a rotating allowlist) is judged on the first answer it gave.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use corsproof_client::{Client, Request as HttpRequest};
-use corsproof_oracle::Response;
+use corsproof_oracle::{Profile, Response};
 use corsproof_report::{SeenResponse, SentRequest};
 
 use super::target::Target;
-use crate::retry::{Retrier, Tally};
+use crate::retry::{Retrier, SendError, Tally};
 
 /// A response as the oracle reads it, shared between the profiles of a case.
 #[derive(Debug, Clone)]
@@ -33,12 +50,129 @@ pub(crate) fn seen_pairs(pairs: &[(SentRequest, Answer)]) -> Vec<(SentRequest, S
     pairs.iter().map(|(s, a)| (s.clone(), a.seen())).collect()
 }
 
+/// The answers of a run's requests to one target, shared by its cases and workers: one slot
+/// per distinct request. A worker that needs a request another worker is sending waits for
+/// that answer instead of sending it again. A request that got no usable answer (after its
+/// retries) is not sent again in the run either: every case that needs it goes without it,
+/// as the case that sent it does, and the target error is counted once.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    slots: Mutex<HashMap<SentRequest, Arc<tokio::sync::OnceCell<Option<Answer>>>>>,
+    /// With [`Sharing::Browsers`]: the browsers' own lines (lowercase name, value), left out
+    /// of the key; empty with [`Sharing::Identical`].
+    identity: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Shared {
+    /// The memo of a run judged under `profiles` that shares answers as `sharing` says.
+    pub(crate) fn new(sharing: Sharing, profiles: &[Profile]) -> Shared {
+        let identity = match sharing {
+            Sharing::Identical => Vec::new(),
+            Sharing::Browsers => identity_lines(profiles),
+        };
+        Shared {
+            slots: Mutex::default(),
+            identity,
+        }
+    }
+
+    /// What identifies `sent` in the memo: the request itself, or, with
+    /// [`Sharing::Browsers`], its lines other than the browsers' own, names lowercased, in
+    /// sorted order.
+    pub(crate) fn key(&self, sent: &SentRequest) -> SentRequest {
+        if self.identity.is_empty() {
+            return sent.clone();
+        }
+        let mut key = SentRequest::new(sent.method.clone(), sent.url.clone());
+        key.body = sent.body.clone();
+        key.headers = sent
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+            .filter(|line| !self.identity.contains(line))
+            .collect();
+        key.headers.sort();
+        key
+    }
+
+    /// The slot of `sent`, made empty when new.
+    fn slot(&self, sent: &SentRequest) -> Arc<tokio::sync::OnceCell<Option<Answer>>> {
+        let key = self.key(sent);
+        let sent = &key;
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        match slots.get(sent) {
+            Some(slot) => slot.clone(),
+            None => {
+                let slot = Arc::new(tokio::sync::OnceCell::new());
+                slots.insert(sent.clone(), slot.clone());
+                slot
+            }
+        }
+    }
+}
+
+/// Which requests share one answer: the run's memo is keyed by what this leaves of a request.
+///
+/// ```
+/// use corsproof_engine::check::Sharing;
+/// assert_eq!(Sharing::default(), Sharing::Browsers);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sharing {
+    /// Byte-identical requests only: every profile's request goes on the wire as that browser
+    /// writes it, for a target that answers browsers differently.
+    Identical,
+    /// Also requests that differ only in the browsers' own lines: each profile's
+    /// `User-Agent`, client hints, `Connection`, default `Accept-Language` and
+    /// `Accept-Encoding`, `Priority` and `Sec-Fetch-Storage-Access: none` (an author's
+    /// `Accept-Language`, say, is no browser's default and stays), and in the order or case of
+    /// their header names. Every profile's play is still judged on its own, against the
+    /// answer to the request its browser writes as the target sees it; the target is assumed
+    /// not to tell browsers apart. About a third of the requests of
+    /// [`Sharing::Identical`].
+    #[default]
+    Browsers,
+}
+
+/// The lines (lowercase name, value) a browser of `profiles` writes on its own, whatever the
+/// script asked: what [`Sharing::Browsers`] leaves out of the memo's key.
+fn identity_lines(profiles: &[Profile]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut lines: Vec<(&str, &str)> = vec![("sec-fetch-storage-access", "none")];
+    for p in profiles {
+        let w = &p.wire;
+        lines.push(("user-agent", w.user_agent));
+        lines.push(("accept-language", w.accept_language));
+        lines.extend(w.connection.map(|v| ("connection", v)));
+        lines.extend(
+            w.accept_encoding_trustworthy
+                .map(|v| ("accept-encoding", v)),
+        );
+        lines.extend(w.accept_encoding_other.map(|v| ("accept-encoding", v)));
+        for v in [w.priority_fetch, w.priority_xhr, w.priority_preflight]
+            .into_iter()
+            .flatten()
+        {
+            lines.push(("priority", v));
+        }
+        lines.extend(w.client_hints.iter().copied());
+    }
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = lines
+        .into_iter()
+        .map(|(n, v)| (n.to_ascii_lowercase().into_bytes(), v.as_bytes().to_vec()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// One case's exchanges with one target. A case sends a handful of requests, so a list
 /// searched in order beats hashing them.
 pub(crate) struct Exchanger<'a> {
     target: &'a Target,
     client: &'a mut Client,
     retrier: Retrier<'a>,
+    /// The run's answers to this target.
+    shared: &'a Shared,
     /// Every distinct request sent, in order, with its answer (`None`: no usable answer).
     pub(crate) memo: Vec<(SentRequest, Option<Answer>)>,
     /// What the case's requests cost.
@@ -50,11 +184,13 @@ impl<'a> Exchanger<'a> {
         target: &'a Target,
         client: &'a mut Client,
         retrier: Retrier<'a>,
+        shared: &'a Shared,
     ) -> Exchanger<'a> {
         Exchanger {
             target,
             client,
             retrier,
+            shared,
             memo: Vec::new(),
             tally: Tally::default(),
         }
@@ -64,30 +200,41 @@ impl<'a> Exchanger<'a> {
         self.target
     }
 
-    /// The answer to `sent`: from the memo, or from the target.
+    /// The answer to `sent`: from the case's memo, from the run's, or from the target.
     pub(crate) async fn send(&mut self, sent: &SentRequest) -> Option<Answer> {
         if let Some((_, hit)) = self.memo.iter().find(|(s, _)| s == sent) {
             return hit.clone();
         }
-        let target = self.target.request_target(&sent.url);
-        let mut req = HttpRequest::new(sent.method.as_bytes(), target.as_bytes());
-        for (n, v) in &sent.headers {
-            req = req.header(n.as_slice(), v.as_slice());
-        }
-        if !sent.body.is_empty() {
-            req = req.body(sent.body.clone());
-        }
-        let delivery = self.retrier.send(self.client, &req).await;
-        self.tally.sent(delivery.attempts);
-        let answer = match delivery.result {
-            Ok(raw) => Some(Answer {
-                response: Arc::new(Response::new(raw.status, raw.headers)),
-            }),
-            Err(e) => {
-                self.tally.errors.record(e.kind(), &e.to_string(), sent);
-                None
-            }
+        let slot = self.shared.slot(sent);
+        let mut delivered: Option<(u32, Option<SendError>)> = None;
+        let answer = {
+            let (target, client, retrier) = (self.target, &mut *self.client, self.retrier);
+            let delivered = &mut delivered;
+            slot.get_or_init(|| async move {
+                let req = http_request(target, sent);
+                let delivery = retrier.send(client, &req).await;
+                let (answer, error) = match delivery.result {
+                    Ok(raw) => (
+                        Some(Answer {
+                            response: Arc::new(Response::new(raw.status, raw.headers)),
+                        }),
+                        None,
+                    ),
+                    Err(e) => (None, Some(e)),
+                };
+                *delivered = Some((delivery.attempts, error));
+                answer
+            })
+            .await
+            .clone()
         };
+        // What this case sent, if it was the one to send it.
+        if let Some((attempts, error)) = delivered {
+            self.tally.sent(attempts);
+            if let Some(e) = error {
+                self.tally.errors.record(e.kind(), &e.to_string(), sent);
+            }
+        }
         self.memo.push((sent.clone(), answer.clone()));
         answer
     }
@@ -99,4 +246,17 @@ impl<'a> Exchanger<'a> {
             .find(|(s, _)| s == sent)
             .and_then(|(_, a)| a.as_ref())
     }
+}
+
+/// The HTTP request of `sent` on `target`.
+fn http_request(target: &Target, sent: &SentRequest) -> HttpRequest {
+    let path = target.request_target(&sent.url);
+    let mut req = HttpRequest::new(sent.method.as_bytes(), path.as_bytes());
+    for (n, v) in &sent.headers {
+        req = req.header(n.as_slice(), v.as_slice());
+    }
+    if !sent.body.is_empty() {
+        req = req.body(sent.body.clone());
+    }
+    req
 }

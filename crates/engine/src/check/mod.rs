@@ -10,8 +10,8 @@
 //!    browser under each profile; when it says a preflight goes out, exactly that `OPTIONS`
 //!    request is sent; when the actual request goes out, that request, with the `Origin`
 //!    header the oracle decides and a cookie when credentials are included. Identical
-//!    requests within a case are sent once and their answer shared between profiles
-//!    (`check/exchange.rs`).
+//!    requests are sent once per run and their answer shared between the profiles and cases
+//!    that need it (`check/exchange.rs`, [`Sharing`]).
 //! 2. **exchanges → verdicts** (`check/verdict.rs`): the policy's intent judges the
 //!    browser's outcome; every departure is a draft finding of the kind that names it, citing
 //!    the policy rule departed from and the browser rule that decided.
@@ -22,7 +22,8 @@
 //!    route; findings are grouped by (severity, kind, route), the smallest case kept and
 //!    shrunk (`check/shrink.rs`), and the report is assembled.
 //!
-//! Cases run on [`CheckConfig::concurrency`] connections at once. A worker that fails (a
+//! Cases run on up to [`CheckConfig::concurrency`] connections at once, as many as raise the
+//! throughput (`check/limiter.rs`). A worker that fails (a
 //! panic) fails the run ([`CheckError::Worker`]): its cases are never silently dropped.
 //!
 //! # Errors and overload are not verdicts
@@ -55,6 +56,8 @@ mod differential;
 mod draft;
 mod exchange;
 mod hygiene;
+mod limiter;
+mod plan;
 mod play;
 mod shrink;
 mod target;
@@ -71,13 +74,16 @@ use corsproof_client::{Client, Request as HttpRequest, Tls};
 use corsproof_oracle::intent::route_for;
 use corsproof_oracle::{Profile, RequestInit};
 use corsproof_policy::{Policy, Route};
-use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity};
+use corsproof_report::{CheckKind, Finding, Report, SentRequest, Severity, Stats};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use url::Url;
 
 use self::draft::Draft;
-use self::exchange::Exchanger;
+pub use self::exchange::Sharing;
+use self::exchange::{Exchanger, Shared};
+use self::limiter::Limiter;
+pub use self::plan::Plan;
 use self::play::{play, Played};
 use self::target::Target;
 use crate::generate::Generator;
@@ -90,16 +96,22 @@ pub const STOP_AFTER_FAILURES: u64 = 10;
 /// Progress callback: (cases done, cases in all, requests sent).
 pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
 
+/// Plan callback: what the run is about to send ([`Plan`]); called once, after the
+/// reachability request and before the first case.
+pub type OnPlan = Arc<dyn Fn(&Plan) + Send + Sync>;
+
 /// How a check runs.
 #[derive(Clone)]
 pub struct CheckConfig {
-    /// Generated requests, on top of the deterministic baseline.
+    /// Generated requests, on top of the deterministic baseline (which already crosses every
+    /// route with every origin, method and header class and both credentials modes).
     pub cases: usize,
     /// The seed of the generated requests (the same seed replays the same run).
     pub seed: u64,
     /// The browser profiles each request is judged under.
     pub profiles: Vec<Profile>,
-    /// Connections used at once.
+    /// The most connections used at once: a run starts on a few and opens more while the
+    /// throughput rises (`check/limiter.rs`).
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -117,15 +129,28 @@ pub struct CheckConfig {
     pub tls: Option<Tls>,
     /// How overload answers (429, 503) are retried.
     pub retry: RetryPolicy,
+    /// Which requests share one answer (sent once for every case and profile that needs it).
+    pub sharing: Sharing,
+    /// A request budget: a case starts only while the requests sent, plus what the cases
+    /// under way may still send (a preflight and an actual request per profile, and the
+    /// cache-safety check's), stay within it; the others are skipped and counted
+    /// ([`corsproof_report::Stats::skipped`]), and shrinking stops at it. Retries and
+    /// redirects may pass it by a few requests. `None`: no budget.
+    pub max_requests: Option<u64>,
+    /// Called with the plan before the first case.
+    pub on_plan: Option<OnPlan>,
+    /// At most this many requests per second, over all connections ([`crate::retry::Bucket`]);
+    /// `None`: as fast as the target answers.
+    pub rate: Option<f64>,
 }
 
 impl Default for CheckConfig {
     fn default() -> Self {
         CheckConfig {
-            cases: 1000,
+            cases: 50,
             seed: 0,
             profiles: vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
-            concurrency: 8,
+            concurrency: 32,
             timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(600),
             shrink: true,
@@ -133,6 +158,10 @@ impl Default for CheckConfig {
             against: None,
             tls: None,
             retry: RetryPolicy::default(),
+            sharing: Sharing::default(),
+            max_requests: None,
+            on_plan: None,
+            rate: None,
         }
     }
 }
@@ -150,6 +179,9 @@ impl std::fmt::Debug for CheckConfig {
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
+            .field("sharing", &self.sharing)
+            .field("max_requests", &self.max_requests)
+            .field("rate", &self.rate)
             .finish_non_exhaustive()
     }
 }
@@ -231,6 +263,10 @@ struct Run {
     pace: Pace,
     /// When cases stop being started, and retries with them.
     deadline: Instant,
+    /// The answers of the target, shared between cases ([`exchange`](self::exchange)).
+    shared: Shared,
+    /// The answers of the second target.
+    shared_other: Shared,
 }
 
 /// What one case produced.
@@ -290,7 +326,7 @@ impl Run {
         other_client: Option<&mut Client>,
     ) -> CaseResult {
         let route = self.route(case.url.path());
-        let mut ex = Exchanger::new(&self.target, client, self.retrier());
+        let mut ex = Exchanger::new(&self.target, client, self.retrier(), &self.shared);
         let mut played: Vec<Played> = Vec::new();
         for profile in &self.profiles {
             if let Some(p) = play(&self.policy, case, profile, &mut ex).await {
@@ -325,7 +361,7 @@ impl Run {
         drafts.extend(self.cache_safety(case, route, &played, &mut ex).await);
         let mut tally = ex.tally;
         if let (Some(other), Some(client)) = (&self.other, other_client) {
-            let mut ex = Exchanger::new(other, client, self.retrier());
+            let mut ex = Exchanger::new(other, client, self.retrier(), &self.shared_other);
             drafts.extend(
                 differential::draft(
                     &self.policy,
@@ -446,6 +482,8 @@ struct Counters {
     next: AtomicUsize,
     done: AtomicU64,
     requests: AtomicU64,
+    /// What the cases under way may still send, held against the request budget.
+    reserved: AtomicU64,
 }
 
 async fn run(
@@ -468,10 +506,16 @@ async fn run(
         profiles: config.profiles.clone(),
         timeout: config.timeout,
         retry: config.retry,
-        pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES),
+        pace: Pace::new(&config.retry, config.seed, STOP_AFTER_FAILURES).with_rate(config.rate),
         deadline: retry::deadline(started, config.deadline),
+        shared: Shared::new(config.sharing, &config.profiles),
+        shared_other: Shared::new(config.sharing, &config.profiles),
     });
     let mut tally = run.reachable().await?;
+    if let Some(on_plan) = &config.on_plan {
+        let plan = plan::plan(&run.policy, &run.target, &run.profiles, &all, &run.shared);
+        on_plan(&plan);
+    }
     let counters = Arc::new(Counters::default());
     counters.requests.store(tally.requests, Ordering::Relaxed);
     let all = Arc::new(all);
@@ -491,7 +535,14 @@ async fn run(
         }
     }
     let stopped = run.stopped();
-    let findings = report_findings(&run, groups, config.shrink && !stopped, &mut tally).await;
+    let findings = report_findings(
+        &run,
+        groups,
+        config.shrink && !stopped,
+        config.max_requests,
+        &mut tally,
+    )
+    .await;
     let judged = counters.done.load(Ordering::Relaxed);
     let report = Report {
         target: run.target.base.to_string(),
@@ -499,7 +550,10 @@ async fn run(
         seed: config.seed,
         cases: judged,
         findings,
-        stats: tally.stats(judged, failing, started.elapsed().as_secs_f64()),
+        stats: Stats {
+            skipped: (all.len() as u64).saturating_sub(judged),
+            ..tally.stats(judged, failing, started.elapsed().as_secs_f64())
+        },
         target_errors: tally.errors,
         coverage,
     };
@@ -523,23 +577,59 @@ async fn judge_all(
     config: &CheckConfig,
 ) -> Result<Vec<(usize, CaseResult)>, CheckError> {
     let total = all.len() as u64;
+    let budget = config.max_requests;
+    let per_target = 2 * config.profiles.len() as u64 + 1;
+    let worst = per_target * if run.other.is_some() { 2 } else { 1 };
+    let cap = config.concurrency.max(1);
+    let limiter = Arc::new(Limiter::new(cap));
+    let control = {
+        let (limiter, counters, until) = (limiter.clone(), counters.clone(), run.deadline);
+        tokio::spawn(async move {
+            limiter
+                .control(cap, until, || counters.requests.load(Ordering::Relaxed))
+                .await;
+        })
+    };
     let mut workers = Vec::new();
-    for _ in 0..config.concurrency.max(1) {
+    for id in 0..cap {
         let (run, all, counters) = (run.clone(), all.clone(), counters.clone());
         let progress = config.progress.clone();
+        let limiter = limiter.clone();
+        let mut admission = limiter.subscribe();
         workers.push(tokio::spawn(async move {
+            // A worker that ends, even by a panic, lets the others go.
+            let _release = Release(&limiter);
             let mut client = run.target.client(run.timeout);
             let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
             let mut results = Vec::new();
             loop {
-                let i = counters.next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = all.get(i) else { break };
+                limiter::admitted(id, &mut admission).await;
                 if Instant::now() > run.deadline || run.stopped() {
+                    limiter.release();
                     break;
                 }
+                // The most a case sends (redirects aside), held until it is done.
+                let hold = worst;
+                if let Some(max) = budget {
+                    let held = counters.reserved.fetch_add(hold, Ordering::Relaxed) + hold;
+                    if counters.requests.load(Ordering::Relaxed) + held > max {
+                        counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                        limiter.release();
+                        break;
+                    }
+                }
+                let i = counters.next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = all.get(i) else {
+                    counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                    limiter.release();
+                    break;
+                };
                 let r = run.evaluate(case, &mut client, other.as_mut()).await;
                 let requests = r.tally.requests;
                 let sent = counters.requests.fetch_add(requests, Ordering::Relaxed) + requests;
+                if budget.is_some() {
+                    counters.reserved.fetch_sub(hold, Ordering::Relaxed);
+                }
                 let done = counters.done.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(p) = &progress {
                     p(done, total, sent);
@@ -550,8 +640,11 @@ async fn judge_all(
         }));
     }
     let mut results = Vec::new();
-    for w in workers {
-        match w.await {
+    let joined = futures_join(workers).await;
+    limiter.release();
+    control.abort();
+    for w in joined {
+        match w {
             Ok(r) => results.extend(r),
             Err(e) => {
                 let message = if e.is_panic() {
@@ -570,6 +663,26 @@ async fn judge_all(
     }
     results.sort_by_key(|(i, _)| *i);
     Ok(results)
+}
+
+/// Releases a limiter when dropped.
+struct Release<'a>(&'a Limiter);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// Every worker's end, in order.
+async fn futures_join<T>(
+    workers: Vec<tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut out = Vec::with_capacity(workers.len());
+    for w in workers {
+        out.push(w.await);
+    }
+    out
 }
 
 /// A group of findings of one (severity, kind, route): the one with the smallest case, its
@@ -621,6 +734,7 @@ async fn report_findings(
     run: &Run,
     groups: Groups,
     shrink: bool,
+    budget: Option<u64>,
     tally: &mut Tally,
 ) -> Vec<Finding> {
     let mut client = run.target.client(run.timeout);
@@ -628,9 +742,17 @@ async fn report_findings(
     let mut findings = Vec::new();
     for ((_, kind, route), g) in groups.0 {
         let mut f = g.finding;
-        if shrink {
-            let (shrunk, sent) =
-                shrink_finding(run, &mut client, other.as_mut(), f, g.case, kind, &route).await;
+        let left = budget.map(|max| max.saturating_sub(tally.requests));
+        if shrink && left != Some(0) {
+            let (shrunk, sent) = shrink_finding(
+                run,
+                (&mut client, other.as_mut()),
+                (f, g.case),
+                kind,
+                &route,
+                left,
+            )
+            .await;
             tally.merge(sent);
             f = shrunk;
         }
@@ -644,22 +766,22 @@ async fn report_findings(
 }
 
 /// Shrinks `f`, shown by `case`, to the smallest simplification that still shows `kind` on
-/// `route` (at most [`shrink::BUDGET`] re-evaluations); what it sent.
+/// `route` (at most [`shrink::BUDGET`] re-evaluations, and no more once it has sent `left`
+/// requests); what it sent.
 async fn shrink_finding(
     run: &Run,
-    client: &mut Client,
-    mut other: Option<&mut Client>,
-    f: Finding,
-    mut case: RequestInit,
+    (client, mut other): (&mut Client, Option<&mut Client>),
+    (f, mut case): (Finding, RequestInit),
     kind: CheckKind,
     route: &Option<String>,
+    left: Option<u64>,
 ) -> (Finding, Tally) {
     let mut best = f;
     let mut budget = shrink::BUDGET;
     let mut sent = Tally::default();
     'outer: loop {
         for candidate in shrink::simplifications(&case, &run.policy) {
-            if budget == 0 {
+            if budget == 0 || left.is_some_and(|left| sent.requests >= left) {
                 break 'outer;
             }
             budget -= 1;

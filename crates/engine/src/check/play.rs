@@ -127,7 +127,7 @@ pub(crate) async fn play(
 /// every header line it sends, in its order (the oracle's `wire` module, W1–W12), with a
 /// cookie when credentials are included (W10). `None` for a request no HTTP/1.1 client can
 /// send as the browser does (a streamed body).
-fn on_the_wire(fetch: &Fetch<'_>, profile: &Profile) -> Option<SentRequest> {
+pub(crate) fn on_the_wire(fetch: &Fetch<'_>, profile: &Profile) -> Option<SentRequest> {
     let w = wire::request(fetch, profile, Some(COOKIE)).ok()?;
     let mut sent = SentRequest::new(w.method, fetch.current_url().as_str());
     sent.headers = w.headers;

@@ -37,19 +37,15 @@ struct Side {
     origin: Option<Origin>,
 }
 
-/// The draft of the case whose last actual request (a simple one: no preflight) is `sent`,
-/// if a cache's replay of one answer to the other request departs from the policy.
-pub(crate) async fn draft(
-    scope: &Scope<'_>,
-    sent: &SentRequest,
-    ex: &mut Exchanger<'_>,
-) -> Option<Draft> {
+/// The request the cache-safety check sends next to `sent` (a simple request on `route`), and
+/// its origin: the same request from a page of the sibling origin, whose `Origin` and
+/// `Referer` (the page's URL, here the origin's root) say so; every other line is kept in
+/// place.
+pub(crate) fn sibling(route: Option<&Route>, sent: &SentRequest) -> (SentRequest, String) {
     let current = sent
         .header_value("origin")
         .map(|o| String::from_utf8_lossy(o).into_owned());
-    let sibling_origin = sibling_origin(scope.route, current.as_deref());
-    // The same request from a page of the sibling origin: its `Origin` and `Referer` (the
-    // page's URL, here the origin's root) say so; every other line is kept in place.
+    let sibling_origin = sibling_origin(route, current.as_deref());
     let mut sibling = sent.clone();
     let mut has_origin = false;
     for (name, value) in &mut sibling.headers {
@@ -65,6 +61,20 @@ pub(crate) async fn draft(
             .headers
             .push((b"Origin".to_vec(), sibling_origin.as_bytes().to_vec()));
     }
+    (sibling, sibling_origin)
+}
+
+/// The draft of the case whose last actual request (a simple one: no preflight) is `sent`,
+/// if a cache's replay of one answer to the other request departs from the policy.
+pub(crate) async fn draft(
+    scope: &Scope<'_>,
+    sent: &SentRequest,
+    ex: &mut Exchanger<'_>,
+) -> Option<Draft> {
+    let current = sent
+        .header_value("origin")
+        .map(|o| String::from_utf8_lossy(o).into_owned());
+    let (sibling, sibling_origin) = sibling(scope.route, sent);
     let answer = ex.send(&sibling).await?;
     let first = ex.answered(sent)?.clone();
     if cors_answer(&first.response) == cors_answer(&answer.response) {

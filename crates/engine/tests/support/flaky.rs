@@ -97,6 +97,9 @@ pub struct Script {
     pub spare_probe: bool,
     /// How long a stalled request waits before its connection closes.
     pub stall: Duration,
+    /// For this long after the server starts, every request is answered 429 with
+    /// `Retry-After: 1` (a rate limiter that has just banned the client), whatever its fate.
+    pub busy_for: Duration,
 }
 
 impl Script {
@@ -107,6 +110,7 @@ impl Script {
             fates: vec![(1000, fate)],
             spare_probe: false,
             stall: Duration::from_secs(2),
+            busy_for: Duration::ZERO,
         }
     }
 
@@ -138,6 +142,7 @@ impl Script {
             ],
             spare_probe: true,
             stall: Duration::from_secs(2),
+            busy_for: Duration::ZERO,
         }
     }
 
@@ -205,6 +210,8 @@ struct Shared {
     script: Script,
     cors: Cors<Handler>,
     log: Mutex<Vec<Arrival>>,
+    /// When the server started.
+    started: Instant,
 }
 
 /// A running flaky server; dropping it stops it.
@@ -223,6 +230,7 @@ impl Flaky {
             script,
             cors: layer.layer(Handler),
             log: Mutex::new(Vec::new()),
+            started: Instant::now(),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         listener.set_nonblocking(true).expect("non-blocking");
@@ -318,7 +326,14 @@ async fn connection(mut stream: TcpStream, conn: usize, shared: Arc<Shared>) {
             && !headers
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(b"origin"));
-        let fate = shared.script.fate(key, probe);
+        let fate = if shared.started.elapsed() < shared.script.busy_for {
+            Fate::TooMany {
+                times: u32::MAX,
+                retry_after: Some(RetryAfter::Seconds(1)),
+            }
+        } else {
+            shared.script.fate(key, probe)
+        };
         let mut arrival = Arrival {
             at: Instant::now(),
             key,
