@@ -572,21 +572,27 @@ fn plan_line(plan: &check::Plan) -> String {
 const ESTIMATE_AFTER: Duration = Duration::from_secs(2);
 
 /// The progress callback: on a terminal, a progress bar redrawn at most ten times a second;
-/// anywhere, once the run has gone on for [`ESTIMATE_AFTER`] and is not near its end, one line
-/// with the measured rate and the time left at it.
+/// anywhere, once the run has gone on for [`ESTIMATE_AFTER`] since its first case ended and is
+/// not near its end, one line with the measured rate and the time left at it. The clock starts
+/// at the first case's end, so the time spent planning is not taken for the target's.
 fn progress(bar: bool) -> check::Progress {
-    let started = Instant::now();
+    let first: std::sync::Mutex<Option<(Instant, u64, u64)>> = std::sync::Mutex::new(None);
     let last_draw = std::sync::Mutex::new(Instant::now());
     let estimated = std::sync::atomic::AtomicBool::new(false);
     Arc::new(move |done, total, requests| {
-        let elapsed = started.elapsed().as_secs_f64().max(0.001);
-        let rate = requests as f64 / elapsed;
+        let (since, done_then, requests_then) = match first.lock() {
+            Ok(mut f) => *f.get_or_insert((Instant::now(), done, requests)),
+            Err(_) => return,
+        };
+        let elapsed = since.elapsed().as_secs_f64().max(0.001);
+        let rate = requests.saturating_sub(requests_then) as f64 / elapsed;
+        let done_since = done.saturating_sub(done_then);
         if elapsed >= ESTIMATE_AFTER.as_secs_f64()
-            && done > 0
+            && done_since > 0
             && done * 10 < total * 9
             && !estimated.swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            let left = elapsed * (total - done) as f64 / done as f64;
+            let left = elapsed * (total - done) as f64 / done_since as f64;
             let mut err = std::io::stderr().lock();
             if bar {
                 let _ = writeln!(err);
