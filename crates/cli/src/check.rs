@@ -403,65 +403,13 @@ fn load_policy(path: &Path) -> Option<Policy> {
     }
 }
 
+/// One check of `base`: the configuration from the flags, the run, the report written, the
+/// exit code.
 fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8> {
     let replayed = flags.replay.as_deref().map(read_cases).transpose()?;
-    // A replay reports the seed saved with its cases: the run they came from.
-    let saved = replayed.as_ref().and_then(|r| r.seed);
-    if let (Some(saved), Some(given)) = (saved, flags.seed) {
-        if saved != given && !flags.quiet {
-            eprintln!("corsproof check: --seed {given} ignored: the cases replayed were saved with seed {saved}");
-        }
-    }
-    let seed = saved.or(flags.seed).unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
-    });
-    let profiles = match &flags.browser {
-        Some(name) => vec![Profile::by_name(name).context("unknown browser profile")?],
-        None => vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
-    };
-    let progress = (!flags.quiet).then(|| progress(std::io::stderr().is_terminal()));
-    let against = match flags.against.as_deref().map(url::Url::parse) {
-        None => None,
-        Some(Ok(u)) => Some(u),
-        Some(Err(e)) => {
-            eprintln!("corsproof check: invalid --against URL: {e}");
-            return Ok(2);
-        }
-    };
-    if let Some(file) = &flags.cacert {
-        let https = |u: &url::Url| u.scheme() == "https";
-        if !https(base) && !against.as_ref().is_some_and(https) {
-            eprintln!(
-                "corsproof check: --cacert {} has no effect: no https:// target ({base})",
-                file.display()
-            );
-        }
-    }
-    let on_plan: Option<check::OnPlan> = (!flags.quiet).then(|| {
-        Arc::new(|plan: &check::Plan| eprintln!("corsproof check: {}", plan_line(plan)))
-            as check::OnPlan
-    });
-    let config = CheckConfig {
-        against,
-        on_plan,
-        max_requests: flags.max_requests,
-        rate: flags.rate,
-        cases: flags.cases,
-        seed,
-        profiles,
-        concurrency: flags.connections as usize,
-        timeout: Duration::from_secs(flags.timeout.max(1)),
-        progress,
-        tls: crate::audit::trust(flags.cacert.as_deref())?,
-        retry: flags.retry.policy(),
-        sharing: if flags.per_browser {
-            check::Sharing::Identical
-        } else {
-            check::Sharing::Browsers
-        },
-        ..CheckConfig::default()
+    let seed = seed(flags, replayed.as_ref().and_then(|r| r.seed));
+    let Some(config) = config(base, flags, seed)? else {
+        return Ok(2);
     };
     let policy_name = flags.policy.display().to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -496,13 +444,92 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     if !flags.no_save && !report.findings.is_empty() && flags.replay.is_none() {
         save_cases(&report, &flags.save_cases)?;
     }
-    let output = match flags.format {
-        ReportFormat::Json => report::json(&report),
-        ReportFormat::Junit => report::junit(&report),
+    crate::emit(&render(&report, flags), flags.output.as_ref())?;
+    if waived > 0 && !flags.quiet {
+        eprintln!("corsproof check: {waived} finding(s) waived with --allow");
+    }
+    if let Some(why) = no_verdict(&report, flags.max_errors, stopped) {
+        eprintln!("corsproof check: {why}");
+        eprint!("{}", first_errors(&report));
+        return Ok(3);
+    }
+    Ok(u8::from(!report.findings.is_empty()))
+}
+
+/// The run's seed: the one saved with the cases replayed (the run they came from), else
+/// `--seed`, else one drawn from the clock.
+fn seed(flags: &Flags, saved: Option<u64>) -> u64 {
+    if let (Some(saved), Some(given)) = (saved, flags.seed) {
+        if saved != given && !flags.quiet {
+            eprintln!("corsproof check: --seed {given} ignored: the cases replayed were saved with seed {saved}");
+        }
+    }
+    saved.or(flags.seed).unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
+    })
+}
+
+/// The engine's configuration from the flags; `None` (exit 2) when a flag is invalid, with
+/// the reason on standard error.
+fn config(base: &url::Url, flags: &Flags, seed: u64) -> anyhow::Result<Option<CheckConfig>> {
+    let profiles = match &flags.browser {
+        Some(name) => vec![Profile::by_name(name).context("unknown browser profile")?],
+        None => vec![Profile::fetch(), Profile::chromium(), Profile::firefox()],
+    };
+    let against = match flags.against.as_deref().map(url::Url::parse) {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(e)) => {
+            eprintln!("corsproof check: invalid --against URL: {e}");
+            return Ok(None);
+        }
+    };
+    if let Some(file) = &flags.cacert {
+        let https = |u: &url::Url| u.scheme() == "https";
+        if !https(base) && !against.as_ref().is_some_and(https) {
+            eprintln!(
+                "corsproof check: --cacert {} has no effect: no https:// target ({base})",
+                file.display()
+            );
+        }
+    }
+    let on_plan: Option<check::OnPlan> = (!flags.quiet).then(|| {
+        Arc::new(|plan: &check::Plan| eprintln!("corsproof check: {}", plan_line(plan)))
+            as check::OnPlan
+    });
+    Ok(Some(CheckConfig {
+        against,
+        on_plan,
+        max_requests: flags.max_requests,
+        rate: flags.rate,
+        cases: flags.cases,
+        seed,
+        profiles,
+        concurrency: flags.connections as usize,
+        timeout: Duration::from_secs(flags.timeout.max(1)),
+        progress: (!flags.quiet).then(|| progress(std::io::stderr().is_terminal())),
+        tls: crate::audit::trust(flags.cacert.as_deref())?,
+        retry: flags.retry.policy(),
+        sharing: if flags.per_browser {
+            check::Sharing::Identical
+        } else {
+            check::Sharing::Browsers
+        },
+        ..CheckConfig::default()
+    }))
+}
+
+/// The report in the format asked for.
+fn render(report: &Report, flags: &Flags) -> String {
+    match flags.format {
+        ReportFormat::Json => report::json(report),
+        ReportFormat::Junit => report::junit(report),
         ReportFormat::Sarif => {
             // Results point at their route's line in the policy file.
             let parsed = parse_path(&flags.policy).ok();
-            report::sarif_with_lines(&report, |route| {
+            report::sarif_with_lines(report, |route| {
                 let parsed = parsed.as_ref()?;
                 let index = parsed
                     .policy
@@ -526,20 +553,10 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
                 };
                 report::text(&quiet, style)
             } else {
-                report::text(&report, style)
+                report::text(report, style)
             }
         }
-    };
-    crate::emit(&output, flags.output.as_ref())?;
-    if waived > 0 && !flags.quiet {
-        eprintln!("corsproof check: {waived} finding(s) waived with --allow");
     }
-    if let Some(why) = no_verdict(&report, flags.max_errors, stopped) {
-        eprintln!("corsproof check: {why}");
-        eprint!("{}", first_errors(&report));
-        return Ok(3);
-    }
-    Ok(u8::from(!report.findings.is_empty()))
 }
 
 /// A `--rate`: a positive number of requests per second.
