@@ -20,6 +20,8 @@
 //! assert!(json(&r).contains("\"seed\": 7"));
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod finding;
 mod junit;
 pub mod kind;
