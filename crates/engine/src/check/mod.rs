@@ -576,10 +576,7 @@ async fn judge_all(
     counters: &Arc<Counters>,
     config: &CheckConfig,
 ) -> Result<Vec<(usize, CaseResult)>, CheckError> {
-    let total = all.len() as u64;
-    let budget = config.max_requests;
     let per_target = 2 * config.profiles.len() as u64 + 1;
-    let worst = per_target * if run.other.is_some() { 2 } else { 1 };
     let cap = config.concurrency.max(1);
     let limiter = Arc::new(Limiter::new(cap));
     let control = {
@@ -590,79 +587,127 @@ async fn judge_all(
                 .await;
         })
     };
-    let mut workers = Vec::new();
-    for id in 0..cap {
-        let (run, all, counters) = (run.clone(), all.clone(), counters.clone());
-        let progress = config.progress.clone();
-        let limiter = limiter.clone();
-        let mut admission = limiter.subscribe();
-        workers.push(tokio::spawn(async move {
-            // A worker that ends, even by a panic, lets the others go.
-            let _release = Release(&limiter);
-            let mut client = run.target.client(run.timeout);
-            let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
-            let mut results = Vec::new();
-            loop {
-                limiter::admitted(id, &mut admission).await;
-                if Instant::now() > run.deadline || run.stopped() {
-                    limiter.release();
-                    break;
+    let workers: Vec<_> = (0..cap)
+        .map(|id| {
+            tokio::spawn(
+                Worker {
+                    id,
+                    run: run.clone(),
+                    all: all.clone(),
+                    counters: counters.clone(),
+                    limiter: limiter.clone(),
+                    progress: config.progress.clone(),
+                    budget: config.max_requests,
+                    hold: per_target * if run.other.is_some() { 2 } else { 1 },
                 }
-                // The most a case sends (redirects aside), held until it is done.
-                let hold = worst;
-                if let Some(max) = budget {
-                    let held = counters.reserved.fetch_add(hold, Ordering::Relaxed) + hold;
-                    if counters.requests.load(Ordering::Relaxed) + held > max {
-                        counters.reserved.fetch_sub(hold, Ordering::Relaxed);
-                        limiter.release();
-                        break;
-                    }
-                }
-                let i = counters.next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = all.get(i) else {
-                    counters.reserved.fetch_sub(hold, Ordering::Relaxed);
-                    limiter.release();
-                    break;
-                };
-                let r = run.evaluate(case, &mut client, other.as_mut()).await;
-                let requests = r.tally.requests;
-                let sent = counters.requests.fetch_add(requests, Ordering::Relaxed) + requests;
-                if budget.is_some() {
-                    counters.reserved.fetch_sub(hold, Ordering::Relaxed);
-                }
-                let done = counters.done.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Some(p) = &progress {
-                    p(done, total, sent);
-                }
-                results.push((i, r));
-            }
-            results
-        }));
-    }
-    let mut results = Vec::new();
+                .judge(),
+            )
+        })
+        .collect();
     let joined = futures_join(workers).await;
     limiter.release();
     control.abort();
+    let mut results = Vec::new();
     for w in joined {
-        match w {
-            Ok(r) => results.extend(r),
-            Err(e) => {
-                let message = if e.is_panic() {
-                    let payload = e.into_panic();
-                    payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic".to_string())
-                } else {
-                    e.to_string()
-                };
-                return Err(CheckError::Worker { message });
-            }
-        }
+        results.extend(w.map_err(worker_failure)?);
     }
     results.sort_by_key(|(i, _)| *i);
     Ok(results)
+}
+
+/// A worker's task that did not return: its panic message, as an error of the run.
+fn worker_failure(e: tokio::task::JoinError) -> CheckError {
+    let message = if e.is_panic() {
+        let payload = e.into_panic();
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string())
+    } else {
+        e.to_string()
+    };
+    CheckError::Worker { message }
+}
+
+/// One worker of a run: it takes the next case while the limiter admits it, the deadline
+/// has not passed and the request budget has room.
+struct Worker {
+    id: usize,
+    run: Arc<Run>,
+    all: Arc<Vec<RequestInit>>,
+    counters: Arc<Counters>,
+    limiter: Arc<Limiter>,
+    progress: Option<Progress>,
+    /// The request budget (`--max-requests`).
+    budget: Option<u64>,
+    /// The most one case sends (redirects aside), held against the budget until it is done.
+    hold: u64,
+}
+
+impl Worker {
+    /// Judges cases until there is none left or the worker must stop; its results.
+    async fn judge(self) -> Vec<(usize, CaseResult)> {
+        let mut admission = self.limiter.subscribe();
+        // A worker that ends, even by a panic, lets the others go.
+        let _release = Release(&self.limiter);
+        let run = &self.run;
+        let mut client = run.target.client(run.timeout);
+        let mut other = run.other.as_ref().map(|t| t.client(run.timeout));
+        let total = self.all.len() as u64;
+        let mut results = Vec::new();
+        loop {
+            limiter::admitted(self.id, &mut admission).await;
+            if Instant::now() > run.deadline || run.stopped() || !self.reserve() {
+                self.limiter.release();
+                break;
+            }
+            let i = self.counters.next.fetch_add(1, Ordering::Relaxed);
+            let Some(case) = self.all.get(i) else {
+                self.unreserve();
+                self.limiter.release();
+                break;
+            };
+            let r = run.evaluate(case, &mut client, other.as_mut()).await;
+            let requests = r.tally.requests;
+            let sent = self
+                .counters
+                .requests
+                .fetch_add(requests, Ordering::Relaxed)
+                + requests;
+            self.unreserve();
+            let done = self.counters.done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = &self.progress {
+                p(done, total, sent);
+            }
+            results.push((i, r));
+        }
+        results
+    }
+
+    /// Holds the most the next case may send against the request budget: false (nothing
+    /// held) when it would not fit.
+    fn reserve(&self) -> bool {
+        let Some(max) = self.budget else {
+            return true;
+        };
+        let c = &self.counters;
+        let held = c.reserved.fetch_add(self.hold, Ordering::Relaxed) + self.hold;
+        if c.requests.load(Ordering::Relaxed) + held > max {
+            c.reserved.fetch_sub(self.hold, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back what [`Worker::reserve`] held.
+    fn unreserve(&self) {
+        if self.budget.is_some() {
+            self.counters
+                .reserved
+                .fetch_sub(self.hold, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Releases a limiter when dropped.
