@@ -31,12 +31,9 @@ const PROBE_EVERY: u32 = 10;
 /// The decision rule, without clocks or tasks: given each window's throughput, the next
 /// limit.
 ///
-/// ```ignore
-/// let mut c = Control::new(4, 32);
-/// assert_eq!(c.observe(100.0), 8); // growing
-/// assert_eq!(c.observe(200.0), 16);
-/// assert_eq!(c.observe(205.0), 8); // the doubling gained nothing: back to the best
-/// ```
+/// From 4 connections, windows of 100, 200 and 205 requests/s give limits 8, 16, then 8
+/// again (the last doubling gained nothing); the unit tests below walk through a
+/// latency-bound and a saturated target.
 #[derive(Debug, Clone)]
 pub(crate) struct Control {
     limit: usize,
