@@ -15,6 +15,14 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+/// mimalloc instead of the system allocator: the check engine allocates for every case and
+/// request (requests, answers, oracle runs), and glibc's malloc and free took about a quarter
+/// of a default check's CPU time. Side by side on the default run of
+/// `corpus/policies/mixed-routes.toml` against `corsproof serve` (four alternating pairs):
+/// 6,873 requests/s with the system allocator, 8,578 with mimalloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// corsproof: make the CORS boundary testable.
 #[derive(Debug, Parser)]
 #[command(name = "corsproof", version, about, long_about = None)]
