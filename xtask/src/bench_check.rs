@@ -187,7 +187,7 @@ fn requests_per_defect(root: &Path, cargo: &str) -> Result<(u64, u64)> {
 /// The benchmark.
 pub fn bench_check(root: &Path, cargo: &str) -> Result<()> {
     crate::run(cargo, &["build", "--release", "-p", "corsproof"], &[])?;
-    let corsproof = root.join("target/release/corsproof");
+    let corsproof = crate::target_dir(root).join("release/corsproof");
     let nginx = start_nginx(root, &corsproof)?;
     let url = format!("http://127.0.0.1:{}/", nginx.port);
     // The default check of the three-route policy.

@@ -317,7 +317,7 @@ pub fn images(root: &Path, cargo: &str) -> Result<()> {
 
     // The release binary first: a compile error should not wait for debootstrap.
     crate::run(cargo, &["build", "--release", "-p", "corsproof"], &[])?;
-    let binary = root.join("target").join("release").join("corsproof");
+    let binary = crate::target_dir(root).join("release").join("corsproof");
 
     let nginx = rootfs(&debootstrap, &dir, &["nginx-light"], &mirror)?;
     import(
