@@ -22,9 +22,7 @@
 //! `CORSPROOF_DEPLOYMENTS_VERBOSE=1` also every finding with its curl reproduction.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -1388,65 +1386,14 @@ fn encode(req: &Req, resp: &Resp) -> Vec<u8> {
 // nginx: a launcher for hand-written configurations
 // ---------------------------------------------------------------------------------------------
 
-/// A running nginx started by this test; dropping it kills that process (by its handle) and
-/// removes its prefix directory.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// Starts `bin` with the site configuration `conf` (placeholder `@LISTEN@`) wrapped in a
-/// standalone main configuration: no daemon, one process, every path inside the prefix, and
-/// the upstream `app` at `app_port`.
-/// A port taken between choosing and binding it is retried (three attempts).
-async fn start_nginx(
-    bin: &Path,
-    name: &str,
-    conf: &str,
-    app_port: u16,
-) -> Result<(Nginx, u16), String> {
-    let mut why = String::new();
-    for _ in 0..3 {
-        match start_nginx_once(bin, name, conf, app_port).await {
-            Ok(started) => return Ok(started),
-            Err(e) if e.contains("Address already in use") => why = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(why)
-}
-
-async fn start_nginx_once(
-    bin: &Path,
-    name: &str,
-    conf: &str,
-    app_port: u16,
-) -> Result<(Nginx, u16), String> {
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!(
-        "corsproof-deployment-{}-{name}-{port}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(dir.join("tmp")).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let site = conf.replace("@LISTEN@", &format!("127.0.0.1:{port}"));
+/// The standalone main configuration around the site configuration `conf` (placeholder
+/// `@LISTEN@`) for `listen`: no daemon, one process, every path inside the prefix, and the
+/// upstream `app` at `app_port`.
+fn nginx_main_conf(conf: &str, listen: &str, app_port: u16) -> String {
+    let site = conf.replace("@LISTEN@", listen);
     // Kept-alive upstream connections: a new connection per proxied request would leave
     // thousands of sockets in TIME_WAIT (and as many conntrack entries) per deployment.
-    let main = format!(
+    format!(
         "daemon off;\nmaster_process off;\nworker_processes 1;\npid nginx.pid;\n\
          error_log error.log warn;\nevents {{\n    worker_connections 256;\n}}\nhttp {{\n\
          access_log off;\nserver_tokens off;\ndefault_type text/plain;\n\
@@ -1455,50 +1402,17 @@ async fn start_nginx_once(
          upstream app {{\n    server 127.0.0.1:{app_port};\n    keepalive 16;\n}}\n\
          proxy_http_version 1.1;\nproxy_set_header Connection \"\";\n\
          {site}\n}}\n"
-    );
-    let file = dir.join("nginx.conf");
-    if let Err(e) = std::fs::write(&file, main) {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(format!("{}: {e}", file.display()));
-    }
-    let child = match Command::new(bin)
-        .arg("-p")
-        .arg(&dir)
-        .args(["-c", "nginx.conf"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(format!("cannot start {}: {e}", bin.display()));
-        }
-    };
-    // From here on, dropping the guard kills the process and removes the directory.
-    let mut nginx = Nginx { child, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        // Something listens; it must be this nginx, not a process that took the free port
-        // first while nginx retries its bind.
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            if launch::holds_listener(nginx.child.id(), port) == Some(false) {
-                return Err(format!(
-                    "Address already in use: another process took {port}"
-                ));
-            }
-            return Ok((nginx, port));
-        }
-        if let Ok(Some(status)) = nginx.child.try_wait() {
-            let log = std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default();
-            return Err(format!("nginx exited with {status}: {}", log.trim()));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("nginx not listening on {port} after 10 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    )
+}
+
+/// The last lines of a running nginx's `error.log`.
+fn error_log_tail(nginx: &launch::Running) -> String {
+    let log = nginx
+        .dir()
+        .and_then(|d| std::fs::read_to_string(d.join("error.log")).ok())
+        .unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1621,20 +1535,31 @@ async fn run(d: &'static Deployment, nginx: Option<&Path>) -> Outcome {
             } else {
                 serve(Arc::new(app)).await
             };
-            let bin = nginx.expect("nginx deployments run with a binary");
-            match start_nginx(bin, d.name, &text, app_server.port).await {
-                Ok((nginx, port)) => {
-                    let found = run_check(d, &policy, port).await.map_err(|e| {
-                        let log = std::fs::read_to_string(nginx.dir.join("error.log"))
-                            .unwrap_or_default();
-                        let lines: Vec<&str> = log.lines().collect();
-                        let tail = &lines[lines.len().saturating_sub(10)..];
-                        format!("{e}; nginx error.log ends with:\n{}", tail.join("\n"))
-                    });
+            let bin = nginx
+                .expect("nginx deployments run with a binary")
+                .to_path_buf();
+            let app_port = app_server.port;
+            // The launcher waits for the port synchronously: off the runtime's thread.
+            let started = tokio::task::spawn_blocking(move || {
+                launch::nginx_with_config(&bin, |listen| nginx_main_conf(&text, listen, app_port))
+            })
+            .await;
+            match started {
+                Ok(Ok(nginx)) => {
+                    let found = match nginx.url().port() {
+                        Some(port) => run_check(d, &policy, port).await.map_err(|e| {
+                            format!(
+                                "{e}; nginx error.log ends with:\n{}",
+                                error_log_tail(&nginx)
+                            )
+                        }),
+                        None => Err(format!("no port in {}", nginx.url())),
+                    };
                     drop(nginx);
                     found
                 }
-                Err(e) => Err(e),
+                Ok(Err(e)) => Err(format!("cannot start {}: {e}", d.name)),
+                Err(e) => Err(format!("the nginx launcher failed: {e}")),
             }
         }
         Serve::EmittedNginx => {

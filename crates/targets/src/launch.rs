@@ -88,6 +88,21 @@ impl Running {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// The directory the target runs in (nginx's prefix, where its `error.log` is), when the
+    /// launcher made one; removed when the target is dropped.
+    ///
+    /// ```no_run
+    /// use corsproof_targets::launch;
+    /// let bin = launch::find_nginx().expect("nginx installed");
+    /// let policy = corsproof_policy::Policy::from_path("corpus/policies/public-api.toml")?;
+    /// let running = launch::nginx(&bin, &policy)?;
+    /// let log = running.dir().map(|d| d.join("error.log"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
 }
 
 impl Drop for Running {
