@@ -476,7 +476,7 @@ impl<'r> Fetch<'r> {
         }
         let request = self.request;
         let same_origin = match self.redirects.last() {
-            Some(u) => Origin::of_url(u).same_origin(&request.origin),
+            Some(u) => request.origin.is_origin_of(u),
             None => request.url_origin.same_origin(&request.origin),
         };
         let scheme_is_data = self.current_url().scheme() == "data";
@@ -743,7 +743,7 @@ impl<'r> Fetch<'r> {
         // D28: and a preflight to the request's own origin is a same-origin request to
         // Firefox: no CORS check of its ACAO and ACAC.
         let cors_check = !(self.profile.preflight_for_request_origin
-            && Origin::of_url(self.current_url()).same_origin(&self.request.origin));
+            && self.request.origin.is_origin_of(self.current_url()));
         let actual = ActualRequest {
             serialized_origin: preflight_origin,
             cors_check,
@@ -938,8 +938,7 @@ impl<'r> Fetch<'r> {
             self.body_headers_removed = true;
         }
         // R59: a cross-origin hop removes Authorization.
-        self.latest_removed_authorization =
-            !Origin::of_url(self.current_url()).same_origin(&location_origin);
+        self.latest_removed_authorization = !location_origin.is_origin_of(self.current_url());
         if self.latest_removed_authorization {
             self.authorization_removed = true;
         }

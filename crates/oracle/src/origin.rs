@@ -69,6 +69,25 @@ impl Origin {
     /// assert_eq!(Origin::of_url(&u).serialization(), "https://a.test");
     /// ```
     pub fn of_url(url: &Url) -> Origin {
+        // A URL of a special scheme other than `file` has a host, and its port is already
+        // `None` when it is the scheme's default: the tuple is read off the URL as it is.
+        if let (Some(_), Some(host)) = (special_scheme_default_port(url.scheme()), url.host_str()) {
+            let (scheme, port) = (url.scheme(), url.port());
+            let mut serialized = String::with_capacity(scheme.len() + host.len() + 9);
+            serialized.push_str(scheme);
+            serialized.push_str("://");
+            serialized.push_str(host);
+            if let Some(p) = port {
+                serialized.push(':');
+                serialized.push_str(&p.to_string());
+            }
+            return Origin::Tuple {
+                scheme: scheme.to_string(),
+                host: host.to_string(),
+                port,
+                serialized,
+            };
+        }
         match url.origin() {
             url::Origin::Opaque(_) => Origin::Opaque,
             url::Origin::Tuple(scheme, host, port) => {
@@ -90,6 +109,31 @@ impl Origin {
                 }
             }
         }
+    }
+
+    /// Whether `url`'s origin is this origin (R1): what
+    /// `Origin::of_url(url).same_origin(self)` says, without building the URL's origin.
+    ///
+    /// ```
+    /// use corsproof_oracle::Origin;
+    /// let o = Origin::parse_serialized("https://a.test").unwrap();
+    /// assert!(o.is_origin_of(&url::Url::parse("https://a.test:443/x").unwrap()));
+    /// assert!(!o.is_origin_of(&url::Url::parse("https://a.test:8443/x").unwrap()));
+    /// assert!(!o.is_origin_of(&url::Url::parse("data:,x").unwrap()));
+    /// ```
+    pub fn is_origin_of(&self, url: &Url) -> bool {
+        let Origin::Tuple {
+            scheme, host, port, ..
+        } = self
+        else {
+            return false;
+        };
+        if special_scheme_default_port(url.scheme()).is_some() && url.host_str().is_some() {
+            return url.scheme() == scheme
+                && url.host_str() == Some(host.as_str())
+                && url.port() == *port;
+        }
+        Origin::of_url(url).same_origin(self)
     }
 
     /// Parses a serialized origin exactly as a document's origin is written (`null`, or
@@ -169,6 +213,66 @@ impl Origin {
                 "ftp" => Some(21),
                 _ => None,
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The origin as the `url` crate computes it (URL Standard), serialized: what
+    /// [`Origin::of_url`] and [`Origin::is_origin_of`] must agree with.
+    fn reference(url: &Url) -> String {
+        url.origin().ascii_serialization()
+    }
+
+    const URLS: &[&str] = &[
+        "http://a.test/",
+        "http://a.test:80/x",
+        "http://a.test:8080/x?q#f",
+        "https://A.Test:443/",
+        "https://a.test:80/",
+        "https://user:pw@a.test/",
+        "ws://a.test:80/",
+        "wss://a.test:444/",
+        "ftp://a.test:21/",
+        "http://127.0.0.1:1/",
+        "http://[::1]/",
+        "https://[2001:db8::1]:8443/",
+        "https://xn--nxasmq6b.test/",
+        "https://a.test./",
+        "file:///etc/passwd",
+        "data:,x",
+        "blob:https://a.test/uuid",
+        "about:blank",
+        "web+x://a.test/",
+    ];
+
+    #[test]
+    fn of_url_agrees_with_the_url_standard() {
+        for u in URLS {
+            let url = Url::parse(u).unwrap();
+            assert_eq!(Origin::of_url(&url).serialization(), reference(&url), "{u}");
+        }
+    }
+
+    #[test]
+    fn is_origin_of_agrees_with_building_the_origin() {
+        let origins: Vec<Origin> = URLS
+            .iter()
+            .map(|u| Origin::of_url(&Url::parse(u).unwrap()))
+            .collect();
+        for o in &origins {
+            for u in URLS {
+                let url = Url::parse(u).unwrap();
+                assert_eq!(
+                    o.is_origin_of(&url),
+                    Origin::of_url(&url).same_origin(o),
+                    "{} and {u}",
+                    o.serialization()
+                );
+            }
         }
     }
 }

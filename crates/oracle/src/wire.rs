@@ -1194,12 +1194,11 @@ fn sec_fetch_site(
     };
     let mut site = FetchSite::SameOrigin;
     for url in &urls {
-        let o = Org::of_url(url);
-        if o.same_origin(&request.origin) {
+        if request.origin.is_origin_of(url) {
             continue;
         }
         site = site.max(FetchSite::SameSite);
-        if !same_site(&o, &request.origin) {
+        if !same_site(&Org::of_url(url), &request.origin) {
             site = FetchSite::CrossSite;
             break;
         }
@@ -1263,20 +1262,21 @@ fn referrer(document: Option<&Url>, origin: &Org, current: &Url) -> Option<Strin
         Some(u) => u.clone(),
         None => Url::parse(&format!("{}/", origin.serialization())).ok()?,
     };
-    if Org::of_url(&doc).serialization() == "null" {
+    let doc_origin = Org::of_url(&doc);
+    if doc_origin.serialization() == "null" {
         return None;
     }
-    let mut full = doc.clone();
-    full.set_fragment(None);
-    let _ = full.set_username("");
-    let _ = full.set_password(None);
-    if Org::of_url(&doc).same_origin(&Org::of_url(current)) {
+    if doc_origin.is_origin_of(current) {
+        let mut full = doc;
+        full.set_fragment(None);
+        let _ = full.set_username("");
+        let _ = full.set_password(None);
         return Some(full.to_string());
     }
     if potentially_trustworthy(&doc) && !potentially_trustworthy(current) {
         return None;
     }
-    Some(format!("{}/", Org::of_url(&doc).serialization()))
+    Some(format!("{}/", doc_origin.serialization()))
 }
 
 /// The origin-form request target: path and query.

@@ -57,7 +57,7 @@ pub(crate) fn seen_pairs(pairs: &[(SentRequest, Answer)]) -> Vec<(SentRequest, S
 /// as the case that sent it does, and the target error is counted once.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    slots: Mutex<HashMap<SentRequest, Arc<tokio::sync::OnceCell<Option<Answer>>>>>,
+    slots: Mutex<HashMap<Key, Slot, foldhash::fast::RandomState>>,
     /// With [`Sharing::Browsers`]: the browsers' own lines (lowercase name, value), left out
     /// of the key; empty with [`Sharing::Identical`].
     identity: Vec<(Vec<u8>, Vec<u8>)>,
@@ -76,39 +76,69 @@ impl Shared {
         }
     }
 
-    /// What identifies `sent` in the memo: the request itself, or, with
-    /// [`Sharing::Browsers`], its lines other than the browsers' own, names lowercased, in
-    /// sorted order.
-    pub(crate) fn key(&self, sent: &SentRequest) -> SentRequest {
-        if self.identity.is_empty() {
-            return sent.clone();
-        }
-        let mut key = SentRequest::new(sent.method.clone(), sent.url.clone());
-        key.body = sent.body.clone();
-        key.headers = sent
+    /// What identifies `sent` in the memo, as one byte string: the request itself (method,
+    /// URL, every header line in order, body), or, with [`Sharing::Browsers`], its lines other
+    /// than the browsers' own, names lowercased, in sorted order. Each part is written with its
+    /// length first, so two requests have equal keys exactly when they agree on every part.
+    pub(crate) fn key(&self, sent: &SentRequest) -> Key {
+        let size = sent.method.len() + sent.url.len() + sent.body.len();
+        let lines: usize = sent
             .headers
             .iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-            .filter(|line| !self.identity.contains(line))
-            .collect();
-        key.headers.sort();
-        key
+            .map(|(n, v)| n.len() + v.len() + 8)
+            .sum();
+        let mut key = Vec::with_capacity(size + lines + 12);
+        push_part(&mut key, sent.method.bytes());
+        push_part(&mut key, sent.url.bytes());
+        push_part(&mut key, sent.body.iter().copied());
+        if self.identity.is_empty() {
+            for (n, v) in &sent.headers {
+                push_part(&mut key, n.iter().copied());
+                push_part(&mut key, v.iter().copied());
+            }
+            return Key(key.into_boxed_slice());
+        }
+        let own = |(n, v): &&(Vec<u8>, Vec<u8>)| {
+            self.identity
+                .iter()
+                .any(|(i, iv)| iv == v && i.eq_ignore_ascii_case(n))
+        };
+        let mut lines: Vec<&(Vec<u8>, Vec<u8>)> = sent.headers.iter().filter(|l| !own(l)).collect();
+        // Lines equal but for the case of their names give equal bytes below, whatever
+        // their order.
+        lines.sort_unstable_by(|(a, av), (b, bv)| {
+            a.iter()
+                .map(u8::to_ascii_lowercase)
+                .cmp(b.iter().map(u8::to_ascii_lowercase))
+                .then_with(|| av.cmp(bv))
+        });
+        for (n, v) in lines {
+            push_part(&mut key, n.iter().map(u8::to_ascii_lowercase));
+            push_part(&mut key, v.iter().copied());
+        }
+        Key(key.into_boxed_slice())
     }
 
     /// The slot of `sent`, made empty when new.
-    fn slot(&self, sent: &SentRequest) -> Arc<tokio::sync::OnceCell<Option<Answer>>> {
+    fn slot(&self, sent: &SentRequest) -> Slot {
         let key = self.key(sent);
-        let sent = &key;
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        match slots.get(sent) {
-            Some(slot) => slot.clone(),
-            None => {
-                let slot = Arc::new(tokio::sync::OnceCell::new());
-                slots.insert(sent.clone(), slot.clone());
-                slot
-            }
-        }
+        slots.entry(key).or_default().clone()
     }
+}
+
+/// The run's answer to one request: empty until the first case that needs it has sent it,
+/// `None` inside when it got no usable answer.
+type Slot = Arc<tokio::sync::OnceCell<Option<Answer>>>;
+
+/// A request as the memo tells requests apart ([`Shared::key`]): equal keys, one answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key(Box<[u8]>);
+
+/// Appends `bytes` to `key`, its length first.
+fn push_part(key: &mut Vec<u8>, bytes: impl ExactSizeIterator<Item = u8>) {
+    key.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    key.extend(bytes);
 }
 
 /// Which requests share one answer: the run's memo is keyed by what this leaves of a request.

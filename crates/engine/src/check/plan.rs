@@ -12,7 +12,7 @@ use corsproof_oracle::{Fetch, Next, PreflightCache, Profile, Request, RequestIni
 use corsproof_policy::Policy;
 use corsproof_report::SentRequest;
 
-use super::exchange::Shared;
+use super::exchange::{Key, Shared};
 use super::play::on_the_wire;
 use super::target::Target;
 use super::vary;
@@ -44,8 +44,8 @@ pub(crate) fn plan(
     cases: &[RequestInit],
     shared: &Shared,
 ) -> Plan {
-    let mut first: HashSet<SentRequest> = HashSet::new();
-    let mut then: HashSet<SentRequest> = HashSet::new();
+    let mut first: HashSet<Key> = HashSet::new();
+    let mut then: HashSet<Key> = HashSet::new();
     for case in cases {
         let route =
             corsproof_oracle::intent::route_for(policy, case.url.path()).map(|i| &policy.routes[i]);
