@@ -4,6 +4,7 @@
 
 mod audit;
 mod check;
+mod diff;
 mod emit;
 mod explain;
 mod lint;
@@ -142,6 +143,24 @@ enum Command {
         url: String,
         #[command(flatten)]
         flags: audit::Flags,
+    },
+    /// What a change of policy grants or takes away: per route and origin class, which reads,
+    /// methods, headers, exposed headers, cache lifetime and PNA broaden or narrow (exit 0 no
+    /// broadening, 1 something broadens, 2 invalid policy).
+    Diff {
+        /// The policy before the change (TOML or JSON).
+        old: PathBuf,
+        /// The policy after the change.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = diff::DiffFormat::Text)]
+        format: diff::DiffFormat,
+        /// Exit 0 even when something broadens.
+        #[arg(long)]
+        allow_broaden: bool,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Print a configuration implementing a policy for another CORS implementation.
     Emit {
@@ -310,6 +329,14 @@ fn main() -> ExitCode {
             flags,
         } => check::run(target, container, &flags),
         Command::Audit { url, flags } => audit::run(&url, &flags),
+        Command::Diff {
+            old,
+            new,
+            format,
+            allow_broaden,
+            output,
+        } => diff::run(&old, &new, format, allow_broaden)
+            .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
         Command::Emit {
             target,
             policy,

@@ -132,10 +132,18 @@ fn route_words(scope: &Scope) -> String {
     }
 }
 
+/// The origins of a change; the non-DNS hosts under a pattern go without saying next to the
+/// pattern itself.
 fn origins_words(change: &Change) -> String {
+    let listed = |p: &String| {
+        change
+            .origins
+            .contains(&crate::OriginClass::Pattern(p.clone()))
+    };
     change
         .origins
         .iter()
+        .filter(|c| !matches!(c, crate::OriginClass::PatternOddHost(p) if listed(p)))
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
