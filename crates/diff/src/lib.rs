@@ -51,7 +51,10 @@
 //! assert_eq!(high.len(), 1);
 //! assert_eq!(high[0].aspect, Aspect::Read { credentialed: true });
 //! assert_eq!(high[0].direction, Direction::Broadens);
-//! assert_eq!(high[0].origins, [OriginClass::Pattern("https://*.partner.example".into())]);
+//! assert_eq!(high[0].origins, [
+//!     OriginClass::Pattern("https://*.partner.example".into()),
+//!     OriginClass::PatternOddHost("https://*.partner.example".into()),
+//! ]);
 //! // The same policy, routes renamed: nothing changes.
 //! assert!(diff(&new, &new).changes.is_empty());
 //! # Ok::<(), corsproof_policy::PolicyError>(())

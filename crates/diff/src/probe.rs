@@ -443,25 +443,30 @@ fn compare(a: &Grants, b: &Grants, probe: &Probe<'_>) -> Vec<(Aspect, Direction,
             ));
         }
     }
-    // P10: the cache lifetime matters where a preflight passes under both policies (where
-    // only the new one passes it, the new grant is the change).
-    let both = (0..2).find(|&i| a.preflight[i] && b.preflight[i]);
-    if let Some(i) = both.filter(|_| a.cache != b.cache) {
-        let ask = Ask {
-            credentialed: i == 1,
-            preflight: true,
-            ..Ask::default()
-        };
-        out.push((
-            Aspect::MaxAge {
-                old: a.cache,
-                new: b.cache,
-            },
-            direction(b.cache > a.cache),
-            probe.example(&ask),
-        ));
-    }
+    out.extend(cache_change(a, b, probe));
     out
+}
+
+/// P10: the cache lifetime matters where a preflight passes under both policies (where only
+/// the new one passes it, the new grant is the change).
+fn cache_change(a: &Grants, b: &Grants, probe: &Probe<'_>) -> Option<(Aspect, Direction, Example)> {
+    let i = (0..2).find(|&i| a.preflight[i] && b.preflight[i])?;
+    if a.cache == b.cache {
+        return None;
+    }
+    let ask = Ask {
+        credentialed: i == 1,
+        preflight: true,
+        ..Ask::default()
+    };
+    Some((
+        Aspect::MaxAge {
+            old: a.cache,
+            new: b.cache,
+        },
+        direction(b.cache > a.cache),
+        probe.example(&ask),
+    ))
 }
 
 fn direction(more: bool) -> Direction {

@@ -38,7 +38,7 @@ impl Diff {
     /// let new = Policy::from_toml_str("version = 1\n[[route]]\npath = \"/\"\norigins = [\"*\"]\n", "new.toml")?;
     /// let files = Files { old: "old.toml".into(), new: "new.toml".into(), new_route_lines: vec![Some(2)] };
     /// let md = diff(&old, &new).render(OutputFormat::Markdown, &files);
-    /// assert!(md.contains("| broadens | **medium** | `/` | any other origin | can now read responses |"));
+    /// assert!(md.contains("| broadens | **medium** | `/` | null, any other origin | can now read responses |"));
     /// let sarif: serde_json::Value = serde_json::from_str(&diff(&old, &new).render(OutputFormat::Sarif, &files)).unwrap();
     /// assert_eq!(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 2);
     /// # Ok::<(), corsproof_policy::PolicyError>(())
@@ -166,12 +166,22 @@ fn example_words(e: &Example) -> String {
     } else {
         format!(", {{{}}}", init.join(", "))
     };
-    let mut s = format!("from {}: fetch(\"{}\"{init})", e.origin, e.path);
+    let mut s = if e.preflight {
+        format!(
+            "from {}: an XHR POST of a text body to \"{}\" with upload listeners{}",
+            e.origin,
+            e.path,
+            if e.credentialed {
+                ", withCredentials"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!("from {}: fetch(\"{}\"{init})", e.origin, e.path)
+    };
     if e.private_network {
         s.push_str(", to a more private address space");
-    }
-    if e.preflight {
-        s.push_str(", preflighted");
     }
     s
 }
