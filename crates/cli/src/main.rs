@@ -7,6 +7,7 @@ mod check;
 mod diff;
 mod emit;
 mod explain;
+mod infer;
 mod lint;
 mod retry;
 mod serve;
@@ -161,6 +162,15 @@ enum Command {
         /// Write the output here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Probe a running deployment and write the policy it implements (TOML); what a policy
+    /// cannot say (any origin reflected, `null`, paths in any case, ...) on standard error
+    /// (exit 0 all said, 1 gaps, 2 bad input, 3 no answer or budget spent).
+    Infer {
+        /// The deployment's base URL (http:// or https://).
+        url: String,
+        #[command(flatten)]
+        flags: infer::Flags,
     },
     /// Print a configuration implementing a policy for another CORS implementation.
     Emit {
@@ -329,6 +339,7 @@ fn main() -> ExitCode {
             flags,
         } => check::run(target, container, &flags),
         Command::Audit { url, flags } => audit::run(&url, &flags),
+        Command::Infer { url, flags } => infer::run(&url, &flags),
         Command::Diff {
             old,
             new,

@@ -736,3 +736,114 @@ fn baseline_reports_only_what_changed() {
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The `--origin` flags that name every entry of `policy`'s routes: exact origins as they are,
+/// a host of one label under each pattern.
+fn candidate_origins(policy: &corsproof_policy::Policy) -> Vec<String> {
+    let mut out = Vec::new();
+    for route in &policy.routes {
+        let corsproof_policy::Origins::List(list) = &route.origins else {
+            continue;
+        };
+        for entry in list {
+            let text = entry.to_string();
+            match entry {
+                corsproof_policy::OriginEntry::Null => {}
+                corsproof_policy::OriginEntry::Exact { .. } => out.push(text),
+                corsproof_policy::OriginEntry::Subdomain { .. } => {
+                    out.push(text.replacen('*', "app", 1))
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `infer` against our middleware, for every bundled policy: it writes a valid policy, the
+/// same deployment checked against it conforms, and it grants nothing the bundled one does
+/// not (`diff` finds no broadening).
+#[test]
+fn infer_writes_a_policy_the_deployment_passes_for_every_bundled_policy() {
+    let dir = std::env::temp_dir().join(format!("corsproof-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    for policy in POLICIES {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let parsed = corsproof_policy::Policy::from_path(root.join(policy)).expect("bundled");
+        let paths = dir.join("paths.txt");
+        let listed: Vec<String> = parsed.routes.iter().map(|r| r.path.clone()).collect();
+        std::fs::write(&paths, listed.join("\n")).expect("written");
+        let out = dir.join("inferred.toml");
+        let (mut server, url) = serve(policy);
+        let mut args = vec![
+            "infer".to_string(),
+            url.clone(),
+            "--paths".into(),
+            paths.display().to_string(),
+            "--output".into(),
+            out.display().to_string(),
+            "--max-requests".into(),
+            "2000".into(),
+        ];
+        for origin in candidate_origins(&parsed) {
+            args.extend(["--origin".to_string(), origin]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let inferred = corsproof(&args);
+        assert_eq!(
+            inferred.status.code(),
+            Some(0),
+            "{policy}: {}",
+            text(&inferred)
+        );
+        let written = out.display().to_string();
+        let lint = corsproof(&["lint", &written]);
+        assert_eq!(lint.status.code(), Some(0), "{policy}: {}", text(&lint));
+        let check = corsproof(&[
+            "check",
+            &url,
+            "--policy",
+            &written,
+            "--cases",
+            "20",
+            "--seed",
+            "1",
+            "--no-save",
+            "--quiet",
+        ]);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{policy}: {}\n{}",
+            text(&check),
+            std::fs::read_to_string(&out).unwrap_or_default()
+        );
+        let diff = corsproof(&["diff", policy, &written]);
+        assert_eq!(diff.status.code(), Some(0), "{policy}: {}", text(&diff));
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `infer` against a deployment that reflects any origin with credentials: the defect is
+/// reported (exit 1), not written as a grant a policy could make.
+#[test]
+fn infer_reports_a_reflecting_deployment() {
+    let url = reflector();
+    let out = corsproof(&[
+        "infer",
+        &url,
+        "--origin",
+        "https://app.example.com",
+        "--max-requests",
+        "200",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gap[any-origin-reflected] /:"),
+        "{}",
+        text(&out)
+    );
+    assert!(stderr.contains("with credentials"), "{}", text(&out));
+}
