@@ -372,8 +372,9 @@ async fn origins(
         g.witness = Some((FRESH_ORIGIN.to_string(), fresh_response));
     }
     // `*` grants `null` too; otherwise a `null` grant is its own entry.
+    let wildcard = g.any && !fresh[1];
     let (null, _) = prober.read(path, "null").await?;
-    if (null[0] || null[1]) && !(g.any && !fresh[1]) {
+    if (null[0] || null[1]) && !wildcard {
         g.entries.push((OriginEntry::Null, null));
         gaps.push(Gap {
             kind: GapKind::NullOrigin,
