@@ -65,6 +65,11 @@ pub struct Flags {
     /// Waive findings of this kind (repeatable).
     #[arg(long = "allow", value_name = "KIND", value_parser = crate::kind_parser::<CheckKind>("a check"))]
     pub allow: Vec<CheckKind>,
+    /// Report only the findings this saved JSON report (an earlier `--format json` run) does
+    /// not have, matched by kind, route and the request's essentials; say how many of its
+    /// findings went away. Without --seed, the run uses the saved report's seed.
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
     /// Replay the cases of this file (written by an earlier run) instead of generating.
     #[arg(long)]
     pub replay: Option<PathBuf>,
@@ -407,7 +412,15 @@ fn load_policy(path: &Path) -> Option<Policy> {
 /// exit code.
 fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8> {
     let replayed = flags.replay.as_deref().map(read_cases).transpose()?;
-    let seed = seed(flags, replayed.as_ref().and_then(|r| r.seed));
+    let baseline = match flags.baseline.as_deref().map(read_baseline).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("corsproof check: {e:#}");
+            return Ok(2);
+        }
+    };
+    let saved_seed = replayed.as_ref().and_then(|r| r.seed);
+    let seed = seed(flags, saved_seed, baseline.as_ref().map(|b| b.seed));
     let Some(config) = config(base, flags, seed)? else {
         return Ok(2);
     };
@@ -441,12 +454,24 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         .findings
         .retain(|f| !flags.allow.iter().any(|k| f.kind == *k));
     let waived = waived - report.findings.len();
+    let drift = baseline
+        .as_ref()
+        .map(|b| corsproof_report::baseline::drift(&mut report, b));
     if !flags.no_save && !report.findings.is_empty() && flags.replay.is_none() {
         save_cases(&report, &flags.save_cases)?;
     }
     crate::emit(&render(&report, flags), flags.output.as_ref())?;
     if waived > 0 && !flags.quiet {
         eprintln!("corsproof check: {waived} finding(s) waived with --allow");
+    }
+    if let (Some(d), Some(path)) = (drift, &flags.baseline) {
+        eprintln!(
+            "corsproof check: against the baseline {}: {} new finding(s), {} known left out, {} gone",
+            path.display(),
+            report.findings.len(),
+            d.known,
+            d.gone
+        );
     }
     if let Some(why) = no_verdict(&report, flags.max_errors, stopped) {
         eprintln!("corsproof check: {why}");
@@ -456,15 +481,27 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     Ok(u8::from(!report.findings.is_empty()))
 }
 
+/// A saved JSON report, for `--baseline`.
+fn read_baseline(path: &Path) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the baseline {} is not a corsproof JSON report",
+            path.display()
+        )
+    })
+}
+
 /// The run's seed: the one saved with the cases replayed (the run they came from), else
-/// `--seed`, else one drawn from the clock.
-fn seed(flags: &Flags, saved: Option<u64>) -> u64 {
+/// `--seed`, else the baseline's, else one drawn from the clock.
+fn seed(flags: &Flags, saved: Option<u64>, baseline: Option<u64>) -> u64 {
     if let (Some(saved), Some(given)) = (saved, flags.seed) {
         if saved != given && !flags.quiet {
             eprintln!("corsproof check: --seed {given} ignored: the cases replayed were saved with seed {saved}");
         }
     }
-    saved.or(flags.seed).unwrap_or_else(|| {
+    saved.or(flags.seed).or(baseline).unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))

@@ -4,8 +4,10 @@
 
 mod audit;
 mod check;
+mod diff;
 mod emit;
 mod explain;
+mod infer;
 mod lint;
 mod retry;
 mod serve;
@@ -142,6 +144,33 @@ enum Command {
         url: String,
         #[command(flatten)]
         flags: audit::Flags,
+    },
+    /// What a change of policy grants or takes away: per route and origin class, which reads,
+    /// methods, headers, exposed headers, cache lifetime and PNA broaden or narrow (exit 0 no
+    /// broadening, 1 something broadens, 2 invalid policy).
+    Diff {
+        /// The policy before the change (TOML or JSON).
+        old: PathBuf,
+        /// The policy after the change.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = diff::DiffFormat::Text)]
+        format: diff::DiffFormat,
+        /// Exit 0 even when something broadens.
+        #[arg(long)]
+        allow_broaden: bool,
+        /// Write the output here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Probe a running deployment and write the policy it implements (TOML); what a policy
+    /// cannot say (any origin reflected, `null`, paths in any case, ...) on standard error
+    /// (exit 0 all said, 1 gaps, 2 bad input, 3 no answer or budget spent).
+    Infer {
+        /// The deployment's base URL (http:// or https://).
+        url: String,
+        #[command(flatten)]
+        flags: infer::Flags,
     },
     /// Print a configuration implementing a policy for another CORS implementation.
     Emit {
@@ -310,6 +339,15 @@ fn main() -> ExitCode {
             flags,
         } => check::run(target, container, &flags),
         Command::Audit { url, flags } => audit::run(&url, &flags),
+        Command::Infer { url, flags } => infer::run(&url, &flags),
+        Command::Diff {
+            old,
+            new,
+            format,
+            allow_broaden,
+            output,
+        } => diff::run(&old, &new, format, allow_broaden)
+            .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
         Command::Emit {
             target,
             policy,

@@ -642,3 +642,208 @@ fn a_bad_error_budget_is_a_usage_error() {
         assert!(text(&o).contains("--max-errors"), "{bad}: {}", text(&o));
     }
 }
+
+/// `--baseline`: a run against its own saved report reports nothing new (exit 0); a finding
+/// the baseline lacks is reported (exit 1) and one only the baseline has is counted as gone;
+/// a file that is not a report is bad input (exit 2).
+#[test]
+fn baseline_reports_only_what_changed() {
+    // The middleware serves the public API; checked against the credentialed SPA policy it
+    // breaks that policy's grants.
+    let (mut server, url) = serve("corpus/policies/public-api.toml");
+    let dir = std::env::temp_dir().join(format!("corsproof-baseline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let saved = dir.join("saved.json");
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            &url,
+            "--policy",
+            "corpus/policies/spa-credentialed.toml",
+            "--cases",
+            "0",
+            "--seed",
+            "3",
+            "--no-save",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        corsproof(&args)
+    };
+    let first = check(&[
+        "--format",
+        "json",
+        "--output",
+        saved.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("the report")).expect("JSON");
+    let findings = report["findings"].as_array().expect("findings").clone();
+    assert!(!findings.is_empty());
+
+    let same = check(&["--baseline", saved.to_str().expect("utf-8")]);
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+    let line = format!(
+        "0 new finding(s), {} known left out, 0 gone",
+        findings.len()
+    );
+    assert!(
+        String::from_utf8_lossy(&same.stderr).contains(&line),
+        "{}",
+        text(&same)
+    );
+
+    // The baseline without its first finding, and with one for a route that is gone.
+    let mut edited = report.clone();
+    let mut gone = findings[0].clone();
+    gone["route"] = serde_json::json!("/no-longer/");
+    edited["findings"] =
+        serde_json::Value::Array(findings[1..].iter().cloned().chain([gone]).collect());
+    let edited_path = dir.join("edited.json");
+    std::fs::write(&edited_path, edited.to_string()).expect("written");
+    let changed = check(&[
+        "--baseline",
+        edited_path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(changed.status.code(), Some(1), "{}", text(&changed));
+    let now: serde_json::Value = serde_json::from_slice(&changed.stdout).expect("JSON");
+    assert_eq!(
+        now["findings"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        text(&changed)
+    );
+    assert_eq!(now["findings"][0]["kind"], findings[0]["kind"]);
+    let line = format!(
+        "1 new finding(s), {} known left out, 1 gone",
+        findings.len() - 1
+    );
+    assert!(
+        String::from_utf8_lossy(&changed.stderr).contains(&line),
+        "{}",
+        text(&changed)
+    );
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{}").expect("written");
+    let refused = check(&["--baseline", bad.to_str().expect("utf-8")]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `--origin` flags that name every entry of `policy`'s routes: exact origins as they are,
+/// a host of one label under each pattern.
+fn candidate_origins(policy: &corsproof_policy::Policy) -> Vec<String> {
+    let mut out = Vec::new();
+    for route in &policy.routes {
+        let corsproof_policy::Origins::List(list) = &route.origins else {
+            continue;
+        };
+        for entry in list {
+            let text = entry.to_string();
+            match entry {
+                corsproof_policy::OriginEntry::Null => {}
+                corsproof_policy::OriginEntry::Exact { .. } => out.push(text),
+                corsproof_policy::OriginEntry::Subdomain { .. } => {
+                    out.push(text.replacen('*', "app", 1))
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `infer` against our middleware, for every bundled policy: it writes a valid policy, the
+/// same deployment checked against it conforms, and it grants nothing the bundled one does
+/// not (`diff` finds no broadening).
+#[test]
+fn infer_writes_a_policy_the_deployment_passes_for_every_bundled_policy() {
+    let dir = std::env::temp_dir().join(format!("corsproof-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    for policy in POLICIES {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let parsed = corsproof_policy::Policy::from_path(root.join(policy)).expect("bundled");
+        let paths = dir.join("paths.txt");
+        let listed: Vec<String> = parsed.routes.iter().map(|r| r.path.clone()).collect();
+        std::fs::write(&paths, listed.join("\n")).expect("written");
+        let out = dir.join("inferred.toml");
+        let (mut server, url) = serve(policy);
+        let mut args = vec![
+            "infer".to_string(),
+            url.clone(),
+            "--paths".into(),
+            paths.display().to_string(),
+            "--output".into(),
+            out.display().to_string(),
+            "--max-requests".into(),
+            "2000".into(),
+        ];
+        for origin in candidate_origins(&parsed) {
+            args.extend(["--origin".to_string(), origin]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let inferred = corsproof(&args);
+        assert_eq!(
+            inferred.status.code(),
+            Some(0),
+            "{policy}: {}",
+            text(&inferred)
+        );
+        let written = out.display().to_string();
+        let lint = corsproof(&["lint", &written]);
+        assert_eq!(lint.status.code(), Some(0), "{policy}: {}", text(&lint));
+        let check = corsproof(&[
+            "check",
+            &url,
+            "--policy",
+            &written,
+            "--cases",
+            "20",
+            "--seed",
+            "1",
+            "--no-save",
+            "--quiet",
+        ]);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{policy}: {}\n{}",
+            text(&check),
+            std::fs::read_to_string(&out).unwrap_or_default()
+        );
+        let diff = corsproof(&["diff", policy, &written]);
+        assert_eq!(diff.status.code(), Some(0), "{policy}: {}", text(&diff));
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `infer` against a deployment that reflects any origin with credentials: the defect is
+/// reported (exit 1), not written as a grant a policy could make.
+#[test]
+fn infer_reports_a_reflecting_deployment() {
+    let url = reflector();
+    let out = corsproof(&[
+        "infer",
+        &url,
+        "--origin",
+        "https://app.example.com",
+        "--max-requests",
+        "200",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gap[any-origin-reflected] /:"),
+        "{}",
+        text(&out)
+    );
+    assert!(stderr.contains("with credentials"), "{}", text(&out));
+}

@@ -286,6 +286,8 @@ fn docs_cli_md_documents_every_flag_and_no_other() {
         "audit",
         "explain",
         "lint",
+        "diff",
+        "infer",
         "emit",
         "serve",
         "completions",

@@ -17,5 +17,6 @@
 pub mod audit;
 pub mod check;
 pub mod generate;
+pub mod infer;
 pub mod retry;
 pub mod storable;

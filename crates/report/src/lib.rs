@@ -22,6 +22,7 @@
 
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod finding;
 mod junit;
 pub mod kind;
