@@ -9,7 +9,8 @@
 //! Access (R67); the granted GET's `Access-Control-Expose-Headers` gives the exposed headers.
 //! What a policy cannot say is a [`Gap`], never silently encoded: any origin reflected, `null`
 //! granted, credentials granted to some origins and not others, a grant that also answers
-//! the path in another case, any request header allowed on a credentialed route.
+//! the path in another case or past its `/` boundary, any request header allowed on a
+//! credentialed route, a look-alike of a granted origin granted too.
 //!
 //! Bounded and polite: one connection, requests one at a time, at most `max_requests` of
 //! them, at most `rate` a second, each within the timeout.
@@ -94,6 +95,12 @@ pub enum GapKind {
     PathCase,
     /// Any request header passes the preflight of a credentialed route.
     AnyHeaderWithCredentials,
+    /// A look-alike of a granted origin is granted too (a prefix, suffix or substring match,
+    /// or the other scheme): the deployment matches origins loosely; not written.
+    LookalikeOrigin,
+    /// A path that continues the route's path past its last `/` is granted too (`/apix` for
+    /// `/api/`): the deployment matches paths without the segment boundary.
+    PathBoundary,
 }
 
 impl GapKind {
@@ -109,6 +116,8 @@ impl GapKind {
             GapKind::MixedCredentials => "mixed-credentials",
             GapKind::PathCase => "path-case",
             GapKind::AnyHeaderWithCredentials => "any-header-with-credentials",
+            GapKind::LookalikeOrigin => "lookalike-origin",
+            GapKind::PathBoundary => "path-boundary",
         }
     }
 }
@@ -390,7 +399,11 @@ async fn origins(
         if !(grant[0] || grant[1]) {
             continue;
         }
-        let entry = generalise(prober, path, &entry, grant).await?;
+        let general = generalise(prober, path, &entry, grant).await?;
+        if !g.any {
+            lookalikes(prober, path, &entry, &general, gaps).await?;
+        }
+        let entry = general;
         if !g.entries.iter().any(|(e, _)| *e == entry) {
             g.entries.push((entry, grant));
         }
@@ -399,6 +412,54 @@ async fn origins(
         }
     }
     Ok(g)
+}
+
+/// The look-alikes of a granted exact origin that a loose match grants (the audit's classic
+/// bypasses): a [`GapKind::LookalikeOrigin`] gap for each.
+async fn lookalikes(
+    prober: &mut Prober,
+    path: &str,
+    entry: &OriginEntry,
+    general: &OriginEntry,
+    gaps: &mut Vec<Gap>,
+) -> Result<(), InferError> {
+    let OriginEntry::Exact { scheme, host, port } = entry else {
+        return Ok(());
+    };
+    // Hosts under the pattern the entry generalises to are granted by right.
+    let covered = |origin: &str| match general {
+        OriginEntry::Subdomain { .. } => {
+            let text = general.to_string();
+            let (front, domain) = text.split_once("*.").unwrap_or_default();
+            origin.starts_with(front) && origin.ends_with(&format!(".{domain}"))
+        }
+        _ => false,
+    };
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    let other = match scheme {
+        corsproof_policy::Scheme::Https => "http",
+        corsproof_policy::Scheme::Http => "https",
+    };
+    let scheme = scheme.as_str();
+    let mut list = vec![
+        format!("{scheme}://{host}.corsproof-evil.test{port}"),
+        format!("{scheme}://corsproofevil{host}{port}"),
+        format!("{other}://{host}{port}"),
+    ];
+    if host.len() > 3 && !host.starts_with('[') {
+        list.push(format!("{scheme}://{}{port}", &host[..host.len() - 1]));
+    }
+    for origin in list.into_iter().filter(|o| !covered(o)) {
+        let (grant, _) = prober.read(path, &origin).await?;
+        if grant[0] || grant[1] {
+            gaps.push(Gap {
+                kind: GapKind::LookalikeOrigin,
+                path: path.to_string(),
+                detail: format!("{origin}, a look-alike of {entry}, is granted too (not written)"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `entry`, or the subdomain pattern of its parent domain when two fresh labels under that
@@ -473,6 +534,7 @@ async fn route(
     route.expose_headers = exposed(&response, credentials);
     preflights(prober, &mut route, &witness, mode, options, gaps).await?;
     path_case(prober, path, &witness, gaps).await?;
+    path_boundary(prober, path, &witness, gaps).await?;
     Ok(route)
 }
 
@@ -598,6 +660,29 @@ async fn path_case(
             detail: format!(
                 "{upper} is granted to {origin} too: the policy's paths are case-sensitive"
             ),
+        });
+    }
+    Ok(())
+}
+
+/// A grant past the route's last `/` (`/apix` for `/api/`): the deployment matches the path
+/// as a plain prefix.
+async fn path_boundary(
+    prober: &mut Prober,
+    path: &str,
+    origin: &str,
+    gaps: &mut Vec<Gap>,
+) -> Result<(), InferError> {
+    let Some(stem) = path.strip_suffix('/').filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    let beyond = format!("{stem}corsproof");
+    let (grant, _) = prober.read(&beyond, origin).await?;
+    if grant[0] || grant[1] {
+        gaps.push(Gap {
+            kind: GapKind::PathBoundary,
+            path: path.to_string(),
+            detail: format!("{beyond} is granted to {origin} too: the route is matched without its `/` boundary"),
         });
     }
     Ok(())
