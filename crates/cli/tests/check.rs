@@ -847,3 +847,42 @@ fn infer_reports_a_reflecting_deployment() {
     );
     assert!(stderr.contains("with credentials"), "{}", text(&out));
 }
+
+/// `infer --har`: the capture's paths become routes and its Origin headers and preflight
+/// requests the candidates probed.
+#[test]
+fn infer_from_a_har_capture() {
+    let (mut server, url) = serve("corpus/policies/spa-credentialed.toml");
+    let dir = std::env::temp_dir().join(format!("corsproof-infer-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let har = serde_json::json!({"log": {"version": "1.2", "entries": [
+        {"request": {"method": "OPTIONS", "url": format!("{url}/api/items/42"), "headers": [
+            {"name": "Origin", "value": "https://app.example.com"},
+            {"name": "Access-Control-Request-Method", "value": "PATCH"},
+            {"name": "Access-Control-Request-Headers", "value": "x-request-id"}]}},
+        {"request": {"method": "GET", "url": format!("{url}/api/me"), "headers": [
+            {"name": "Origin", "value": "https://shop.partner.example"}]}},
+    ]}});
+    let file = dir.join("site.har");
+    std::fs::write(&file, har.to_string()).expect("written");
+    let out = corsproof(&["infer", &url, "--har", file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let written = String::from_utf8_lossy(&out.stdout).to_string();
+    let policy = corsproof_policy::Policy::from_toml_str(&written, "inferred.toml").expect("valid");
+    let paths: Vec<&str> = policy.routes.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/api/items/42", "/api/me"], "{written}");
+    let api = &policy.routes[0];
+    assert!(api.credentials, "{written}");
+    assert!(api.methods.contains(&"PATCH".to_string()), "{written}");
+    assert!(
+        matches!(&api.request_headers, corsproof_policy::HeaderNames::List(l) if l.contains(&"x-request-id".to_string())),
+        "{written}"
+    );
+    assert!(
+        written.contains("\"https://*.partner.example\""),
+        "{written}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
