@@ -446,8 +446,11 @@ async fn lookalikes(
         format!("{scheme}://corsproofevil{host}{port}"),
         format!("{other}://{host}{port}"),
     ];
-    if host.len() > 3 && !host.starts_with('[') {
-        list.push(format!("{scheme}://{}{port}", &host[..host.len() - 1]));
+    if let Some(shorter) = host
+        .get(..host.len().saturating_sub(1))
+        .filter(|h| h.len() > 2 && !host.starts_with('['))
+    {
+        list.push(format!("{scheme}://{shorter}{port}"));
     }
     for origin in list.into_iter().filter(|o| !covered(o)) {
         let (grant, _) = prober.read(path, &origin).await?;
