@@ -886,3 +886,49 @@ fn infer_from_a_har_capture() {
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `infer`'s bounds: the budget stops the run (exit 3) and is never exceeded; `--rate` spaces
+/// the requests over all connections.
+#[test]
+fn infer_keeps_to_its_budget_and_rate() {
+    let (mut server, url) = serve("corpus/policies/public-api.toml");
+    let dir = std::env::temp_dir().join(format!("corsproof-infer-rate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let paths = dir.join("paths.txt");
+    std::fs::write(&paths, "/v1/\n/v1/items/\n/v1/status\n").expect("written");
+    let paths = paths.to_str().expect("utf-8");
+    let spent = corsproof(&["infer", &url, "--paths", paths, "--max-requests", "3"]);
+    assert_eq!(spent.status.code(), Some(3), "{}", text(&spent));
+    assert!(
+        String::from_utf8_lossy(&spent.stderr).contains("budget of 3"),
+        "{}",
+        text(&spent)
+    );
+    let start = std::time::Instant::now();
+    let paced = corsproof(&[
+        "infer",
+        &url,
+        "--paths",
+        paths,
+        "--rate",
+        "40",
+        "--connections",
+        "4",
+    ]);
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(paced.status.code(), Some(0), "{}", text(&paced));
+    let stderr = String::from_utf8_lossy(&paced.stderr);
+    let requests: f64 = stderr
+        .split(" gap(s) a policy cannot say, ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the request count");
+    // N requests at 40 a second take at least (N - 1) / 40 seconds.
+    assert!(
+        requests > 10.0 && seconds >= (requests - 1.0) / 40.0,
+        "{requests} requests in {seconds} s"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}

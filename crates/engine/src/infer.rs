@@ -12,10 +12,13 @@
 //! the path in another case or past its `/` boundary, any request header allowed on a
 //! credentialed route, a look-alike of a granted origin granted too.
 //!
-//! Bounded and polite: one connection, requests one at a time, at most `max_requests` of
-//! them, at most `rate` a second, each within the timeout.
+//! Bounded and polite: the routes spread over at most `connections` connections, each sending
+//! one request at a time; at most `max_requests` requests in all, at most `rate` a second over
+//! all connections, each within the timeout.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use corsproof_client::{Client, Request, Tls};
 use corsproof_oracle::cors_check::cors_check;
@@ -61,8 +64,10 @@ pub struct Options {
     pub timeout: Duration,
     /// At most this many requests.
     pub max_requests: Option<u64>,
-    /// At most this many requests a second.
+    /// At most this many requests a second, over all connections.
     pub rate: Option<f64>,
+    /// The most connections used at once (routes are spread over them; at least 1).
+    pub connections: usize,
     /// The trust store of https targets (default: Mozilla's roots).
     pub tls: Option<Tls>,
 }
@@ -77,6 +82,7 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
             max_requests: None,
             rate: None,
+            connections: 4,
             tls: None,
         }
     }
@@ -158,6 +164,9 @@ pub enum InferError {
         /// What failed.
         source: corsproof_client::Error,
     },
+    /// A probing task stopped.
+    #[error("a probing task failed: {0}")]
+    Worker(String),
     /// `max_requests` ran out before every route was probed.
     #[error("the request budget of {max} ran out before every route was probed")]
     Budget {
@@ -166,14 +175,20 @@ pub enum InferError {
     },
 }
 
-/// Sends the probes: one connection, bounded in count and pace.
+/// What the connections share: the request budget and the pace.
+struct Shared {
+    sent: AtomicU64,
+    max: Option<u64>,
+    interval: Option<Duration>,
+    /// When the next request may start.
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+/// Sends the probes of one connection, within the shared budget and pace.
 struct Prober {
     client: Client,
     url: String,
-    sent: u64,
-    max: Option<u64>,
-    interval: Option<Duration>,
-    last: Option<Instant>,
+    shared: Arc<Shared>,
 }
 
 impl Prober {
@@ -183,18 +198,20 @@ impl Prober {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<Response, InferError> {
-        if self.max.is_some_and(|max| self.sent >= max) {
-            return Err(InferError::Budget {
-                max: self.max.unwrap_or_default(),
-            });
+        let shared = &self.shared;
+        let n = shared.sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(max) = shared.max.filter(|max| n >= *max) {
+            return Err(InferError::Budget { max });
         }
-        if let (Some(interval), Some(last)) = (self.interval, self.last) {
-            if let Some(wait) = interval.checked_sub(last.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
+        if let Some(interval) = shared.interval {
+            let slot = {
+                let mut next = shared.next.lock().await;
+                let slot = (*next).max(tokio::time::Instant::now());
+                *next = slot + interval;
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
         }
-        self.last = Some(Instant::now());
-        self.sent += 1;
         let request = headers
             .iter()
             .fold(Request::new(method, path), |r, (n, v)| r.header(*n, *v))
@@ -292,43 +309,78 @@ struct Ask<'a> {
 /// ```
 pub async fn infer(url: &str, options: &Options) -> Result<Inferred, InferError> {
     let target = Target::parse(url)?;
-    let mut client = Client::new(target.connect.clone())
-        .with_timeout(options.timeout)
-        .with_host(target.authority.clone());
-    if target.https {
-        let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
-        let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
-            url: target.url.clone(),
-            source,
-        })?;
-        client = client.with_tls(tls, name);
-    }
-    let mut prober = Prober {
-        client,
-        url: target.url.clone(),
-        sent: 0,
+    let shared = Arc::new(Shared {
+        sent: AtomicU64::new(0),
         max: options.max_requests,
         interval: options
             .rate
-            .filter(|r| *r > 0.0)
+            .filter(|r| r.is_finite() && *r > 0.0)
             .map(|r| Duration::from_secs_f64(1.0 / r)),
-        last: None,
-    };
+        next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+    });
     let paths = if options.paths.is_empty() {
         vec!["/".to_string()]
     } else {
-        options.paths.clone()
+        dedup(options.paths.clone())
     };
-    let mut routes = Vec::new();
-    let mut gaps = Vec::new();
-    for path in dedup(paths) {
-        routes.push(route(&mut prober, &path, options, &mut gaps).await?);
+    // Each connection probes every `connections`-th route, one request at a time.
+    let connections = options.connections.clamp(1, paths.len().max(1));
+    let options = Arc::new(options.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for first in 0..connections {
+        let mut prober = Prober {
+            client: client(&target, &options)?,
+            url: target.url.clone(),
+            shared: shared.clone(),
+        };
+        let mine: Vec<(usize, String)> = (paths.iter().cloned().enumerate())
+            .skip(first)
+            .step_by(connections)
+            .collect();
+        let options = options.clone();
+        set.spawn(async move {
+            let mut out = Vec::new();
+            for (index, path) in mine {
+                let mut gaps = Vec::new();
+                let route = route(&mut prober, &path, &options, &mut gaps).await?;
+                out.push((index, route, gaps));
+            }
+            Ok::<_, InferError>(out)
+        });
     }
+    let mut done = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(result) => done.extend(result?),
+            Err(e) => return Err(InferError::Worker(e.to_string())),
+        }
+    }
+    done.sort_by_key(|(index, _, _)| *index);
+    let sent = shared.sent.load(Ordering::Relaxed);
     Ok(Inferred {
-        policy: Policy { version: 1, routes },
-        gaps,
-        requests: prober.sent,
+        policy: Policy {
+            version: 1,
+            routes: done.iter().map(|(_, r, _)| r.clone()).collect(),
+        },
+        gaps: done.into_iter().flat_map(|(_, _, g)| g).collect(),
+        requests: options.max_requests.map_or(sent, |max| sent.min(max)),
     })
+}
+
+/// A client of `target`: one kept-alive connection, over TLS for https.
+fn client(target: &Target, options: &Options) -> Result<Client, InferError> {
+    let client = Client::new(target.connect.clone())
+        .with_timeout(options.timeout)
+        .with_host(target.authority.clone());
+    if !target.https {
+        return Ok(client);
+    }
+    let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
+    let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
+        url: target.url.clone(),
+        source,
+    })?;
+    Ok(client.with_tls(tls, name))
 }
 
 fn dedup(items: Vec<String>) -> Vec<String> {
@@ -537,7 +589,9 @@ async fn route(
     route.expose_headers = exposed(&response, credentials);
     preflights(prober, &mut route, &witness, mode, options, gaps).await?;
     path_case(prober, path, &witness, gaps).await?;
-    path_boundary(prober, path, &witness, gaps).await?;
+    // Past the `/`, another route given may cover the path (`/v1/` for `/v1/itemsx`).
+    let others: Vec<&String> = options.paths.iter().filter(|p| *p != path).collect();
+    path_boundary(prober, path, &witness, &others, gaps).await?;
     Ok(route)
 }
 
@@ -674,12 +728,16 @@ async fn path_boundary(
     prober: &mut Prober,
     path: &str,
     origin: &str,
+    others: &[&String],
     gaps: &mut Vec<Gap>,
 ) -> Result<(), InferError> {
     let Some(stem) = path.strip_suffix('/').filter(|s| !s.is_empty()) else {
         return Ok(());
     };
     let beyond = format!("{stem}corsproof");
+    if others.iter().any(|p| beyond.starts_with(p.as_str())) {
+        return Ok(());
+    }
     let (grant, _) = prober.read(&beyond, origin).await?;
     if grant[0] || grant[1] {
         gaps.push(Gap {
