@@ -29,9 +29,13 @@ pub struct Flags {
     /// At most N requests in all; the run stops with exit 3 when they run out.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_requests: Option<u64>,
-    /// At most N requests per second.
+    /// At most N requests per second, over all connections.
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
+    /// The most connections used at once: routes are spread over them, each connection
+    /// sending one request at a time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub connections: u64,
     /// For an https:// URL, also trust the CA certificates of this PEM file.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
@@ -45,6 +49,7 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
         timeout: Duration::from_secs(flags.timeout),
         max_requests: flags.max_requests,
         rate: flags.rate.filter(|r| r.is_finite() && *r > 0.0),
+        connections: usize::try_from(flags.connections).unwrap_or(1),
         tls: crate::audit::trust(flags.cacert.as_deref())?,
         ..Options::default()
     };
@@ -54,7 +59,8 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
     if let Some(file) = &flags.har {
         har(file, &mut options)?;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

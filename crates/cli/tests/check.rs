@@ -847,3 +847,88 @@ fn infer_reports_a_reflecting_deployment() {
     );
     assert!(stderr.contains("with credentials"), "{}", text(&out));
 }
+
+/// `infer --har`: the capture's paths become routes and its Origin headers and preflight
+/// requests the candidates probed.
+#[test]
+fn infer_from_a_har_capture() {
+    let (mut server, url) = serve("corpus/policies/spa-credentialed.toml");
+    let dir = std::env::temp_dir().join(format!("corsproof-infer-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let har = serde_json::json!({"log": {"version": "1.2", "entries": [
+        {"request": {"method": "OPTIONS", "url": format!("{url}/api/items/42"), "headers": [
+            {"name": "Origin", "value": "https://app.example.com"},
+            {"name": "Access-Control-Request-Method", "value": "PATCH"},
+            {"name": "Access-Control-Request-Headers", "value": "x-request-id"}]}},
+        {"request": {"method": "GET", "url": format!("{url}/api/me"), "headers": [
+            {"name": "Origin", "value": "https://shop.partner.example"}]}},
+    ]}});
+    let file = dir.join("site.har");
+    std::fs::write(&file, har.to_string()).expect("written");
+    let out = corsproof(&["infer", &url, "--har", file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let written = String::from_utf8_lossy(&out.stdout).to_string();
+    let policy = corsproof_policy::Policy::from_toml_str(&written, "inferred.toml").expect("valid");
+    let paths: Vec<&str> = policy.routes.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/api/items/42", "/api/me"], "{written}");
+    let api = &policy.routes[0];
+    assert!(api.credentials, "{written}");
+    assert!(api.methods.contains(&"PATCH".to_string()), "{written}");
+    assert!(
+        matches!(&api.request_headers, corsproof_policy::HeaderNames::List(l) if l.contains(&"x-request-id".to_string())),
+        "{written}"
+    );
+    assert!(
+        written.contains("\"https://*.partner.example\""),
+        "{written}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `infer`'s bounds: the budget stops the run (exit 3) and is never exceeded; `--rate` spaces
+/// the requests over all connections.
+#[test]
+fn infer_keeps_to_its_budget_and_rate() {
+    let (mut server, url) = serve("corpus/policies/public-api.toml");
+    let dir = std::env::temp_dir().join(format!("corsproof-infer-rate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let paths = dir.join("paths.txt");
+    std::fs::write(&paths, "/v1/\n/v1/items/\n/v1/status\n").expect("written");
+    let paths = paths.to_str().expect("utf-8");
+    let spent = corsproof(&["infer", &url, "--paths", paths, "--max-requests", "3"]);
+    assert_eq!(spent.status.code(), Some(3), "{}", text(&spent));
+    assert!(
+        String::from_utf8_lossy(&spent.stderr).contains("budget of 3"),
+        "{}",
+        text(&spent)
+    );
+    let start = std::time::Instant::now();
+    let paced = corsproof(&[
+        "infer",
+        &url,
+        "--paths",
+        paths,
+        "--rate",
+        "40",
+        "--connections",
+        "4",
+    ]);
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(paced.status.code(), Some(0), "{}", text(&paced));
+    let stderr = String::from_utf8_lossy(&paced.stderr);
+    let requests: f64 = stderr
+        .split(" gap(s) a policy cannot say, ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the request count");
+    // N requests at 40 a second take at least (N - 1) / 40 seconds.
+    assert!(
+        requests > 10.0 && seconds >= (requests - 1.0) / 40.0,
+        "{requests} requests in {seconds} s"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -69,13 +69,18 @@ fn summary(diff: &Diff) -> String {
     }
 }
 
-/// What changed, as a phrase whose subject is the origins.
-fn phrase(change: &Change) -> String {
+/// What changed, as a phrase whose subject is the origins; `both`: the same change holds
+/// with and without credentials.
+fn phrase_of(change: &Change, both: bool) -> String {
     let (now, not) = match change.direction {
         Direction::Broadens => ("can now", "now"),
         Direction::Narrows => ("can no longer", "no longer"),
     };
-    let creds = |c: bool| if c { " with credentials" } else { "" };
+    let creds = |c: bool| match (both, c) {
+        (true, _) => " with and without credentials",
+        (false, true) => " with credentials",
+        (false, false) => "",
+    };
     let list = |items: Vec<String>| items.join(", ");
     match &change.aspect {
         Aspect::Read { credentialed } => format!("{now} read responses{}", creds(*credentialed)),
@@ -111,6 +116,63 @@ fn phrase(change: &Change) -> String {
             format!("a passed preflight may be cached {new} s (was {old} s)")
         }
     }
+}
+
+fn phrase(change: &Change) -> String {
+    phrase_of(change, false)
+}
+
+/// The aspect with its credentials mode set to "without" (the cache lifetime as it is).
+fn without_credentials(aspect: &Aspect) -> Aspect {
+    let mut a = aspect.clone();
+    match &mut a {
+        Aspect::Read { credentialed }
+        | Aspect::Methods { credentialed, .. }
+        | Aspect::RequestHeaders { credentialed, .. }
+        | Aspect::ExposedHeaders { credentialed, .. }
+        | Aspect::PrivateNetwork { credentialed } => *credentialed = false,
+        Aspect::MaxAge { .. } => {}
+    }
+    a
+}
+
+/// The rows people read: a change of methods, headers or PNA that holds both with and
+/// without credentials (same scope, origins and direction) is one row, shown with the
+/// credentialed change (the more severe); reads stay apart (simple and credentialed reads are
+/// different grants).
+fn rows(diff: &Diff) -> Vec<(&Change, bool)> {
+    let mut used = vec![false; diff.changes.len()];
+    let mut out = Vec::new();
+    for (i, c) in diff.changes.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        let mergeable = !matches!(c.aspect, Aspect::Read { .. } | Aspect::MaxAge { .. });
+        let partner = diff.changes.iter().enumerate().position(|(j, o)| {
+            mergeable
+                && !used[j]
+                && j != i
+                && o.aspect.credentialed() != c.aspect.credentialed()
+                && without_credentials(&o.aspect) == without_credentials(&c.aspect)
+                && o.scope == c.scope
+                && o.origins == c.origins
+                && o.direction == c.direction
+        });
+        used[i] = true;
+        match partner {
+            Some(j) => {
+                used[j] = true;
+                let shown = if c.aspect.credentialed() {
+                    c
+                } else {
+                    &diff.changes[j]
+                };
+                out.push((shown, true));
+            }
+            None => out.push((c, false)),
+        }
+    }
+    out
 }
 
 fn route_words(scope: &Scope) -> String {
@@ -188,7 +250,7 @@ fn example_words(e: &Example) -> String {
 
 fn text(diff: &Diff, files: &Files) -> String {
     let mut s = format!("{} -> {}: {}\n", files.old, files.new, summary(diff));
-    for c in &diff.changes {
+    for (c, both) in rows(diff) {
         s.push_str(&format!(
             "\n{} [{}] {} on {}\n  {}: {}\n  e.g. {}\n",
             c.direction.as_str(),
@@ -196,7 +258,7 @@ fn text(diff: &Diff, files: &Files) -> String {
             c.aspect.kind().as_str(),
             route_words(&c.scope),
             origins_words(c),
-            phrase(c),
+            phrase_of(c, both),
             example_words(&c.example)
         ));
     }
@@ -214,7 +276,7 @@ fn markdown(diff: &Diff, files: &Files) -> String {
         return s;
     }
     s.push_str("\n| change | severity | route | origins | what |\n|---|---|---|---|---|\n");
-    for c in &diff.changes {
+    for (c, both) in rows(diff) {
         let severity = match c.severity {
             Severity::High | Severity::Medium => format!("**{}**", c.severity.as_str()),
             _ => c.severity.as_str().to_string(),
@@ -224,7 +286,7 @@ fn markdown(diff: &Diff, files: &Files) -> String {
             c.direction.as_str(),
             route_words(&c.scope),
             origins_words(c).replace('|', "\\|"),
-            phrase(c).replace('|', "\\|"),
+            phrase_of(c, both).replace('|', "\\|"),
         ));
     }
     s

@@ -9,12 +9,16 @@
 //! Access (R67); the granted GET's `Access-Control-Expose-Headers` gives the exposed headers.
 //! What a policy cannot say is a [`Gap`], never silently encoded: any origin reflected, `null`
 //! granted, credentials granted to some origins and not others, a grant that also answers
-//! the path in another case, any request header allowed on a credentialed route.
+//! the path in another case or past its `/` boundary, any request header allowed on a
+//! credentialed route, a look-alike of a granted origin granted too.
 //!
-//! Bounded and polite: one connection, requests one at a time, at most `max_requests` of
-//! them, at most `rate` a second, each within the timeout.
+//! Bounded and polite: the routes spread over at most `connections` connections, each sending
+//! one request at a time; at most `max_requests` requests in all, at most `rate` a second over
+//! all connections, each within the timeout.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use corsproof_client::{Client, Request, Tls};
 use corsproof_oracle::cors_check::cors_check;
@@ -60,8 +64,10 @@ pub struct Options {
     pub timeout: Duration,
     /// At most this many requests.
     pub max_requests: Option<u64>,
-    /// At most this many requests a second.
+    /// At most this many requests a second, over all connections.
     pub rate: Option<f64>,
+    /// The most connections used at once (routes are spread over them; at least 1).
+    pub connections: usize,
     /// The trust store of https targets (default: Mozilla's roots).
     pub tls: Option<Tls>,
 }
@@ -76,6 +82,7 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
             max_requests: None,
             rate: None,
+            connections: 4,
             tls: None,
         }
     }
@@ -94,6 +101,12 @@ pub enum GapKind {
     PathCase,
     /// Any request header passes the preflight of a credentialed route.
     AnyHeaderWithCredentials,
+    /// A look-alike of a granted origin is granted too (a prefix, suffix or substring match,
+    /// or the other scheme): the deployment matches origins loosely; not written.
+    LookalikeOrigin,
+    /// A path that continues the route's path past its last `/` is granted too (`/apix` for
+    /// `/api/`): the deployment matches paths without the segment boundary.
+    PathBoundary,
 }
 
 impl GapKind {
@@ -109,6 +122,8 @@ impl GapKind {
             GapKind::MixedCredentials => "mixed-credentials",
             GapKind::PathCase => "path-case",
             GapKind::AnyHeaderWithCredentials => "any-header-with-credentials",
+            GapKind::LookalikeOrigin => "lookalike-origin",
+            GapKind::PathBoundary => "path-boundary",
         }
     }
 }
@@ -149,6 +164,9 @@ pub enum InferError {
         /// What failed.
         source: corsproof_client::Error,
     },
+    /// A probing task stopped.
+    #[error("a probing task failed: {0}")]
+    Worker(String),
     /// `max_requests` ran out before every route was probed.
     #[error("the request budget of {max} ran out before every route was probed")]
     Budget {
@@ -157,14 +175,20 @@ pub enum InferError {
     },
 }
 
-/// Sends the probes: one connection, bounded in count and pace.
+/// What the connections share: the request budget and the pace.
+struct Shared {
+    sent: AtomicU64,
+    max: Option<u64>,
+    interval: Option<Duration>,
+    /// When the next request may start.
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+/// Sends the probes of one connection, within the shared budget and pace.
 struct Prober {
     client: Client,
     url: String,
-    sent: u64,
-    max: Option<u64>,
-    interval: Option<Duration>,
-    last: Option<Instant>,
+    shared: Arc<Shared>,
 }
 
 impl Prober {
@@ -174,18 +198,20 @@ impl Prober {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<Response, InferError> {
-        if self.max.is_some_and(|max| self.sent >= max) {
-            return Err(InferError::Budget {
-                max: self.max.unwrap_or_default(),
-            });
+        let shared = &self.shared;
+        let n = shared.sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(max) = shared.max.filter(|max| n >= *max) {
+            return Err(InferError::Budget { max });
         }
-        if let (Some(interval), Some(last)) = (self.interval, self.last) {
-            if let Some(wait) = interval.checked_sub(last.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
+        if let Some(interval) = shared.interval {
+            let slot = {
+                let mut next = shared.next.lock().await;
+                let slot = (*next).max(tokio::time::Instant::now());
+                *next = slot + interval;
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
         }
-        self.last = Some(Instant::now());
-        self.sent += 1;
         let request = headers
             .iter()
             .fold(Request::new(method, path), |r, (n, v)| r.header(*n, *v))
@@ -283,43 +309,78 @@ struct Ask<'a> {
 /// ```
 pub async fn infer(url: &str, options: &Options) -> Result<Inferred, InferError> {
     let target = Target::parse(url)?;
-    let mut client = Client::new(target.connect.clone())
-        .with_timeout(options.timeout)
-        .with_host(target.authority.clone());
-    if target.https {
-        let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
-        let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
-            url: target.url.clone(),
-            source,
-        })?;
-        client = client.with_tls(tls, name);
-    }
-    let mut prober = Prober {
-        client,
-        url: target.url.clone(),
-        sent: 0,
+    let shared = Arc::new(Shared {
+        sent: AtomicU64::new(0),
         max: options.max_requests,
         interval: options
             .rate
-            .filter(|r| *r > 0.0)
+            .filter(|r| r.is_finite() && *r > 0.0)
             .map(|r| Duration::from_secs_f64(1.0 / r)),
-        last: None,
-    };
+        next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+    });
     let paths = if options.paths.is_empty() {
         vec!["/".to_string()]
     } else {
-        options.paths.clone()
+        dedup(options.paths.clone())
     };
-    let mut routes = Vec::new();
-    let mut gaps = Vec::new();
-    for path in dedup(paths) {
-        routes.push(route(&mut prober, &path, options, &mut gaps).await?);
+    // Each connection probes every `connections`-th route, one request at a time.
+    let connections = options.connections.clamp(1, paths.len().max(1));
+    let options = Arc::new(options.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for first in 0..connections {
+        let mut prober = Prober {
+            client: client(&target, &options)?,
+            url: target.url.clone(),
+            shared: shared.clone(),
+        };
+        let mine: Vec<(usize, String)> = (paths.iter().cloned().enumerate())
+            .skip(first)
+            .step_by(connections)
+            .collect();
+        let options = options.clone();
+        set.spawn(async move {
+            let mut out = Vec::new();
+            for (index, path) in mine {
+                let mut gaps = Vec::new();
+                let route = route(&mut prober, &path, &options, &mut gaps).await?;
+                out.push((index, route, gaps));
+            }
+            Ok::<_, InferError>(out)
+        });
     }
+    let mut done = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(result) => done.extend(result?),
+            Err(e) => return Err(InferError::Worker(e.to_string())),
+        }
+    }
+    done.sort_by_key(|(index, _, _)| *index);
+    let sent = shared.sent.load(Ordering::Relaxed);
     Ok(Inferred {
-        policy: Policy { version: 1, routes },
-        gaps,
-        requests: prober.sent,
+        policy: Policy {
+            version: 1,
+            routes: done.iter().map(|(_, r, _)| r.clone()).collect(),
+        },
+        gaps: done.into_iter().flat_map(|(_, _, g)| g).collect(),
+        requests: options.max_requests.map_or(sent, |max| sent.min(max)),
     })
+}
+
+/// A client of `target`: one kept-alive connection, over TLS for https.
+fn client(target: &Target, options: &Options) -> Result<Client, InferError> {
+    let client = Client::new(target.connect.clone())
+        .with_timeout(options.timeout)
+        .with_host(target.authority.clone());
+    if !target.https {
+        return Ok(client);
+    }
+    let tls = options.tls.clone().unwrap_or_else(Tls::webpki_roots);
+    let name = Tls::server_name(&target.host).map_err(|source| AuditError::Tls {
+        url: target.url.clone(),
+        source,
+    })?;
+    Ok(client.with_tls(tls, name))
 }
 
 fn dedup(items: Vec<String>) -> Vec<String> {
@@ -390,7 +451,11 @@ async fn origins(
         if !(grant[0] || grant[1]) {
             continue;
         }
-        let entry = generalise(prober, path, &entry, grant).await?;
+        let general = generalise(prober, path, &entry, grant).await?;
+        if !g.any {
+            lookalikes(prober, path, &entry, &general, gaps).await?;
+        }
+        let entry = general;
         if !g.entries.iter().any(|(e, _)| *e == entry) {
             g.entries.push((entry, grant));
         }
@@ -399,6 +464,57 @@ async fn origins(
         }
     }
     Ok(g)
+}
+
+/// The look-alikes of a granted exact origin that a loose match grants (the audit's classic
+/// bypasses): a [`GapKind::LookalikeOrigin`] gap for each.
+async fn lookalikes(
+    prober: &mut Prober,
+    path: &str,
+    entry: &OriginEntry,
+    general: &OriginEntry,
+    gaps: &mut Vec<Gap>,
+) -> Result<(), InferError> {
+    let OriginEntry::Exact { scheme, host, port } = entry else {
+        return Ok(());
+    };
+    // Hosts under the pattern the entry generalises to are granted by right.
+    let covered = |origin: &str| match general {
+        OriginEntry::Subdomain { .. } => {
+            let text = general.to_string();
+            let (front, domain) = text.split_once("*.").unwrap_or_default();
+            origin.starts_with(front) && origin.ends_with(&format!(".{domain}"))
+        }
+        _ => false,
+    };
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    let other = match scheme {
+        corsproof_policy::Scheme::Https => "http",
+        corsproof_policy::Scheme::Http => "https",
+    };
+    let scheme = scheme.as_str();
+    let mut list = vec![
+        format!("{scheme}://{host}.corsproof-evil.test{port}"),
+        format!("{scheme}://corsproofevil{host}{port}"),
+        format!("{other}://{host}{port}"),
+    ];
+    if let Some(shorter) = host
+        .get(..host.len().saturating_sub(1))
+        .filter(|h| h.len() > 2 && !host.starts_with('['))
+    {
+        list.push(format!("{scheme}://{shorter}{port}"));
+    }
+    for origin in list.into_iter().filter(|o| !covered(o)) {
+        let (grant, _) = prober.read(path, &origin).await?;
+        if grant[0] || grant[1] {
+            gaps.push(Gap {
+                kind: GapKind::LookalikeOrigin,
+                path: path.to_string(),
+                detail: format!("{origin}, a look-alike of {entry}, is granted too (not written)"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `entry`, or the subdomain pattern of its parent domain when two fresh labels under that
@@ -473,6 +589,9 @@ async fn route(
     route.expose_headers = exposed(&response, credentials);
     preflights(prober, &mut route, &witness, mode, options, gaps).await?;
     path_case(prober, path, &witness, gaps).await?;
+    // Past the `/`, another route given may cover the path (`/v1/` for `/v1/itemsx`).
+    let others: Vec<&String> = options.paths.iter().filter(|p| *p != path).collect();
+    path_boundary(prober, path, &witness, &others, gaps).await?;
     Ok(route)
 }
 
@@ -598,6 +717,33 @@ async fn path_case(
             detail: format!(
                 "{upper} is granted to {origin} too: the policy's paths are case-sensitive"
             ),
+        });
+    }
+    Ok(())
+}
+
+/// A grant past the route's last `/` (`/apix` for `/api/`): the deployment matches the path
+/// as a plain prefix.
+async fn path_boundary(
+    prober: &mut Prober,
+    path: &str,
+    origin: &str,
+    others: &[&String],
+    gaps: &mut Vec<Gap>,
+) -> Result<(), InferError> {
+    let Some(stem) = path.strip_suffix('/').filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    let beyond = format!("{stem}corsproof");
+    if others.iter().any(|p| beyond.starts_with(p.as_str())) {
+        return Ok(());
+    }
+    let (grant, _) = prober.read(&beyond, origin).await?;
+    if grant[0] || grant[1] {
+        gaps.push(Gap {
+            kind: GapKind::PathBoundary,
+            path: path.to_string(),
+            detail: format!("{beyond} is granted to {origin} too: the route is matched without its `/` boundary"),
         });
     }
     Ok(())

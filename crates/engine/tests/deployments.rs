@@ -1845,3 +1845,112 @@ fn the_hand_written_origin_matching_follows_the_policy_format() {
     );
     assert_eq!(split_origin("http://[::1]"), Some(("http", "[::1]", 80)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// `infer` on the self-test deployments
+// ---------------------------------------------------------------------------------------------
+
+/// What [`infer_and_check`] found.
+type Inferred = (
+    corsproof_engine::infer::Inferred,
+    corsproof_diff::Diff,
+    Option<Report>,
+);
+
+/// The candidate origins that name every entry of `policy`: exact origins, a host of one
+/// label under each pattern.
+fn candidate_origins(policy: &Policy) -> Vec<String> {
+    let mut out = Vec::new();
+    for route in &policy.routes {
+        let Origins::List(list) = &route.origins else {
+            continue;
+        };
+        for entry in list {
+            match entry {
+                OriginEntry::Null => {}
+                OriginEntry::Exact { .. } => out.push(entry.to_string()),
+                OriginEntry::Subdomain { .. } => {
+                    out.push(entry.to_string().replacen('*', "app", 1))
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Infers the policy of small server `d` (probing its policy's route paths and origins), and
+/// checks the same server against it: the gaps, the difference from the intended policy, the
+/// check's findings (`None` when `check_shown` is false and a gap or difference already shows
+/// a defect).
+async fn infer_and_check(d: &'static Deployment, check_shown: bool) -> Result<Inferred, String> {
+    let Serve::Server(defect) = d.serve else {
+        return Err("not a small server".into());
+    };
+    let intended = policy(d.policy);
+    let site = Arc::new(Site {
+        policy: intended.clone(),
+        defect,
+    });
+    let server = serve(Arc::new(move |r: &Req| site.handle(r))).await;
+    let options = corsproof_engine::infer::Options {
+        paths: intended.routes.iter().map(|r| r.path.clone()).collect(),
+        origins: candidate_origins(&intended),
+        timeout: Duration::from_secs(5),
+        max_requests: Some(5_000),
+        ..Default::default()
+    };
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let inferred = corsproof_engine::infer::infer(&url, &options)
+        .await
+        .map_err(|e| format!("{}: infer failed: {e}", d.name))?;
+    let diff = corsproof_diff::diff(&intended, &inferred.policy);
+    let shown = !inferred.gaps.is_empty() || !diff.changes.is_empty();
+    let report = if check_shown || !shown {
+        Some(run_check(d, &inferred.policy, server.port).await?)
+    } else {
+        None
+    };
+    drop(server);
+    Ok((inferred, diff, report))
+}
+
+/// `infer` on every correct small server writes a valid policy, with no gap, that the same
+/// server passes with zero findings.
+#[test]
+fn infer_on_correct_small_servers_writes_a_policy_they_pass() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    for d in CORRECT_SERVERS {
+        let (inferred, _, report) = rt
+            .block_on(infer_and_check(d, true))
+            .expect("inferred and checked");
+        let report = report.expect("a check");
+        let written = inferred.policy.to_toml_string();
+        assert!(inferred.policy.validate().is_ok(), "{}: {written}", d.name);
+        assert!(inferred.gaps.is_empty(), "{}: {:?}", d.name, inferred.gaps);
+        let kinds: Vec<&str> = report.findings.iter().map(|f| f.kind.as_str()).collect();
+        assert!(kinds.is_empty(), "{}: {kinds:?}\n{written}", d.name);
+    }
+}
+
+/// `infer` on every defective small server: the defect shows, as a gap, as a difference from
+/// the intended policy (what it grants), or as a finding of `check` against the inferred
+/// policy (what a policy does not describe: `Vary`, details disclosed, error responses).
+#[test]
+fn infer_on_defective_small_servers_reports_the_defect() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut unseen = Vec::new();
+    for d in SERVERS.iter().chain(PNA) {
+        let (inferred, diff, report) = rt.block_on(infer_and_check(d, false)).expect("inferred");
+        let found = report.is_some_and(|r| !r.findings.is_empty());
+        if inferred.gaps.is_empty() && diff.changes.is_empty() && !found {
+            unseen.push(d.name);
+        }
+    }
+    assert!(unseen.is_empty(), "defects infer does not show: {unseen:?}");
+}
