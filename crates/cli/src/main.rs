@@ -7,8 +7,10 @@ mod check;
 mod emit;
 mod explain;
 mod lint;
+mod matrix;
 mod retry;
 mod serve;
+mod target_arg;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -126,7 +128,11 @@ enum Command {
     Run {
         /// The implementation.
         #[arg(value_enum)]
-        target: check::RunTarget,
+        target: target_arg::TargetArg,
+        /// Start an emitted application even where its library would grant more than the
+        /// policy allows (else exit 2; what it grants beyond is printed either way).
+        #[arg(long)]
+        allow_broader: bool,
         /// Run it as a Docker container (image from CORSPROOF_NGINX_IMAGE / CORSPROOF_SERVE_IMAGE,
         /// default the images `cargo xtask images` builds); `kong` always runs as one.
         #[arg(long)]
@@ -147,7 +153,7 @@ enum Command {
     Emit {
         /// The target.
         #[arg(value_enum)]
-        target: emit::Target,
+        target: target_arg::TargetArg,
         /// The policy (TOML or JSON).
         #[arg(long)]
         policy: PathBuf,
@@ -159,12 +165,21 @@ enum Command {
         /// Kong on the host network).
         #[arg(long)]
         upstream: Option<String>,
-        /// Kong: emit even when Kong would grant more than the policy allows (else exit 2).
+        /// Kong and the applications: emit even when the target would grant more than the
+        /// policy allows (else exit 2).
         #[arg(long)]
         allow_broader: bool,
         /// Write the output here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Every available target (installed here) configured from every bundled policy, checked:
+    /// the conformance matrix, each cell split into what the library cannot express and where
+    /// it diverges from its configuration (exit 0 every finding explained, 1 an unexplained
+    /// divergence, 3 no target could run).
+    Matrix {
+        #[command(flatten)]
+        options: matrix::Options,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
     Completions {
@@ -306,9 +321,10 @@ fn main() -> ExitCode {
         },
         Command::Run {
             target,
+            allow_broader,
             container,
             flags,
-        } => check::run(target, container, &flags),
+        } => check::run(target.0, container, allow_broader, &flags),
         Command::Audit { url, flags } => audit::run(&url, &flags),
         Command::Emit {
             target,
@@ -318,7 +334,7 @@ fn main() -> ExitCode {
             allow_broader,
             output,
         } => emit::run(
-            target,
+            target.0,
             &policy,
             &emit::Options {
                 listen: listen.as_deref(),
@@ -334,6 +350,7 @@ fn main() -> ExitCode {
                 emit(&d.output, output.as_ref()).map(|()| d.code)
             }
         }),
+        Command::Matrix { options } => matrix::run(&options),
         Command::Completions { shell } => {
             // Into a buffer first: written to a closed pipe, the generator would panic.
             let mut script = Vec::new();
