@@ -13,6 +13,7 @@
 //! | [`flask()`] | Flask 2 with flask-cors 3.0 | flask-cors' own `resources` (one anchored path regex per route) |
 //! | [`starlette()`] | Starlette 0.26 `CORSMiddleware` under uvicorn | one middleware per policy route, chosen by the longest raw path prefix |
 //! | [`django()`] | Django 3.2 with django-cors-headers 3.14 | one global configuration and `CORS_URLS_REGEX` |
+//! | [`go()`] | Go net/http with rs/cors 1.7 or gorilla/handlers 1.5 | one wrapped handler per policy route, chosen by the longest path prefix |
 //!
 //! Where a library routes by path itself (flask-cors' `resources`, django-cors-headers'
 //! `CORS_URLS_REGEX`), the emitter writes the policy's longest-prefix rule in the
@@ -39,11 +40,13 @@
 mod django;
 mod express;
 mod flask;
+mod go;
 mod starlette;
 
 pub use django::django;
 pub use express::express;
 pub use flask::flask;
+pub use go::{go, GoLibrary, GORILLA_MAX_AGE};
 pub use starlette::starlette;
 
 use corsproof_policy::{OriginEntry, Origins, Policy, Route};

@@ -4,14 +4,19 @@
 //! instance of one names it; docs/implementations.md describes each.
 //!
 //! ```
+//! use corsproof_case::RequestJson;
 //! use corsproof_matrix::known;
 //! use corsproof_report::CheckKind;
 //! use corsproof_targets::registry::Target;
-//! let k = known::find(Target::Flask, CheckKind::ReadGranted, "http://127.0.0.1:1/public%2Fx");
+//! let request = |url: &str| -> RequestJson {
+//!     serde_json::from_value(serde_json::json!({"url": url, "origin": "https://evil.example"})).unwrap()
+//! };
+//! let k = known::find(Target::Flask, CheckKind::ReadGranted, &request("http://127.0.0.1:1/public%2Fx"));
 //! assert_eq!(k.map(|k| k.id), Some("wsgi-decoded-path"));
-//! assert!(known::find(Target::Flask, CheckKind::ReadGranted, "http://127.0.0.1:1/public/x").is_none());
+//! assert!(known::find(Target::Flask, CheckKind::ReadGranted, &request("http://127.0.0.1:1/public/x")).is_none());
 //! ```
 
+use corsproof_case::RequestJson;
 use corsproof_report::CheckKind;
 use corsproof_targets::registry::Target;
 use serde::Serialize;
@@ -24,6 +29,8 @@ pub enum Trigger {
     Any,
     /// The request's URL path holds a percent-escape.
     PercentEncodedPath,
+    /// The script's request uses this method.
+    Method(&'static str),
 }
 
 /// One known behaviour of one library.
@@ -90,16 +97,37 @@ pub const KNOWN: &[KnownBehaviour] = &[
         summary: "Vary: Origin is added only when the answer names the request's origin: refused origins and requests without Origin get no Vary (with allow_origins=[\"*\"] no answer has one), so a shared cache can replay a denial to an allowed origin",
         reference: Some("starlette/middleware/cors.py simple_response"),
     },
+    KnownBehaviour {
+        id: "vary-only-when-allowed",
+        target: Target::Gorilla,
+        kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
+        trigger: Trigger::Any,
+        summary: "Vary: Origin is added only to answers to an allowed origin, and only when more than one origin is configured with AllowedOrigins (never with \"*\" or AllowedOriginValidator): a shared cache can replay a denial to an allowed origin",
+        reference: Some("gorilla/handlers cors.go ServeHTTP (`if len(ch.allowedOrigins) > 1`)"),
+    },
+    KnownBehaviour {
+        id: "options-always-allowed",
+        target: Target::RsCors,
+        kinds: &[CheckKind::SentForbidden, CheckKind::ReadGranted],
+        trigger: Trigger::Method("OPTIONS"),
+        summary: "a preflight asking for the OPTIONS method passes whatever AllowedMethods says (isMethodAllowed returns true for OPTIONS), so a script's OPTIONS request is sent and its answer read",
+        reference: Some("rs/cors 1.7 cors.go isMethodAllowed (\"Always allow preflight requests\")"),
+    },
 ];
 
-/// The known behaviour of `target` producing `kind` for a request to `url`, if any.
-pub fn find(target: Target, kind: CheckKind, url: &str) -> Option<&'static KnownBehaviour> {
+/// The known behaviour of `target` producing `kind` for the script's `request`, if any.
+pub fn find(
+    target: Target,
+    kind: CheckKind,
+    request: &RequestJson,
+) -> Option<&'static KnownBehaviour> {
     KNOWN.iter().find(|k| {
         k.target == target
             && k.kinds.contains(&kind)
             && match k.trigger {
                 Trigger::Any => true,
-                Trigger::PercentEncodedPath => path_of(url).contains('%'),
+                Trigger::PercentEncodedPath => path_of(&request.url).contains('%'),
+                Trigger::Method(m) => request.method == m,
             }
     })
 }

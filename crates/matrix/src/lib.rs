@@ -223,7 +223,7 @@ pub fn classify(
         {
             inexpressible.push(finding);
         } else {
-            let known = known::find(target, kind, &finding.request.case.url);
+            let known = known::find(target, kind, &finding.request.case);
             diverges.push(Divergence { finding, known });
         }
     }

@@ -303,17 +303,19 @@ fn listening_inodes(table: &str, port: u16) -> Vec<String> {
 /// Starts an emitted application: its files written into a temporary directory, then
 /// `program MAIN PORT` run there (MAIN its first file) with `env` added, for a free loopback
 /// PORT. The application is ready when the socket listening on the port is its own
-/// ([`holds_listener`]); another process on the port means a new port, up to three times.
-/// Its standard error goes to `stderr.log` in the directory, quoted when it does not start.
+/// ([`holds_listener`]) within `ready` (which includes a build step's time, for Go);
+/// another process on the port means a new port, up to three times. Its standard error
+/// goes to `stderr.log` in the directory, quoted when it does not start.
 pub fn app(
     name: &str,
     app: &corsproof_emit::apps::App,
     program: &Path,
     env: &[(&str, &str)],
+    ready: Duration,
 ) -> Result<Running, LaunchError> {
     let mut taken = Vec::new();
     for _ in 0..3 {
-        match app_on_free_port(name, app, program, env)? {
+        match app_on_free_port(name, app, program, env, ready)? {
             Started::Ready(running) => return Ok(running),
             Started::PortTaken(port) => taken.push(port.to_string()),
         }
@@ -332,6 +334,7 @@ fn app_on_free_port(
     app: &corsproof_emit::apps::App,
     program: &Path,
     env: &[(&str, &str)],
+    ready: Duration,
 ) -> Result<Started, LaunchError> {
     let port = free_port()?;
     let dir = std::env::temp_dir().join(format!("corsproof-{name}-{}-{port}", std::process::id()));
@@ -371,13 +374,18 @@ fn app_on_free_port(
         dir: Some(dir),
         name: name.to_string(),
     };
-    wait_ready(running, port, &log_path)
+    wait_ready(running, port, &log_path, ready)
 }
 
 /// Waits until `running` listens on `port` (its own socket), exits, or [`READY_TIMEOUT`]
 /// passes; `log` is quoted when it exits.
-fn wait_ready(mut running: Running, port: u16, log: &Path) -> Result<Started, LaunchError> {
-    let deadline = Instant::now() + READY_TIMEOUT;
+fn wait_ready(
+    mut running: Running,
+    port: u16,
+    log: &Path,
+    ready: Duration,
+) -> Result<Started, LaunchError> {
+    let deadline = Instant::now() + ready;
     loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             match holds_listener(running.pid(), port) {
@@ -400,7 +408,7 @@ fn wait_ready(mut running: Running, port: u16, log: &Path) -> Result<Started, La
         if Instant::now() > deadline {
             return Err(LaunchError::NotReady {
                 program: running.name.clone(),
-                why: format!("not listening on port {port} after {READY_TIMEOUT:?}"),
+                why: format!("not listening on port {port} after {ready:?}"),
             });
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -12,7 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use corsproof_emit::apps::{self, App, AppOptions};
+use std::time::Duration;
+
+use corsproof_emit::apps::{self, App, AppOptions, GoLibrary};
 use corsproof_emit::{EmitError, Unsupported};
 use corsproof_policy::Policy;
 
@@ -35,6 +37,10 @@ pub enum Target {
     Starlette,
     /// Django with django-cors-headers.
     Django,
+    /// Go net/http with rs/cors.
+    RsCors,
+    /// Go net/http with gorilla/handlers' CORS.
+    Gorilla,
 }
 
 /// Debian's Python, whose `dist-packages` hold the python3-* packages (a `python3` earlier
@@ -56,7 +62,7 @@ pub struct Missing {
 
 impl Target {
     /// Every target, in the order the matrix lists them.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 9] = [
         Target::Tower,
         Target::Nginx,
         Target::Kong,
@@ -64,6 +70,8 @@ impl Target {
         Target::Flask,
         Target::Starlette,
         Target::Django,
+        Target::RsCors,
+        Target::Gorilla,
     ];
 
     /// The name used on the command line.
@@ -76,6 +84,8 @@ impl Target {
             Target::Flask => "flask",
             Target::Starlette => "starlette",
             Target::Django => "django",
+            Target::RsCors => "rs-cors",
+            Target::Gorilla => "gorilla",
         }
     }
 
@@ -94,6 +104,8 @@ impl Target {
             Target::Flask => "Flask + flask-cors",
             Target::Starlette => "Starlette CORSMiddleware (uvicorn)",
             Target::Django => "Django + django-cors-headers",
+            Target::RsCors => "Go net/http + rs/cors",
+            Target::Gorilla => "Go net/http + gorilla/handlers",
         }
     }
 
@@ -106,6 +118,8 @@ impl Target {
             Target::Flask => &["python3-flask-cors"],
             Target::Starlette => &["python3-starlette", "python3-uvicorn"],
             Target::Django => &["python3-django-cors-headers"],
+            Target::RsCors => &["golang-go", "golang-github-rs-cors-dev"],
+            Target::Gorilla => &["golang-go", "golang-github-gorilla-handlers-dev"],
         }
     }
 
@@ -148,6 +162,11 @@ impl Target {
                 ("django-cors-headers", "django-cors-headers"),
             ])
             .map_err(missing),
+            Target::RsCors => go_versions("rs/cors", "golang-github-rs-cors-dev").map_err(missing),
+            Target::Gorilla => {
+                go_versions("gorilla/handlers", "golang-github-gorilla-handlers-dev")
+                    .map_err(missing)
+            }
         }
     }
 
@@ -159,6 +178,8 @@ impl Target {
             Target::Flask => Some(apps::flask(policy, options)),
             Target::Starlette => Some(apps::starlette(policy, options)),
             Target::Django => Some(apps::django(policy, options)),
+            Target::RsCors => Some(apps::go(policy, GoLibrary::RsCors, options)),
+            Target::Gorilla => Some(apps::go(policy, GoLibrary::Gorilla, options)),
             Target::Tower | Target::Nginx | Target::Kong => None,
         }
     }
@@ -219,18 +240,43 @@ impl Target {
                 program: "kong".into(),
                 why: "Kong runs as a container only".into(),
             }),
-            Target::Express | Target::Flask | Target::Starlette | Target::Django => {
+            _ => {
                 let app = self
                     .app(policy, &options)
                     .unwrap_or_else(|| Err(EmitError::Broader(Vec::new())))?;
-                let (program, env): (PathBuf, Vec<(&str, &str)>) = match self {
-                    Target::Express => ("node".into(), vec![("NODE_PATH", DEBIAN_NODE_PATH)]),
-                    _ => (DEBIAN_PYTHON.into(), vec![("PYTHONDONTWRITEBYTECODE", "1")]),
+                let (program, env, ready): (PathBuf, Vec<(&str, &str)>, Duration) = match self {
+                    Target::Express => (
+                        "node".into(),
+                        vec![("NODE_PATH", DEBIAN_NODE_PATH)],
+                        launch::READY_TIMEOUT,
+                    ),
+                    Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
+                    _ => (
+                        DEBIAN_PYTHON.into(),
+                        vec![("PYTHONDONTWRITEBYTECODE", "1")],
+                        launch::READY_TIMEOUT,
+                    ),
                 };
-                launch::app(self.name(), &app, &program, &env)
+                launch::app(self.name(), &app, &program, &env, ready)
             }
         }
     }
+}
+
+/// How long a Go target may take to build and listen (a first build compiles the library).
+pub const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `LIBRARY VERSION (Debian PACKAGE VERSION), goX.Y.Z`.
+fn go_versions(library: &str, package: &str) -> Result<String, String> {
+    let go = output(Command::new("go").arg("version"))?;
+    let go = go.split_whitespace().nth(2).unwrap_or("go").to_string();
+    let debian = output(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]))?;
+    let debian = debian.trim();
+    if debian.is_empty() {
+        return Err(format!("{package} is not installed"));
+    }
+    let upstream = debian.split('-').next().unwrap_or(debian);
+    Ok(format!("{library} {upstream} (Debian {debian}), {go}"))
 }
 
 const NODE_VERSIONS: &str = "console.log('Express ' + require('express/package.json').version + ', cors ' + require('cors/package.json').version)";
