@@ -13,6 +13,7 @@
 //! | [`flask()`] | Flask 2 with flask-cors 3.0 | flask-cors' own `resources` (one anchored path regex per route) |
 //! | [`starlette()`] | Starlette 0.26 `CORSMiddleware` under uvicorn | one middleware per policy route, chosen by the longest raw path prefix |
 //! | [`django()`] | Django 3.2 with django-cors-headers 3.14 | one global configuration and `CORS_URLS_REGEX` |
+//! | [`rack()`] | Rack 2.2 with rack-cors 1.1 (WEBrick) | an `allow` block per route, its resource an anchored path regex excluding longer routes |
 //! | [`go()`] | Go net/http with rs/cors 1.7 or gorilla/handlers 1.5 | one wrapped handler per policy route, chosen by the longest path prefix |
 //!
 //! Where a library routes by path itself (flask-cors' `resources`, django-cors-headers'
@@ -41,13 +42,15 @@ mod django;
 mod express;
 mod flask;
 mod go;
+mod rack;
 mod starlette;
 
 pub use django::django;
 pub use express::express;
 pub use flask::flask;
 pub use go::{go, GoLibrary, GORILLA_MAX_AGE};
-pub use starlette::starlette;
+pub use rack::{rack, RACK_ALWAYS_ALLOWED};
+pub use starlette::{starlette, ALWAYS_ALLOWED};
 
 use corsproof_policy::{OriginEntry, Origins, Policy, Route};
 

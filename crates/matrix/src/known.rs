@@ -31,6 +31,8 @@ pub enum Trigger {
     PercentEncodedPath,
     /// The script's request uses this method.
     Method(&'static str),
+    /// The request's URL path ends with `/`.
+    TrailingSlash,
 }
 
 /// One known behaviour of one library.
@@ -82,6 +84,26 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("PEP 3333 (PATH_INFO is decoded); django-cors-headers matches CORS_URLS_REGEX on request.path_info"),
     },
     KnownBehaviour {
+        id: "decoded-path",
+        target: Target::Rack,
+        kinds: DECODED,
+        trigger: Trigger::PercentEncodedPath,
+        summary: "the resource is chosen on Rack::Utils.unescape_path(PATH_INFO), the fully percent-decoded path: /public%2Fx is treated as /public/x",
+        reference: Some("rack-cors 1.1 cors.rb evaluate_path"),
+    },
+    KnownBehaviour {
+        id: "clean-path-trailing-slash",
+        target: Target::Rack,
+        kinds: &[
+            CheckKind::ReadDenied,
+            CheckKind::SentBlocked,
+            CheckKind::HeaderHidden,
+        ],
+        trigger: Trigger::TrailingSlash,
+        summary: "the path is passed through Rack::Utils.clean_path_info, which drops a trailing slash: a request for /api/ itself is matched as /api, outside a resource written for /api/",
+        reference: Some("rack-cors 1.1 cors.rb evaluate_path"),
+    },
+    KnownBehaviour {
         id: "vary-only-when-allowed",
         target: Target::Flask,
         kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
@@ -128,6 +150,7 @@ pub fn find(
                 Trigger::Any => true,
                 Trigger::PercentEncodedPath => path_of(&request.url).contains('%'),
                 Trigger::Method(m) => request.method == m,
+                Trigger::TrailingSlash => path_of(&request.url).ends_with('/'),
             }
     })
 }

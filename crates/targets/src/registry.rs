@@ -41,6 +41,8 @@ pub enum Target {
     RsCors,
     /// Go net/http with gorilla/handlers' CORS.
     Gorilla,
+    /// Rack with rack-cors, served by WEBrick.
+    Rack,
 }
 
 /// Debian's Python, whose `dist-packages` hold the python3-* packages (a `python3` earlier
@@ -62,7 +64,7 @@ pub struct Missing {
 
 impl Target {
     /// Every target, in the order the matrix lists them.
-    pub const ALL: [Target; 9] = [
+    pub const ALL: [Target; 10] = [
         Target::Tower,
         Target::Nginx,
         Target::Kong,
@@ -72,6 +74,7 @@ impl Target {
         Target::Django,
         Target::RsCors,
         Target::Gorilla,
+        Target::Rack,
     ];
 
     /// The name used on the command line.
@@ -86,6 +89,7 @@ impl Target {
             Target::Django => "django",
             Target::RsCors => "rs-cors",
             Target::Gorilla => "gorilla",
+            Target::Rack => "rack",
         }
     }
 
@@ -106,6 +110,7 @@ impl Target {
             Target::Django => "Django + django-cors-headers",
             Target::RsCors => "Go net/http + rs/cors",
             Target::Gorilla => "Go net/http + gorilla/handlers",
+            Target::Rack => "Rack + rack-cors (WEBrick)",
         }
     }
 
@@ -120,6 +125,7 @@ impl Target {
             Target::Django => &["python3-django-cors-headers"],
             Target::RsCors => &["golang-go", "golang-github-rs-cors-dev"],
             Target::Gorilla => &["golang-go", "golang-github-gorilla-handlers-dev"],
+            Target::Rack => &["ruby-rack-cors", "ruby-webrick"],
         }
     }
 
@@ -167,6 +173,9 @@ impl Target {
                 go_versions("gorilla/handlers", "golang-github-gorilla-handlers-dev")
                     .map_err(missing)
             }
+            Target::Rack => output(Command::new("ruby").args(["-e", RUBY_VERSIONS]))
+                .map(|v| v.trim().to_string())
+                .map_err(missing),
         }
     }
 
@@ -180,6 +189,7 @@ impl Target {
             Target::Django => Some(apps::django(policy, options)),
             Target::RsCors => Some(apps::go(policy, GoLibrary::RsCors, options)),
             Target::Gorilla => Some(apps::go(policy, GoLibrary::Gorilla, options)),
+            Target::Rack => Some(apps::rack(policy, options)),
             Target::Tower | Target::Nginx | Target::Kong => None,
         }
     }
@@ -251,6 +261,7 @@ impl Target {
                         launch::READY_TIMEOUT,
                     ),
                     Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
+                    Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
                     _ => (
                         DEBIAN_PYTHON.into(),
                         vec![("PYTHONDONTWRITEBYTECODE", "1")],
@@ -278,6 +289,8 @@ fn go_versions(library: &str, package: &str) -> Result<String, String> {
     let upstream = debian.split('-').next().unwrap_or(debian);
     Ok(format!("{library} {upstream} (Debian {debian}), {go}"))
 }
+
+const RUBY_VERSIONS: &str = "require 'rack'; require 'rack/cors/version'; require 'webrick'; puts \"Rack #{Rack.release}, rack-cors #{Rack::Cors::VERSION}, WEBrick #{WEBrick::VERSION}, Ruby #{RUBY_VERSION}\"";
 
 const NODE_VERSIONS: &str = "console.log('Express ' + require('express/package.json').version + ', cors ' + require('cors/package.json').version)";
 
