@@ -75,6 +75,10 @@ enum Command {
         /// Exit 1 when there are warnings.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also warn of what this target cannot express of the policy (repeatable or
+        /// comma-separated), as its emitter announces it, before anything runs.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        target: Vec<target_arg::TargetArg>,
         /// Write the output here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -286,8 +290,9 @@ fn main() -> ExitCode {
             file,
             format,
             deny_warnings,
+            target,
             output,
-        } => lint::run(&file, format, deny_warnings)
+        } => lint::run(&file, format, deny_warnings, &target)
             .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
         Command::Serve {
             policy,
