@@ -58,7 +58,9 @@ pub fn html(matrix: &Matrix) -> String {
         matrix.seconds
     );
     out.push_str(&table(matrix));
-    out.push_str("<h2>Findings per target and kind</h2>\n");
+    out.push_str(
+        "<h2>Findings per target: inexpressible (I) and diverging (D), by severity</h2>\n",
+    );
     out.push_str(&crate::html_plot::plot(matrix));
     if !matrix.skipped.is_empty() {
         out.push_str("<h2>Skipped</h2><ul>");

@@ -54,12 +54,20 @@ pub const DEBIAN_NODE_PATH: &str = "/usr/share/nodejs";
 
 /// Why a target cannot run here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{why} (Debian: apt-get install {})", .packages.join(" "))]
+#[error("{why}{}", install(.packages))]
 pub struct Missing {
     /// What is missing.
     pub why: String,
     /// The Debian packages that provide it.
     pub packages: Vec<&'static str>,
+}
+
+fn install(packages: &[&str]) -> String {
+    if packages.is_empty() {
+        String::new()
+    } else {
+        format!(" (Debian: apt-get install {})", packages.join(" "))
+    }
 }
 
 impl Target {
