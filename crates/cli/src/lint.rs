@@ -51,58 +51,7 @@ pub fn run(
     targets: &[TargetArg],
 ) -> anyhow::Result<Done> {
     match parse_path(file) {
-        Ok(parsed) => {
-            let targeted = target_warnings(&parsed.policy, targets);
-            let code = if deny_warnings && (!parsed.warnings.is_empty() || !targeted.is_empty()) {
-                1
-            } else {
-                0
-            };
-            let output = match format {
-                Format::Json => {
-                    let warnings: Vec<_> = parsed
-                        .warnings
-                        .iter()
-                        .map(|w| {
-                            json!({
-                                "code": w.code.as_str(), "line": w.line, "column": w.column,
-                                "route": w.route.as_ref().map(|r| &r.1), "route_index": w.route.as_ref().map(|r| r.0),
-                                "field": w.field, "message": w.message, "text": w.to_string(),
-                            })
-                        })
-                        .collect();
-                    let targeted: Vec<_> = targeted
-                        .iter()
-                        .map(|w| json!({"target": w.target, "route": w.route, "field": w.field, "effect": w.effect, "text": w.text}))
-                        .collect();
-                    let v = json!({"file": file.display().to_string(), "valid": true, "routes": parsed.policy.routes.len(),
-                        "errors": [], "warnings": warnings, "target_warnings": targeted});
-                    format!("{v:#}\n")
-                }
-                Format::Text => {
-                    let mut s = String::new();
-                    for w in &parsed.warnings {
-                        s.push_str(&format!("warning[{}]: {w}\n", w.code.as_str()));
-                    }
-                    for w in &targeted {
-                        s.push_str(&format!("warning[target {}]: {}\n", w.target, w.text));
-                    }
-                    s.push_str(&format!(
-                        "{}: valid policy, {} route(s), {} warning(s){}\n",
-                        file.display(),
-                        parsed.policy.routes.len(),
-                        parsed.warnings.len(),
-                        if targets.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", {} target warning(s)", targeted.len())
-                        }
-                    ));
-                    s
-                }
-            };
-            Ok(Done { code, output })
-        }
+        Ok(parsed) => Ok(valid(file, &parsed, format, deny_warnings, targets)),
         Err(err) => {
             let output = match format {
                 Format::Json => {
@@ -145,4 +94,64 @@ pub fn run(
             Ok(Done { code: 2, output })
         }
     }
+}
+
+/// The report on a valid policy.
+fn valid(
+    file: &Path,
+    parsed: &corsproof_policy::Parsed,
+    format: Format,
+    deny_warnings: bool,
+    targets: &[TargetArg],
+) -> Done {
+    let targeted = target_warnings(&parsed.policy, targets);
+    let code = if deny_warnings && (!parsed.warnings.is_empty() || !targeted.is_empty()) {
+        1
+    } else {
+        0
+    };
+    let output = match format {
+        Format::Json => {
+            let warnings: Vec<_> = parsed
+                .warnings
+                .iter()
+                .map(|w| {
+                    json!({
+                        "code": w.code.as_str(), "line": w.line, "column": w.column,
+                        "route": w.route.as_ref().map(|r| &r.1), "route_index": w.route.as_ref().map(|r| r.0),
+                        "field": w.field, "message": w.message, "text": w.to_string(),
+                    })
+                })
+                .collect();
+            let targeted: Vec<_> = targeted
+                .iter()
+                .map(|w| json!({"target": w.target, "route": w.route, "field": w.field, "effect": w.effect, "text": w.text}))
+                .collect();
+            let v = json!({"file": file.display().to_string(), "valid": true, "routes": parsed.policy.routes.len(),
+                "errors": [], "warnings": warnings, "target_warnings": targeted});
+            format!("{v:#}\n")
+        }
+        Format::Text => {
+            let mut s = String::new();
+            for w in &parsed.warnings {
+                s.push_str(&format!("warning[{}]: {w}\n", w.code.as_str()));
+            }
+            for w in &targeted {
+                s.push_str(&format!("warning[target {}]: {}\n", w.target, w.text));
+            }
+            s.push_str(&format!(
+                "{}: valid policy, {} route(s), {} warning(s){}\n",
+                file.display(),
+                parsed.policy.routes.len(),
+                parsed.warnings.len(),
+                if targets.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} target warning(s)", targeted.len())
+                }
+            ));
+            s
+        }
+    };
+    Done { code, output }
 }

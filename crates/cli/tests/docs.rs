@@ -287,6 +287,7 @@ fn docs_cli_md_documents_every_flag_and_no_other() {
         "explain",
         "lint",
         "emit",
+        "matrix",
         "serve",
         "completions",
         "man",

@@ -122,7 +122,7 @@ impl App {
 /// prefix of a request's path is the route the policy applies to it.
 fn longest_first(policy: &Policy) -> Vec<&Route> {
     let mut routes: Vec<&Route> = policy.routes.iter().collect();
-    routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+    routes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
     routes
 }
 

@@ -196,7 +196,7 @@ fn findings<'a>(title: &str, items: impl Iterator<Item = (&'a Finding, KnownRef)
     let mut out = String::new();
     for (f, known) in items {
         if out.is_empty() {
-            let _ = write!(out, "<h3>{}</h3>\n", esc(title));
+            let _ = writeln!(out, "<h3>{}</h3>", esc(title));
         }
         let _ = write!(
             out,
@@ -218,7 +218,7 @@ fn findings<'a>(title: &str, items: impl Iterator<Item = (&'a Finding, KnownRef)
                 reference.map_or(String::new(), |r| format!(" ({})", esc(r)))
             );
         }
-        let _ = write!(out, "<pre>{}</pre>\n", esc(&f.reproduce));
+        let _ = writeln!(out, "<pre>{}</pre>", esc(&f.reproduce));
     }
     out
 }
