@@ -351,3 +351,150 @@ fn rack_cors_drops_the_trailing_slash_of_a_route_path() {
         "{root:?}"
     );
 }
+
+fn corsproof(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("corsproof runs")
+}
+
+#[test]
+fn emit_writes_an_application_and_says_what_its_library_cannot_express() {
+    let out = corsproof(&[
+        "emit",
+        "express",
+        "--policy",
+        "corpus/policies/spa-credentialed.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let app = String::from_utf8_lossy(&out.stdout);
+    assert!(app.contains("require('cors')"), "{app}");
+    assert!(
+        app.contains("new RegExp("),
+        "the subdomain pattern is a RegExp: {app}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("corsproof emit express: unsupported: route \"app-api\", field `credentials` (disclosure)"),
+        "{err}"
+    );
+    // The same items are comments at the top of the program.
+    assert!(
+        app.contains("// cors cannot express: route \"app-api\", field `credentials`"),
+        "{app}"
+    );
+}
+
+#[test]
+fn emit_refuses_a_broader_application_unless_asked() {
+    let args = [
+        "emit",
+        "starlette",
+        "--policy",
+        "corpus/policies/spa-credentialed.toml",
+    ];
+    let out = corsproof(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("field `request_headers` (broader)"), "{err}");
+    assert!(err.contains("--allow-broader emits it anyway"), "{err}");
+    let out = corsproof(&[&args[..], &["--allow-broader"]].concat());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CORSMiddleware(demo,"));
+}
+
+#[test]
+fn lint_target_warns_of_what_the_target_cannot_express() {
+    let out = corsproof(&[
+        "lint",
+        "corpus/policies/mixed-routes.toml",
+        "--target",
+        "django,tower",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let warnings = v["target_warnings"].as_array().expect("target_warnings");
+    // django-cors-headers has one configuration: api-health and public lose their grants.
+    let narrower: Vec<&str> = warnings
+        .iter()
+        .filter(|w| w["target"] == "django" && w["effect"] == "narrower")
+        .filter_map(|w| w["route"].as_str())
+        .collect();
+    assert_eq!(narrower, ["api-health", "public"], "{v:#}");
+    assert!(warnings.iter().all(|w| w["target"] != "tower"), "{v:#}");
+    let denied = corsproof(&[
+        "lint",
+        "corpus/policies/mixed-routes.toml",
+        "--target",
+        "django",
+        "--deny-warnings",
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn matrix_renders_markdown_and_a_self_contained_html_page() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("corsproof-matrix-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let html = dir.join("m.html");
+    let html_arg = html.display().to_string();
+    let policy = "corpus/policies/public-api.toml";
+    let out = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower,kong",
+        "--policies",
+        policy,
+        "--cases",
+        "2",
+        "--format",
+        "html",
+        "--output",
+        &html_arg,
+        "--quiet",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).expect("the page");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<svg"), "the plot is inline");
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "no external asset"
+    );
+    assert!(
+        page.contains("id=\"c-tower-public-api\""),
+        "the cell can be opened"
+    );
+    assert!(
+        page.contains("<b>kong</b>: Kong runs as a container"),
+        "skipped targets are listed"
+    );
+    let out = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower",
+        "--policies",
+        policy,
+        "--cases",
+        "2",
+        "--format",
+        "markdown",
+        "--quiet",
+    ]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("| target | version | public-api |"), "{md}");
+    assert!(md.contains("| tower | corsproof-tower "), "{md}");
+    assert!(md.contains("| ok |"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

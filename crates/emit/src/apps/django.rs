@@ -189,3 +189,38 @@ if __name__ == \"__main__\":
     print(f\"listening on http://127.0.0.1:{port}/\", flush=True)
     execute_from_command_line([sys.argv[0], \"runserver\", \"--noreload\", f\"127.0.0.1:{port}\"])
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_toml_str(text, "p.toml").expect("a valid policy")
+    }
+
+    #[test]
+    fn the_urls_regex_leaves_out_longer_routes_outside_the_group() {
+        let p = policy(
+            "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"https://a.example\"]\n\
+             [[route]]\npath = \"/api/admin/\"\norigins = []\n\
+             [[route]]\npath = \"/api/admin/open/\"\norigins = [\"https://a.example\"]\n",
+        );
+        let group = vec![&p.routes[0], &p.routes[2]];
+        let re = urls_regex(&p, &group);
+        assert_eq!(re, r"^(?:/api/(?!admin/)|/api/admin/open/)");
+    }
+
+    #[test]
+    fn routes_with_other_grants_are_narrower() {
+        let p = policy(
+            "version = 1\n[[route]]\nname = \"a\"\npath = \"/a/\"\norigins = [\"https://a.example\"]\n\
+             [[route]]\nname = \"b\"\npath = \"/b/\"\norigins = [\"*\"]\n",
+        );
+        let app = django(&p, &AppOptions::default()).expect("emitted");
+        assert!(app
+            .unsupported
+            .iter()
+            .any(|u| u.route == "b" && u.field == "path" && u.effect == Effect::Narrower));
+        assert!(app.files[0].text.contains(r#"CORS_URLS_REGEX="^(?:/a/)""#));
+    }
+}

@@ -168,3 +168,40 @@ $stdout.flush
 Rack::Handler::WEBrick.run(app, Host: '127.0.0.1', Port: port, AccessLog: [],
                            Logger: WEBrick::Log.new(File::NULL, 0))
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resource_path_excludes_every_longer_route_that_extends_it() {
+        let p = Policy::from_toml_str(
+            "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"*\"]\n\
+             [[route]]\npath = \"/api/health\"\norigins = [\"*\"]\n\
+             [[route]]\npath = \"/apix/\"\norigins = []\n",
+            "p.toml",
+        )
+        .expect("a valid policy");
+        assert_eq!(path_regex(&p, &p.routes[0]), r"\A\/api\/(?!health)");
+        assert_eq!(path_regex(&p, &p.routes[1]), r"\A\/api\/health");
+    }
+
+    #[test]
+    fn null_and_subdomain_origins_are_anchored_regexps() {
+        let p = Policy::from_toml_str(
+            "version = 1\n[[route]]\npath = \"/\"\norigins = [\"null\", \"https://*.example.com\"]\nallow_risky = true\n",
+            "p.toml",
+        )
+        .expect("a valid policy");
+        let app = rack(
+            &p,
+            &AppOptions {
+                allow_broader: true,
+            },
+        )
+        .expect("emitted");
+        let text = &app.files[0].text;
+        assert!(text.contains(r#"Regexp.new("\\Anull\\z")"#), "{text}");
+        assert!(text.contains(r#"example\\.com\\z")"#), "{text}");
+    }
+}
