@@ -180,7 +180,7 @@ enum Command {
     /// Every available target (installed here) configured from every bundled policy, checked:
     /// the conformance matrix, each cell split into what the library cannot express and where
     /// it diverges from its configuration (exit 0 every finding explained, 1 an unexplained
-    /// divergence, 3 no target could run).
+    /// divergence, 3 no target could run or a cell failed).
     Matrix {
         #[command(flatten)]
         options: matrix::Options,

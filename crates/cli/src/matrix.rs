@@ -76,7 +76,8 @@ pub struct Options {
 }
 
 /// Runs the matrix: exit 0 when every finding is explained (announced by the emitter or a
-/// known behaviour), 1 when some divergence is not, 3 when no target could run.
+/// known behaviour), 1 when some divergence is not, 3 when no target could run or a cell
+/// failed (its target did not start, or its check gave no verdict).
 pub fn run(options: &Options) -> anyhow::Result<u8> {
     let started = Instant::now();
     let scratch = std::env::temp_dir().join(format!("corsproof-matrix-{}", std::process::id()));
@@ -140,6 +141,17 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
     crate::emit(&output, options.output.as_ref())?;
     if m.targets.is_empty() {
         eprintln!("corsproof matrix: no target could run here");
+        return Ok(3);
+    }
+    let failed = m
+        .cells
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "corsproof matrix: {failed} cell(s) failed: a target did not start or gave no verdict"
+        );
         return Ok(3);
     }
     Ok(u8::from(!m.unexplained().is_empty()))
