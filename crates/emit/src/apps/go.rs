@@ -83,6 +83,8 @@ pub fn go(policy: &Policy, library: GoLibrary, options: &AppOptions) -> Result<A
 const RUN: &str = "#!/bin/sh
 # Builds main.go against Debian's Go packages (GOPATH mode, no module proxy) and runs it.
 set -e
+# go needs a cache directory: $HOME/.cache/go-build unless GOCACHE says otherwise.
+export HOME=\"${HOME:-$PWD}\"
 export GO111MODULE=off GOPATH=\"$PWD/gopath:/usr/share/gocode\" GOFLAGS=
 go build -o app main.go
 exec ./app \"$1\"
