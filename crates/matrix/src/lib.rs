@@ -281,3 +281,125 @@ pub fn policy_label(path: &str) -> &str {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
     name.rsplit_once('.').map_or(name, |(stem, _)| stem)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(route: &str, field: &'static str, effect: Effect) -> Unsupported {
+        Unsupported {
+            route: route.into(),
+            field,
+            why: "w".into(),
+            effect,
+        }
+    }
+
+    fn finding(kind: &str, route: Option<&str>, url: &str, method: &str) -> Finding {
+        serde_json::from_value(serde_json::json!({
+            "kind": kind, "severity": "violation", "route": route, "profiles": ["fetch"],
+            "request": {"url": url, "origin": "https://evil.example", "method": method},
+            "exchanges": [], "response": {"status": 200, "headers": []},
+            "expected": "e", "observed": "o", "rule": null, "reproduce": "curl", "explanation": "x"
+        }))
+        .expect("a finding")
+    }
+
+    #[test]
+    fn effects_explain_their_own_kinds_only() {
+        let broader = item("r", "request_headers", Effect::Broader);
+        assert!(explains(&broader, Some("r"), CheckKind::SentForbidden));
+        assert!(!explains(&broader, Some("r"), CheckKind::SentBlocked));
+        let narrower = item("r", "methods", Effect::Narrower);
+        assert!(explains(&narrower, Some("r"), CheckKind::SentBlocked));
+        assert!(!explains(&narrower, Some("r"), CheckKind::ReadGranted));
+        assert!(!explains(&narrower, None, CheckKind::SentBlocked));
+        let max_age = item("r", "max_age", Effect::Narrower);
+        assert!(explains(&max_age, Some("r"), CheckKind::MaxAgeMismatch));
+        assert!(!explains(&max_age, Some("r"), CheckKind::ReadDenied));
+        let disclosure = item("r", "credentials", Effect::Disclosure);
+        assert!(!explains(
+            &disclosure,
+            Some("r"),
+            CheckKind::MissingVaryDenial
+        ));
+        let pna = item("r", "private_network", Effect::Disclosure);
+        assert!(explains(&pna, Some("r"), CheckKind::MissingVary));
+    }
+
+    #[test]
+    fn findings_split_into_inexpressible_known_and_unexplained() {
+        let announced = [item("api", "request_headers", Effect::Broader)];
+        let findings = vec![
+            finding("sent-forbidden", Some("api"), "http://h/api/x", "GET"),
+            finding("read-granted", None, "http://h/api%2Fx", "GET"),
+            finding("read-granted", None, "http://h/other", "GET"),
+        ];
+        let (inexpressible, diverges) = classify(Target::Flask, &announced, findings);
+        assert_eq!(inexpressible.len(), 1);
+        assert_eq!(diverges.len(), 2);
+        assert_eq!(diverges[0].known.map(|k| k.id), Some("wsgi-decoded-path"));
+        assert!(diverges[1].known.is_none());
+        let m = Matrix {
+            seed: 1,
+            cases: 0,
+            policies: vec!["p.toml".into()],
+            targets: vec![],
+            skipped: vec![],
+            cells: vec![Cell {
+                target: "flask",
+                policy: "p.toml".into(),
+                outcome: Outcome::Checked {
+                    announced: vec![],
+                    inexpressible,
+                    diverges,
+                    requests: 3,
+                    seconds: 0.1,
+                },
+            }],
+            seconds: 0.1,
+        };
+        assert_eq!(m.unexplained().len(), 1);
+        let (i, d) = m.cells[0].outcome.worst();
+        assert_eq!(
+            (i, d),
+            (Some(Severity::Violation), Some(Severity::Violation))
+        );
+    }
+
+    #[test]
+    fn the_html_page_escapes_what_the_target_sent() {
+        let mut f = finding("read-granted", Some("<r>"), "http://h/", "GET");
+        f.explanation = "<script>alert(1)</script>".into();
+        let m = Matrix {
+            seed: 1,
+            cases: 0,
+            policies: vec!["p.toml".into()],
+            targets: vec![TargetInfo {
+                target: "flask",
+                library: "Flask",
+                version: "1".into(),
+            }],
+            skipped: vec![],
+            cells: vec![Cell {
+                target: "flask",
+                policy: "p.toml".into(),
+                outcome: Outcome::Checked {
+                    announced: vec![],
+                    inexpressible: vec![],
+                    diverges: vec![Divergence {
+                        finding: f,
+                        known: None,
+                    }],
+                    requests: 1,
+                    seconds: 0.0,
+                },
+            }],
+            seconds: 0.0,
+        };
+        let page = html(&m);
+        assert!(!page.contains("<script>alert(1)"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("<code>&lt;r&gt;</code>"));
+    }
+}
