@@ -88,8 +88,8 @@ fn findings(m: &serde_json::Value, part: &str) -> usize {
 }
 
 #[test]
-fn our_middleware_and_nginx_have_no_finding_at_all() {
-    for target in [Target::Tower, Target::Nginx] {
+fn our_middleware_nginx_and_apache_have_no_finding_at_all() {
+    for target in [Target::Tower, Target::Nginx, Target::Apache] {
         if let Some(m) = conforms(target) {
             assert_eq!(
                 findings(&m, "inexpressible") + findings(&m, "diverges"),

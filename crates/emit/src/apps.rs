@@ -14,6 +14,7 @@
 //! | [`starlette()`] | Starlette 0.26 `CORSMiddleware` under uvicorn | one middleware per policy route, chosen by the longest raw path prefix |
 //! | [`django()`] | Django 3.2 with django-cors-headers 3.14 | one global configuration and `CORS_URLS_REGEX` |
 //! | [`rack()`] | Rack 2.2 with rack-cors 1.1 (WEBrick) | an `allow` block per route, its resource an anchored path regex excluding longer routes |
+//! | [`apache()`] | Apache httpd 2.4, mod_headers and mod_setenvif (no CORS module) | `SetEnvIfExpr` names the route, `Header always set ... "expr=..."` per route |
 //! | [`go()`] | Go net/http with rs/cors 1.7 or gorilla/handlers 1.5 | one wrapped handler per policy route, chosen by the longest path prefix |
 //!
 //! Where a library routes by path itself (flask-cors' `resources`, django-cors-headers'
@@ -38,6 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod apache;
 mod django;
 mod express;
 mod flask;
@@ -45,6 +47,7 @@ mod go;
 mod rack;
 mod starlette;
 
+pub use apache::apache;
 pub use django::django;
 pub use express::express;
 pub use flask::flask;

@@ -43,6 +43,8 @@ pub enum Target {
     Gorilla,
     /// Rack with rack-cors, served by WEBrick.
     Rack,
+    /// Apache httpd with mod_headers and mod_setenvif.
+    Apache,
 }
 
 /// Debian's Python, whose `dist-packages` hold the python3-* packages (a `python3` earlier
@@ -72,7 +74,7 @@ fn install(packages: &[&str]) -> String {
 
 impl Target {
     /// Every target, in the order the matrix lists them.
-    pub const ALL: [Target; 10] = [
+    pub const ALL: [Target; 11] = [
         Target::Tower,
         Target::Nginx,
         Target::Kong,
@@ -83,6 +85,7 @@ impl Target {
         Target::RsCors,
         Target::Gorilla,
         Target::Rack,
+        Target::Apache,
     ];
 
     /// The name used on the command line.
@@ -98,6 +101,7 @@ impl Target {
             Target::RsCors => "rs-cors",
             Target::Gorilla => "gorilla",
             Target::Rack => "rack",
+            Target::Apache => "apache",
         }
     }
 
@@ -119,6 +123,7 @@ impl Target {
             Target::RsCors => "Go net/http + rs/cors",
             Target::Gorilla => "Go net/http + gorilla/handlers",
             Target::Rack => "Rack + rack-cors (WEBrick)",
+            Target::Apache => "Apache httpd (mod_headers, mod_setenvif)",
         }
     }
 
@@ -134,6 +139,7 @@ impl Target {
             Target::RsCors => &["golang-go", "golang-github-rs-cors-dev"],
             Target::Gorilla => &["golang-go", "golang-github-gorilla-handlers-dev"],
             Target::Rack => &["ruby-rack-cors", "ruby-webrick"],
+            Target::Apache => &["apache2"],
         }
     }
 
@@ -181,6 +187,15 @@ impl Target {
                 go_versions("gorilla/handlers", "golang-github-gorilla-handlers-dev")
                     .map_err(missing)
             }
+            Target::Apache => output(Command::new("/usr/sbin/apache2").arg("-v"))
+                .map(|v| {
+                    v.lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches("Server version: ")
+                        .to_string()
+                })
+                .map_err(missing),
             Target::Rack => output(Command::new("ruby").args(["-e", RUBY_VERSIONS]))
                 .map(|v| v.trim().to_string())
                 .map_err(missing),
@@ -198,6 +213,7 @@ impl Target {
             Target::RsCors => Some(apps::go(policy, GoLibrary::RsCors, options)),
             Target::Gorilla => Some(apps::go(policy, GoLibrary::Gorilla, options)),
             Target::Rack => Some(apps::rack(policy, options)),
+            Target::Apache => Some(apps::apache(policy, options)),
             Target::Tower | Target::Nginx | Target::Kong => None,
         }
     }
@@ -269,6 +285,7 @@ impl Target {
                         launch::READY_TIMEOUT,
                     ),
                     Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
+                    Target::Apache => ("sh".into(), Vec::new(), launch::READY_TIMEOUT),
                     Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
                     _ => (
                         DEBIAN_PYTHON.into(),
