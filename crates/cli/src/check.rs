@@ -19,7 +19,8 @@ use corsproof_policy::{parse_path, Policy};
 use corsproof_report as report;
 use corsproof_report::{CheckKind, ErrorBudget, Kind, Report};
 use corsproof_targets::container::{self, ContainerError};
-use corsproof_targets::launch::{self, LaunchError};
+use corsproof_targets::launch::LaunchError;
+use corsproof_targets::registry::Target;
 
 /// Report formats of `check`, `run` and `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -115,19 +116,6 @@ pub struct Flags {
     pub per_browser: bool,
     #[command(flatten)]
     pub retry: crate::retry::RetryFlags,
-}
-
-/// Targets `run` can start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RunTarget {
-    /// corsproof-tower, our middleware, behind `corsproof serve` on a loopback port.
-    Tower,
-    /// nginx (from PATH or /usr/sbin) with the `corsproof emit nginx` configuration.
-    Nginx,
-    /// Kong (always a container, CORSPROOF_KONG_IMAGE, default kong:3.9), DB-less, with the
-    /// `corsproof emit kong` configuration, in front of a `corsproof serve` upstream without
-    /// CORS headers.
-    Kong,
 }
 
 /// Starts a container target; `Err(exit code)` after printing why it could not start (2: the
@@ -284,9 +272,9 @@ fn run_kong(policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
 }
 
 /// `corsproof run TARGET --container`.
-fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
+fn run_container(target: Target, policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
     let description = match target {
-        RunTarget::Tower => {
+        Target::Tower => {
             let text = std::fs::read_to_string(&flags.policy)
                 .with_context(|| format!("cannot read {}", flags.policy.display()))?;
             let json = flags
@@ -295,14 +283,21 @@ fn run_container(target: RunTarget, policy: &Policy, flags: &Flags) -> anyhow::R
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"));
             container::serve(if json { "policy.json" } else { "policy.toml" }, &text)
         }
-        RunTarget::Nginx => match container::nginx(policy) {
+        Target::Nginx => match container::nginx(policy) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("corsproof run: the target cannot implement this policy: {e}");
                 return Ok(2);
             }
         },
-        RunTarget::Kong => return run_kong(policy, flags),
+        Target::Kong => return run_kong(policy, flags),
+        other => {
+            eprintln!(
+                "corsproof run: {} runs as a local process only (no --container)",
+                other.name()
+            );
+            return Ok(2);
+        }
     };
     let running = match start_container(&description, flags.quiet) {
         Ok(r) => r,
@@ -343,38 +338,42 @@ pub fn check(url: &str, flags: &Flags) -> anyhow::Result<u8> {
     execute(&policy, &base, flags)
 }
 
-/// `corsproof run` (`container`: as a Docker container).
-pub fn run(target: RunTarget, container: bool, flags: &Flags) -> anyhow::Result<u8> {
+/// `corsproof run` (`container`: as a Docker container; `allow_broader`: start an emitted
+/// application whose library grants more than the policy).
+pub fn run(
+    target: Target,
+    container: bool,
+    allow_broader: bool,
+    flags: &Flags,
+) -> anyhow::Result<u8> {
     let Some(policy) = load_policy(&flags.policy) else {
         return Ok(2);
     };
-    if container || target == RunTarget::Kong {
+    if container || target == Target::Kong {
         return run_container(target, &policy, flags);
     }
-    let started = Instant::now();
-    let running = match target {
-        RunTarget::Tower => {
-            let exe = std::env::current_exe().context("cannot find the corsproof binary")?;
-            let policy_arg = flags.policy.display().to_string();
-            launch::process(
-                "tower",
-                &exe,
-                &["serve", "--policy", &policy_arg, "--listen", "127.0.0.1:0"],
-            )
+    if let Err(missing) = target.version() {
+        eprintln!("corsproof run {}: {missing}", target.name());
+        return Ok(3);
+    }
+    if let Ok(items) = target.unsupported(&policy) {
+        for u in &items {
+            eprintln!("corsproof run {}: unsupported: {u}", target.name());
         }
-        RunTarget::Nginx => match launch::find_nginx() {
-            Some(bin) => launch::nginx(&bin, &policy),
-            None => {
-                eprintln!(
-                    "corsproof run nginx: no nginx binary on PATH or in /usr/sbin (Debian: apt-get install nginx-light)"
-                );
-                return Ok(3);
-            }
-        },
-        RunTarget::Kong => return run_container(target, &policy, flags),
-    };
-    let running = match running {
+    }
+    let started = Instant::now();
+    let exe = std::env::current_exe().context("cannot find the corsproof binary")?;
+    let running = match target.launch(&policy, &flags.policy, &exe, allow_broader) {
         Ok(r) => r,
+        Err(LaunchError::Unsupported(EmitError::Broader(_))) => {
+            eprintln!(
+                "corsproof run {}: refused: {} would grant more than {} allows (--allow-broader runs it anyway)",
+                target.name(),
+                target.library(),
+                flags.policy.display()
+            );
+            return Ok(2);
+        }
         Err(e @ LaunchError::Unsupported(_)) => {
             eprintln!("corsproof run: {e}");
             return Ok(2);

@@ -3,19 +3,12 @@
 use std::path::Path;
 
 use anyhow::Context;
+use corsproof_emit::apps::AppOptions;
 use corsproof_emit::{kong, nginx, EmitError, KongOptions, Upstream};
 use corsproof_policy::Policy;
+use corsproof_targets::registry::Target;
 
 use crate::Done;
-
-/// Targets with an emitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
-    /// nginx: `map` blocks and `location` blocks, or a standalone nginx.conf with --listen.
-    Nginx,
-    /// Kong 3.9: a DB-less declarative configuration (KONG_DATABASE=off) with the cors plugin.
-    Kong,
-}
 
 /// What `emit` was asked for, beyond the target and the policy.
 #[derive(Debug, Default)]
@@ -39,9 +32,14 @@ pub fn run(target: Target, policy: &Path, options: &Options<'_>) -> anyhow::Resu
     let policy = Policy::from_path(policy)
         .with_context(|| format!("invalid policy {}", policy.display()))?;
     match target {
+        Target::Tower => {
+            anyhow::bail!(
+                "the tower target is configured by the policy file itself (corsproof serve --policy FILE)"
+            )
+        }
         Target::Nginx => {
             if options.upstream.is_some() || options.allow_broader {
-                anyhow::bail!("--upstream and --allow-broader apply to `emit kong` only");
+                anyhow::bail!("--upstream and --allow-broader do not apply to `emit nginx`");
             }
             let conf = nginx(&policy, &Upstream::demo())
                 .context("nginx cannot implement this policy exactly")?;
@@ -93,5 +91,51 @@ pub fn run(target: Target, policy: &Path, options: &Options<'_>) -> anyhow::Resu
                 Err(e) => Err(e).context("Kong cannot implement this policy"),
             }
         }
+        _ => app(target, &policy, policy_path, options),
+    }
+}
+
+/// An emitted application: its files, what its library cannot express on standard error.
+fn app(
+    target: Target,
+    policy: &Policy,
+    policy_path: &Path,
+    options: &Options<'_>,
+) -> anyhow::Result<Done> {
+    if options.listen.is_some() || options.upstream.is_some() {
+        anyhow::bail!("--listen and --upstream apply to `emit nginx` and `emit kong` only (the application takes its port as its argument)");
+    }
+    let name = target.name();
+    let app_options = AppOptions {
+        allow_broader: options.allow_broader,
+    };
+    match target.app(policy, &app_options) {
+        Some(Ok(app)) => {
+            for u in &app.unsupported {
+                eprintln!("corsproof emit {name}: unsupported: {u}");
+            }
+            Ok(Done {
+                code: 0,
+                output: app.listing(),
+            })
+        }
+        Some(Err(EmitError::Broader(items))) => {
+            for u in &items {
+                eprintln!("corsproof emit {name}: unsupported: {u}");
+            }
+            eprintln!(
+                "corsproof emit {name}: refused: {} would grant more than {} allows (--allow-broader emits it anyway)",
+                target.library(),
+                policy_path.display()
+            );
+            Ok(Done {
+                code: 2,
+                output: String::new(),
+            })
+        }
+        Some(Err(e)) => {
+            Err(e).with_context(|| format!("{} cannot implement this policy", target.library()))
+        }
+        None => anyhow::bail!("{name} has no application emitter"),
     }
 }

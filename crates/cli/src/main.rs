@@ -9,8 +9,10 @@ mod emit;
 mod explain;
 mod infer;
 mod lint;
+mod matrix;
 mod retry;
 mod serve;
+mod target_arg;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,6 +77,10 @@ enum Command {
         /// Exit 1 when there are warnings.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also warn of what this target cannot express of the policy (repeatable or
+        /// comma-separated), as its emitter announces it, before anything runs.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        target: Vec<target_arg::TargetArg>,
         /// Write the output here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -128,7 +134,11 @@ enum Command {
     Run {
         /// The implementation.
         #[arg(value_enum)]
-        target: check::RunTarget,
+        target: target_arg::TargetArg,
+        /// Start an emitted application even where its library would grant more than the
+        /// policy allows (else exit 2; what it grants beyond is printed either way).
+        #[arg(long)]
+        allow_broader: bool,
         /// Run it as a Docker container (image from CORSPROOF_NGINX_IMAGE / CORSPROOF_SERVE_IMAGE,
         /// default the images `cargo xtask images` builds); `kong` always runs as one.
         #[arg(long)]
@@ -176,7 +186,7 @@ enum Command {
     Emit {
         /// The target.
         #[arg(value_enum)]
-        target: emit::Target,
+        target: target_arg::TargetArg,
         /// The policy (TOML or JSON).
         #[arg(long)]
         policy: PathBuf,
@@ -188,12 +198,21 @@ enum Command {
         /// Kong on the host network).
         #[arg(long)]
         upstream: Option<String>,
-        /// Kong: emit even when Kong would grant more than the policy allows (else exit 2).
+        /// Kong and the applications: emit even when the target would grant more than the
+        /// policy allows (else exit 2).
         #[arg(long)]
         allow_broader: bool,
         /// Write the output here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Every available target (installed here) configured from every bundled policy, checked:
+    /// the conformance matrix, each cell split into what the library cannot express and where
+    /// it diverges from its configuration (exit 0 every finding explained, 1 an unexplained
+    /// divergence, 3 no target could run or a cell failed).
+    Matrix {
+        #[command(flatten)]
+        options: matrix::Options,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
     Completions {
@@ -300,8 +319,9 @@ fn main() -> ExitCode {
             file,
             format,
             deny_warnings,
+            target,
             output,
-        } => lint::run(&file, format, deny_warnings)
+        } => lint::run(&file, format, deny_warnings, &target)
             .and_then(|d| emit(&d.output, output.as_ref()).map(|()| d.code)),
         Command::Serve {
             policy,
@@ -335,9 +355,10 @@ fn main() -> ExitCode {
         },
         Command::Run {
             target,
+            allow_broader,
             container,
             flags,
-        } => check::run(target, container, &flags),
+        } => check::run(target.0, container, allow_broader, &flags),
         Command::Audit { url, flags } => audit::run(&url, &flags),
         Command::Infer { url, flags } => infer::run(&url, &flags),
         Command::Diff {
@@ -356,7 +377,7 @@ fn main() -> ExitCode {
             allow_broader,
             output,
         } => emit::run(
-            target,
+            target.0,
             &policy,
             &emit::Options {
                 listen: listen.as_deref(),
@@ -372,6 +393,7 @@ fn main() -> ExitCode {
                 emit(&d.output, output.as_ref()).map(|()| d.code)
             }
         }),
+        Command::Matrix { options } => matrix::run(&options),
         Command::Completions { shell } => {
             // Into a buffer first: written to a closed pipe, the generator would panic.
             let mut script = Vec::new();

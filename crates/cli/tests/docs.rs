@@ -289,6 +289,7 @@ fn docs_cli_md_documents_every_flag_and_no_other() {
         "diff",
         "infer",
         "emit",
+        "matrix",
         "serve",
         "completions",
         "man",

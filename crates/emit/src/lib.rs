@@ -6,6 +6,9 @@
 //! - [`kong()`]: a Kong DB-less declarative configuration using Kong's `cors` plugin
 //!   ([`kong::KongConfig`]), with what the plugin cannot express listed as
 //!   [`Unsupported`] items.
+//! - [`apps`]: programs serving a demo response behind third-party CORS libraries
+//!   (Express + cors, Flask + flask-cors, Starlette, Django + django-cors-headers), with
+//!   the same [`Unsupported`] items.
 //!
 //! An emitter either implements the policy exactly or says where it does not: a part of
 //! the policy it cannot write at all is refused with [`EmitError::Unsupported`]; a
@@ -27,6 +30,7 @@
 
 #![deny(missing_docs)]
 
+pub mod apps;
 pub mod kong;
 pub mod nginx;
 

@@ -317,7 +317,7 @@ fn is_unreserved(b: u8) -> bool {
 
 /// `path` with every percent-encoded unreserved character decoded (one pass), every other
 /// byte as it is.
-fn decode_unreserved(path: &str) -> String {
+pub(crate) fn decode_unreserved(path: &str) -> String {
     let hex = |b: u8| char::from(b).to_digit(16);
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
@@ -359,7 +359,7 @@ const BARE_PERCENT: &str = "%(?!3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|2[DdEe]|5[Ff]
 /// The PCRE matching every raw request path whose decoded form starts with `decoded`: each
 /// unreserved character as itself or percent-encoded (hex digits of either case), a `%` as a
 /// `%` that starts no encoded unreserved character, every other character as itself.
-fn path_regex(route: &Route, decoded: &str) -> Result<String, EmitError> {
+pub(crate) fn path_regex(route: &Route, decoded: &str) -> Result<String, EmitError> {
     let mut out = String::new();
     for b in decoded.bytes() {
         if b == b'%' {

@@ -300,6 +300,121 @@ fn listening_inodes(table: &str, port: u16) -> Vec<String> {
         .collect()
 }
 
+/// Starts an emitted application: its files written into a temporary directory, then
+/// `program MAIN PORT` run there (MAIN its first file) with `env` added, for a free loopback
+/// PORT. The application is ready when the socket listening on the port is its own
+/// ([`holds_listener`]) within `ready` (which includes a build step's time, for Go);
+/// another process on the port means a new port, up to three times. Its standard error
+/// goes to `stderr.log` in the directory, quoted when it does not start.
+pub fn app(
+    name: &str,
+    app: &corsproof_emit::apps::App,
+    program: &Path,
+    env: &[(&str, &str)],
+    ready: Duration,
+) -> Result<Running, LaunchError> {
+    let mut taken = Vec::new();
+    for _ in 0..3 {
+        match app_on_free_port(name, app, program, env, ready)? {
+            Started::Ready(running) => return Ok(running),
+            Started::PortTaken(port) => taken.push(port.to_string()),
+        }
+    }
+    Err(LaunchError::NotReady {
+        program: program.display().to_string(),
+        why: format!(
+            "another process took each free port before {name} could listen on it ({})",
+            taken.join(", ")
+        ),
+    })
+}
+
+fn app_on_free_port(
+    name: &str,
+    app: &corsproof_emit::apps::App,
+    program: &Path,
+    env: &[(&str, &str)],
+    ready: Duration,
+) -> Result<Started, LaunchError> {
+    let port = free_port()?;
+    let dir = std::env::temp_dir().join(format!("corsproof-{name}-{}-{port}", std::process::id()));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LaunchError::Io { path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    for file in &app.files {
+        let path = dir.join(file.name);
+        std::fs::write(&path, &file.text).map_err(io(&path))?;
+    }
+    let main = app.files.first().map_or("app", |f| f.name);
+    let log_path = dir.join("stderr.log");
+    let log = std::fs::File::create(&log_path).map_err(io(&log_path))?;
+    let child = Command::new(program)
+        .arg(main)
+        .arg(port.to_string())
+        .current_dir(&dir)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|source| LaunchError::Spawn {
+            program: program.display().to_string(),
+            source,
+        })?;
+    let url =
+        Url::parse(&format!("http://127.0.0.1:{port}/")).map_err(|e| LaunchError::NotReady {
+            program: name.to_string(),
+            why: e.to_string(),
+        })?;
+    let running = Running {
+        child,
+        url,
+        dir: Some(dir),
+        name: name.to_string(),
+    };
+    wait_ready(running, port, &log_path, ready)
+}
+
+/// Waits until `running` listens on `port` (its own socket), exits, or [`READY_TIMEOUT`]
+/// passes; `log` is quoted when it exits.
+fn wait_ready(
+    mut running: Running,
+    port: u16,
+    log: &Path,
+    ready: Duration,
+) -> Result<Started, LaunchError> {
+    let deadline = Instant::now() + ready;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            match holds_listener(running.pid(), port) {
+                Some(false) => return Ok(Started::PortTaken(port)),
+                Some(true) | None => return Ok(Started::Ready(running)),
+            }
+        }
+        if let Ok(Some(status)) = running.child.try_wait() {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if text.contains("Address already in use") || text.contains("EADDRINUSE") {
+                return Ok(Started::PortTaken(port));
+            }
+            let tail: Vec<&str> = text.lines().rev().take(8).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(LaunchError::NotReady {
+                program: running.name.clone(),
+                why: format!("exited with {status}: {}", tail.join("\n")),
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(LaunchError::NotReady {
+                program: running.name.clone(),
+                why: format!("not listening on port {port} after {ready:?}"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Starts `program args…`, which must print a line containing `listening on http://ADDR`
 /// on its standard output within [`READY_TIMEOUT`] (`corsproof serve` does).
 pub fn process(name: &str, program: &Path, args: &[&str]) -> Result<Running, LaunchError> {

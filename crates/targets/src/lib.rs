@@ -6,6 +6,8 @@
 //! - [`launch`]: a local process on a loopback port: nginx with the configuration of
 //!   [`corsproof_emit::nginx()`], or any program that prints `listening on http://ADDR`
 //!   (`corsproof serve`).
+//! - [`registry`]: every target by name, with its Debian packages, version detection,
+//!   emitter and launcher (`run`, `lint --target` and `matrix` use it).
 //! - [`container`]: the same targets as Docker containers driven through the `docker`
 //!   command (images built without a registry by `cargo xtask images`), Kong in front of an
 //!   upstream on a network of its own, or a user's own image.
@@ -14,3 +16,4 @@
 
 pub mod container;
 pub mod launch;
+pub mod registry;

@@ -1,0 +1,500 @@
+//! `corsproof matrix` and its targets: every target's emitted configuration, checked
+//! against every bundled policy, gives no finding that neither an item its emitter announced
+//! nor a known behaviour (corsproof_matrix::known) explains; each known behaviour is
+//! reproduced here by one request to the real library. Targets whose Debian packages are
+//! missing are skipped locally and fail under CI.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use corsproof_policy::Policy;
+use corsproof_targets::launch::Running;
+use corsproof_targets::registry::Target;
+
+/// Checks share two cores: one target at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn available(target: Target) -> bool {
+    let check = target.version().map(|_| ()).map_err(|m| m.to_string());
+    corsproof_testkit::tool::require_that(
+        target.name(),
+        check,
+        "runs the library as a matrix target",
+    )
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// `corsproof matrix --targets T` on the bundled policies, few cases: every cell checked,
+/// every finding explained (exit 0); returns the JSON matrix.
+fn conforms(target: Target) -> Option<serde_json::Value> {
+    if !available(target) {
+        return None;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .current_dir(root())
+        .args([
+            "matrix",
+            "--targets",
+            target.name(),
+            "--cases",
+            "5",
+            "--format",
+            "json",
+            "--quiet",
+        ])
+        .output()
+        .expect("corsproof runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let m: serde_json::Value = serde_json::from_str(&text).expect("a JSON matrix");
+    let cells = m["cells"].as_array().expect("cells");
+    assert_eq!(
+        cells.len(),
+        4,
+        "{target:?}: one cell per bundled policy: {text}"
+    );
+    for cell in cells {
+        assert_eq!(cell["outcome"]["status"], "checked", "{target:?}: {cell}");
+        for d in cell["outcome"]["diverges"].as_array().expect("diverges") {
+            assert!(
+                !d["known"].is_null(),
+                "{target:?} {}: a divergence no known behaviour explains: {}",
+                cell["policy"],
+                d["finding"]
+            );
+        }
+    }
+    assert_eq!(out.status.code(), Some(0), "{target:?}: {text}");
+    Some(m)
+}
+
+fn findings(m: &serde_json::Value, part: &str) -> usize {
+    m["cells"]
+        .as_array()
+        .map(|cells| {
+            cells
+                .iter()
+                .map(|c| c["outcome"][part].as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn our_middleware_nginx_and_apache_have_no_finding_at_all() {
+    for target in [Target::Tower, Target::Nginx, Target::Apache] {
+        if let Some(m) = conforms(target) {
+            assert_eq!(
+                findings(&m, "inexpressible") + findings(&m, "diverges"),
+                0,
+                "{target:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn express_findings_are_all_announced() {
+    if let Some(m) = conforms(Target::Express) {
+        assert!(
+            findings(&m, "inexpressible") > 0,
+            "cors' announced disclosures show"
+        );
+        assert_eq!(findings(&m, "diverges"), 0);
+    }
+}
+
+#[test]
+fn flask_findings_are_explained() {
+    conforms(Target::Flask);
+}
+
+#[test]
+fn starlette_findings_are_explained() {
+    conforms(Target::Starlette);
+}
+
+#[test]
+fn django_findings_are_explained() {
+    conforms(Target::Django);
+}
+
+#[test]
+fn rs_cors_findings_are_explained() {
+    conforms(Target::RsCors);
+}
+
+#[test]
+fn gorilla_findings_are_explained() {
+    conforms(Target::Gorilla);
+}
+
+#[test]
+fn rack_findings_are_explained() {
+    conforms(Target::Rack);
+}
+
+/// Starts `target` configured from a bundled policy.
+fn start(target: Target, policy: &str) -> Option<Running> {
+    if !available(target) {
+        return None;
+    }
+    let path = root().join("corpus/policies").join(policy);
+    let parsed = Policy::from_path(&path).expect("a bundled policy");
+    let exe = Path::new(env!("CARGO_BIN_EXE_corsproof"));
+    Some(
+        target
+            .launch(&parsed, &path, exe, true)
+            .expect("the target starts"),
+    )
+}
+
+/// One HTTP/1.1 request; the status and the header lines (names lowercase).
+fn send(
+    running: &Running,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>) {
+    let url = running.url();
+    let port = url.port().expect("a port");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        request.push_str(&format!("{n}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `vary-only-when-allowed`: the answer to an allowed origin varies on Origin, the answer
+/// to a refused one carries no Vary (app.example.com is allowed on the routes used).
+fn vary_only_when_allowed(target: Target, policy: &str, path: &str) {
+    let Some(running) = start(target, policy) else {
+        return;
+    };
+    let (_, allowed) = send(
+        &running,
+        "GET",
+        path,
+        &[("Origin", "https://app.example.com")],
+    );
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "{target:?}: {allowed:?}"
+    );
+    assert!(
+        header(&allowed, "vary").is_some_and(|v| v.contains("Origin")),
+        "{target:?}: {allowed:?}"
+    );
+    let (_, refused) = send(&running, "GET", path, &[("Origin", "https://evil.example")]);
+    assert_eq!(
+        header(&refused, "access-control-allow-origin"),
+        None,
+        "{target:?}: {refused:?}"
+    );
+    assert_eq!(header(&refused, "vary"), None, "{target:?}: {refused:?}");
+}
+
+#[test]
+fn flask_cors_varies_only_when_the_origin_is_allowed() {
+    vary_only_when_allowed(Target::Flask, "spa-credentialed.toml", "/api/me");
+}
+
+#[test]
+fn starlette_varies_only_when_the_origin_is_allowed() {
+    vary_only_when_allowed(Target::Starlette, "spa-credentialed.toml", "/api/me");
+}
+
+#[test]
+fn gorilla_varies_only_when_the_origin_is_allowed_and_several_are_listed() {
+    // mixed-routes' api route lists two origins: Vary on the allowed origin's answer only.
+    vary_only_when_allowed(Target::Gorilla, "mixed-routes.toml", "/api/orders");
+    // spa-credentialed's has a subdomain pattern (AllowedOriginValidator): no Vary at all.
+    let Some(running) = start(Target::Gorilla, "spa-credentialed.toml") else {
+        return;
+    };
+    let (_, allowed) = send(
+        &running,
+        "GET",
+        "/api/me",
+        &[("Origin", "https://app.example.com")],
+    );
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "{allowed:?}"
+    );
+    assert_eq!(header(&allowed, "vary"), None, "{allowed:?}");
+}
+
+#[test]
+fn rs_cors_lets_a_preflight_for_options_pass_whatever_its_methods() {
+    let Some(running) = start(Target::RsCors, "spa-credentialed.toml") else {
+        return;
+    };
+    // spa-credentialed's methods are PUT, DELETE, PATCH: not OPTIONS.
+    let (_, h) = send(
+        &running,
+        "OPTIONS",
+        "/api/me",
+        &[
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "OPTIONS"),
+        ],
+    );
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "{h:?}"
+    );
+    assert_eq!(
+        header(&h, "access-control-allow-methods"),
+        Some("OPTIONS"),
+        "{h:?}"
+    );
+}
+
+/// `wsgi-decoded-path` / `decoded-path`: /api%2Fx is under no route of spa-credentialed
+/// (the policy keeps %2F), yet it gets /api/'s grant.
+fn decoded_path(target: Target) {
+    let Some(running) = start(target, "spa-credentialed.toml") else {
+        return;
+    };
+    let (_, h) = send(
+        &running,
+        "GET",
+        "/api%2Fx",
+        &[("Origin", "https://app.example.com")],
+    );
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "{target:?}: {h:?}"
+    );
+}
+
+#[test]
+fn flask_cors_routes_on_the_decoded_path() {
+    decoded_path(Target::Flask);
+}
+
+#[test]
+fn django_cors_headers_routes_on_the_decoded_path() {
+    decoded_path(Target::Django);
+}
+
+#[test]
+fn rack_cors_routes_on_the_decoded_path() {
+    decoded_path(Target::Rack);
+}
+
+#[test]
+fn rack_cors_drops_the_trailing_slash_of_a_route_path() {
+    let Some(running) = start(Target::Rack, "spa-credentialed.toml") else {
+        return;
+    };
+    let (_, inside) = send(
+        &running,
+        "GET",
+        "/api/me",
+        &[("Origin", "https://app.example.com")],
+    );
+    assert_eq!(
+        header(&inside, "access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "{inside:?}"
+    );
+    let (_, root) = send(
+        &running,
+        "GET",
+        "/api/",
+        &[("Origin", "https://app.example.com")],
+    );
+    assert_eq!(
+        header(&root, "access-control-allow-origin"),
+        None,
+        "{root:?}"
+    );
+}
+
+fn corsproof(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_corsproof"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("corsproof runs")
+}
+
+#[test]
+fn emit_writes_an_application_and_says_what_its_library_cannot_express() {
+    let out = corsproof(&[
+        "emit",
+        "express",
+        "--policy",
+        "corpus/policies/spa-credentialed.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let app = String::from_utf8_lossy(&out.stdout);
+    assert!(app.contains("require('cors')"), "{app}");
+    assert!(
+        app.contains("new RegExp("),
+        "the subdomain pattern is a RegExp: {app}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("corsproof emit express: unsupported: route \"app-api\", field `credentials` (disclosure)"),
+        "{err}"
+    );
+    // The same items are comments at the top of the program.
+    assert!(
+        app.contains("// cors cannot express: route \"app-api\", field `credentials`"),
+        "{app}"
+    );
+}
+
+#[test]
+fn emit_refuses_a_broader_application_unless_asked() {
+    let args = [
+        "emit",
+        "starlette",
+        "--policy",
+        "corpus/policies/spa-credentialed.toml",
+    ];
+    let out = corsproof(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("field `request_headers` (broader)"), "{err}");
+    assert!(err.contains("--allow-broader emits it anyway"), "{err}");
+    let out = corsproof(&[&args[..], &["--allow-broader"]].concat());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CORSMiddleware(demo,"));
+}
+
+#[test]
+fn lint_target_warns_of_what_the_target_cannot_express() {
+    let out = corsproof(&[
+        "lint",
+        "corpus/policies/mixed-routes.toml",
+        "--target",
+        "django,tower",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let warnings = v["target_warnings"].as_array().expect("target_warnings");
+    // django-cors-headers has one configuration: api-health and public lose their grants.
+    let narrower: Vec<&str> = warnings
+        .iter()
+        .filter(|w| w["target"] == "django" && w["effect"] == "narrower")
+        .filter_map(|w| w["route"].as_str())
+        .collect();
+    assert_eq!(narrower, ["api-health", "public"], "{v:#}");
+    assert!(warnings.iter().all(|w| w["target"] != "tower"), "{v:#}");
+    let denied = corsproof(&[
+        "lint",
+        "corpus/policies/mixed-routes.toml",
+        "--target",
+        "django",
+        "--deny-warnings",
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn matrix_renders_markdown_and_a_self_contained_html_page() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("corsproof-matrix-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let html = dir.join("m.html");
+    let html_arg = html.display().to_string();
+    let policy = "corpus/policies/public-api.toml";
+    let out = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower,kong",
+        "--policies",
+        policy,
+        "--cases",
+        "2",
+        "--format",
+        "html",
+        "--output",
+        &html_arg,
+        "--quiet",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&html).expect("the page");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<svg"), "the plot is inline");
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "no external asset"
+    );
+    assert!(
+        page.contains("id=\"c-tower-public-api\""),
+        "the cell can be opened"
+    );
+    assert!(
+        page.contains("<b>kong</b>: Kong runs as a container"),
+        "skipped targets are listed"
+    );
+    let out = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower",
+        "--policies",
+        policy,
+        "--cases",
+        "2",
+        "--format",
+        "markdown",
+        "--quiet",
+    ]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("| target | version | public-api |"), "{md}");
+    assert!(md.contains("| tower | corsproof-tower "), "{md}");
+    assert!(md.contains("| ok |"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,358 @@
+//! The registry of targets: every CORS implementation corsproof can configure from a policy,
+//! with what it needs installed, how its version is found, its emitter and its launcher.
+//!
+//! ```
+//! use corsproof_targets::registry::Target;
+//! assert_eq!(Target::parse("flask"), Some(Target::Flask));
+//! assert_eq!(Target::Flask.name(), "flask");
+//! assert!(Target::Flask.packages().contains(&"python3-flask-cors"));
+//! assert!(Target::ALL.iter().all(|t| Target::parse(t.name()) == Some(*t)));
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use std::time::Duration;
+
+use corsproof_emit::apps::{self, App, AppOptions, GoLibrary};
+use corsproof_emit::{EmitError, Unsupported};
+use corsproof_policy::Policy;
+
+use crate::launch::{self, LaunchError, Running};
+
+/// A target of `emit`, `run`, `lint --target` and `matrix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// corsproof-tower, our middleware, behind `corsproof serve`.
+    Tower,
+    /// nginx with the configuration of [`corsproof_emit::nginx()`].
+    Nginx,
+    /// Kong's `cors` plugin (a container only).
+    Kong,
+    /// Express 4 with the `cors` middleware.
+    Express,
+    /// Flask 2 with flask-cors.
+    Flask,
+    /// Starlette's `CORSMiddleware` under uvicorn.
+    Starlette,
+    /// Django with django-cors-headers.
+    Django,
+    /// Go net/http with rs/cors.
+    RsCors,
+    /// Go net/http with gorilla/handlers' CORS.
+    Gorilla,
+    /// Rack with rack-cors, served by WEBrick.
+    Rack,
+    /// Apache httpd with mod_headers and mod_setenvif.
+    Apache,
+}
+
+/// Debian's Python, whose `dist-packages` hold the python3-* packages (a `python3` earlier
+/// on `PATH`, such as a pyenv one, does not see them).
+pub const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+/// Where Debian's node-* packages are installed (`NODE_PATH`).
+pub const DEBIAN_NODE_PATH: &str = "/usr/share/nodejs";
+
+/// Why a target cannot run here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{why}{}", install(.packages))]
+pub struct Missing {
+    /// What is missing.
+    pub why: String,
+    /// The Debian packages that provide it.
+    pub packages: Vec<&'static str>,
+}
+
+fn install(packages: &[&str]) -> String {
+    if packages.is_empty() {
+        String::new()
+    } else {
+        format!(" (Debian: apt-get install {})", packages.join(" "))
+    }
+}
+
+impl Target {
+    /// Every target, in the order the matrix lists them.
+    pub const ALL: [Target; 11] = [
+        Target::Tower,
+        Target::Nginx,
+        Target::Kong,
+        Target::Express,
+        Target::Flask,
+        Target::Starlette,
+        Target::Django,
+        Target::RsCors,
+        Target::Gorilla,
+        Target::Rack,
+        Target::Apache,
+    ];
+
+    /// The name used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Target::Tower => "tower",
+            Target::Nginx => "nginx",
+            Target::Kong => "kong",
+            Target::Express => "express",
+            Target::Flask => "flask",
+            Target::Starlette => "starlette",
+            Target::Django => "django",
+            Target::RsCors => "rs-cors",
+            Target::Gorilla => "gorilla",
+            Target::Rack => "rack",
+            Target::Apache => "apache",
+        }
+    }
+
+    /// The target named `name`.
+    pub fn parse(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The implementation, for people.
+    pub const fn library(self) -> &'static str {
+        match self {
+            Target::Tower => "corsproof-tower (corsproof serve)",
+            Target::Nginx => "nginx (add_header, map)",
+            Target::Kong => "Kong cors plugin",
+            Target::Express => "Express + cors",
+            Target::Flask => "Flask + flask-cors",
+            Target::Starlette => "Starlette CORSMiddleware (uvicorn)",
+            Target::Django => "Django + django-cors-headers",
+            Target::RsCors => "Go net/http + rs/cors",
+            Target::Gorilla => "Go net/http + gorilla/handlers",
+            Target::Rack => "Rack + rack-cors (WEBrick)",
+            Target::Apache => "Apache httpd (mod_headers, mod_setenvif)",
+        }
+    }
+
+    /// The Debian packages it needs (none for our own middleware; Kong is an image).
+    pub const fn packages(self) -> &'static [&'static str] {
+        match self {
+            Target::Tower | Target::Kong => &[],
+            Target::Nginx => &["nginx-light"],
+            Target::Express => &["nodejs", "node-express", "node-cors"],
+            Target::Flask => &["python3-flask-cors"],
+            Target::Starlette => &["python3-starlette", "python3-uvicorn"],
+            Target::Django => &["python3-django-cors-headers"],
+            Target::RsCors => &["golang-go", "golang-github-rs-cors-dev"],
+            Target::Gorilla => &["golang-go", "golang-github-gorilla-handlers-dev"],
+            Target::Rack => &["ruby-rack-cors", "ruby-webrick"],
+            Target::Apache => &["apache2"],
+        }
+    }
+
+    /// Whether the target runs as a local process (Kong runs only as a container).
+    pub const fn is_local(self) -> bool {
+        !matches!(self, Target::Kong)
+    }
+
+    /// The versions installed (`Express 4.18.2, cors 2.8.5`), or what is missing.
+    pub fn version(self) -> Result<String, Missing> {
+        let missing = |why: String| Missing {
+            why,
+            packages: self.packages().to_vec(),
+        };
+        match self {
+            Target::Tower => Ok(format!("corsproof-tower {}", env!("CARGO_PKG_VERSION"))),
+            Target::Kong => Err(missing(
+                "Kong runs as a container (corsproof run kong), not as a local process".into(),
+            )),
+            Target::Nginx => {
+                let bin = launch::find_nginx().ok_or_else(|| missing("no nginx binary".into()))?;
+                let out = output(Command::new(bin).arg("-v")).map_err(missing)?;
+                Ok(out.trim().trim_start_matches("nginx version: ").to_string())
+            }
+            Target::Express => output(
+                Command::new("node")
+                    .env("NODE_PATH", DEBIAN_NODE_PATH)
+                    .args(["-e", NODE_VERSIONS]),
+            )
+            .map(|v| v.trim().to_string())
+            .map_err(missing),
+            Target::Flask => python_versions(&[("Flask", "Flask"), ("flask-cors", "Flask-Cors")])
+                .map_err(missing),
+            Target::Starlette => {
+                python_versions(&[("Starlette", "starlette"), ("uvicorn", "uvicorn")])
+                    .map_err(missing)
+            }
+            Target::Django => python_versions(&[
+                ("Django", "Django"),
+                ("django-cors-headers", "django-cors-headers"),
+            ])
+            .map_err(missing),
+            Target::RsCors => go_versions("rs/cors", "golang-github-rs-cors-dev").map_err(missing),
+            Target::Gorilla => {
+                go_versions("gorilla/handlers", "golang-github-gorilla-handlers-dev")
+                    .map_err(missing)
+            }
+            Target::Apache => output(Command::new("/usr/sbin/apache2").arg("-v"))
+                .map(|v| {
+                    v.lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches("Server version: ")
+                        .to_string()
+                })
+                .map_err(missing),
+            Target::Rack => output(Command::new("ruby").args(["-e", RUBY_VERSIONS]))
+                .map(|v| v.trim().to_string())
+                .map_err(missing),
+        }
+    }
+
+    /// The emitted application of a target that runs one (`None` for tower, nginx, Kong,
+    /// whose emitters have their own shapes).
+    pub fn app(self, policy: &Policy, options: &AppOptions) -> Option<Result<App, EmitError>> {
+        match self {
+            Target::Express => Some(apps::express(policy, options)),
+            Target::Flask => Some(apps::flask(policy, options)),
+            Target::Starlette => Some(apps::starlette(policy, options)),
+            Target::Django => Some(apps::django(policy, options)),
+            Target::RsCors => Some(apps::go(policy, GoLibrary::RsCors, options)),
+            Target::Gorilla => Some(apps::go(policy, GoLibrary::Gorilla, options)),
+            Target::Rack => Some(apps::rack(policy, options)),
+            Target::Apache => Some(apps::apache(policy, options)),
+            Target::Tower | Target::Nginx | Target::Kong => None,
+        }
+    }
+
+    /// What the target cannot express of `policy` (broader items included), or why it cannot
+    /// implement it at all.
+    pub fn unsupported(self, policy: &Policy) -> Result<Vec<Unsupported>, EmitError> {
+        let allow = AppOptions {
+            allow_broader: true,
+        };
+        match self {
+            Target::Tower => Ok(Vec::new()),
+            Target::Nginx => {
+                corsproof_emit::nginx(policy, &corsproof_emit::Upstream::demo()).map(|_| Vec::new())
+            }
+            Target::Kong => {
+                let options = corsproof_emit::KongOptions {
+                    allow_broader: true,
+                    ..Default::default()
+                };
+                corsproof_emit::kong(policy, &options).map(|c| c.unsupported)
+            }
+            _ => match self.app(policy, &allow) {
+                Some(app) => app.map(|a| a.unsupported),
+                None => Ok(Vec::new()),
+            },
+        }
+    }
+
+    /// Starts the target configured from `policy` (read from `policy_path` by `corsproof
+    /// serve`) on a free loopback port: `serve` is the corsproof binary, for `tower`. The
+    /// emitted application may grant more than the policy when `allow_broader` is set.
+    pub fn launch(
+        self,
+        policy: &Policy,
+        policy_path: &Path,
+        serve: &Path,
+        allow_broader: bool,
+    ) -> Result<Running, LaunchError> {
+        let options = AppOptions { allow_broader };
+        match self {
+            Target::Tower => {
+                let policy_arg = policy_path.display().to_string();
+                launch::process(
+                    "tower",
+                    serve,
+                    &["serve", "--policy", &policy_arg, "--listen", "127.0.0.1:0"],
+                )
+            }
+            Target::Nginx => match launch::find_nginx() {
+                Some(bin) => launch::nginx(&bin, policy),
+                None => Err(LaunchError::Spawn {
+                    program: "nginx".into(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no nginx binary"),
+                }),
+            },
+            Target::Kong => Err(LaunchError::NotReady {
+                program: "kong".into(),
+                why: "Kong runs as a container only".into(),
+            }),
+            _ => {
+                let app = self
+                    .app(policy, &options)
+                    .unwrap_or_else(|| Err(EmitError::Broader(Vec::new())))?;
+                let (program, env, ready): (PathBuf, Vec<(&str, &str)>, Duration) = match self {
+                    Target::Express => (
+                        "node".into(),
+                        vec![("NODE_PATH", DEBIAN_NODE_PATH)],
+                        launch::READY_TIMEOUT,
+                    ),
+                    Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
+                    Target::Apache => ("sh".into(), Vec::new(), launch::READY_TIMEOUT),
+                    Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
+                    _ => (
+                        DEBIAN_PYTHON.into(),
+                        vec![("PYTHONDONTWRITEBYTECODE", "1")],
+                        launch::READY_TIMEOUT,
+                    ),
+                };
+                launch::app(self.name(), &app, &program, &env, ready)
+            }
+        }
+    }
+}
+
+/// How long a Go target may take to build and listen (a first build compiles the library).
+pub const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `LIBRARY VERSION (Debian PACKAGE VERSION), goX.Y.Z`.
+fn go_versions(library: &str, package: &str) -> Result<String, String> {
+    let go = output(Command::new("go").arg("version"))?;
+    let go = go.split_whitespace().nth(2).unwrap_or("go").to_string();
+    let debian = output(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]))?;
+    let debian = debian.trim();
+    if debian.is_empty() {
+        return Err(format!("{package} is not installed"));
+    }
+    let upstream = debian.split('-').next().unwrap_or(debian);
+    Ok(format!("{library} {upstream} (Debian {debian}), {go}"))
+}
+
+const RUBY_VERSIONS: &str = "require 'rack'; require 'rack/cors/version'; require 'webrick'; puts \"Rack #{Rack.release}, rack-cors #{Rack::Cors::VERSION}, WEBrick #{WEBrick::VERSION}, Ruby #{RUBY_VERSION}\"";
+
+const NODE_VERSIONS: &str = "console.log('Express ' + require('express/package.json').version + ', cors ' + require('cors/package.json').version)";
+
+/// `Name version, Name version` of Debian's Python distributions (label, distribution).
+fn python_versions(dists: &[(&str, &str)]) -> Result<String, String> {
+    let names: Vec<String> = dists.iter().map(|(_, d)| format!("{d:?}")).collect();
+    let script = format!(
+        "from importlib.metadata import version\nprint(' '.join(version(d) for d in [{}]))",
+        names.join(", ")
+    );
+    let out = output(Command::new(DEBIAN_PYTHON).args(["-c", &script]))?;
+    let versions: Vec<&str> = out.split_whitespace().collect();
+    if versions.len() != dists.len() {
+        return Err(format!("unexpected version output {out:?}"));
+    }
+    Ok(dists
+        .iter()
+        .zip(versions)
+        .map(|((label, _), v)| format!("{label} {v}"))
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+/// The command's standard output (or, when empty, its standard error) if it succeeds.
+fn output(cmd: &mut Command) -> Result<String, String> {
+    let program = cmd.get_program().to_string_lossy().to_string();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("").trim().to_string();
+        return Err(format!("{program} failed: {last}"));
+    }
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if text.trim().is_empty() {
+        return Ok(String::from_utf8_lossy(&out.stderr).to_string());
+    }
+    Ok(text)
+}
