@@ -95,6 +95,14 @@ impl Shared {
         key
     }
 
+    /// Forgets every answer: the next request of each kind goes to the target again.
+    pub(crate) fn clear(&self) {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     /// The slot of `sent`, made empty when new.
     fn slot(&self, sent: &SentRequest) -> Arc<tokio::sync::OnceCell<Option<Answer>>> {
         let key = self.key(sent);
