@@ -72,9 +72,9 @@ impl Server {
             Ok("serve") => Server::Serve,
             Ok("nginx-planted") => Server::NginxPlanted,
             Ok("nginx") | Err(_) => Server::Nginx,
-            Ok(other) => panic!(
-                "CORSPROOF_LIVE_TARGET={other:?}: expected nginx, serve or nginx-planted"
-            ),
+            Ok(other) => {
+                panic!("CORSPROOF_LIVE_TARGET={other:?}: expected nginx, serve or nginx-planted")
+            }
         }
     }
 }
@@ -132,11 +132,7 @@ impl Pools {
         }
         Pools {
             origins: generator.origins().to_vec(),
-            urls: generator
-                .paths()
-                .iter()
-                .map(|p| generator.url(p))
-                .collect(),
+            urls: generator.paths().iter().map(|p| generator.url(p)).collect(),
             suffixes,
             methods,
             headers,

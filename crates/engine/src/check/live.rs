@@ -50,7 +50,8 @@ use crate::storable::shared_cache_may_store;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A target (and optionally a second one, for the differential) that cases are played on one
-/// at a time.
+/// at a time. Its connections belong to the tokio runtime of its first [`Live::play`]: play
+/// every case on that runtime.
 pub struct Live {
     /// One run per profile, each judging under that profile alone.
     runs: Vec<Run>,
@@ -156,9 +157,7 @@ pub(crate) fn behaviour(
         p.exchanges.len().hash(&mut h);
         for (sent, answer) in &p.exchanges {
             let preflight = sent.method == "OPTIONS"
-                && sent
-                    .header_value("access-control-request-method")
-                    .is_some();
+                && sent.header_value("access-control-request-method").is_some();
             let passed = p.passed_preflights.contains(sent);
             (preflight, passed).hash(&mut h);
             answer_shape(&answer.response, sent.header_value("origin")).hash(&mut h);
