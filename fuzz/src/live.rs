@@ -185,11 +185,29 @@ pub fn plant(conf: &str) -> String {
     conf.replace(EXACT, LOOSE)
 }
 
+/// The nginx that `fuzz/oss-fuzz/build.sh` copies next to the fuzz targets (for OSS-Fuzz's
+/// and ClusterFuzzLite's runner images, which have no nginx), with the libraries it copies
+/// beside it in `nginx-lib/` on the children's `LD_LIBRARY_PATH`.
+fn nginx_beside_binary() -> Option<PathBuf> {
+    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    let bin = dir.join("nginx");
+    if !bin.is_file() {
+        return None;
+    }
+    let libs = dir.join("nginx-lib");
+    if libs.is_dir() {
+        // Before any thread of ours starts: the first execution makes the driver.
+        std::env::set_var("LD_LIBRARY_PATH", libs);
+    }
+    Some(bin)
+}
+
 /// Starts the server of `server` for `policy`.
 fn start(server: Server, policy: &Policy) -> Running {
     let nginx = || {
         std::env::var_os("CORSPROOF_NGINX")
             .map(PathBuf::from)
+            .or_else(nginx_beside_binary)
             .or_else(launch::find_nginx)
             .expect("no nginx binary (install nginx, or set CORSPROOF_NGINX)")
     };

@@ -352,7 +352,7 @@ fn compare(cargo: &str, o: &Options) -> Result<()> {
                 .log
                 .lines()
                 .rev()
-                .find(|l| l.contains(" DONE "))
+                .find(|l| l.split_whitespace().nth(1) == Some("DONE"))
                 .and_then(|l| l.split("cov: ").nth(1))
                 .and_then(|c| c.split_whitespace().next())
                 .unwrap_or("?")
