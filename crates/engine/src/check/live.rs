@@ -64,8 +64,9 @@ pub struct Live {
 pub struct LiveOutcome {
     /// The findings of the case, as `check` reports them (before grouping and shrinking).
     pub findings: Vec<Finding>,
-    /// A fingerprint of what the target did ([`behaviour`]): equal for two cases the target
-    /// treated alike, different (but for hash collisions) otherwise.
+    /// A fingerprint of what the target did (the answers' shapes, the browser's outcome,
+    /// the cache decision and the findings' kinds): equal for two cases the target treated
+    /// alike, different (but for hash collisions) otherwise.
     pub behaviour: u64,
     /// Requests sent, retries included.
     pub requests: u64,
