@@ -9,6 +9,8 @@
 //!   started by `corsproof_targets::launch::nginx` (the binary on `PATH` or in `/usr/sbin`,
 //!   or `CORSPROOF_NGINX`);
 //! - `serve`: `corsproof serve` (our middleware), the binary named by `CORSPROOF_BIN`;
+//! - `nginx+serve`: both, the second as the differential's other target (every case is also
+//!   played on `corsproof serve` and the browser outcomes compared);
 //! - `nginx-planted`: nginx with the emitted configuration made too loose on purpose
 //!   ([`plant`]): it reflects any subdomain of `example.com`. The fuzzer must find it.
 //!
@@ -63,6 +65,8 @@ pub enum Server {
     Serve,
     /// nginx with the planted defect ([`plant`]).
     NginxPlanted,
+    /// nginx, and `corsproof serve` as the second target of the differential.
+    NginxAndServe,
 }
 
 impl Server {
@@ -71,9 +75,10 @@ impl Server {
         match std::env::var("CORSPROOF_LIVE_TARGET").as_deref() {
             Ok("serve") => Server::Serve,
             Ok("nginx-planted") => Server::NginxPlanted,
+            Ok("nginx+serve") => Server::NginxAndServe,
             Ok("nginx") | Err(_) => Server::Nginx,
             Ok(other) => {
-                panic!("CORSPROOF_LIVE_TARGET={other:?}: expected nginx, serve or nginx-planted")
+                panic!("CORSPROOF_LIVE_TARGET={other:?}: expected nginx, serve, nginx+serve or nginx-planted")
             }
         }
     }
@@ -147,8 +152,8 @@ const PROFILES: [fn() -> Profile; 3] = [Profile::fetch, Profile::chromium, Profi
 /// What a live process holds: the server, the engine's live run on it, the pools and the
 /// behaviours seen so far.
 pub struct Driver {
-    /// Kept to stop the server when the process ends ([`shut_down`]).
-    server_process: Running,
+    /// Kept to stop the servers when the process ends ([`shut_down`]).
+    processes: Vec<Running>,
     runtime: tokio::runtime::Runtime,
     live: Live,
     pub pools: Pools,
@@ -212,7 +217,7 @@ fn start(server: Server, policy: &Policy) -> Running {
             .expect("no nginx binary (install nginx, or set CORSPROOF_NGINX)")
     };
     let started = match server {
-        Server::Nginx => launch::nginx(&nginx(), policy),
+        Server::Nginx | Server::NginxAndServe => launch::nginx(&nginx(), policy),
         Server::NginxPlanted => {
             let conf = corsproof_emit::nginx(policy, &corsproof_emit::Upstream::demo())
                 .expect("the policy is one nginx can serve");
@@ -242,27 +247,34 @@ impl Driver {
     fn new() -> Driver {
         let server = Server::from_env();
         let policy = policy();
-        let running = start(server, &policy);
-        if let Ok(file) = std::env::var("CORSPROOF_LIVE_PIDFILE") {
-            let _ = std::fs::write(file, running.pid().to_string());
-        }
-        let target = running.url().clone();
+        let processes = match server {
+            Server::NginxAndServe => {
+                vec![start(Server::Nginx, &policy), start(Server::Serve, &policy)]
+            }
+            one => vec![start(one, &policy)],
+        };
+        let target = processes[0].url().clone();
+        let against = processes.get(1).map(|r| r.url().clone());
         let profiles: Vec<Profile> = PROFILES.iter().map(|p| p()).collect();
-        let live = Live::new(&policy, &target, None, &profiles)
+        let live = Live::new(&policy, &target, against.as_ref(), &profiles)
             .unwrap_or_else(|e| panic!("the target {target}: {e}"));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let feedback = std::env::var("CORSPROOF_LIVE_FEEDBACK").as_deref() != Ok("0");
+        let at: Vec<String> = processes
+            .iter()
+            .map(|r| format!("{} at {} (pid {})", r.name(), r.url(), r.pid()))
+            .collect();
         eprintln!(
-            "corsproof-live: {server:?} at {target} (pid {}), policy {POLICY_NAME}, behaviour feedback {}",
-            running.pid(),
+            "corsproof-live: {server:?}: {}, policy {POLICY_NAME}, behaviour feedback {}",
+            at.join(" and "),
             if feedback { "on" } else { "off" }
         );
         Driver {
             pools: Pools::new(&policy, &target),
-            server_process: running,
+            processes,
             runtime,
             live,
             seen: HashSet::new(),
@@ -336,7 +348,7 @@ pub fn with_driver<T>(f: impl FnOnce(&mut Driver) -> T) -> T {
     let mut guard = DRIVER.lock().unwrap_or_else(PoisonError::into_inner);
     if guard.is_none() {
         let driver = Driver::new();
-        on_exit_stop_server(&driver.server_process);
+        on_exit_stop_server(&driver.processes);
         *guard = Some(driver);
     }
     f(guard.as_mut().expect("the driver was just made"))
@@ -362,15 +374,20 @@ extern "C" {
     fn atexit(f: extern "C" fn()) -> i32;
 }
 
-/// The server's pid and directory, for the panic hook, which runs while the execution that
-/// panicked holds the driver.
-static SERVER: OnceLock<(u32, Option<PathBuf>)> = OnceLock::new();
+/// The servers' pids and directories, for the panic hook, which runs while the execution
+/// that panicked holds the driver.
+static SERVERS: OnceLock<Vec<(u32, Option<PathBuf>)>> = OnceLock::new();
 
 /// libFuzzer ends a campaign with `exit`, and a crash with an abort from libfuzzer-sys's
 /// panic hook: the server is stopped in both cases, by an `atexit` handler and by a panic
 /// hook that runs before libfuzzer-sys's.
-fn on_exit_stop_server(running: &Running) {
-    let _ = SERVER.set((running.pid(), running.dir().map(PathBuf::from)));
+fn on_exit_stop_server(processes: &[Running]) {
+    let _ = SERVERS.set(
+        processes
+            .iter()
+            .map(|r| (r.pid(), r.dir().map(PathBuf::from)))
+            .collect(),
+    );
     // SAFETY: `atexit` is the C library's; it registers a function without arguments that
     // touches nothing but this module's statics, called once at exit.
     unsafe {
@@ -378,8 +395,8 @@ fn on_exit_stop_server(running: &Running) {
     }
     let next = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if let Some((pid, dir)) = SERVER.get() {
-            // Our own child, by its pid.
+        for (pid, dir) in SERVERS.get().into_iter().flatten() {
+            // Our own children, by their pids.
             let _ = std::process::Command::new("kill")
                 .arg(pid.to_string())
                 .status();

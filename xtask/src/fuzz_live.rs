@@ -1,7 +1,7 @@
 //! `cargo xtask fuzz live`: the live fuzz target (fuzz/fuzz_targets/live.rs) against a real
 //! server, and its part of CI (fuzz/README.md, "Live targets").
 //!
-//! - `--target nginx|serve [--seconds N] [--scratch DIR] [--no-feedback] [--empty]`: a
+//! - `--target nginx|serve|nginx+serve [--seconds N] [--scratch DIR] [--no-feedback] [--empty]`: a
 //!   campaign on the seeds (`corpus/live/`) and kept crashes (`corpus/regressions/live/`); a
 //!   crash is minimized and kept as a regression input, and its case is written as a
 //!   `corsproof check --replay` case file in `corpus/regressions/live-cases/`.
@@ -38,6 +38,7 @@ const PLANTED_SECONDS: u64 = 60;
 enum Server {
     Nginx,
     Serve,
+    NginxAndServe,
     NginxPlanted,
 }
 
@@ -46,6 +47,7 @@ impl Server {
         match self {
             Server::Nginx => "nginx",
             Server::Serve => "serve",
+            Server::NginxAndServe => "nginx+serve",
             Server::NginxPlanted => "nginx-planted",
         }
     }
@@ -54,7 +56,8 @@ impl Server {
         Ok(match name {
             "nginx" => Server::Nginx,
             "serve" => Server::Serve,
-            other => bail!("unknown live target {other:?} (nginx or serve)"),
+            "nginx+serve" => Server::NginxAndServe,
+            other => bail!("unknown live target {other:?} (nginx, serve or nginx+serve)"),
         })
     }
 
@@ -62,7 +65,7 @@ impl Server {
     fn run_target(self) -> &'static str {
         match self {
             Server::Serve => "tower",
-            Server::Nginx | Server::NginxPlanted => "nginx",
+            Server::Nginx | Server::NginxAndServe | Server::NginxPlanted => "nginx",
         }
     }
 }
@@ -105,7 +108,7 @@ fn options(rest: &[String]) -> Result<Options> {
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().with_context(|| format!("{arg} needs {what}"));
         match arg.as_str() {
-            "--target" => o.server = Server::parse(value("nginx or serve")?)?,
+            "--target" => o.server = Server::parse(value("nginx, serve or nginx+serve")?)?,
             "--seconds" => o.seconds = value("a number")?.parse().context("--seconds")?,
             "--runs" => o.runs = value("a number")?.parse().context("--runs")?,
             "--scratch" => o.scratch = PathBuf::from(value("a directory")?),
@@ -153,7 +156,7 @@ fn environment(cargo: &str, server: Server, feedback: bool) -> Result<Vec<(&'sta
     if !feedback {
         envs.push(("CORSPROOF_LIVE_FEEDBACK", "0".to_string()));
     }
-    if server == Server::Serve {
+    if matches!(server, Server::Serve | Server::NginxAndServe) {
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "--release", "--quiet", "-p", "corsproof"])
             .current_dir(root());

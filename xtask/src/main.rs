@@ -178,7 +178,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve [--seconds N]|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
+                "usage: cargo xtask <ci|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve|nginx+serve [--seconds N]|fuzz live --planted|--compare|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
             );
             std::process::exit(2);
         }
