@@ -57,7 +57,11 @@ impl Server {
             "nginx" => Server::Nginx,
             "serve" => Server::Serve,
             "nginx+serve" => Server::NginxAndServe,
-            other => bail!("unknown live target {other:?} (nginx, serve or nginx+serve)"),
+            // For checking the crash path by hand: its crash is kept like any other.
+            "nginx-planted" => Server::NginxPlanted,
+            other => {
+                bail!("unknown live target {other:?} (nginx, serve, nginx+serve or nginx-planted)")
+            }
         })
     }
 
