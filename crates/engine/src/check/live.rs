@@ -141,11 +141,12 @@ impl Live {
 }
 
 /// The fingerprint of what the target did in one case: for every profile's play, the
-/// browser's outcome (sent, readable, the deciding rule and error) and, for every exchange,
-/// whether it was a preflight and passed, and the shape of the answer ([`answer_shape`]);
-/// the cache decision on the first play's simple request (may a shared cache store it, does
-/// it vary on `Origin`, did the sibling request from another origin get another CORS
-/// answer); and the kinds of the case's findings.
+/// browser's outcome (sent, readable, the deciding rule and error: the CORS check R31–R35,
+/// the preflight's validation R37–R42, ...) and, for every exchange, whether it was a
+/// preflight and passed, and the shape of the answer ([`answer_shape`]); the cache decision
+/// on the first play's simple request (H1: may a shared cache store it, does it vary on
+/// `Origin`, did the sibling request from another origin get another CORS answer); and the
+/// kinds of the case's findings.
 pub(crate) fn behaviour(
     played: &[Played],
     memo: &[(SentRequest, Option<Answer>)],
