@@ -95,6 +95,8 @@ struct Options {
     planted: bool,
     compare: bool,
     runs: u32,
+    /// Use the corsproof binary already built, if there is one ([`environment`]).
+    reuse: bool,
 }
 
 fn options(rest: &[String]) -> Result<Options> {
@@ -107,6 +109,7 @@ fn options(rest: &[String]) -> Result<Options> {
         planted: false,
         compare: false,
         runs: 1,
+        reuse: false,
     };
     let mut args = rest.iter();
     while let Some(arg) = args.next() {
@@ -154,18 +157,28 @@ fn build(cargo: &str) -> Result<()> {
 }
 
 /// The environment of the live target for `server`: which server, and for `serve` the
-/// release build of the corsproof binary (built when missing).
-fn environment(cargo: &str, server: Server, feedback: bool) -> Result<Vec<(&'static str, String)>> {
+/// release build of the corsproof binary: built by `cargo build --release -p corsproof`, or,
+/// with `reuse`, the one already there when there is one (CI's: `cargo test --workspace
+/// --release` has just built it from the same sources; building it again with the features
+/// of one package would rebuild part of the workspace).
+fn environment(
+    cargo: &str,
+    server: Server,
+    feedback: bool,
+    reuse: bool,
+) -> Result<Vec<(&'static str, String)>> {
     let mut envs = vec![("CORSPROOF_LIVE_TARGET", server.name().to_string())];
     if !feedback {
         envs.push(("CORSPROOF_LIVE_FEEDBACK", "0".to_string()));
     }
     if matches!(server, Server::Serve | Server::NginxAndServe) {
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--release", "--quiet", "-p", "corsproof"])
-            .current_dir(root());
-        check(cmd, "cargo build --release -p corsproof")?;
         let bin = crate::target_dir(&root()).join("release/corsproof");
+        if !(reuse && bin.is_file()) {
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "--release", "--quiet", "-p", "corsproof"])
+                .current_dir(root());
+            check(cmd, "cargo build --release -p corsproof")?;
+        }
         ensure!(bin.is_file(), "no corsproof binary at {}", bin.display());
         envs.push(("CORSPROOF_BIN", bin.display().to_string()));
     }
@@ -215,7 +228,7 @@ fn libfuzzer(
 
 /// A campaign on one server; a crash becomes a regression input and a replayable case.
 fn campaign(cargo: &str, o: &Options) -> Result<()> {
-    let envs = environment(cargo, o.server, o.feedback)?;
+    let envs = environment(cargo, o.server, o.feedback, o.reuse)?;
     let work = o.scratch.join(format!("{LIVE}-{}", o.server.name()));
     if o.empty && work.exists() {
         std::fs::remove_dir_all(&work)?;
@@ -347,7 +360,7 @@ fn compare(cargo: &str, o: &Options) -> Result<()> {
     let mut rows = Vec::new();
     for run in 0..o.runs {
         for feedback in [true, false] {
-            let envs = environment(cargo, o.server, feedback)?;
+            let envs = environment(cargo, o.server, feedback, o.reuse)?;
             let scratch = ci_scratch()?;
             let corpus = scratch.join("corpus");
             std::fs::create_dir_all(&corpus)?;
@@ -395,6 +408,7 @@ pub fn ci(cargo: &str) -> Result<()> {
             planted: false,
             compare: false,
             runs: 1,
+            reuse: true,
         };
         let t = Instant::now();
         let ran = campaign(cargo, &o);
