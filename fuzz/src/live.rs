@@ -232,12 +232,15 @@ fn start(server: Server, policy: &Policy) -> Running {
             ));
             let text = policy.to_toml_string();
             std::fs::write(&file, text).expect("the policy file for corsproof serve");
-            let file = file.display().to_string();
-            launch::process(
+            let name = file.display().to_string();
+            let started = launch::process(
                 "serve",
                 std::path::Path::new(&bin),
-                &["serve", "--policy", &file, "--listen", "127.0.0.1:0"],
-            )
+                &["serve", "--policy", &name, "--listen", "127.0.0.1:0"],
+            );
+            // Read when the server started: listening means it has the policy.
+            let _ = std::fs::remove_file(&file);
+            started
         }
     };
     started.unwrap_or_else(|e| panic!("cannot start the {server:?} target: {e}"))
