@@ -54,3 +54,23 @@ for source in fuzz/fuzz_targets/*.rs; do
   fi
   zip -q -j "$OUT/${target}_seed_corpus.zip" "${seeds[@]}"
 done
+
+# The live target's server: nginx from the base image's packages (the Dockerfile installs
+# nginx-light), copied next to the binaries with the shared libraries it needs besides the C
+# library, since the image that runs the fuzzers has no nginx. The live target starts
+# $OUT/nginx with LD_LIBRARY_PATH=$OUT/nginx-lib (fuzz/src/live.rs).
+nginx_bin=""
+for candidate in "$(command -v nginx || true)" /usr/sbin/nginx; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    nginx_bin="$candidate"
+    break
+  fi
+done
+if [ -n "$nginx_bin" ]; then
+  cp "$nginx_bin" "$OUT/nginx"
+  rm -rf "$OUT/nginx-lib"
+  mkdir -p "$OUT/nginx-lib"
+  ldd "$nginx_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' \
+    | grep -v -E '/(libc|libm|libpthread|libdl|ld-linux[^/]*)\.so' \
+    | while read -r lib; do cp -L "$lib" "$OUT/nginx-lib/"; done
+fi

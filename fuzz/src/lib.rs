@@ -5,6 +5,7 @@
 //! and origins, compiled policies) is built once per process, in a `LazyLock` or a cache,
 //! never per execution: libFuzzer's cost per execution grows with the code each one runs.
 
+pub mod live;
 pub mod oracle;
 
 // The vocabularies the targets pick from are the test kit's (`corsproof-testkit`).

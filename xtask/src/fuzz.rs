@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
+use crate::fuzz_live as live;
 use crate::root;
 
 /// The fuzz targets, in the order they run; `ci` checks that this is every file of
@@ -32,7 +33,7 @@ pub const TARGETS: [&str; 6] = [
 /// not, at several times the cost; OSS-Fuzz adds its AddressSanitizer) and without
 /// trace-compares instrumentation (fuzz/README.md has the measurements behind both choices).
 /// [`build_sh_flags_match`] checks that `build.sh` passes the same flags.
-const BUILD_FLAGS: [&str; 5] = [
+pub(crate) const BUILD_FLAGS: [&str; 5] = [
     "-O",
     "--debug-assertions",
     "--sanitizer",
@@ -41,7 +42,7 @@ const BUILD_FLAGS: [&str; 5] = [
 ];
 
 /// Seconds per target in CI.
-const CI_SECONDS: u64 = 30;
+pub(crate) const CI_SECONDS: u64 = 30;
 
 /// The `RUSTC_WRAPPER` of every fuzz build, relative to the repository: coverage
 /// instrumentation for the code under test and the fuzz drivers only, not for third-party
@@ -69,7 +70,7 @@ const SCOPED_CFG: &str = "corsproof_coverage_scope_2";
 /// `cargo fuzz` on stable through `RUSTC_BOOTSTRAP=1` (cargo-fuzz passes nightly-only `-Z`
 /// flags), with [`SCOPE_WRAPPER`] as `RUSTC_WRAPPER`, building into fuzz/target whatever the
 /// caller's `CARGO_TARGET_DIR`.
-fn cargo_fuzz(cargo: &str, args: &[&str]) -> Command {
+pub(crate) fn cargo_fuzz(cargo: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(cargo);
     cmd.arg("fuzz")
         .args(args)
@@ -86,7 +87,7 @@ fn cargo_fuzz(cargo: &str, args: &[&str]) -> Command {
 }
 
 /// Runs `cmd` and fails unless it succeeds.
-fn check(mut cmd: Command, what: &str) -> Result<()> {
+pub(crate) fn check(mut cmd: Command, what: &str) -> Result<()> {
     let status = cmd
         .status()
         .with_context(|| format!("cannot start {what}"))?;
@@ -95,7 +96,7 @@ fn check(mut cmd: Command, what: &str) -> Result<()> {
 }
 
 /// Installs cargo-fuzz (`cargo install cargo-fuzz --locked`) unless `cargo fuzz` runs.
-fn ensure_cargo_fuzz(cargo: &str) -> Result<()> {
+pub(crate) fn ensure_cargo_fuzz(cargo: &str) -> Result<()> {
     let installed = Command::new(cargo)
         .args(["fuzz", "--version"])
         .stdout(Stdio::null())
@@ -117,7 +118,7 @@ fn ensure_cargo_fuzz(cargo: &str) -> Result<()> {
 }
 
 /// The executions per second of libFuzzer's final stats line (`#N DONE ... exec/s: E ...`).
-fn execs_per_second(log: &str) -> Option<u64> {
+pub(crate) fn execs_per_second(log: &str) -> Option<u64> {
     log.lines()
         .rev()
         .find(|l| l.split_whitespace().nth(1) == Some("DONE"))?
@@ -131,7 +132,7 @@ fn execs_per_second(log: &str) -> Option<u64> {
 
 /// The input libFuzzer saved on a crash, timeout or out-of-memory (`Test unit written to
 /// PATH`).
-fn crash_file(log: &str) -> Option<PathBuf> {
+pub(crate) fn crash_file(log: &str) -> Option<PathBuf> {
     log.lines()
         .rev()
         .find_map(|l| l.split("Test unit written to ").nth(1))
@@ -139,15 +140,16 @@ fn crash_file(log: &str) -> Option<PathBuf> {
 }
 
 /// The fuzz target's binary (built by `cargo fuzz run` / `build` with [`BUILD_FLAGS`]).
-fn binary(target: &str) -> PathBuf {
+pub(crate) fn binary(target: &str) -> PathBuf {
     root()
         .join("fuzz/target/x86_64-unknown-linux-gnu/release")
         .join(target)
 }
 
-/// Whether `input` makes the target fail.
-fn crashes(target: &str, input: &Path) -> Result<bool> {
+/// Whether `input` makes the target fail (run with `envs` set).
+fn crashes(target: &str, input: &Path, envs: &[(&str, String)]) -> Result<bool> {
     let status = Command::new(binary(target))
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .arg(input)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -158,8 +160,9 @@ fn crashes(target: &str, input: &Path) -> Result<bool> {
 
 /// Minimizes the crash `input` (libFuzzer's `-minimize_crash`, at most 60 s) and keeps the
 /// smallest input that still fails in corpus/regressions/TARGET/, under `input`'s name;
-/// returns its path. An input already kept there is not copied again.
-fn keep_crash(target: &str, input: &Path) -> Result<PathBuf> {
+/// returns its path. An input already kept there is not copied again. The target runs with
+/// `envs` set.
+pub(crate) fn keep_crash(target: &str, input: &Path, envs: &[(&str, String)]) -> Result<PathBuf> {
     let dir = root().join("corpus/regressions").join(target);
     std::fs::create_dir_all(&dir)?;
     let bytes = std::fs::read(input)?;
@@ -176,6 +179,7 @@ fn keep_crash(target: &str, input: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&scratch)?;
     eprintln!("xtask: minimizing {}", input.display());
     let status = Command::new(binary(target))
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .arg("-minimize_crash=1")
         .arg("-max_total_time=60")
         .arg(format!("-artifact_prefix={}/", scratch.display()))
@@ -192,7 +196,7 @@ fn keep_crash(target: &str, input: &Path) -> Result<PathBuf> {
     candidates.sort_by_key(|p| std::fs::metadata(p).map_or(u64::MAX, |m| m.len()));
     let mut smallest = input.to_path_buf();
     for candidate in candidates {
-        if crashes(target, &candidate)? {
+        if crashes(target, &candidate, envs)? {
             smallest = candidate;
             break;
         }
@@ -291,7 +295,7 @@ fn campaign(cargo: &str, target: &str, seconds: u64, scratch: &Path) -> Result<u
             output.status
         );
     };
-    let kept = keep_crash(target, &crash)?;
+    let kept = keep_crash(target, &crash, &[])?;
     bail!(
         "fuzz target {target} crashed; the input is kept as {} (replay: cargo xtask fuzz \
          {target} --seconds 0, or fuzz/target/x86_64-unknown-linux-gnu/release/{target} {})",
@@ -306,6 +310,9 @@ fn campaign(cargo: &str, target: &str, seconds: u64, scratch: &Path) -> Result<u
 /// --ci`: the fuzz part of `cargo xtask ci` alone.
 pub fn run(rest: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    if rest.first().map(String::as_str) == Some(live::LIVE) {
+        return live::run(&cargo, &rest[1..]);
+    }
     if rest.iter().any(|a| a == "--ci") {
         ensure!(rest.len() == 1, "--ci takes no other argument");
         return ci(&cargo);
@@ -399,7 +406,7 @@ fn oss_fuzz_build() -> Result<()> {
         .env_remove("SRC")
         .env_remove("CARGO_TARGET_DIR");
     check(cmd, "fuzz/oss-fuzz/build.sh")?;
-    for target in TARGETS {
+    for target in all_targets() {
         let bin = out.join(target);
         let dict = out.join(format!("{target}.dict"));
         let zip = out.join(format!("{target}_seed_corpus.zip"));
@@ -477,7 +484,14 @@ fn build_sh_flags_match() -> Result<()> {
     Ok(())
 }
 
-/// The fuzz targets listed in fuzz/fuzz_targets/ are exactly [`TARGETS`].
+/// Every fuzz target: [`TARGETS`] and the live one.
+fn all_targets() -> Vec<&'static str> {
+    let mut all = TARGETS.to_vec();
+    all.push(live::LIVE);
+    all
+}
+
+/// The fuzz targets listed in fuzz/fuzz_targets/ are exactly [`TARGETS`] and the live one.
 fn targets_listed() -> Result<()> {
     let mut found: Vec<String> = std::fs::read_dir(root().join("fuzz/fuzz_targets"))?
         .filter_map(|e| e.ok())
@@ -489,7 +503,7 @@ fn targets_listed() -> Result<()> {
         })
         .collect();
     found.sort();
-    let mut listed: Vec<&str> = TARGETS.to_vec();
+    let mut listed: Vec<&str> = all_targets();
     listed.sort_unstable();
     ensure!(
         found == listed,
@@ -539,6 +553,12 @@ pub fn ci(cargo: &str) -> Result<()> {
         .with_context(|| format!("cannot remove {}", scratch.display()))?;
     ran?;
     step(&format!("campaigns ({CI_SECONDS} s per target)"), t);
+    let t = Instant::now();
+    live::ci(cargo)?;
+    step(
+        &format!("live targets ({CI_SECONDS} s each) and the planted defect"),
+        t,
+    );
     eprintln!(
         "xtask: the fuzz part of CI took {}",
         seconds(started.elapsed())
@@ -550,7 +570,7 @@ pub fn ci(cargo: &str) -> Result<()> {
 /// (`/dev/shm`) where the machine has it, else under fuzz/target. libFuzzer writes every new
 /// or reduced input as a file, and on this project's machines creating files on disk took
 /// up to a fifth of a campaign's time (fuzz/README.md, "The scratch corpus in memory").
-fn ci_scratch() -> Result<PathBuf> {
+pub(crate) fn ci_scratch() -> Result<PathBuf> {
     let name = format!("corsproof-fuzz-ci-{}", std::process::id());
     let candidates = [
         Path::new("/dev/shm").join(&name),
@@ -569,7 +589,7 @@ fn ci_scratch() -> Result<PathBuf> {
     bail!("cannot create a scratch directory ({candidates:?})")
 }
 
-fn seconds(d: Duration) -> String {
+pub(crate) fn seconds(d: Duration) -> String {
     format!("{:.0} s", d.as_secs_f64())
 }
 

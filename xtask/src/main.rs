@@ -22,6 +22,7 @@
 
 mod bench_check;
 mod fuzz;
+mod fuzz_live;
 mod images;
 
 use std::path::{Path, PathBuf};
@@ -177,7 +178,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
+                "usage: cargo xtask <ci|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve|nginx+serve [--seconds N]|fuzz live --planted|--compare|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
             );
             std::process::exit(2);
         }

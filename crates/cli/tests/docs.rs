@@ -362,12 +362,16 @@ fn tracked() -> Vec<String> {
 }
 
 /// Paths the documentation names that a command writes, not the repository.
-const WRITTEN: [(&str, &str); 2] = [
+const WRITTEN: [(&str, &str); 3] = [
     (
         "docker/kong/kong.yml",
         "written by `corsproof emit kong` (docker/kong/README.md)",
     ),
     ("fuzz/artifacts", "written by cargo-fuzz on a crash"),
+    (
+        "corpus/regressions/live",
+        "`live/` and `live-cases/`, written by `cargo xtask fuzz live` on its first crash",
+    ),
 ];
 
 /// The text of a file worth checking: all of a Markdown file; the comments of a Rust file

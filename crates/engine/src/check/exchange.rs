@@ -119,6 +119,14 @@ impl Shared {
         Key(key.into_boxed_slice())
     }
 
+    /// Forgets every answer: the next request of each kind goes to the target again.
+    pub(crate) fn clear(&self) {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     /// The slot of `sent`, made empty when new.
     fn slot(&self, sent: &SentRequest) -> Slot {
         let key = self.key(sent);

@@ -57,6 +57,7 @@ mod draft;
 mod exchange;
 mod hygiene;
 mod limiter;
+pub mod live;
 mod plan;
 mod play;
 mod shrink;
@@ -325,6 +326,20 @@ impl Run {
         client: &mut Client,
         other_client: Option<&mut Client>,
     ) -> CaseResult {
+        self.evaluate_observed(case, client, other_client, false)
+            .await
+            .0
+    }
+
+    /// [`Run::evaluate`], and with `observe` the fingerprint of what the target did
+    /// ([`live::behaviour`]).
+    async fn evaluate_observed(
+        &self,
+        case: &RequestInit,
+        client: &mut Client,
+        other_client: Option<&mut Client>,
+        observe: bool,
+    ) -> (CaseResult, Option<u64>) {
         let route = self.route(case.url.path());
         let mut ex = Exchanger::new(&self.target, client, self.retrier(), &self.shared);
         let mut played: Vec<Played> = Vec::new();
@@ -359,6 +374,7 @@ impl Run {
             .filter_map(|(s, a)| a.as_ref().map(|a| (s, a.response.as_ref())));
         drafts.extend(hygiene::drafts(&scope, answered));
         drafts.extend(self.cache_safety(case, route, &played, &mut ex).await);
+        let behaviour = observe.then(|| live::behaviour(&played, &ex.memo, &drafts));
         let mut tally = ex.tally;
         if let (Some(other), Some(client)) = (&self.other, other_client) {
             let mut ex = Exchanger::new(other, client, self.retrier(), &self.shared_other);
@@ -376,13 +392,14 @@ impl Run {
             tally.merge(ex.tally);
         }
         let route_name = route.map(|r| r.name.clone().unwrap_or_else(|| r.path.clone()));
-        CaseResult {
+        let result = CaseResult {
             findings: drafts
                 .into_iter()
                 .map(|d| d.finding(case, route_name.clone()))
                 .collect(),
             tally,
-        }
+        };
+        (result, behaviour)
     }
 
     /// Cache safety, on the first profile's play of a simple request (one exchange, no

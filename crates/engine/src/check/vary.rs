@@ -190,7 +190,7 @@ fn sibling_origin(route: Option<&Route>, current: Option<&str>) -> String {
 }
 
 /// The CORS header lines of a response, by header.
-fn cors_answer(r: &Response) -> Vec<(usize, Vec<u8>)> {
+pub(crate) fn cors_answer(r: &Response) -> Vec<(usize, Vec<u8>)> {
     let mut out = Vec::new();
     for (i, h) in CORS_HEADERS.iter().enumerate() {
         for v in r.cors_values(*h) {
@@ -201,7 +201,7 @@ fn cors_answer(r: &Response) -> Vec<(usize, Vec<u8>)> {
 }
 
 /// Whether the response's `Vary` names `Origin` or is `*`.
-fn varies_on_origin(r: &Response) -> bool {
+pub(crate) fn varies_on_origin(r: &Response) -> bool {
     r.values(b"vary")
         .flat_map(|v| v.split(|&b| b == b','))
         .map(<[u8]>::trim_ascii)
