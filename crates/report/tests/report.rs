@@ -86,6 +86,7 @@ fn finding(kind: Kind, severity: Severity, route: Option<&str>, profiles: &[Prof
         decided_by: Some(RuleId::R33),
         reproduce,
         explanation: HOSTILE.into(),
+        confirmed: Default::default(),
     }
 }
 
@@ -149,6 +150,7 @@ fn hostile_report() -> Report {
             retries: 4,
             skipped: 0,
         },
+        confirm: None,
     }
 }
 
@@ -426,7 +428,8 @@ fn junit_of_a_clean_run_passes_every_check_kind() {
         findings: vec![],
         target_errors: TargetErrors::default(),
         coverage: Default::default(),
-        ..hostile_report()
+        ..hostile_report(),
+        confirm: None,
     };
     let xml = junit(&report);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
@@ -1011,7 +1014,8 @@ fn sarif_without_a_policy_locates_findings_at_the_target() {
     let report = Report {
         policy: None,
         target: "http://[::1]:8080/base path?x=1".into(),
-        ..hostile_report()
+        ..hostile_report(),
+        confirm: None,
     };
     let log = parse_sarif(&report);
     validate_sarif(&log, &report).expect("valid SARIF");
@@ -1052,7 +1056,8 @@ fn sarif_fingerprints_are_stable_per_kind_and_route() {
 fn sarif_of_a_clean_run_lists_every_rule_and_no_result() {
     let report = Report {
         findings: vec![],
-        ..hostile_report()
+        ..hostile_report(),
+        confirm: None,
     };
     let log = parse_sarif(&report);
     validate_sarif(&log, &report).expect("valid SARIF");
@@ -1098,7 +1103,8 @@ fn text_says_what_a_clean_run_checked() {
                 },
             ],
         },
-        ..hostile_report()
+        ..hostile_report(),
+        confirm: None,
     };
     let out = text(&report, Style { colour: false });
     for line in [
@@ -1115,7 +1121,8 @@ fn text_says_what_a_clean_run_checked() {
     assert_eq!(v["coverage"]["routes"][0]["origins"], 25);
     let audit = Report {
         coverage: Coverage::default(),
-        ..report
+        ..report,
+        confirm: None,
     };
     assert!(!json(&audit).contains("\"coverage\""));
 }
@@ -1242,7 +1249,8 @@ fn text_with_colour_paints_severities_and_nothing_else() {
 fn text_of_clean_runs() {
     let check = Report {
         findings: vec![],
-        ..hostile_report()
+        ..hostile_report(),
+        confirm: None,
     };
     let out = text(&check, Style { colour: false });
     assert!(out.contains("verdict: conforms, no findings"));
@@ -1251,7 +1259,8 @@ fn text_of_clean_runs() {
 
     let audit = Report {
         policy: None,
-        ..check
+        ..check,
+        confirm: None,
     };
     let out = text(&audit, Style { colour: false });
     assert!(out.starts_with(&format!("corsproof audit of {TARGET}")));
@@ -1284,7 +1293,8 @@ fn text_lists_target_errors_apart_from_findings() {
     let clean = Report {
         target_errors: TargetErrors::default(),
         coverage: Default::default(),
-        ..hostile_report()
+        ..hostile_report(),
+        confirm: None,
     };
     let out = text(&clean, Style { colour: false });
     assert!(!out.contains("TARGET ERRORS") && !out.contains("not judged"));
@@ -1402,6 +1412,7 @@ proptest! {
                 }],
             },
             stats: Stats { seconds: f64::NAN, requests_per_second: f64::INFINITY, ..Stats::default() },
+            confirm: None,
         };
 
         let xml = junit(&report);

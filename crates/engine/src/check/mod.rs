@@ -556,6 +556,7 @@ async fn run(
         },
         target_errors: tally.errors,
         coverage,
+        confirm: None,
     };
     if stopped {
         let not_run = (all.len() as u64).saturating_sub(judged);
@@ -873,6 +874,7 @@ mod tests {
             decided_by: None,
             reproduce: String::new(),
             explanation: String::new(),
+            confirmed: Default::default(),
         }
     }
 
