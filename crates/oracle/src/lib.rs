@@ -46,6 +46,8 @@ pub mod headers;
 pub mod intent;
 pub mod method;
 pub mod origin;
+#[cfg(feature = "planted-defect")]
+pub mod planted;
 pub mod preflight;
 pub mod profile;
 pub mod request;
