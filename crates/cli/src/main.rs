@@ -4,6 +4,7 @@
 
 mod audit;
 mod check;
+mod confirm;
 mod emit;
 mod explain;
 mod lint;
