@@ -56,6 +56,9 @@ pub struct Observed {
     pub preflight_sent: bool,
     /// The request itself reached the target.
     pub request_sent: bool,
+    /// The `Origin` line of the (last) request that reached the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_sent: Option<String>,
     /// Script could read the response.
     pub readable: bool,
     /// Response header names script could see, lowercase, sorted.
@@ -80,6 +83,9 @@ impl Observed {
         if self.request_sent != other.request_sent {
             out.push("request_sent");
         }
+        if self.origin_sent != other.origin_sent {
+            out.push("origin_sent");
+        }
         if self.readable != other.readable {
             out.push("readable");
         }
@@ -96,9 +102,10 @@ impl Observed {
     pub fn summary(&self) -> String {
         let yes = |b: bool| if b { "yes" } else { "no" };
         format!(
-            "preflight sent: {}, request sent: {}, cookie sent: {}, readable: {}, exposed: [{}]",
+            "preflight sent: {}, request sent: {} (Origin: {}), cookie sent: {}, readable: {}, exposed: [{}]",
             yes(self.preflight_sent),
             yes(self.request_sent),
+            self.origin_sent.as_deref().unwrap_or("none"),
             yes(self.cookie_sent),
             yes(self.readable),
             self.exposed_headers.join(", ")

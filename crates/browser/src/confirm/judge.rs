@@ -53,6 +53,11 @@ pub fn judge(
     let oracle = Observed {
         preflight_sent: out.hops.iter().any(|h| h.preflight.is_some()),
         request_sent: out.hops.iter().any(|h| h.sent),
+        origin_sent: if out.hops.iter().any(|h| h.sent) {
+            out.origin_header.clone()
+        } else {
+            None
+        },
         readable: out.readable,
         exposed_headers: if out.readable {
             out.exposed_headers.clone()
@@ -95,6 +100,7 @@ fn observed(replayed: &Replayed<'_>, step: &StepResult) -> Observed {
     Observed {
         preflight_sent: replayed.exchanges.iter().any(|e| e.preflight),
         request_sent: replayed.exchanges.iter().any(|e| !e.preflight),
+        origin_sent: requests.clone().last().and_then(|e| e.header("origin")),
         readable,
         exposed_headers: exposed,
         cookie_sent: requests.clone().any(Exchange::cookie_sent),
@@ -160,10 +166,13 @@ fn answers_changed(finding: &Finding, exchanges: &[Exchange]) -> Option<String> 
     for (sent, seen) in &finding.exchanges {
         let preflight = sent.method == "OPTIONS"
             && sent.header_value("access-control-request-method").is_some();
-        let Some(live) = exchanges
-            .iter()
-            .find(|e| e.preflight == preflight && e.url == sent.url && e.status != 0)
-        else {
+        let origin = sent.header_value("origin").map(text);
+        let Some(live) = exchanges.iter().find(|e| {
+            e.preflight == preflight
+                && e.url == sent.url
+                && e.status != 0
+                && e.header("origin") == origin
+        }) else {
             continue;
         };
         let recorded = cors(

@@ -206,6 +206,19 @@ user_pref("browser.cache.memory.enable", false);
     }
 }
 
+/// Chromium's profile preferences, written before it starts: third-party cookies allowed
+/// (`profile.cookie_controls_mode` 0; this build blocks them otherwise).
+fn chromium_preferences(profile: &std::path::Path) -> Result<(), Error> {
+    let dir = profile.join("Default");
+    let io = |source| Error::Io {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let prefs = json!({"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": false}});
+    std::fs::write(dir.join("Preferences"), prefs.to_string()).map_err(io)
+}
+
 /// The cookie's attributes and the browser's cookie settings, as the report states them.
 fn cookie_settings(browser: ConfirmBrowser) -> String {
     let common = format!(
@@ -215,7 +228,7 @@ fn cookie_settings(browser: ConfirmBrowser) -> String {
     );
     match browser {
         ConfirmBrowser::Chromium => format!(
-            "{common}; third-party cookies: Chromium's default (allowed, not partitioned)"
+            "{common}; profile.cookie_controls_mode=0 (third-party cookies allowed; without it this build sends none)"
         ),
         ConfirmBrowser::Firefox => format!(
             "{common}; network.cookie.cookieBehavior=0 (third-party cookies accepted, not partitioned; Firefox's default 5 partitions them)"
@@ -224,7 +237,7 @@ fn cookie_settings(browser: ConfirmBrowser) -> String {
 }
 
 /// The cookie's attributes after `Path=/`.
-pub const COOKIE_ATTRIBUTES: &str = "SameSite=None";
+pub const COOKIE_ATTRIBUTES: &str = "SameSite=None; Secure";
 
 fn to_browser(b: ConfirmBrowser) -> Browser {
     match b {
@@ -279,9 +292,10 @@ fn replay_in(
         Some(c) => c.trust_in_firefox_profile(profile),
         None => Ok(()),
     };
-    if b == ConfirmBrowser::Firefox {
-        setup.prepare = Some(&trust);
-    }
+    setup.prepare = Some(match b {
+        ConfirmBrowser::Firefox => &trust,
+        ConfirmBrowser::Chromium => &chromium_preferences,
+    });
     let t0 = Instant::now();
     let mut running = Running::start_with(browser, &program, &start_url, &setup)?;
     let deadline = t0 + options.deadline;
@@ -350,8 +364,7 @@ fn chain(proxy: &Proxy, planned: &[Planned], origins: &[&str]) -> String {
                 .iter()
                 .filter(|p| p.origin == *o)
                 .map(|p| {
-                    let mut step = step_json(&p.case, 0);
-                    step["cache"] = json!("no-store");
+                    let step = step_json(&p.case, 0);
                     json!({"key": p.key, "step": step})
                 })
                 .collect();

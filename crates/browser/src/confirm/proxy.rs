@@ -43,6 +43,14 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The first value of a request header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.request_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+
     /// Whether the request carried a `Cookie` line.
     pub fn cookie_sent(&self) -> bool {
         self.request_headers
