@@ -146,14 +146,26 @@ pub enum NotReplayable {
 impl fmt::Display for NotReplayable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotReplayable::OpaqueOrigin => f.write_str("an opaque (null) origin needs a sandboxed document"),
-            NotReplayable::SharedCache => f.write_str("needs a shared cache between browser and target"),
-            NotReplayable::CacheLifetime => f.write_str("needs waiting out the preflight cache lifetime"),
+            NotReplayable::OpaqueOrigin => {
+                f.write_str("an opaque (null) origin needs a sandboxed document")
+            }
+            NotReplayable::SharedCache => {
+                f.write_str("needs a shared cache between browser and target")
+            }
+            NotReplayable::CacheLifetime => {
+                f.write_str("needs waiting out the preflight cache lifetime")
+            }
             NotReplayable::TwoTargets => f.write_str("compares two targets"),
             NotReplayable::Url(why) => write!(f, "URL not replayable: {why}"),
-            NotReplayable::PrivateNetwork => f.write_str("Private Network Access needs a page in a more public address space"),
-            NotReplayable::HttpsTarget => f.write_str("https target: its traffic is tunnelled unseen"),
-            NotReplayable::TargetAnswersChanged(what) => write!(f, "the target answered the browser differently: {what}"),
+            NotReplayable::PrivateNetwork => {
+                f.write_str("Private Network Access needs a page in a more public address space")
+            }
+            NotReplayable::HttpsTarget => {
+                f.write_str("https target: its traffic is tunnelled unseen")
+            }
+            NotReplayable::TargetAnswersChanged(what) => {
+                write!(f, "the target answered the browser differently: {what}")
+            }
             NotReplayable::NoResult(why) => write!(f, "no result: {why}"),
         }
     }

@@ -9,8 +9,8 @@ use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::RuleId;
 use serde::{Deserialize, Serialize};
 
-pub use crate::kind::{AuditKind, CheckKind, Kind, Severity};
 use crate::confirm::{ConfirmRun, Confirmations};
+pub use crate::kind::{AuditKind, CheckKind, Kind, Severity};
 use crate::latin1;
 use crate::target_error::TargetErrors;
 

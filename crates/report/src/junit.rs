@@ -184,7 +184,12 @@ fn describe(f: &Finding) -> String {
     }
     for (browser, c) in &f.confirmed {
         s.push_str(&format!("  {browser}: {}\n", c.describe()));
-        if let crate::Confirmation::Contradicted { browser: b, oracle, explain } = c {
+        if let crate::Confirmation::Contradicted {
+            browser: b,
+            oracle,
+            explain,
+        } = c
+        {
             s.push_str(&format!("    CORSPROOF DEFECT: browser {}\n", b.summary()));
             s.push_str(&format!("    oracle {}\n", oracle.summary()));
             s.push_str(&format!("    explain input: {explain}\n"));

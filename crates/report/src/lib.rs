@@ -34,7 +34,9 @@ mod text;
 pub use self::junit::junit;
 pub use self::sarif::{sarif, sarif_with_lines};
 pub use self::text::{text, Style};
-pub use confirm::{Confirmation, ConfirmBrowser, ConfirmRun, Confirmations, NotReplayable, Observed};
+pub use confirm::{
+    ConfirmBrowser, ConfirmRun, Confirmation, Confirmations, NotReplayable, Observed,
+};
 pub use finding::{
     Coverage, Finding, FindingRequest, Report, RouteCoverage, SeenResponse, SentRequest, Stats,
 };

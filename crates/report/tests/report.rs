@@ -428,8 +428,7 @@ fn junit_of_a_clean_run_passes_every_check_kind() {
         findings: vec![],
         target_errors: TargetErrors::default(),
         coverage: Default::default(),
-        ..hostile_report(),
-        confirm: None,
+        ..hostile_report()
     };
     let xml = junit(&report);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed");
@@ -1014,8 +1013,7 @@ fn sarif_without_a_policy_locates_findings_at_the_target() {
     let report = Report {
         policy: None,
         target: "http://[::1]:8080/base path?x=1".into(),
-        ..hostile_report(),
-        confirm: None,
+        ..hostile_report()
     };
     let log = parse_sarif(&report);
     validate_sarif(&log, &report).expect("valid SARIF");
@@ -1056,8 +1054,7 @@ fn sarif_fingerprints_are_stable_per_kind_and_route() {
 fn sarif_of_a_clean_run_lists_every_rule_and_no_result() {
     let report = Report {
         findings: vec![],
-        ..hostile_report(),
-        confirm: None,
+        ..hostile_report()
     };
     let log = parse_sarif(&report);
     validate_sarif(&log, &report).expect("valid SARIF");
@@ -1103,8 +1100,7 @@ fn text_says_what_a_clean_run_checked() {
                 },
             ],
         },
-        ..hostile_report(),
-        confirm: None,
+        ..hostile_report()
     };
     let out = text(&report, Style { colour: false });
     for line in [
@@ -1121,8 +1117,7 @@ fn text_says_what_a_clean_run_checked() {
     assert_eq!(v["coverage"]["routes"][0]["origins"], 25);
     let audit = Report {
         coverage: Coverage::default(),
-        ..report,
-        confirm: None,
+        ..report
     };
     assert!(!json(&audit).contains("\"coverage\""));
 }
@@ -1249,8 +1244,7 @@ fn text_with_colour_paints_severities_and_nothing_else() {
 fn text_of_clean_runs() {
     let check = Report {
         findings: vec![],
-        ..hostile_report(),
-        confirm: None,
+        ..hostile_report()
     };
     let out = text(&check, Style { colour: false });
     assert!(out.contains("verdict: conforms, no findings"));
@@ -1259,8 +1253,7 @@ fn text_of_clean_runs() {
 
     let audit = Report {
         policy: None,
-        ..check,
-        confirm: None,
+        ..check
     };
     let out = text(&audit, Style { colour: false });
     assert!(out.starts_with(&format!("corsproof audit of {TARGET}")));
@@ -1293,8 +1286,7 @@ fn text_lists_target_errors_apart_from_findings() {
     let clean = Report {
         target_errors: TargetErrors::default(),
         coverage: Default::default(),
-        ..hostile_report(),
-        confirm: None,
+        ..hostile_report()
     };
     let out = text(&clean, Style { colour: false });
     assert!(!out.contains("TARGET ERRORS") && !out.contains("not judged"));
