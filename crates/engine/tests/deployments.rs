@@ -1910,7 +1910,11 @@ fn defective_deployments_are_confirmed_in_real_browsers() {
         &["firefox-esr", "firefox"],
         "replays findings in a real browser (--confirm)",
     );
-    if chromium.is_none() || firefox.is_none() {
+    let certutil = corsproof_testkit::tool::require(
+        "certutil",
+        "gives Firefox's profile the run's certificate authority (--confirm)",
+    );
+    if chromium.is_none() || firefox.is_none() || certutil.is_none() {
         return;
     }
     let all = std::env::var_os("CORSPROOF_CONFIRM_ALL").is_some_and(|v| v == "1");
