@@ -117,8 +117,6 @@ impl Observed {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", content = "detail", rename_all = "kebab-case")]
 pub enum NotReplayable {
-    /// The requesting origin is opaque (`null`): it needs a sandboxed document.
-    OpaqueOrigin,
     /// The finding is about a shared cache between browser and target (`missing-vary`,
     /// `missing-vary-denial`): a browser alone does not show it.
     SharedCache,
@@ -146,9 +144,6 @@ pub enum NotReplayable {
 impl fmt::Display for NotReplayable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotReplayable::OpaqueOrigin => {
-                f.write_str("an opaque (null) origin needs a sandboxed document")
-            }
             NotReplayable::SharedCache => {
                 f.write_str("needs a shared cache between browser and target")
             }

@@ -129,39 +129,50 @@ fn plan(f: &Finding) -> Result<(String, RequestJson), NotReplayable> {
         _ => {}
     }
     let case = f.request.case.clone();
-    if case.origin == "null" {
-        return Err(NotReplayable::OpaqueOrigin);
-    }
     if case.private_network {
         return Err(NotReplayable::PrivateNetwork);
     }
+    if case.origin == "null" {
+        // A sandboxed frame (scripts only) of a page on an origin of the run's own.
+        let page = url::Url::parse(NULL_HOST).map_err(|e| NotReplayable::Url(e.to_string()))?;
+        check_target(&case.url, &page)?;
+        return Ok((NULL_HOST.to_string(), case));
+    }
     let origin = url::Url::parse(&case.origin)
         .map_err(|e| NotReplayable::Url(format!("origin {}: {e}", case.origin)))?;
-    let target =
-        url::Url::parse(&case.url).map_err(|e| NotReplayable::Url(format!("{}: {e}", case.url)))?;
     if !matches!(origin.scheme(), "http" | "https") || origin.host_str().is_none() {
         return Err(NotReplayable::Url(format!(
             "origin {}: not http(s)",
             case.origin
         )));
     }
+    check_target(&case.url, &origin)?;
+    Ok((origin.origin().ascii_serialization(), case))
+}
+
+/// The page origin that hosts the sandboxed frames of cases from an opaque (`null`) origin.
+pub const NULL_HOST: &str = "https://null-origin.corsproof.test";
+
+/// Whether a page on `page` can fetch `url` and the proxy see it: an http URL, and from an
+/// https page a potentially trustworthy one (no mixed content).
+fn check_target(url: &str, page: &url::Url) -> Result<(), NotReplayable> {
+    let target = url::Url::parse(url).map_err(|e| NotReplayable::Url(format!("{url}: {e}")))?;
     match target.scheme() {
         "http" => {}
         "https" => return Err(NotReplayable::HttpsTarget),
-        other => return Err(NotReplayable::Url(format!("{}: scheme {other}", case.url))),
+        other => return Err(NotReplayable::Url(format!("{url}: scheme {other}"))),
     }
     let trustworthy = matches!(target.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(target.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
         || target
             .host_str()
             .is_some_and(|h| h == "localhost" || h.ends_with(".localhost"));
-    if origin.scheme() == "https" && !trustworthy {
+    if page.scheme() == "https" && !trustworthy {
         return Err(NotReplayable::Url(format!(
-            "an https page may not fetch {} (mixed content)",
-            case.url
+            "an https page may not fetch {url} (mixed content)"
         )));
     }
-    Ok((origin.origin().ascii_serialization(), case))
+    Ok(())
 }
 
 /// How each browser is given the proxy, the certificate and its cookie settings.
@@ -365,7 +376,7 @@ fn chain(proxy: &Proxy, planned: &[Planned], origins: &[&str]) -> String {
                 .filter(|p| p.origin == *o)
                 .map(|p| {
                     let step = step_json(&p.case, 0);
-                    json!({"key": p.key, "step": step})
+                    json!({"key": p.key, "step": step, "sandboxed": p.case.origin == "null"})
                 })
                 .collect();
             let next = urls.get(targets.len() + i + 1);

@@ -338,32 +338,30 @@ fn forward(
 ) {
     let preflight =
         req.method == "OPTIONS" && req.header("access-control-request-method").is_some();
-    let request_headers: Vec<(String, String)> = req.headers.clone();
-    let answer = send_upstream(req, url, config.timeout);
-    let (status, headers, bytes) = match answer {
+    // The job is the one armed when the request arrives, and the exchange is filed before
+    // the browser has the answer: the page arms the next job as soon as it has it.
+    let key = lock(shared).armed.clone().unwrap_or_else(|| "-".into());
+    let (status, headers, bytes) = match send_upstream(req, url, config.timeout) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = write_plain(
-                out,
-                502,
-                "text/plain",
-                format!("confirm proxy: {e}").as_bytes(),
-            );
-            (0, Vec::new(), Vec::new())
-        }
+        Err(e) => (0, Vec::new(), format!("confirm proxy: {e}").into_bytes()),
     };
-    if !bytes.is_empty() {
-        let _ = out.write_all(&bytes).and_then(|()| out.flush());
+    lock(shared)
+        .exchanges
+        .entry(key)
+        .or_default()
+        .push(Exchange {
+            preflight,
+            url: url.to_string(),
+            request_headers: req.headers.clone(),
+            status,
+            headers,
+        });
+    let _ = if status == 0 {
+        write_plain(out, 502, "text/plain", &bytes)
+    } else {
+        out.write_all(&bytes)
     }
-    let mut st = lock(shared);
-    let key = st.armed.clone().unwrap_or_else(|| "-".into());
-    st.exchanges.entry(key).or_default().push(Exchange {
-        preflight,
-        url: url.to_string(),
-        request_headers,
-        status,
-        headers,
-    });
+    .and_then(|()| out.flush());
 }
 
 type Answer = (u16, Vec<(String, String)>, Vec<u8>);
