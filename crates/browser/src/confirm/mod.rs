@@ -320,11 +320,29 @@ fn replay_in(
         }
     };
     drop(running);
-    let results = step_results(&reports);
-    let profile = Profile::by_name(browser.profile()).unwrap_or_else(Profile::fetch);
+    judge_all(b, findings, planned, &proxy, &reports, t0);
+    Ok(setup_line)
+}
+
+/// Each planned finding's verdict in browser `b`, in the order the pages ran them (the
+/// oracle's preflight cache is the run's, as the browser's).
+fn judge_all(
+    b: ConfirmBrowser,
+    findings: &mut [Finding],
+    planned: &[Planned],
+    proxy: &Proxy,
+    reports: &[serde_json::Value],
+    t0: Instant,
+) {
+    let results = step_results(reports);
+    let profile = Profile::by_name(to_browser(b).profile()).unwrap_or_else(Profile::fetch);
+    let hosts = cookie_hosts(planned);
     let mut cache = PreflightCache::default();
-    for p in planned {
-        let (exchanges, armed) = proxy.job(&p.key);
+    let mut order: Vec<(Option<Instant>, &Planned)> =
+        planned.iter().map(|p| (proxy.job(&p.key).1, p)).collect();
+    order.sort_by_key(|(armed, _)| *armed);
+    for (armed, p) in order {
+        let (exchanges, _) = proxy.job(&p.key);
         let at = armed.map_or(0.0, |a| a.duration_since(t0).as_secs_f64());
         let verdict = judge::judge(
             &findings[p.index],
@@ -333,14 +351,13 @@ fn replay_in(
                 step: results.iter().find(|(k, _)| *k == p.key).map(|(_, s)| s),
                 exchanges: &exchanges,
                 at_seconds: at,
-                cookie_hosts: &cookie_hosts(planned),
+                cookie_hosts: &hosts,
             },
             &profile,
             &mut cache,
         );
         findings[p.index].confirmed.insert(b, verdict);
     }
-    Ok(setup_line)
 }
 
 /// The cookie steps (one per credentialed target origin), then each origin's page, each

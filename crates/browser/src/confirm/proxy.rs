@@ -40,6 +40,8 @@ pub struct Exchange {
     pub status: u16,
     /// The answer's header lines, in order (Latin-1).
     pub headers: Vec<(String, String)>,
+    /// Why there is no answer (status 0).
+    pub error: Option<String>,
 }
 
 impl Exchange {
@@ -341,9 +343,18 @@ fn forward(
     // The job is the one armed when the request arrives, and the exchange is filed before
     // the browser has the answer: the page arms the next job as soon as it has it.
     let key = lock(shared).armed.clone().unwrap_or_else(|| "-".into());
-    let (status, headers, bytes) = match send_upstream(req, url, config.timeout) {
-        Ok(a) => a,
-        Err(e) => (0, Vec::new(), format!("confirm proxy: {e}").into_bytes()),
+    // One more try when the target gave no answer at all (a connection it closed or
+    // refused): the replay is about the target's answers, not its connection handling.
+    let answer = send_upstream(req, url, config.timeout)
+        .or_else(|_| send_upstream(req, url, config.timeout));
+    let (status, headers, bytes, error) = match answer {
+        Ok((status, headers, bytes)) => (status, headers, bytes, None),
+        Err(e) => (
+            0,
+            Vec::new(),
+            format!("confirm proxy: {e}").into_bytes(),
+            Some(e.to_string()),
+        ),
     };
     lock(shared)
         .exchanges
