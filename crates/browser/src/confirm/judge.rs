@@ -37,6 +37,11 @@ pub fn judge(
             "the page did not report the case in time".into(),
         ));
     };
+    if let Some(e) = replayed.exchanges.iter().find_map(|e| e.error.as_ref()) {
+        return Confirmation::NotReplayable(NotReplayable::NoResult(format!(
+            "the target did not answer the browser's request: {e}"
+        )));
+    }
     let browser = observed(replayed, step);
     let case = case_json(replayed, profile);
     let out = match run_case(&case, profile, cache, replayed.at_seconds, "") {

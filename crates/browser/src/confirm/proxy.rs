@@ -366,6 +366,7 @@ fn forward(
             request_headers: req.headers.clone(),
             status,
             headers,
+            error,
         });
     let _ = if status == 0 {
         write_plain(out, 502, "text/plain", &bytes)
