@@ -257,6 +257,56 @@ fn to_browser(b: ConfirmBrowser) -> Browser {
     }
 }
 
+/// The run's proxy for these pages: TLS for the https ones (the run's certificates, also
+/// returned for the browser's trust), answered locally for the http ones no target shares.
+fn start_proxy(
+    planned: &[Planned],
+    origins: &[&str],
+    options: &Options,
+) -> Result<(Proxy, Option<RunCertificates>), Error> {
+    let parsed: Vec<url::Url> = origins
+        .iter()
+        .filter_map(|o| url::Url::parse(o).ok())
+        .collect();
+    let tls_hosts: HashSet<String> = parsed
+        .iter()
+        .filter(|u| u.scheme() == "https")
+        .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .collect();
+    let names: BTreeSet<String> = parsed
+        .iter()
+        .filter(|u| u.scheme() == "https")
+        .filter_map(|u| u.host_str())
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+        .collect();
+    let certs = if names.is_empty() {
+        None
+    } else {
+        Some(RunCertificates::new(
+            &names.into_iter().collect::<Vec<_>>(),
+        )?)
+    };
+    let targets: HashSet<String> = planned
+        .iter()
+        .filter_map(|p| {
+            Some(
+                url::Url::parse(&p.case.url)
+                    .ok()?
+                    .origin()
+                    .ascii_serialization(),
+            )
+        })
+        .collect();
+    let pages: HashSet<String> = origins
+        .iter()
+        .filter(|o| o.starts_with("http:") && !targets.contains(**o))
+        .map(|o| o.to_string())
+        .collect();
+    let tls = certs.as_ref().map(|c| c.server.clone());
+    let proxy = Proxy::start(pages, tls, tls_hosts, options.timeout)?;
+    Ok((proxy, certs))
+}
+
 /// One browser: the proxy, the chain of cookie steps and pages, the start, the results.
 fn replay_in(
     b: ConfirmBrowser,
@@ -275,28 +325,7 @@ fn replay_in(
         return Ok(setup_line);
     }
     let origins: Vec<&str> = unique(planned.iter().map(|p| p.origin.as_str()));
-    let tls_hosts: HashSet<String> = origins
-        .iter()
-        .filter_map(|o| url::Url::parse(o).ok())
-        .filter(|u| u.scheme() == "https")
-        .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-        .collect();
-    let certs = if tls_hosts.is_empty() {
-        None
-    } else {
-        let hosts: BTreeSet<String> = tls_hosts
-            .iter()
-            .map(|h| h.rsplit_once(':').map_or(h.as_str(), |(host, _)| host))
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
-            .collect();
-        let hosts: Vec<String> = hosts.into_iter().collect();
-        Some(RunCertificates::new(&hosts)?)
-    };
-    let proxy = Proxy::start(
-        certs.as_ref().map(|c| c.server.clone()),
-        tls_hosts,
-        options.timeout,
-    )?;
+    let (proxy, certs) = start_proxy(planned, &origins, options)?;
     let start_url = chain(&proxy, planned, &origins);
     let mut setup = setup_for(b, proxy.port, certs.as_ref());
     let trust = |profile: &std::path::Path| match &certs {

@@ -96,6 +96,9 @@ pub struct Proxy {
 }
 
 struct Config {
+    /// The http page origins that are no target's: the proxy answers every request to them
+    /// (the page's own requests, a favicon) and forwards none.
+    pages: HashSet<String>,
     tls: Option<Arc<rustls::ServerConfig>>,
     /// `host:port` of the https page origins.
     tls_hosts: HashSet<String>,
@@ -103,9 +106,10 @@ struct Config {
 }
 
 impl Proxy {
-    /// Starts the proxy; `tls_hosts` (`host:port`) are the https page origins it answers
-    /// `CONNECT` for with `tls`.
+    /// Starts the proxy; `pages` are the http page origins that are no target's,
+    /// `tls_hosts` (`host:port`) the https page origins it answers `CONNECT` for with `tls`.
     pub fn start(
+        pages: HashSet<String>,
         tls: Option<Arc<rustls::ServerConfig>>,
         tls_hosts: HashSet<String>,
         timeout: Duration,
@@ -120,6 +124,7 @@ impl Proxy {
         let shared: Shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let config = Arc::new(Config {
+            pages,
             tls,
             tls_hosts,
             timeout,
@@ -222,9 +227,15 @@ fn client(
             );
             return;
         };
+        let origin = url.origin().ascii_serialization();
         if url.path().starts_with(CONTROL) {
-            let origin = url.origin().ascii_serialization();
             if control(&req, url.path(), &origin, shared, reader.get_mut()).is_err() {
+                return;
+            }
+            continue;
+        }
+        if config.pages.contains(&origin) {
+            if write_plain(reader.get_mut(), 404, "text/plain", b"not a confirm path").is_err() {
                 return;
             }
             continue;
