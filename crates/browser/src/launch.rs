@@ -109,6 +109,9 @@ user_pref("dom.max_script_run_time", 0);
 user_pref("browser.sessionstore.resume_from_crash", false);
 "#;
 
+/// A step that prepares a fresh profile directory before the browser starts.
+pub type Prepare<'a> = dyn Fn(&Path) -> Result<(), Error> + 'a;
+
 /// What a run adds to a browser's start: more command-line arguments (Chromium), more
 /// preferences (Firefox's `user.js`), and a step that prepares the fresh profile directory
 /// before the browser starts (a certificate trusted by that profile only).
@@ -119,7 +122,7 @@ pub struct Setup<'a> {
     /// Lines appended to Firefox's `user.js`.
     pub firefox_prefs: String,
     /// Called with the profile directory before the browser starts.
-    pub prepare: Option<&'a dyn Fn(&Path) -> Result<(), Error>>,
+    pub prepare: Option<&'a Prepare<'a>>,
 }
 
 /// A running browser; stopped (its process group) when dropped.

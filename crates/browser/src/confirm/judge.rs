@@ -105,7 +105,10 @@ fn observed(replayed: &Replayed<'_>, step: &StepResult) -> Observed {
     Observed {
         preflight_sent: replayed.exchanges.iter().any(|e| e.preflight),
         request_sent: replayed.exchanges.iter().any(|e| !e.preflight),
-        origin_sent: requests.clone().last().and_then(|e| e.header("origin")),
+        origin_sent: requests
+            .clone()
+            .next_back()
+            .and_then(|e| e.header("origin")),
         readable,
         exposed_headers: exposed,
         cookie_sent: requests.clone().any(Exchange::cookie_sent),
