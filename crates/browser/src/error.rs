@@ -60,4 +60,7 @@ pub enum Error {
     /// The page reported something that is not of the report shape.
     #[error("malformed report from the page: {0}")]
     Report(String),
+    /// The run's certificate could not be made or given to the browser's profile.
+    #[error("certificate: {0}")]
+    Certificate(String),
 }

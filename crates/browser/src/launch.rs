@@ -109,6 +109,22 @@ user_pref("dom.max_script_run_time", 0);
 user_pref("browser.sessionstore.resume_from_crash", false);
 "#;
 
+/// A step that prepares a fresh profile directory before the browser starts.
+pub type Prepare<'a> = dyn Fn(&Path) -> Result<(), Error> + 'a;
+
+/// What a run adds to a browser's start: more command-line arguments (Chromium), more
+/// preferences (Firefox's `user.js`), and a step that prepares the fresh profile directory
+/// before the browser starts (a certificate trusted by that profile only).
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// Arguments added before the URL.
+    pub args: Vec<String>,
+    /// Lines appended to Firefox's `user.js`.
+    pub firefox_prefs: String,
+    /// Called with the profile directory before the browser starts.
+    pub prepare: Option<&'a Prepare<'a>>,
+}
+
 /// A running browser; stopped (its process group) when dropped.
 pub struct Running {
     child: Child,
@@ -119,8 +135,21 @@ pub struct Running {
 impl Running {
     /// Starts `program` headless on `url` with a fresh profile under a new temporary directory.
     pub fn start(browser: Browser, program: &Path, url: &str) -> Result<Running, Error> {
+        Running::start_with(browser, program, url, &Setup::default())
+    }
+
+    /// [`Running::start`] with a run's own arguments, preferences and profile preparation.
+    pub fn start_with(
+        browser: Browser,
+        program: &Path,
+        url: &str,
+        setup: &Setup<'_>,
+    ) -> Result<Running, Error> {
+        // One directory per start: several runs may share a process (tests).
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
-            "corsproof-browser-{}-{}",
+            "corsproof-browser-{}-{n}-{}",
             std::process::id(),
             browser.profile()
         ));
@@ -160,11 +189,13 @@ impl Running {
                     "--disable-dev-shm-usage",
                 ])
                 .arg(format!("--user-data-dir={}", profile.display()))
+                .args(&setup.args)
                 .arg(url);
             }
             Browser::Firefox => {
                 let user_js = profile.join("user.js");
-                std::fs::write(&user_js, FIREFOX_USER_JS).map_err(|source| Error::Io {
+                let prefs = format!("{FIREFOX_USER_JS}{}", setup.firefox_prefs);
+                std::fs::write(&user_js, prefs).map_err(|source| Error::Io {
                     path: user_js,
                     source,
                 })?;
@@ -173,6 +204,9 @@ impl Running {
                     .arg(url);
                 cmd.env("MOZ_DISABLE_AUTO_SAFE_MODE", "1");
             }
+        }
+        if let Some(prepare) = setup.prepare {
+            prepare(&profile)?;
         }
         cmd.stdin(Stdio::null())
             .stdout(log)

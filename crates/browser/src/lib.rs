@@ -29,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub mod confirm;
 pub mod error;
 pub mod generate;
 pub mod launch;

@@ -3,15 +3,11 @@
 //! observe back to the page origin. A job's steps run in order (a cache sequence waits until
 //! each step's time); the jobs of a batch run concurrently.
 
-/// The page's HTML (the script inline).
-pub const PAGE: &str = r#"<!doctype html>
-<meta charset="utf-8">
-<title>corsproof browser differential</title>
-<script>
-"use strict";
-// A cookie for the page's host: credentialed requests to it carry `Cookie: corsproof=1`.
-document.cookie = "corsproof=1; path=/";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/// The script functions both pages share: `sleep`, the body kinds, `control` (the page's own
+/// requests to its origin, retried), `runFetch` and `runXhr` (one step, what script saw).
+macro_rules! runners {
+    () => {
+        r#"const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const STEP_TIMEOUT_MS = 15000;
 function makeBody(kind) {
   if (kind === null || kind === undefined) return undefined;
@@ -44,6 +40,7 @@ async function runFetch(s) {
   try {
     const init = { method: s.method, headers: s.headers, credentials: s.credentials,
                    mode: s.mode, redirect: s.redirect, signal: ctl.signal };
+    if (s.cache) init.cache = s.cache;
     const b = makeBody(s.body);
     if (b !== undefined) init.body = b;
     const r = await fetch(s.url, init);
@@ -82,7 +79,24 @@ function runXhr(s) {
     }
   });
 }
-async function runJob(job) {
+"#
+    };
+}
+
+pub(crate) use runners;
+
+/// The page's HTML (the script inline).
+pub const PAGE: &str = concat!(
+    r#"<!doctype html>
+<meta charset="utf-8">
+<title>corsproof browser differential</title>
+<script>
+"use strict";
+// A cookie for the page's host: credentialed requests to it carry `Cookie: corsproof=1`.
+document.cookie = "corsproof=1; path=/";
+"#,
+    runners!(),
+    r#"async function runJob(job) {
   const t0 = performance.now();
   const steps = [];
   for (let i = 0; i < job.steps.length; i++) {
@@ -110,4 +124,5 @@ async function runJob(job) {
   document.title = "done";
 })().catch((e) => fetch("/report", { method: "POST", body: JSON.stringify({ fatal: String(e) }) }));
 </script>
-"#;
+"#
+);

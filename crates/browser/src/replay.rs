@@ -40,6 +40,28 @@ pub struct Replay {
     pub input: Input,
 }
 
+/// One step as the page runs it: the API (XHR where the case sets `use_cors_preflight`, R13),
+/// URL, method, headers, credentials, mode, redirect mode and body kind, and when to start it
+/// (ms after the job's first step).
+pub fn step_json(r: &RequestJson, at_ms: u64) -> serde_json::Value {
+    json!({
+        "at_ms": at_ms,
+        "api": if r.use_cors_preflight { "xhr" } else { "fetch" },
+        "url": r.url,
+        "method": r.method,
+        "headers": r.headers,
+        "credentials": match r.credentials {
+            Some(CredentialsJson::Omit) => "omit",
+            Some(CredentialsJson::Include) => "include",
+            _ => "same-origin",
+        },
+        "mode": match r.mode { Some(ModeJson::NoCors) => "no-cors", Some(ModeJson::SameOrigin) => "same-origin", _ => "cors" },
+        "redirect": match r.redirect { Some(RedirectJson::Error) => "error", Some(RedirectJson::Manual) => "manual", _ => "follow" },
+        "body": r.body,
+        "upload_listener": r.use_cors_preflight,
+    })
+}
+
 fn to_json(a: &Option<RawAnswer>) -> Option<ResponseJson> {
     a.as_ref().map(|a| ResponseJson {
         status: a.status,
@@ -97,25 +119,7 @@ impl Replay {
         let steps: Vec<_> = self
             .steps
             .iter()
-            .map(|s| {
-                let r = &s.request;
-                json!({
-                    "at_ms": (s.at_seconds * 1000.0).round() as u64,
-                    "api": if r.use_cors_preflight { "xhr" } else { "fetch" },
-                    "url": r.url,
-                    "method": r.method,
-                    "headers": r.headers,
-                    "credentials": match r.credentials {
-                        Some(CredentialsJson::Omit) => "omit",
-                        Some(CredentialsJson::Include) => "include",
-                        _ => "same-origin",
-                    },
-                    "mode": match r.mode { Some(ModeJson::NoCors) => "no-cors", Some(ModeJson::SameOrigin) => "same-origin", _ => "cors" },
-                    "redirect": match r.redirect { Some(RedirectJson::Error) => "error", Some(RedirectJson::Manual) => "manual", _ => "follow" },
-                    "body": r.body,
-                    "upload_listener": r.use_cors_preflight,
-                })
-            })
+            .map(|s| step_json(&s.request, (s.at_seconds * 1000.0).round() as u64))
             .collect();
         json!({"key": self.key, "steps": steps})
     }

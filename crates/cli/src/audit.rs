@@ -48,6 +48,11 @@ pub struct Flags {
     /// a self-signed certificate; Mozilla's roots are always trusted).
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// After the audit, replay each finding in real headless browsers against the URL, from
+    /// the finding's own origin (a comma list: chromium,firefox); a finding a browser
+    /// contradicts is a defect of corsproof (exit 4).
+    #[arg(long, value_name = "BROWSERS", value_parser = crate::confirm::parse)]
+    pub confirm: Option<crate::confirm::Browsers>,
     #[command(flatten)]
     pub retry: crate::retry::RetryFlags,
 }
@@ -80,6 +85,12 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
             file.display()
         );
     }
+    if let Some(browsers) = &flags.confirm {
+        if let Err(e) = crate::confirm::available(browsers) {
+            eprintln!("corsproof audit: {e:#}");
+            return Ok(2);
+        }
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -97,6 +108,15 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
         .findings
         .retain(|f| !flags.allow.iter().any(|k| f.kind == *k));
     let waived = before - report.findings.len();
+    let contradicted = match &flags.confirm {
+        Some(browsers) => crate::confirm::run(
+            &mut report,
+            browsers,
+            Duration::from_secs(flags.timeout),
+            false,
+        )?,
+        None => false,
+    };
     let output = match flags.format {
         Format::Json => report::json(&report),
         Format::Junit => report::junit(&report),
@@ -122,6 +142,7 @@ pub fn run(url: &str, flags: &Flags) -> anyhow::Result<u8> {
         );
     }
     Ok(match (report.findings.is_empty(), errors) {
+        _ if contradicted => crate::confirm::CONTRADICTED,
         (false, _) => 1,
         (true, 0) => 0,
         (true, _) => 3,

@@ -54,6 +54,11 @@ pub struct Flags {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// After the run, replay each finding in real headless browsers against the target, from
+    /// the finding's own origin (a comma list: chromium,firefox), and record whether each
+    /// browser confirms it; a finding a browser contradicts is a defect of corsproof (exit 4).
+    #[arg(long, value_name = "BROWSERS", value_parser = crate::confirm::parse)]
+    pub confirm: Option<crate::confirm::Browsers>,
     /// The most connections used at once: a run starts on a few and opens more while the
     /// target's throughput rises.
     #[arg(long, alias = "concurrency", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=256))]
@@ -423,6 +428,12 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     let Some(config) = config(base, flags, seed)? else {
         return Ok(2);
     };
+    if let Some(browsers) = &flags.confirm {
+        if let Err(e) = crate::confirm::available(browsers) {
+            eprintln!("corsproof check: {e:#}");
+            return Ok(2);
+        }
+    }
     let policy_name = flags.policy.display().to_string();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -456,6 +467,13 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
     let drift = baseline
         .as_ref()
         .map(|b| corsproof_report::baseline::drift(&mut report, b));
+    let contradicted = match &flags.confirm {
+        Some(browsers) if stopped.is_none() => {
+            let timeout = Duration::from_secs(flags.timeout.max(1));
+            crate::confirm::run(&mut report, browsers, timeout, flags.quiet)?
+        }
+        _ => false,
+    };
     if !flags.no_save && !report.findings.is_empty() && flags.replay.is_none() {
         save_cases(&report, &flags.save_cases)?;
     }
@@ -476,6 +494,9 @@ fn execute(policy: &Policy, base: &url::Url, flags: &Flags) -> anyhow::Result<u8
         eprintln!("corsproof check: {why}");
         eprint!("{}", first_errors(&report));
         return Ok(3);
+    }
+    if contradicted {
+        return Ok(crate::confirm::CONTRADICTED);
     }
     Ok(u8::from(!report.findings.is_empty()))
 }

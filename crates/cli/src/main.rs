@@ -4,6 +4,7 @@
 
 mod audit;
 mod check;
+mod confirm;
 mod diff;
 mod emit;
 mod explain;

@@ -30,7 +30,7 @@ use corsproof_engine::check::{cases, check, CheckConfig};
 use corsproof_engine::generate::Generator;
 use corsproof_oracle::Profile;
 use corsproof_policy::{HeaderNames, OriginEntry, Origins, Policy, Route};
-use corsproof_report::{CheckKind, Kind, Report};
+use corsproof_report::{CheckKind, ConfirmBrowser, Kind, Report};
 use corsproof_targets::launch;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -1509,20 +1509,30 @@ async fn run_check(d: &Deployment, policy: &Policy, port: u16) -> Result<Report,
     }
 }
 
-/// Serves `d` (nginx: with `bin`), checks it, stops what it started.
-async fn run(d: &'static Deployment, nginx: Option<&Path>) -> Outcome {
-    let started = Instant::now();
-    let policy = policy(d.policy);
-    let found = match d.serve {
+/// What serves a deployment; dropping it stops everything it started.
+#[allow(dead_code)] // The handles are held only to be dropped.
+enum Running {
+    Server(Server),
+    Nginx(launch::Running, Server),
+    Emitted(launch::Running),
+}
+
+/// Serves `d` (nginx: with `bin`): the handle, the port, and what to add to an error
+/// (nginx's error log).
+async fn start(
+    d: &'static Deployment,
+    policy: &Policy,
+    nginx: Option<&Path>,
+) -> Result<(Running, u16), String> {
+    match d.serve {
         Serve::Server(defect) => {
             let site = Arc::new(Site {
                 policy: policy.clone(),
                 defect,
             });
             let server = serve(Arc::new(move |r: &Req| site.handle(r))).await;
-            let found = run_check(d, &policy, server.port).await;
-            drop(server);
-            found
+            let port = server.port;
+            Ok((Running::Server(server), port))
         }
         Serve::Nginx { conf, app_cors } => {
             let text = std::fs::read_to_string(data("nginx", conf)).expect("an nginx conf");
@@ -1545,19 +1555,10 @@ async fn run(d: &'static Deployment, nginx: Option<&Path>) -> Outcome {
             })
             .await;
             match started {
-                Ok(Ok(nginx)) => {
-                    let found = match nginx.url().port() {
-                        Some(port) => run_check(d, &policy, port).await.map_err(|e| {
-                            format!(
-                                "{e}; nginx error.log ends with:\n{}",
-                                error_log_tail(&nginx)
-                            )
-                        }),
-                        None => Err(format!("no port in {}", nginx.url())),
-                    };
-                    drop(nginx);
-                    found
-                }
+                Ok(Ok(nginx)) => match nginx.url().port() {
+                    Some(port) => Ok((Running::Nginx(nginx, app_server), port)),
+                    None => Err(format!("no port in {}", nginx.url())),
+                },
                 Ok(Err(e)) => Err(format!("cannot start {}: {e}", d.name)),
                 Err(e) => Err(format!("the nginx launcher failed: {e}")),
             }
@@ -1569,19 +1570,43 @@ async fn run(d: &'static Deployment, nginx: Option<&Path>) -> Outcome {
             // The launcher waits for the port synchronously: off the runtime's thread.
             let emitted = policy.clone();
             match tokio::task::spawn_blocking(move || launch::nginx(&bin, &emitted)).await {
-                Ok(Ok(running)) => {
-                    let found = match running.url().port() {
-                        Some(port) => run_check(d, &policy, port).await,
-                        None => Err(format!("no port in {}", running.url())),
-                    };
-                    drop(running);
-                    found
-                }
+                Ok(Ok(running)) => match running.url().port() {
+                    Some(port) => Ok((Running::Emitted(running), port)),
+                    None => Err(format!("no port in {}", running.url())),
+                },
                 Ok(Err(e)) => Err(format!("cannot start the emitted configuration: {e}")),
                 Err(e) => Err(format!("the nginx launcher failed: {e}")),
             }
         }
+    }
+}
+
+/// Serves `d` and checks it: the handle (kept for `--confirm`) and the report.
+async fn serve_and_check(
+    d: &'static Deployment,
+    nginx: Option<&Path>,
+) -> (Option<Running>, Result<Report, String>) {
+    let policy = policy(d.policy);
+    let (running, port) = match start(d, &policy, nginx).await {
+        Ok(started) => started,
+        Err(e) => return (None, Err(e)),
     };
+    let found = run_check(d, &policy, port)
+        .await
+        .map_err(|e| match &running {
+            Running::Nginx(nginx, _) => {
+                format!("{e}; nginx error.log ends with:\n{}", error_log_tail(nginx))
+            }
+            _ => e,
+        });
+    (Some(running), found)
+}
+
+/// Serves `d` (nginx: with `bin`), checks it, stops what it started.
+async fn run(d: &'static Deployment, nginx: Option<&Path>) -> Outcome {
+    let started = Instant::now();
+    let (running, found) = serve_and_check(d, nginx).await;
+    drop(running);
     Outcome {
         name: d.name,
         found,
@@ -1878,20 +1903,17 @@ fn candidate_origins(policy: &Policy) -> Vec<String> {
     out
 }
 
-/// Infers the policy of small server `d` (probing its policy's route paths and origins), and
-/// checks the same server against it: the gaps, the difference from the intended policy, the
-/// check's findings (`None` when `check_shown` is false and a gap or difference already shows
-/// a defect).
-async fn infer_and_check(d: &'static Deployment, check_shown: bool) -> Result<Inferred, String> {
-    let Serve::Server(defect) = d.serve else {
-        return Err("not a small server".into());
-    };
+/// Infers the policy of deployment `d` (probing its policy's route paths and origins; nginx
+/// deployments with `nginx`), and checks the same deployment against it: the gaps, the
+/// difference from the intended policy, the check's findings (`None` when `check_shown` is
+/// false and a gap or difference already shows a defect).
+async fn infer_and_check(
+    d: &'static Deployment,
+    nginx: Option<&Path>,
+    check_shown: bool,
+) -> Result<Inferred, String> {
     let intended = policy(d.policy);
-    let site = Arc::new(Site {
-        policy: intended.clone(),
-        defect,
-    });
-    let server = serve(Arc::new(move |r: &Req| site.handle(r))).await;
+    let (running, port) = start(d, &intended, nginx).await?;
     let options = corsproof_engine::infer::Options {
         paths: intended.routes.iter().map(|r| r.path.clone()).collect(),
         origins: candidate_origins(&intended),
@@ -1899,33 +1921,48 @@ async fn infer_and_check(d: &'static Deployment, check_shown: bool) -> Result<In
         max_requests: Some(5_000),
         ..Default::default()
     };
-    let url = format!("http://127.0.0.1:{}", server.port);
+    let url = format!("http://127.0.0.1:{port}");
     let inferred = corsproof_engine::infer::infer(&url, &options)
         .await
         .map_err(|e| format!("{}: infer failed: {e}", d.name))?;
     let diff = corsproof_diff::diff(&intended, &inferred.policy);
     let shown = !inferred.gaps.is_empty() || !diff.changes.is_empty();
     let report = if check_shown || !shown {
-        Some(run_check(d, &inferred.policy, server.port).await?)
+        Some(run_check(d, &inferred.policy, port).await?)
     } else {
         None
     };
-    drop(server);
+    drop(running);
     Ok((inferred, diff, report))
 }
 
-/// `infer` on every correct small server writes a valid policy, with no gap, that the same
-/// server passes with zero findings.
+/// The deployments of `servers`, and of `with_nginx` where nginx is installed (the test
+/// says why it skips them otherwise, and fails under CI), with the binary.
+fn with_nginx(
+    servers: &[&'static [Deployment]],
+    with_nginx: &'static [Deployment],
+) -> (Vec<&'static Deployment>, Option<PathBuf>) {
+    let bin = nginx();
+    let mut list: Vec<&'static Deployment> = servers.iter().flat_map(|l| l.iter()).collect();
+    if bin.is_some() {
+        list.extend(with_nginx);
+    }
+    (list, bin)
+}
+
+/// `infer` on every correct deployment (small servers and nginx) writes a valid policy, with
+/// no gap, that the same deployment passes with zero findings.
 #[test]
-fn infer_on_correct_small_servers_writes_a_policy_they_pass() {
+fn infer_on_correct_deployments_writes_a_policy_they_pass() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    for d in CORRECT_SERVERS {
+    let (list, bin) = with_nginx(&[CORRECT_SERVERS], CORRECT_NGINX);
+    for d in list {
         let (inferred, _, report) = rt
-            .block_on(infer_and_check(d, true))
-            .expect("inferred and checked");
+            .block_on(infer_and_check(d, bin.as_deref(), true))
+            .unwrap_or_else(|e| panic!("{}: {e}", d.name));
         let report = report.expect("a check");
         let written = inferred.policy.to_toml_string();
         assert!(inferred.policy.validate().is_ok(), "{}: {written}", d.name);
@@ -1935,22 +1972,193 @@ fn infer_on_correct_small_servers_writes_a_policy_they_pass() {
     }
 }
 
-/// `infer` on every defective small server: the defect shows, as a gap, as a difference from
-/// the intended policy (what it grants), or as a finding of `check` against the inferred
-/// policy (what a policy does not describe: `Vary`, details disclosed, error responses).
+/// `infer` on every defective deployment (small servers and nginx): the defect shows, as a
+/// gap, as a difference from the intended policy (what it grants), or as a finding of `check`
+/// against the inferred policy (what a policy does not describe: `Vary`, details disclosed,
+/// error responses).
 #[test]
-fn infer_on_defective_small_servers_reports_the_defect() {
+fn infer_on_defective_deployments_reports_the_defect() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
     let mut unseen = Vec::new();
-    for d in SERVERS.iter().chain(PNA) {
-        let (inferred, diff, report) = rt.block_on(infer_and_check(d, false)).expect("inferred");
+    let (list, bin) = with_nginx(&[SERVERS, PNA], NGINX);
+    for d in list {
+        let (inferred, diff, report) = rt
+            .block_on(infer_and_check(d, bin.as_deref(), false))
+            .unwrap_or_else(|e| panic!("{}: {e}", d.name));
         let found = report.is_some_and(|r| !r.findings.is_empty());
         if inferred.gaps.is_empty() && diff.changes.is_empty() && !found {
             unseen.push(d.name);
         }
     }
     assert!(unseen.is_empty(), "defects infer does not show: {unseen:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// In real browsers (`--confirm`)
+// ---------------------------------------------------------------------------------------------
+
+/// The defective deployments whose findings CI replays in Chromium and Firefox: one or more
+/// of each way a read or a request goes wrong (an origin wrongly trusted, credentials
+/// refused, a preflight refused, a header hidden or exposed, nginx's own defects).
+/// `CORSPROOF_CONFIRM_ALL=1` replays every defective deployment.
+const CONFIRMED_IN_CI: &[&str] = &[
+    "reflect-any-origin",
+    "null-trusted",
+    "wildcard-with-credentials",
+    "credentials-title-case",
+    "acam-missing-method",
+    "preflight-405",
+    "acah-reflects-request",
+    "expose-wildcard",
+    "expose-missing",
+    "errors-without-cors",
+    "nginx-reflect-origin",
+    "nginx-no-always",
+    "nginx-if-drops-acao",
+];
+
+/// Every violation and breakage finding of defective deployments, replayed in both browsers
+/// against the deployment itself (one browser start each for the whole batch), is confirmed
+/// by each browser or not replayable with a reason; a contradiction (the browser did
+/// something else than the oracle predicted) fails the test. Prints the table of
+/// deployment, kind and each browser's result, and the time per finding.
+#[test]
+fn defective_deployments_are_confirmed_in_real_browsers() {
+    let chromium = corsproof_testkit::tool::require_any(
+        &["chromium", "chromium-browser"],
+        "replays findings in a real browser (--confirm)",
+    );
+    let firefox = corsproof_testkit::tool::require_any(
+        &["firefox-esr", "firefox"],
+        "replays findings in a real browser (--confirm)",
+    );
+    let certutil = corsproof_testkit::tool::require(
+        "certutil",
+        "gives Firefox's profile the run's certificate authority (--confirm)",
+    );
+    if chromium.is_none() || firefox.is_none() || certutil.is_none() {
+        return;
+    }
+    let all = std::env::var_os("CORSPROOF_CONFIRM_ALL").is_some_and(|v| v == "1");
+    let nginx = nginx();
+    let list: Vec<&'static Deployment> = SERVERS
+        .iter()
+        .chain(NGINX)
+        .filter(|d| all || CONFIRMED_IN_CI.contains(&d.name))
+        .filter(|d| nginx.is_some() || matches!(d.serve, Serve::Server(_)))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (owners, findings, run) = rt.block_on(async {
+        let mut held = Vec::new();
+        let (mut owners, mut findings) = (Vec::new(), Vec::new());
+        for d in &list {
+            let (running, found) = serve_and_check(d, nginx.as_deref()).await;
+            let report = found.unwrap_or_else(|e| panic!("{}: {e}", d.name));
+            for f in report.findings {
+                owners.push(d.name);
+                findings.push(f);
+            }
+            held.push(running);
+        }
+        // The browsers reach the deployments, served by this runtime, while it waits.
+        let confirmed = tokio::task::spawn_blocking(move || {
+            let options = corsproof_browser::confirm::Options {
+                timeout: Duration::from_secs(5),
+                deadline: Duration::from_secs(240),
+            };
+            let run = corsproof_browser::confirm::confirm(
+                &mut findings,
+                &[ConfirmBrowser::Chromium, ConfirmBrowser::Firefox],
+                &options,
+            );
+            (findings, run)
+        })
+        .await
+        .expect("the confirm step");
+        drop(held);
+        let (findings, run) = confirmed;
+        (owners, findings, run.expect("the browsers ran"))
+    });
+    let failures = confirmation_table(&owners, &findings);
+    println!(
+        "{} findings of {} deployments replayed in {:.1} s: {:.2} s per finding and browser",
+        findings.len(),
+        list.len(),
+        run.seconds,
+        run.seconds / (findings.len().max(1) * 2) as f64
+    );
+    for b in &run.browsers {
+        println!("{}: {}; cookies: {}", b.browser, b.version, b.cookies);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Prints one line per finding (deployment, kind, severity, each browser's result) and
+/// returns what fails the test: a violation or breakage contradicted or without a result, a
+/// deployment with a replayable violation or breakage none of which a browser confirmed.
+fn confirmation_table(
+    owners: &[&'static str],
+    findings: &[corsproof_report::Finding],
+) -> Vec<String> {
+    use corsproof_report::{Confirmation, Severity};
+    let mut failures = Vec::new();
+    let mut confirmed: BTreeSet<(&str, ConfirmBrowser)> = BTreeSet::new();
+    println!("| deployment | finding | severity | chromium | firefox |");
+    println!("|---|---|---|---|---|");
+    for (owner, f) in owners.iter().zip(findings) {
+        let result = |b: ConfirmBrowser| {
+            f.confirmed
+                .get(&b)
+                .map_or("(none)".into(), |c| c.describe())
+        };
+        println!(
+            "| {owner} | {} | {} | {} | {} |",
+            f.kind,
+            f.severity.as_str(),
+            result(ConfirmBrowser::Chromium),
+            result(ConfirmBrowser::Firefox)
+        );
+        if f.severity == Severity::Hygiene {
+            continue;
+        }
+        for b in [ConfirmBrowser::Chromium, ConfirmBrowser::Firefox] {
+            match f.confirmed.get(&b) {
+                Some(Confirmation::Confirmed { .. }) => {
+                    confirmed.insert((owner, b));
+                }
+                Some(Confirmation::NotReplayable(why)) => {
+                    if matches!(why, corsproof_report::NotReplayable::NoResult(_)) {
+                        failures.push(format!("{owner}: {} in {b}: {why}", f.kind));
+                    }
+                }
+                Some(c @ Confirmation::Contradicted { .. }) => failures.push(format!(
+                    "{owner}: {} contradicted in {b}: {}",
+                    f.kind,
+                    serde_json::to_string(c).unwrap_or_default()
+                )),
+                None => failures.push(format!("{owner}: {} has no result in {b}", f.kind)),
+            }
+        }
+    }
+    for owner in owners.iter().collect::<BTreeSet<_>>() {
+        for b in [ConfirmBrowser::Chromium, ConfirmBrowser::Firefox] {
+            let replayable = findings.iter().zip(owners).any(|(f, o)| {
+                o == owner
+                    && f.severity != Severity::Hygiene
+                    && !matches!(f.confirmed.get(&b), Some(Confirmation::NotReplayable(_)))
+            });
+            if replayable && !confirmed.contains(&(*owner, b)) {
+                failures.push(format!(
+                    "{owner}: no violation or breakage confirmed in {b}"
+                ));
+            }
+        }
+    }
+    failures
 }

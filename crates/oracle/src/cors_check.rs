@@ -54,6 +54,13 @@ pub fn cors_check(
     if credentials != CredentialsMode::Include {
         return Reason::ok(RuleId::R33);
     }
+    // A defect planted on purpose for the test that `--confirm` catches the oracle's
+    // mistakes (the `planted-defect` feature, active only with CORSPROOF_PLANTED_DEFECT=1):
+    // R35 skipped, so a credentialed read is granted without ACAC.
+    #[cfg(feature = "planted-defect")]
+    if crate::planted::active() {
+        return Reason::ok(RuleId::R35);
+    }
     // R35: with credentials, ACAC must be exactly `true`.
     match response.get_combined(Cors::AllowCredentials) {
         Some(v) if &*v == b"true" => Reason::ok(RuleId::R35),

@@ -43,7 +43,7 @@ rule_ids! {
     ],
     "a browser deviation" => [
         D1, D2, D3, D4, D5, D6, D7, D8, D9, D10, D11, D12, D13, D14, D15, D16, D17, D18, D19,
-        D20, D21, D22, D23, D24, D25, D26, D27, D28, D29, D30, D31, D32,
+        D20, D21, D22, D23, D24, D25, D26, D27, D28, D29, D30, D31, D32, D33,
     ],
     "a rule of the request on the wire (Fetch, Fetch Metadata, Referrer Policy, HTTP)" => [
         W1, W2, W3, W4, W5, W6, W7, W8, W9, W10, W11, W12,

@@ -644,7 +644,9 @@ impl<'r> Fetch<'r> {
             if self.request.mode != RequestMode::Cors {
                 // The default referrer policy, strict-origin-when-cross-origin: an https
                 // origin sending to a non-https URL sends `null` (R25).
-                if self.request.origin.scheme() == Some("https")
+                // Chromium keeps the origin (D33).
+                if self.profile.origin_null_on_downgrade
+                    && self.request.origin.scheme() == Some("https")
                     && self.current_url().scheme() != "https"
                 {
                     return OriginHeader::Null;

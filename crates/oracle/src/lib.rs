@@ -3,7 +3,7 @@
 //! An executable model of the same-origin policy and CORS as the Fetch Standard defines them,
 //! written to be obviously right rather than fast: each function transcribes one algorithm and
 //! cites the rule ids `spec/SPEC.md` defines (R1–R68, the rules of the Fetch Standard's CORS
-//! algorithms, <https://fetch.spec.whatwg.org/>; the browser deviations D1–D32, the request on
+//! algorithms, <https://fetch.spec.whatwg.org/>; the browser deviations D1–D33, the request on
 //! the wire W1–W12, the policy semantics P1–P11). Given a request and a server's real answers,
 //! it says what a browser sends, lets script read and exposes, and why. It is pure: no I/O, no
 //! clock, no file formats (the JSON case format is `corsproof-case`).
@@ -46,6 +46,8 @@ pub mod headers;
 pub mod intent;
 pub mod method;
 pub mod origin;
+#[cfg(feature = "planted-defect")]
+pub mod planted;
 pub mod preflight;
 pub mod profile;
 pub mod request;

@@ -1,5 +1,6 @@
 //! Browser profiles: the Fetch Standard (`fetch`) and the documented deviations of Chromium
-//! and Firefox (D1–D15 known from their source, D16–D32 found by the browser differential),
+//! and Firefox (D1–D15 known from their source, D16–D32 found by the browser differential,
+//! D33 by `--confirm`),
 //! expressed as data. Every deviation has an entry in [`DEVIATIONS`] saying whether and how
 //! the oracle models it.
 
@@ -236,6 +237,10 @@ pub struct Profile {
     /// `Origin: null` after any cross-origin redirect; the standard keeps the origin unless
     /// the redirect taint (R5) says otherwise. Chromium (D25, observed).
     pub origin_null_after_cross_origin_redirect: bool,
+    /// A non-CORS request that carries `Origin` (a no-cors POST) from an https origin to a
+    /// URL that is not https sends `Origin: null`, as the default referrer policy says (R25):
+    /// the standard and Firefox. Chromium sends the request's origin (D33, observed).
+    pub origin_null_on_downgrade: bool,
     /// Client-hint request headers set by script (`DPR`, `Device-Memory`, `Viewport-Width`,
     /// `Width`, `RTT`, `Downlink`, `ECT`; not `Save-Data` or `Intervention`) are gone after a
     /// redirect to an origin other than the requester's: Chromium (D26, observed).
@@ -280,6 +285,7 @@ impl Profile {
             repreflight_after_redirect: false,
             preflight_for_request_origin: false,
             origin_null_after_cross_origin_redirect: false,
+            origin_null_on_downgrade: true,
             client_hints_dropped_on_redirect: false,
             wire: crate::wire::WireRules::fetch(),
         }
@@ -323,6 +329,7 @@ impl Profile {
             repreflight_after_redirect: false,
             preflight_for_request_origin: false,
             origin_null_after_cross_origin_redirect: true,
+            origin_null_on_downgrade: false,
             client_hints_dropped_on_redirect: true,
             wire: crate::wire::WireRules::chromium(),
         }
@@ -366,6 +373,7 @@ impl Profile {
             repreflight_after_redirect: true,
             preflight_for_request_origin: true,
             origin_null_after_cross_origin_redirect: false,
+            origin_null_on_downgrade: true,
             client_hints_dropped_on_redirect: false,
             wire: crate::wire::WireRules::firefox(),
         }
@@ -406,9 +414,9 @@ pub struct Deviation {
     pub modeled: Modeled,
 }
 
-/// D1–D15 known from the browsers' source and D16–D32 found by the browser differential
-/// (`crates/browser`), each with how the oracle treats it.
-pub const DEVIATIONS: [Deviation; 32] = [
+/// D1–D15 known from the browsers' source, D16–D32 found by the browser differential
+/// (`crates/browser`) and D33 by `--confirm`, each with how the oracle treats it.
+pub const DEVIATIONS: [Deviation; 33] = [
     Deviation { id: RuleId::D1, browsers: &["chromium", "firefox"], summary: "ACAH `*` covers Authorization", modeled: Modeled::Yes("authorization_covered_by_wildcard") },
     Deviation { id: RuleId::D2, browsers: &["chromium"], summary: "client hints and `intervention` are safelisted request headers", modeled: Modeled::Yes("client_hints_safelisted") },
     Deviation { id: RuleId::D3, browsers: &["chromium"], summary: "Range is lower-cased before parsing", modeled: Modeled::Inactive("not observed: Chromium 156 preflights `Range: BYTES=0-` (ACRH `range`) like the standard (browser differential, seed 2); the profile field stays for older builds") },
@@ -441,4 +449,5 @@ pub const DEVIATIONS: [Deviation; 32] = [
     Deviation { id: RuleId::D30, browsers: &["chromium", "firefox"], summary: "a preflight's Sec-Fetch-Site is judged on its own URL, not on the redirect chain (both); Firefox's actual request is `cross-site` after any redirect unless every URL is same-origin with the request's origin", modeled: Modeled::Yes("wire.site_after_redirect, wire.preflight_site_own_url") },
     Deviation { id: RuleId::D31, browsers: &["chromium", "firefox"], summary: "the preflight cache has a capacity: Chromium 1024 entries per (origin, URL), purging 10 adjacent ones at random when full; Firefox 100 per (origin, URL, credentials), dropping entries without a live item, then the least recently used", modeled: Modeled::Yes("cache.capacity, cache.entry_per_credentials, cache.failed_lookup_erases") },
     Deviation { id: RuleId::D32, browsers: &["firefox"], summary: "a zero max-age stores nothing (no item created or refreshed); a stored entry outlives its items and still answers GET and POST lookups that need no header item", modeled: Modeled::Yes("cache.zero_max_age_stored, cache.entries_outlive_items") },
+    Deviation { id: RuleId::D33, browsers: &["chromium"], summary: "a non-CORS request carrying Origin (no-cors POST) from an https origin to an http URL sends the origin, not `null`", modeled: Modeled::Yes("origin_null_on_downgrade") },
 ];

@@ -9,6 +9,7 @@ use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::RuleId;
 use serde::{Deserialize, Serialize};
 
+use crate::confirm::{ConfirmRun, Confirmations};
 pub use crate::kind::{AuditKind, CheckKind, Kind, Severity};
 use crate::latin1;
 use crate::target_error::TargetErrors;
@@ -226,6 +227,9 @@ pub struct Finding {
     pub reproduce: String,
     /// A sentence for people: why this matters and what decided it.
     pub explanation: String,
+    /// What real browsers did with the example (`--confirm`), per browser; empty without it.
+    #[serde(default, skip_serializing_if = "Confirmations::is_empty")]
+    pub confirmed: Confirmations,
 }
 
 /// Statistics of a run.
@@ -263,7 +267,7 @@ fn is_zero(n: &u64) -> bool {
 /// ```
 /// use corsproof_report::finding::{Report, Stats};
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: None, seed: 7, cases: 0,
-///     findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 /// let json = serde_json::to_value(&r).unwrap();
 /// assert_eq!(json["seed"], 7);
 /// assert!(json["findings"].as_array().unwrap().is_empty());
@@ -289,6 +293,9 @@ pub struct Report {
     pub coverage: Coverage,
     /// Statistics.
     pub stats: Stats,
+    /// The confirm step (`--confirm`): the browsers, their cookie settings, the time taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<ConfirmRun>,
 }
 
 /// What a `check` run covered: the browser profiles it judged under and, per route, how many

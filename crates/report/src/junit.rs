@@ -22,7 +22,7 @@ use crate::finding::{Finding, Report};
 /// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::junit;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 /// let xml = junit(&r);
 /// assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
 /// assert!(xml.contains(&format!("<testsuite name=\"corsproof\" tests=\"{}\" failures=\"0\"",
@@ -180,6 +180,19 @@ fn describe(f: &Finding) -> String {
         s.push_str("  reproduce:\n");
         for line in lines {
             s.push_str(&format!("    {line}\n"));
+        }
+    }
+    for (browser, c) in &f.confirmed {
+        s.push_str(&format!("  {browser}: {}\n", c.describe()));
+        if let crate::Confirmation::Contradicted {
+            browser: b,
+            oracle,
+            explain,
+        } = c
+        {
+            s.push_str(&format!("    CORSPROOF DEFECT: browser {}\n", b.summary()));
+            s.push_str(&format!("    oracle {}\n", oracle.summary()));
+            s.push_str(&format!("    explain input: {explain}\n"));
         }
     }
     s

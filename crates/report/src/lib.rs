@@ -13,7 +13,7 @@
 //! use corsproof_report::finding::{Report, Stats};
 //! use corsproof_report::{json, junit, sarif, text, Style};
 //! let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-//!     seed: 7, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+//!     seed: 7, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 //! assert!(text(&r, Style { colour: false }).contains("conforms"));
 //! assert!(junit(&r).contains("failures=\"0\""));
 //! assert!(sarif(&r).contains("\"version\": \"2.1.0\""));
@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod baseline;
+pub mod confirm;
 pub mod finding;
 mod junit;
 pub mod kind;
@@ -34,6 +35,9 @@ mod text;
 pub use self::junit::junit;
 pub use self::sarif::{sarif, sarif_with_lines};
 pub use self::text::{text, Style};
+pub use confirm::{
+    ConfirmBrowser, ConfirmRun, Confirmation, Confirmations, NotReplayable, Observed,
+};
 pub use finding::{
     Coverage, Finding, FindingRequest, Report, RouteCoverage, SeenResponse, SentRequest, Stats,
 };
@@ -46,7 +50,7 @@ pub use target_error::{BudgetError, ErrorBudget, TargetError, TargetErrorKind, T
 /// use corsproof_report::finding::{Report, Stats};
 /// use corsproof_report::json;
 /// let r = Report { target: "http://127.0.0.1:1".into(), policy: Some("p.toml".into()), seed: 1,
-///     cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 /// assert!(json(&r).contains("\"policy\": \"p.toml\""));
 /// ```
 pub fn json(report: &Report) -> String {

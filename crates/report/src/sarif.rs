@@ -33,7 +33,7 @@ const FINGERPRINT_KEY: &str = "corsproofKindRoute/v1";
 /// use corsproof_report::{CheckKind, Report, Stats};
 /// use corsproof_report::sarif;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 /// let log: serde_json::Value = serde_json::from_str(&sarif(&r))?;
 /// assert_eq!(log["version"], "2.1.0");
 /// assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "corsproof");
@@ -53,7 +53,7 @@ pub fn sarif(report: &Report) -> String {
 /// use corsproof_report::finding::{Finding, Report, Severity, Stats};
 /// use corsproof_report::sarif_with_lines;
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     seed: 1, cases: 0, findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 /// let log: serde_json::Value = serde_json::from_str(&sarif_with_lines(&r, |route| (route == "/api/").then_some(7)))?;
 /// assert_eq!(log["version"], "2.1.0");
 /// # Ok::<(), serde_json::Error>(())
@@ -174,6 +174,15 @@ fn result(f: &Finding, rule_index: usize, artifact_uri: &str, line: Option<usize
     }
     if let Some(by) = f.decided_by.or(f.rule) {
         properties["decisiveRule"] = json!(by);
+    }
+    if !f.confirmed.is_empty() {
+        properties["confirmed"] = json!(f.confirmed);
+        let words: Vec<String> = f
+            .confirmed
+            .iter()
+            .map(|(b, c)| format!("{b} {}", c.describe()))
+            .collect();
+        text.push_str(&format!(" Browsers: {}.", words.join("; ")));
     }
 
     json!({

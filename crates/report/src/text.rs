@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use super::{distinct_profiles, distinct_routes, is_cors_header, kind_entries, plural};
 use super::{severity_counts, KindEntry};
+use crate::confirm::{ConfirmRun, Confirmation};
 use crate::finding::{Coverage, Finding, Report, Severity};
 use crate::latin1;
 
@@ -98,10 +99,10 @@ fn colour_of(severity: Severity) -> &'static str {
 ///     rule: Some(RuleId::P5),
 ///     decided_by: Some(RuleId::R33),
 ///     reproduce: "curl -si -H 'Origin: https://evil.test' http://127.0.0.1:8080/api/".into(),
-///     explanation: "the origin is reflected".into(),
+///     explanation: "the origin is reflected".into(), confirmed: Default::default(),
 /// };
 /// let r = Report { target: "http://127.0.0.1:8080".into(), policy: Some("p.toml".into()),
-///     seed: 42, cases: 10, findings: vec![finding], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     seed: 42, cases: 10, findings: vec![finding], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default(), confirm: None };
 /// let out = text(&r, Style { colour: false });
 /// assert!(out.contains("VIOLATION read-granted"));
 /// assert!(out.trim_end().ends_with("--seed 42"));
@@ -131,6 +132,11 @@ pub fn text(report: &Report, style: Style) -> String {
     if !report.coverage.is_empty() {
         out.push('\n');
         render_coverage(&mut out, &report.coverage);
+    }
+
+    if let Some(confirm) = &report.confirm {
+        out.push('\n');
+        render_confirm_run(&mut out, confirm);
     }
 
     out.push('\n');
@@ -208,6 +214,33 @@ fn summary(report: &Report) -> String {
         ));
     }
     line
+}
+
+/// The confirm step: each browser with its version and cookie settings, and the time per
+/// finding.
+fn render_confirm_run(out: &mut String, run: &ConfirmRun) {
+    out.push_str(&format!(
+        "confirmed in real browsers: {} replayed in {} ({} per finding and browser)",
+        plural(run.findings, "finding"),
+        number(run.seconds, " s", 2),
+        number(
+            run.seconds / (run.findings.max(1) * run.browsers.len().max(1) as u64) as f64,
+            " s",
+            2
+        ),
+    ));
+    if run.contradicted > 0 {
+        out.push_str(&format!(", {} contradicted", run.contradicted));
+    }
+    out.push('\n');
+    for b in &run.browsers {
+        out.push_str(&format!(
+            "  {}: {}; cookies: {}\n",
+            b.browser,
+            clean(&b.version),
+            clean(&b.cookies)
+        ));
+    }
 }
 
 /// One kind's group: heading, routes and profiles, then each finding.
@@ -326,6 +359,39 @@ fn render_finding(out: &mut String, f: &Finding, n: usize, total: usize, style: 
         out.push_str("      reproduce:\n");
         for line in lines {
             out.push_str(&format!("        {}\n", clean(line)));
+        }
+    }
+    render_confirmations(out, f, style);
+}
+
+/// Each browser's result for the finding (`--confirm`); a contradiction with what the
+/// browser did, what the oracle predicted and the `explain` input that reproduces it.
+fn render_confirmations(out: &mut String, f: &Finding, style: Style) {
+    for (name, c) in &f.confirmed {
+        out.push_str(&format!("      {name}: {}\n", clean(&c.describe())));
+        match c {
+            Confirmation::Confirmed { browser } => {
+                out.push_str(&format!("        browser: {}\n", clean(&browser.summary())));
+            }
+            Confirmation::Contradicted {
+                browser,
+                oracle,
+                explain,
+            } => {
+                let defect = "CORSPROOF DEFECT: the browser contradicts the oracle (a bug of corsproof, not of the target: please report it with these lines)";
+                out.push_str(&format!("        {}\n", style.paint(BOLD, defect)));
+                out.push_str(&format!("        browser: {}\n", clean(&browser.summary())));
+                out.push_str(&format!("        oracle:  {}\n", clean(&oracle.summary())));
+                out.push_str(&format!(
+                    "        differs in: {}\n",
+                    browser.differences(oracle).join(", ")
+                ));
+                out.push_str(&format!(
+                    "        reproduce the oracle's side: corsproof explain --browser {name} with {}\n",
+                    clean(&explain.to_string())
+                ));
+            }
+            Confirmation::NotReplayable(_) => {}
         }
     }
 }

@@ -86,6 +86,7 @@ fn finding(kind: Kind, severity: Severity, route: Option<&str>, profiles: &[Prof
         decided_by: Some(RuleId::R33),
         reproduce,
         explanation: HOSTILE.into(),
+        confirmed: Default::default(),
     }
 }
 
@@ -149,6 +150,7 @@ fn hostile_report() -> Report {
             retries: 4,
             skipped: 0,
         },
+        confirm: None,
     }
 }
 
@@ -1402,6 +1404,7 @@ proptest! {
                 }],
             },
             stats: Stats { seconds: f64::NAN, requests_per_second: f64::INFINITY, ..Stats::default() },
+            confirm: None,
         };
 
         let xml = junit(&report);
@@ -1423,4 +1426,81 @@ proptest! {
         }
         prop_assert_eq!(coloured, plain);
     }
+}
+
+/// `--confirm`'s results: each renderer shows each browser's result, a contradiction as a
+/// corsproof defect with both sides, and the JSON round-trips them typed.
+#[test]
+fn confirmations_show_in_every_format() {
+    use corsproof_report::{ConfirmBrowser, ConfirmRun, Confirmation, NotReplayable, Observed};
+    let mut report = hostile_report();
+    let browser = Observed {
+        request_sent: true,
+        origin_sent: Some("https://evil.test".into()),
+        cookie_sent: true,
+        ..Observed::default()
+    };
+    let oracle = Observed {
+        readable: true,
+        ..browser.clone()
+    };
+    let f = &mut report.findings[0];
+    f.confirmed.insert(
+        ConfirmBrowser::Chromium,
+        Confirmation::Contradicted {
+            browser: browser.clone(),
+            oracle,
+            explain: serde_json::json!({"request": {"url": TARGET, "origin": "https://evil.test"}}),
+        },
+    );
+    f.confirmed.insert(
+        ConfirmBrowser::Firefox,
+        Confirmation::NotReplayable(NotReplayable::SharedCache),
+    );
+    report.findings[1]
+        .confirmed
+        .insert(ConfirmBrowser::Firefox, Confirmation::Confirmed { browser });
+    report.confirm = Some(ConfirmRun {
+        browsers: Vec::new(),
+        findings: 2,
+        seconds: 1.5,
+        contradicted: 1,
+    });
+    let text = corsproof_report::text(&report, corsproof_report::Style { colour: false });
+    assert!(text.contains("chromium: contradicted"), "{text}");
+    assert!(text.contains("CORSPROOF DEFECT"), "{text}");
+    assert!(text.contains("differs in: readable"), "{text}");
+    assert!(
+        text.contains("firefox: not-replayable (needs a shared cache"),
+        "{text}"
+    );
+    assert!(text.contains("firefox: confirmed"), "{text}");
+    assert!(text.contains("2 findings replayed in 1.50 s"), "{text}");
+    let junit = corsproof_report::junit(&report);
+    assert!(junit.contains("chromium: contradicted"), "{junit}");
+    assert!(junit.contains("CORSPROOF DEFECT"), "{junit}");
+    let sarif: Value = serde_json::from_str(&corsproof_report::sarif(&report)).expect("SARIF");
+    let confirmed: Vec<&Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["properties"].get("confirmed"))
+        .collect();
+    assert_eq!(confirmed.len(), 2, "{sarif:#}");
+    let json = corsproof_report::json(&report);
+    let back: Report = serde_json::from_str(&json).expect("the JSON report reads back");
+    assert_eq!(back.findings[0].confirmed, report.findings[0].confirmed);
+    assert_eq!(back.confirm, report.confirm);
+    let value: Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(
+        value["findings"][0]["confirmed"]["chromium"]["result"],
+        "contradicted"
+    );
+    assert_eq!(
+        value["findings"][0]["confirmed"]["firefox"]["reason"],
+        "shared-cache"
+    );
+    // Without --confirm the report has neither field.
+    let plain = corsproof_report::json(&hostile_report());
+    assert!(!plain.contains("\"confirmed\"") && !plain.contains("\"confirm\""));
 }

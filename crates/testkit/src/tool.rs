@@ -24,7 +24,7 @@ use std::path::PathBuf;
 /// ```
 /// assert_eq!(corsproof_testkit::tool::package_of("pcre2grep"), Some("pcre2-utils"));
 /// ```
-pub const PACKAGES: [(&str, &str); 10] = [
+pub const PACKAGES: [(&str, &str); 11] = [
     ("chromium", "chromium"),
     ("chromium-browser", "chromium"),
     ("firefox-esr", "firefox-esr"),
@@ -35,6 +35,7 @@ pub const PACKAGES: [(&str, &str); 10] = [
     ("pcre2grep", "pcre2-utils"),
     ("openssl", "openssl"),
     ("curl", "curl"),
+    ("certutil", "libnss3-tools"),
 ];
 
 /// The Debian package that provides `program`, if [`PACKAGES`] knows it.

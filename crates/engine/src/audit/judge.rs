@@ -989,6 +989,7 @@ fn finding(
         decided_by: None,
         reproduce,
         explanation: text.explanation,
+        confirmed: Default::default(),
     }
 }
 

@@ -313,6 +313,7 @@ pub async fn run(target: &Target, site: &Site, options: &Options) -> Result<Repo
         findings,
         target_errors: tally.errors,
         coverage: Default::default(),
+        confirm: None,
     })
 }
 

@@ -58,6 +58,7 @@ impl Draft {
             decided_by: self.decided_by.filter(|by| *by != self.rule),
             reproduce,
             explanation: self.explanation,
+            confirmed: Default::default(),
         }
     }
 }

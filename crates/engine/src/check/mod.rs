@@ -573,6 +573,7 @@ async fn run(
         },
         target_errors: tally.errors,
         coverage,
+        confirm: None,
     };
     if stopped {
         let not_run = (all.len() as u64).saturating_sub(judged);
@@ -890,6 +891,7 @@ mod tests {
             decided_by: None,
             reproduce: String::new(),
             explanation: String::new(),
+            confirmed: Default::default(),
         }
     }
 
