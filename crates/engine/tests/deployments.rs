@@ -2046,6 +2046,7 @@ fn defective_deployments_are_confirmed_in_real_browsers() {
     let nginx = nginx();
     let list: Vec<&'static Deployment> = SERVERS
         .iter()
+        .chain(PNA)
         .chain(NGINX)
         .filter(|d| all || CONFIRMED_IN_CI.contains(&d.name))
         .filter(|d| nginx.is_some() || matches!(d.serve, Serve::Server(_)))
