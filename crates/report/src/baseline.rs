@@ -86,7 +86,8 @@ pub struct Drift {
 /// use corsproof_report::baseline::{drift, Drift};
 /// use corsproof_report::finding::{Report, Stats};
 /// let empty = Report { target: "http://127.0.0.1:1".into(), policy: None, seed: 1, cases: 0,
-///     findings: vec![], target_errors: Default::default(), coverage: Default::default(), stats: Stats::default() };
+///     findings: vec![], target_errors: Default::default(), coverage: Default::default(),
+///     stats: Stats::default(), confirm: None };
 /// let mut run = empty.clone();
 /// assert_eq!(drift(&mut run, &empty), Drift { known: 0, gone: 0 });
 /// ```
