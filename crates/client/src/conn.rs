@@ -158,14 +158,17 @@ impl Connection {
         if !self.reusable {
             return Err(Error::Closed { during: "request" });
         }
-        let mut out = Vec::new();
-        req.encode(&self.host, &mut out)?;
+        // The request's bytes go through `buf`, which is empty between exchanges (a reusable
+        // connection has no byte left over), so that no exchange allocates.
+        if let Err(e) = req.encode(&self.host, &mut self.buf) {
+            self.buf.clear();
+            return Err(e);
+        }
         // Only a complete, cleanly framed response makes the connection reusable again.
         self.reusable = false;
-        self.stream
-            .write_all(&out)
-            .await
-            .map_err(|e| closed_or_io(e, "request"))?;
+        let written = self.stream.write_all(&self.buf).await;
+        self.buf.clear();
+        written.map_err(|e| closed_or_io(e, "request"))?;
         let parsed = self.read_response(req.is_head()).await?;
         self.buf.drain(..parsed.consumed);
         // Bytes beyond the response were never asked for: the stream is out of step.
@@ -178,7 +181,6 @@ impl Connection {
     /// byte, which the parser bounds with [`Limits`], or ends at end of stream.
     async fn read_response(&mut self, head_request: bool) -> Result<Parsed, Error> {
         let limits = self.config.limits;
-        let mut chunk = vec![0u8; READ_CHUNK];
         let mut eof = false;
         let mut need = 1;
         loop {
@@ -196,7 +198,9 @@ impl Connection {
                 }
             }
             self.stream.quickack();
-            let n = match self.stream.read(&mut chunk).await {
+            // Read straight into the buffer's spare room, which is never zeroed.
+            self.buf.reserve(READ_CHUNK);
+            let n = match self.stream.read_buf(&mut self.buf).await {
                 Ok(n) => n,
                 // A TLS peer that closed the TCP connection without close_notify, as many
                 // servers do: the end of the stream, as a browser takes it. A response that
@@ -204,11 +208,7 @@ impl Connection {
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => 0,
                 Err(e) => return Err(closed_or_io(e, stage(&self.buf))),
             };
-            if n == 0 {
-                eof = true;
-            } else {
-                self.buf.extend_from_slice(&chunk[..n]);
-            }
+            eof = n == 0;
         }
     }
 }
