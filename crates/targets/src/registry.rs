@@ -328,20 +328,22 @@ pub const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(180);
 pub const JAVA_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `LIBRARY VERSION (Debian PACKAGE VERSION), javac VERSION`: the upstream version is read
-/// from the name of the versioned jar `/usr/share/java/JAR.jar` links to
-/// (`tomcat10-catalina-10.1.60.jar`).
+/// from the name of the versioned jar Debian installs beside `/usr/share/java/JAR.jar`
+/// (`tomcat10-catalina-10.1.60.jar`, `jetty9-servlets-9.4.57.v20241219.jar`).
 fn java_versions(library: &str, jar: &str, package: &str) -> Result<String, String> {
-    let link = PathBuf::from(format!("/usr/share/java/{jar}.jar"));
-    let target = std::fs::read_link(&link)
-        .map_err(|e| format!("no {}: {e}", link.display()))?;
-    let file = target
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let upstream = file
-        .strip_prefix(&format!("{jar}-"))
-        .and_then(|f| f.strip_suffix(".jar"))
-        .ok_or_else(|| format!("{} links to {file:?}, not a versioned jar", link.display()))?;
+    let dir = Path::new("/usr/share/java");
+    let prefix = format!("{jar}-");
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("no {}: {e}", dir.display()))?;
+    let upstream = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .find_map(|name| {
+            let version = name.strip_prefix(&prefix)?.strip_suffix(".jar")?;
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_string())
+        })
+        .ok_or_else(|| format!("no {}/{prefix}VERSION.jar", dir.display()))?;
     let debian = output(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]))?;
     let javac = output(Command::new("javac").arg("-version"))?;
     Ok(format!(
