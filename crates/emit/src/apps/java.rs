@@ -69,7 +69,9 @@ struct Filter {
 /// assert!(tomcat.files[2].text.contains("<param-value>https://app.example.com</param-value>"));
 /// // CorsFilter matches origins exactly: the pattern is left out.
 /// assert!(tomcat.unsupported.iter().any(|u| u.field == "origins"));
-/// let jetty = java(&policy, JavaLibrary::Jetty, &AppOptions::default())?;
+/// // Jetty's `*` is `.*`, broader than the policy's DNS labels: emitted only when asked.
+/// assert!(java(&policy, JavaLibrary::Jetty, &AppOptions::default()).is_err());
+/// let jetty = java(&policy, JavaLibrary::Jetty, &AppOptions { allow_broader: true })?;
 /// assert!(jetty.files[1].text.contains("https://*.partner.example"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -88,7 +90,7 @@ pub fn java(policy: &Policy, library: JavaLibrary, options: &AppOptions) -> Resu
         servlets.push(format!("\"{servlet}\""));
         let params = match library {
             JavaLibrary::Tomcat => tomcat_params(route, &mut unsupported),
-            JavaLibrary::Jetty => jetty_params(route),
+            JavaLibrary::Jetty => jetty_params(route, &mut unsupported),
         };
         no_pna(route, library.name(), &mut unsupported);
         for (_, value) in &params {
@@ -187,11 +189,18 @@ fn tomcat_params(route: &Route, out: &mut Vec<Unsupported>) -> Vec<(&'static str
     ]
 }
 
-/// Jetty's init parameters of a CORS route (Jetty writes every policy field).
-fn jetty_params(route: &Route) -> Vec<(&'static str, String)> {
+/// Jetty's init parameters of a CORS route, and what it cannot express.
+fn jetty_params(route: &Route, out: &mut Vec<Unsupported>) -> Vec<(&'static str, String)> {
     let origins = match &route.origins {
         Origins::Any => "*".to_string(),
         Origins::List(entries) => {
+            for entry in entries {
+                if matches!(entry, OriginEntry::Subdomain { .. }) {
+                    out.push(item(route, "origins", Effect::Broader, &format!(
+                        "CrossOriginFilter turns the * of {entry} into the regular expression .*: it also allows hosts whose labels are not DNS labels (a_b, a*b)"
+                    )));
+                }
+            }
             let all: Vec<String> = entries.iter().map(ToString::to_string).collect();
             joined(&all)
         }
