@@ -268,7 +268,12 @@ fn jetty_filters(filters: &[Filter]) -> String {
         let params: Vec<String> = f
             .params
             .iter()
-            .map(|(n, v)| format!("\"{n}\", \"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+            .map(|(n, v)| {
+                format!(
+                    "\"{n}\", \"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                )
+            })
             .collect();
         out.push_str(&format!(
             "        // route {}\n        cors(context, \"{}\",\n            {});\n",
