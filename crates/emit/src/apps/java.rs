@@ -442,3 +442,62 @@ const JETTY_MAIN: &str = r#"
         context.addServlet(Demo.class, "/");
         context.addFilter(Dispatch.class, "/*", EnumSet.of(DispatcherType.REQUEST));
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_toml_str(text, "p.toml").expect("a valid policy")
+    }
+
+    const NESTED: &str = "version = 1\n[[route]]\nname = \"api\"\npath = \"/api/\"\norigins = [\"https://a.example\"]\nrequest_headers = [\"*\"]\n\
+        [[route]]\npath = \"/api/health\"\norigins = [\"*\"]\n\
+        [[route]]\npath = \"/admin/\"\norigins = []\n";
+
+    #[test]
+    fn routes_are_dispatched_longest_first_and_a_route_without_cors_has_no_servlet() {
+        let app =
+            java(&policy(NESTED), JavaLibrary::Tomcat, &AppOptions::default()).expect("emitted");
+        let main = &app.files[1].text;
+        assert!(
+            main.contains(r#"PATHS = {"/api/health", "/admin/", "/api/"};"#),
+            "{main}"
+        );
+        assert!(
+            main.contains(r#"SERVLETS = {"route-0", null, "route-2"};"#),
+            "{main}"
+        );
+        let xml = &app.files[2].text;
+        assert!(xml.contains("<filter-mapping><filter-name>cors-route-2</filter-name><servlet-name>route-2</servlet-name><dispatcher>FORWARD</dispatcher></filter-mapping>"), "{xml}");
+        assert!(!xml.contains("route-1"), "{xml}");
+        // No max_age: Tomcat's -1 sends none; request_headers = ["*"] cannot be written.
+        assert!(
+            xml.contains(
+                "<param-name>cors.preflight.maxage</param-name><param-value>-1</param-value>"
+            ),
+            "{xml}"
+        );
+        assert_eq!(
+            app.unsupported.iter().map(|u| u.field).collect::<Vec<_>>(),
+            ["request_headers"]
+        );
+    }
+
+    #[test]
+    fn jetty_credentials_are_always_written_and_its_header_wildcard_is_used() {
+        let app =
+            java(&policy(NESTED), JavaLibrary::Jetty, &AppOptions::default()).expect("emitted");
+        let main = &app.files[1].text;
+        assert!(main.contains(r#""allowCredentials", "false""#), "{main}");
+        assert!(main.contains(r#""allowedHeaders", "*""#), "{main}");
+        assert!(main.contains(r#""chainPreflight", "false""#), "{main}");
+        assert!(main.contains(r#""preflightMaxAge", "0""#), "{main}");
+        assert!(app.unsupported.is_empty(), "{:?}", app.unsupported);
+    }
+
+    #[test]
+    fn xml_text_is_escaped() {
+        assert_eq!(xml("a<b>&c"), "a&lt;b&gt;&amp;c");
+    }
+}
