@@ -14,7 +14,7 @@ use std::process::Command;
 
 use std::time::Duration;
 
-use corsproof_emit::apps::{self, App, AppOptions, GoLibrary};
+use corsproof_emit::apps::{self, App, AppOptions, GoLibrary, JavaLibrary};
 use corsproof_emit::{EmitError, Unsupported};
 use corsproof_policy::Policy;
 
@@ -45,6 +45,10 @@ pub enum Target {
     Rack,
     /// Apache httpd with mod_headers and mod_setenvif.
     Apache,
+    /// Tomcat 10's `CorsFilter`, embedded, configured in `web.xml`.
+    Tomcat,
+    /// Jetty 9's `CrossOriginFilter`, embedded.
+    Jetty,
 }
 
 /// Debian's Python, whose `dist-packages` hold the python3-* packages (a `python3` earlier
@@ -74,7 +78,7 @@ fn install(packages: &[&str]) -> String {
 
 impl Target {
     /// Every target, in the order the matrix lists them.
-    pub const ALL: [Target; 11] = [
+    pub const ALL: [Target; 13] = [
         Target::Tower,
         Target::Nginx,
         Target::Kong,
@@ -86,6 +90,8 @@ impl Target {
         Target::Gorilla,
         Target::Rack,
         Target::Apache,
+        Target::Tomcat,
+        Target::Jetty,
     ];
 
     /// The name used on the command line.
@@ -102,6 +108,8 @@ impl Target {
             Target::Gorilla => "gorilla",
             Target::Rack => "rack",
             Target::Apache => "apache",
+            Target::Tomcat => "tomcat",
+            Target::Jetty => "jetty",
         }
     }
 
@@ -124,6 +132,8 @@ impl Target {
             Target::Gorilla => "Go net/http + gorilla/handlers",
             Target::Rack => "Rack + rack-cors (WEBrick)",
             Target::Apache => "Apache httpd (mod_headers, mod_setenvif)",
+            Target::Tomcat => "Tomcat CorsFilter (embedded)",
+            Target::Jetty => "Jetty CrossOriginFilter (embedded)",
         }
     }
 
@@ -140,6 +150,8 @@ impl Target {
             Target::Gorilla => &["golang-go", "golang-github-gorilla-handlers-dev"],
             Target::Rack => &["ruby-rack-cors", "ruby-webrick"],
             Target::Apache => &["apache2"],
+            Target::Tomcat => &["openjdk-17-jdk-headless", "libtomcat10-java"],
+            Target::Jetty => &["openjdk-17-jdk-headless", "libjetty9-java"],
         }
     }
 
@@ -199,6 +211,12 @@ impl Target {
             Target::Rack => output(Command::new("ruby").args(["-e", RUBY_VERSIONS]))
                 .map(|v| v.trim().to_string())
                 .map_err(missing),
+            Target::Tomcat => {
+                java_versions("Tomcat", "tomcat10-catalina", "libtomcat10-java").map_err(missing)
+            }
+            Target::Jetty => {
+                java_versions("Jetty", "jetty9-servlets", "libjetty9-java").map_err(missing)
+            }
         }
     }
 
@@ -214,6 +232,8 @@ impl Target {
             Target::Gorilla => Some(apps::go(policy, GoLibrary::Gorilla, options)),
             Target::Rack => Some(apps::rack(policy, options)),
             Target::Apache => Some(apps::apache(policy, options)),
+            Target::Tomcat => Some(apps::java(policy, JavaLibrary::Tomcat, options)),
+            Target::Jetty => Some(apps::java(policy, JavaLibrary::Jetty, options)),
             Target::Tower | Target::Nginx | Target::Kong => None,
         }
     }
@@ -286,6 +306,7 @@ impl Target {
                     ),
                     Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
                     Target::Apache => ("sh".into(), Vec::new(), launch::READY_TIMEOUT),
+                    Target::Tomcat | Target::Jetty => ("sh".into(), Vec::new(), JAVA_START_TIMEOUT),
                     Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
                     _ => (
                         DEBIAN_PYTHON.into(),
@@ -301,6 +322,36 @@ impl Target {
 
 /// How long a Go target may take to build and listen (a first build compiles the library).
 pub const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How long a Java target may take to compile its `Main.java` and listen (about 3 s on an
+/// idle machine).
+pub const JAVA_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `LIBRARY VERSION (Debian PACKAGE VERSION), javac VERSION`: the upstream version is read
+/// from the name of the versioned jar Debian installs beside `/usr/share/java/JAR.jar`
+/// (`tomcat10-catalina-10.1.60.jar`, `jetty9-servlets-9.4.57.v20241219.jar`).
+fn java_versions(library: &str, jar: &str, package: &str) -> Result<String, String> {
+    let dir = Path::new("/usr/share/java");
+    let prefix = format!("{jar}-");
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("no {}: {e}", dir.display()))?;
+    let upstream = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .find_map(|name| {
+            let version = name.strip_prefix(&prefix)?.strip_suffix(".jar")?;
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_string())
+        })
+        .ok_or_else(|| format!("no {}/{prefix}VERSION.jar", dir.display()))?;
+    let debian = output(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]))?;
+    let javac = output(Command::new("javac").arg("-version"))?;
+    Ok(format!(
+        "{library} {upstream} (Debian {}), {}",
+        debian.trim(),
+        javac.trim()
+    ))
+}
 
 /// `LIBRARY VERSION (Debian PACKAGE VERSION), goX.Y.Z`.
 fn go_versions(library: &str, package: &str) -> Result<String, String> {
