@@ -683,7 +683,12 @@ pub fn request_with(
     let url = fetch.current_url();
     let redirected = !fetch.redirect_urls().is_empty();
     let xhr = request.xhr;
-    let mut w = Writer::default();
+    // About twenty lines at most: room for them and their kinds at once.
+    let mut w = Writer {
+        headers: Vec::with_capacity(24),
+        lines: Vec::with_capacity(24),
+        ..Writer::default()
+    };
 
     // R58: a method-changing redirect dropped the body (the method is then GET).
     let body_kind = request
@@ -1195,7 +1200,7 @@ fn sec_fetch_site(
             continue;
         }
         site = site.max(FetchSite::SameSite);
-        if !same_site(&Org::of_url(url), &request.origin) {
+        if !url_same_site(url, &request.origin) {
             site = FetchSite::CrossSite;
             break;
         }
@@ -1213,8 +1218,24 @@ fn sec_fetch_site(
 /// Schemeful same site (HTML): equal schemes, and equal hosts or hosts with the same
 /// registrable domain, here approximated by the last two labels of a domain.
 fn same_site(a: &Org, b: &Org) -> bool {
-    let (Some(sa), Some(sb), Some(ha), Some(hb)) = (a.scheme(), b.scheme(), a.host(), b.host())
-    else {
+    match (a.scheme(), a.host()) {
+        (Some(scheme), Some(host)) => same_site_as(scheme, host, b),
+        _ => false,
+    }
+}
+
+/// [`same_site`] of a URL's origin and `b`. An http(s) or ws(s) URL's origin is its scheme,
+/// host and port as the URL holds them, read without building the origin.
+fn url_same_site(url: &Url, b: &Org) -> bool {
+    match (url.scheme(), url.host_str()) {
+        (scheme @ ("http" | "https" | "ws" | "wss"), Some(host)) => same_site_as(scheme, host, b),
+        _ => same_site(&Org::of_url(url), b),
+    }
+}
+
+/// [`same_site`] of the origin of scheme `sa` and host `ha`, and `b`.
+fn same_site_as(sa: &str, ha: &str, b: &Org) -> bool {
+    let (Some(sb), Some(hb)) = (b.scheme(), b.host()) else {
         return false;
     };
     if sa != sb {
