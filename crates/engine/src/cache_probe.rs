@@ -4,18 +4,24 @@
 //! (the oracle's, R31–R35) departs from the policy's intent, the cache hazard of a missing
 //! `Vary: Origin` (H1) is no longer a prediction but a transcript:
 //!
-//! - `missing-vary` (violation): an allowed origin asked first, the refused origin then got
-//!   the cached grant, which the browser lets its script read;
-//! - `missing-vary-denial` (breakage): a refused origin (or a request without `Origin`, a
-//!   same-origin page or a server) asked first, and the allowed front end then got the cached
-//!   refusal.
+//! - `missing-vary` (violation): the refused origin got an answer cached for another request
+//!   (an allowed origin's, or a request without `Origin` answered `*`) that the browser lets
+//!   its script read;
+//! - `missing-vary-denial` (breakage): the allowed front end got an answer cached for a refused
+//!   origin or for a request without `Origin` (a same-origin page, a server), which the
+//!   browser refuses it.
 //!
-//! Each scenario is three requests: the first origin through the cache, the second origin
-//! through the cache at the same URL, and the second origin to the target directly (what it
-//! would have got without the cache: a departure the target makes on its own is the ordinary
-//! check's finding, not the cache's). Every scenario has a URL of its own under the route (a
-//! path segment unique to the run and scenario), so that no scenario sees another's entry.
-//! Per route at most three scenarios, nine requests.
+//! A scenario is two requests through the cache at one URL, the first origin's and the second
+//! origin's; when the browser's verdict on the second answer departs from the policy, a third
+//! request asks the target directly for the second origin (a departure the target makes on its
+//! own is the ordinary check's finding, not the cache's). Every scenario has a URL of its own
+//! under the route (a path segment unique to the run and scenario), so that no scenario sees
+//! another's entry. An echoed origin replayed to another origin grants it nothing (the browser
+//! compares `Access-Control-Allow-Origin` with its own origin, R33): a leak needs a cached
+//! answer that grants everyone, such as `*`. A route that lists origins has four scenarios
+//! (allowed then refused, refused then allowed, no `Origin` then allowed, no `Origin` then
+//! refused), a route open to every origin one (no `Origin` then allowed): at most twelve
+//! requests per route, eight when the cache changes nothing.
 
 use std::time::{Duration, Instant};
 
@@ -123,9 +129,9 @@ fn client(base: &Url, which: &'static str) -> Result<Client, CacheProbeError> {
     }
 }
 
-/// The scenarios of a route: the allowed origin then the refused one (a leak), the refused
-/// one then the allowed one, and no `Origin` then the allowed one (denials). A route that
-/// allows every origin has only the last; a same-origin-only route none.
+/// The scenarios of a route: the allowed origin then the refused one, the refused one then the
+/// allowed one, no `Origin` then the allowed one, no `Origin` then the refused one. A route
+/// that allows every origin has only the third; a same-origin-only route none.
 fn scenarios<'a>(route: &'a Route, nonce: &str) -> Vec<Scenario<'a>> {
     let dir = if route.path.ends_with('/') {
         route.path.clone()
@@ -146,6 +152,7 @@ fn scenarios<'a>(route: &'a Route, nonce: &str) -> Vec<Scenario<'a>> {
                 scenario("allowed-then-refused", Some(&allowed), REFUSED_ORIGIN),
                 scenario("refused-then-allowed", Some(REFUSED_ORIGIN), &allowed),
                 scenario("none-then-allowed", None, &allowed),
+                scenario("none-then-refused", None, REFUSED_ORIGIN),
             ],
             None => Vec::new(),
         },
@@ -235,7 +242,6 @@ async fn play(
 ) -> Option<Finding> {
     let first = wire.send(true, &s.path, s.first.as_deref()).await?;
     let second = wire.send(true, &s.path, Some(&s.second)).await?;
-    let direct = wire.send(false, &s.path, Some(&s.second)).await?;
     let origin = Origin::parse_serialized(&s.second).ok()?;
     let url = Url::parse(&second.0.url).ok()?;
     let init = RequestInit::new(url, origin.clone());
@@ -246,16 +252,17 @@ async fn play(
         let response = Response::new(r.status, r.headers.iter().map(|(n, v)| (n, v)));
         cors_check(&response, origin.serialization(), browser.credentials)
     };
-    let (through, without) = (judge(&second.1), judge(&direct.1));
+    let through = judge(&second.1);
     let grants = through.error.is_none();
-    if grants == without.error.is_none() {
-        return None;
-    }
     let kind = match (grants, wanted) {
         (true, Tri::MustNot) => CheckKind::MissingVary,
         (false, Tri::Must) => CheckKind::MissingVaryDenial,
         _ => return None,
     };
+    let direct = wire.send(false, &s.path, Some(&s.second)).await?;
+    if judge(&direct.1).error.is_none() == grants {
+        return None;
+    }
     let text = Texts {
         cache,
         first: s.first.as_deref().unwrap_or("a request without Origin"),
