@@ -13,6 +13,7 @@ use corsproof_policy::{parse_path, Policy};
 use corsproof_targets::launch::LaunchError;
 use corsproof_targets::registry::Target;
 
+use crate::matrix_caches::{self, CacheArg};
 use crate::target_arg::TargetArg;
 
 /// The bundled policies (`corpus/policies/`), compiled in: name and text.
@@ -73,11 +74,16 @@ pub struct Options {
     /// No progress lines on standard error.
     #[arg(long)]
     pub quiet: bool,
+    /// Probe every cell again behind these shared caches (comma-separated or repeated): the
+    /// cache in front of the target, two origins asking one URL through it.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub caches: Vec<CacheArg>,
 }
 
 /// Runs the matrix: exit 0 when every finding is explained (announced by the emitter or a
 /// known behaviour), 1 when some divergence is not, 3 when no target could run or a cell
-/// failed (its target did not start, or its check gave no verdict).
+/// failed (its target did not start, or its check gave no verdict; with `--caches`, also a
+/// cache that did not start in front of it or a probe without answers).
 pub fn run(options: &Options) -> anyhow::Result<u8> {
     let started = Instant::now();
     let scratch = std::env::temp_dir().join(format!("corsproof-matrix-{}", std::process::id()));
@@ -96,7 +102,10 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
         skipped: Vec::new(),
         cells: Vec::new(),
         seconds: 0.0,
+        caches: Default::default(),
     };
+    let (caches, caches_info) = matrix_caches::available(&options.caches);
+    m.caches = caches_info;
     for target in chosen {
         let version = match target.version() {
             Ok(v) => v,
@@ -123,11 +132,29 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
                     crate::matrix::summary(&outcome)
                 );
             }
+            let refused = matches!(outcome, Outcome::Refused { .. });
             m.cells.push(Cell {
                 target: target.name(),
                 policy: label.clone(),
                 outcome,
             });
+            if !caches.is_empty() && !refused {
+                let started = Instant::now();
+                let cells = matrix_caches::probe_cell(target, policy, label, path, &exe, &caches);
+                matrix_caches::add_time(&mut m.caches, started);
+                if !options.quiet {
+                    for c in &cells {
+                        eprintln!(
+                            "corsproof matrix: {} x {} behind {}: {}",
+                            c.target,
+                            matrix::policy_label(label),
+                            c.cache,
+                            corsproof_matrix::caches::short(Some(c))
+                        );
+                    }
+                }
+                m.caches.cells.extend(cells);
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -147,10 +174,11 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
         .cells
         .iter()
         .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
-        .count();
+        .count()
+        + m.caches.failed();
     if failed > 0 {
         eprintln!(
-            "corsproof matrix: {failed} cell(s) failed: a target did not start or gave no verdict"
+            "corsproof matrix: {failed} cell(s) failed: a target (or a cache in front) did not start or gave no verdict"
         );
         return Ok(3);
     }
