@@ -106,8 +106,10 @@ impl Cache {
         match self {
             Cache::Varnish => {
                 let out = run_output(Command::new("varnishd").arg("-V")).map_err(missing)?;
+                // `varnishd (varnish-7.1.1 revision 7cee1c5…)`
                 let line = out.lines().next().unwrap_or("").trim();
-                Ok(line.split(" revision").next().unwrap_or(line).to_string())
+                let inner = line.split_once('(').map_or(line, |(_, rest)| rest);
+                Ok(inner.split(" revision").next().unwrap_or(inner).to_string())
             }
             Cache::NginxProxyCache => {
                 let bin = launch::find_nginx().ok_or_else(|| missing("no nginx binary".into()))?;
