@@ -106,6 +106,7 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
     };
     let (caches, caches_info) = matrix_caches::available(&options.caches);
     m.caches = caches_info;
+    let mut fronts = matrix_caches::Fronts::start(&caches)?;
     for target in chosen {
         let version = match target.version() {
             Ok(v) => v,
@@ -123,7 +124,12 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
             version,
         });
         for (label, path, policy) in &policies {
-            let outcome = cell(target, policy, path, &exe, options);
+            let mut behind = Vec::new();
+            let outcome = cell(target, policy, path, &exe, options, &mut |url| {
+                if let Some(f) = fronts.as_mut() {
+                    behind = f.probe(target, policy, label, url);
+                }
+            });
             if !options.quiet {
                 eprintln!(
                     "corsproof matrix: {} x {}: {}",
@@ -132,32 +138,29 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
                     crate::matrix::summary(&outcome)
                 );
             }
-            let refused = matches!(outcome, Outcome::Refused { .. });
             m.cells.push(Cell {
                 target: target.name(),
                 policy: label.clone(),
                 outcome,
             });
-            if !caches.is_empty() && !refused {
-                let started = Instant::now();
-                let cells = matrix_caches::probe_cell(target, policy, label, path, &exe, &caches);
-                matrix_caches::add_time(&mut m.caches, started);
-                if !options.quiet {
-                    for c in &cells {
-                        eprintln!(
-                            "corsproof matrix: {} x {} behind {}: {}",
-                            c.target,
-                            matrix::policy_label(label),
-                            c.cache,
-                            corsproof_matrix::caches::short(Some(c))
-                        );
-                    }
+            if !options.quiet {
+                for c in &behind {
+                    eprintln!(
+                        "corsproof matrix: {} x {} behind {}: {}",
+                        c.target,
+                        matrix::policy_label(label),
+                        c.cache,
+                        corsproof_matrix::caches::short(Some(c))
+                    );
                 }
-                m.caches.cells.extend(cells);
             }
+            m.caches.cells.extend(behind);
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(f) = fronts.take() {
+        m.caches.seconds = f.seconds();
+    }
     m.seconds = started.elapsed().as_secs_f64();
     let output = match options.format {
         MatrixFormat::Text => matrix::text(&m),
@@ -231,8 +234,16 @@ fn policies(options: &Options, scratch: &Path) -> anyhow::Result<Vec<(String, Pa
     Ok(out)
 }
 
-/// One target against one policy.
-fn cell(target: Target, policy: &Policy, path: &Path, exe: &Path, options: &Options) -> Outcome {
+/// One target against one policy; `behind` is called with the target's URL after its check,
+/// before it is stopped (the caches' probe, `--caches`).
+fn cell(
+    target: Target,
+    policy: &Policy,
+    path: &Path,
+    exe: &Path,
+    options: &Options,
+    behind: &mut dyn FnMut(&url::Url),
+) -> Outcome {
     let announced = match target.unsupported(policy) {
         Ok(items) => items,
         Err(e) => return Outcome::Refused { why: e.to_string() },
@@ -257,6 +268,9 @@ fn cell(target: Target, policy: &Policy, path: &Path, exe: &Path, options: &Opti
     };
     let label = path.display().to_string();
     let result = runtime.block_on(check::check(policy, &label, running.url(), &config));
+    if result.is_ok() {
+        behind(running.url());
+    }
     drop(running);
     let report = match result {
         Ok(r) => r,

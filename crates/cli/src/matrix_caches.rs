@@ -1,16 +1,21 @@
-//! `corsproof matrix --caches`: each target × policy cell started once more and probed behind
-//! each shared cache in turn (corsproof_targets::cache, corsproof_engine::cache_probe), the
-//! cache started in front of the target's loopback port and stopped after its probe.
+//! `corsproof matrix --caches`: each target × policy cell, after its check and before its
+//! target is stopped, probed behind each shared cache in turn (corsproof_targets::cache,
+//! corsproof_engine::cache_probe). The caches are started once for the run, in front of a
+//! relay (corsproof_targets::relay) pointed at each cell's target.
 
-use std::path::Path;
 use std::time::Instant;
+
+use anyhow::Context;
 
 use clap::builder::PossibleValue;
 use corsproof_engine::cache_probe;
 use corsproof_matrix::{CacheCell, CacheInfo, CacheOutcome, Caches, SkippedCache};
 use corsproof_policy::Policy;
 use corsproof_targets::cache::Cache;
+use corsproof_targets::launch::Running;
 use corsproof_targets::registry::Target;
+use corsproof_targets::relay::Relay;
+use url::Url;
 
 /// A cache named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,71 +64,95 @@ pub fn available(asked: &[CacheArg]) -> (Vec<Cache>, Caches) {
     (ready, caches)
 }
 
-/// The target started from `policy` once, then probed behind each of `caches`: one cell each.
-pub fn probe_cell(
-    target: Target,
-    policy: &Policy,
-    label: &str,
-    path: &Path,
-    exe: &Path,
-    caches: &[Cache],
-) -> Vec<CacheCell> {
-    let cell = |cache: Cache, outcome| CacheCell {
-        target: target.name(),
-        policy: label.to_string(),
-        cache: cache.name(),
-        outcome,
-    };
-    let failed = |why: String| {
-        caches
+/// The caches of a run, started once in front of a relay that is pointed at each cell's
+/// target in turn (a cache takes up to a second to start; a cell's probe a few tens of
+/// milliseconds). Dropping it stops them.
+pub struct Fronts {
+    relay: Relay,
+    /// Each cache, or why it did not start.
+    caches: Vec<(Cache, Result<Running, String>)>,
+    /// Cells probed so far: part of every probe's URLs, with the process id.
+    probes: u64,
+    seconds: f64,
+}
+
+impl Fronts {
+    /// Starts the relay and each of `caches` in front of it; `None` for no cache.
+    pub fn start(caches: &[Cache]) -> anyhow::Result<Option<Fronts>> {
+        if caches.is_empty() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let relay = Relay::start().context("cannot start the relay in front of the targets")?;
+        let upstream = relay.url();
+        let caches = caches
             .iter()
-            .map(|c| cell(*c, CacheOutcome::Failed { why: why.clone() }))
-            .collect()
-    };
-    let running = match target.launch(policy, path, exe, true) {
-        Ok(r) => r,
-        Err(e) => return failed(format!("the target did not start: {e}")),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return failed(e.to_string()),
-    };
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis())
-    );
-    let mut out = Vec::new();
-    for cache in caches {
-        let outcome = match cache.launch(running.url()) {
-            Err(e) => CacheOutcome::Failed { why: e.to_string() },
-            Ok(front) => {
-                let report = runtime.block_on(cache_probe::probe(
+            .map(|c| (*c, c.launch(&upstream).map_err(|e| e.to_string())))
+            .collect();
+        Ok(Some(Fronts {
+            relay,
+            caches,
+            probes: 0,
+            seconds: started.elapsed().as_secs_f64(),
+        }))
+    }
+
+    /// Seconds spent starting the caches and probing.
+    pub fn seconds(&self) -> f64 {
+        self.seconds
+    }
+
+    /// The target running at `url` (configured from `policy`, labelled `label`) probed behind
+    /// each cache: one cell each.
+    pub fn probe(
+        &mut self,
+        target: Target,
+        policy: &Policy,
+        label: &str,
+        url: &Url,
+    ) -> Vec<CacheCell> {
+        let started = Instant::now();
+        self.relay.point_at(url);
+        self.probes += 1;
+        let nonce = format!("{}-{}", std::process::id(), self.probes);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let mut out = Vec::new();
+        for (cache, front) in &self.caches {
+            let outcome = match (front, &runtime) {
+                (Err(why), _) => CacheOutcome::Failed {
+                    why: format!("the cache did not start: {why}"),
+                },
+                (_, Err(e)) => CacheOutcome::Failed { why: e.to_string() },
+                (Ok(front), Ok(runtime)) => outcome(runtime.block_on(cache_probe::probe(
                     policy,
-                    running.url(),
+                    url,
                     front.url(),
                     cache.name(),
                     &nonce,
-                ));
-                drop(front);
-                outcome(report)
-            }
-        };
-        out.push(cell(*cache, outcome));
+                ))),
+            };
+            out.push(CacheCell {
+                target: target.name(),
+                policy: label.to_string(),
+                cache: cache.name(),
+                outcome,
+            });
+        }
+        self.seconds += started.elapsed().as_secs_f64();
+        out
     }
-    drop(running);
-    out
 }
 
 fn outcome(report: Result<cache_probe::CacheReport, cache_probe::CacheProbeError>) -> CacheOutcome {
     match report {
         Err(e) => CacheOutcome::Failed { why: e.to_string() },
-        Ok(r) if !r.errors.is_empty() && r.findings.is_empty() && r.errors.len() as u64 * 2 > r.requests => {
+        Ok(r)
+            if !r.errors.is_empty()
+                && r.findings.is_empty()
+                && r.errors.len() as u64 * 2 > r.requests =>
+        {
             CacheOutcome::Failed {
                 why: format!(
                     "{} of {} requests got no usable answer: {}",
@@ -139,9 +168,4 @@ fn outcome(report: Result<cache_probe::CacheReport, cache_probe::CacheProbeError
             seconds: r.seconds,
         },
     }
-}
-
-/// Adds the time since `started` to the caches' total.
-pub fn add_time(caches: &mut Caches, started: Instant) {
-    caches.seconds += started.elapsed().as_secs_f64();
 }

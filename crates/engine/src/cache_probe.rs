@@ -146,7 +146,11 @@ fn scenarios<'a>(route: &'a Route, nonce: &str) -> Vec<Scenario<'a>> {
         second: second.to_string(),
     };
     match &route.origins {
-        Origins::Any => vec![scenario("none-then-allowed", None, "https://app.corsproof.test")],
+        Origins::Any => vec![scenario(
+            "none-then-allowed",
+            None,
+            "https://app.corsproof.test",
+        )],
         Origins::List(entries) => match allowed_origin(entries, &route.origins) {
             Some(allowed) => vec![
                 scenario("allowed-then-refused", Some(&allowed), REFUSED_ORIGIN),
@@ -234,12 +238,7 @@ impl Wire {
 
 /// Plays one scenario; the finding when the cache's answer to the second origin departs from
 /// the policy where the target's own answer does not.
-async fn play(
-    policy: &Policy,
-    s: &Scenario<'_>,
-    cache: &str,
-    wire: &mut Wire,
-) -> Option<Finding> {
+async fn play(policy: &Policy, s: &Scenario<'_>, cache: &str, wire: &mut Wire) -> Option<Finding> {
     let first = wire.send(true, &s.path, s.first.as_deref()).await?;
     let second = wire.send(true, &s.path, Some(&s.second)).await?;
     let origin = Origin::parse_serialized(&s.second).ok()?;
@@ -313,9 +312,15 @@ impl Texts<'_> {
             .as_deref()
             .map_or("a cache hit".to_string(), |h| format!("a cache hit ({h})"));
         let effect = if self.grants {
-            format!("the browser lets {} read it, which the policy refuses", self.second)
+            format!(
+                "the browser lets {} read it, which the policy refuses",
+                self.second
+            )
         } else {
-            format!("the browser denies {} the read the policy grants", self.second)
+            format!(
+                "the browser denies {} the read the policy grants",
+                self.second
+            )
         };
         format!(
             "{} served {} the answer it stored for {}, {hit}: {effect}; the target itself answers {} differently",
@@ -348,7 +353,9 @@ pub fn hit_evidence(headers: &[(Vec<u8>, Vec<u8>)]) -> Option<String> {
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| String::from_utf8_lossy(v).trim().to_string())
     };
-    let age = value("age").map(|a| format!(", Age: {a}")).unwrap_or_default();
+    let age = value("age")
+        .map(|a| format!(", Age: {a}"))
+        .unwrap_or_default();
     if let Some(v) = value("x-cache-status").filter(|v| v.eq_ignore_ascii_case("hit")) {
         return Some(format!("X-Cache-Status: {v}{age}"));
     }
@@ -382,7 +389,10 @@ mod tests {
             Some("X-Cache: HIT from 127.0.0.1, Age: 0")
         );
         let varnish = lines(&[("X-Varnish", "32770 3")]);
-        assert_eq!(hit_evidence(&varnish).as_deref(), Some("X-Varnish: 32770 3"));
+        assert_eq!(
+            hit_evidence(&varnish).as_deref(),
+            Some("X-Varnish: 32770 3")
+        );
         assert_eq!(hit_evidence(&lines(&[("X-Varnish", "2")])), None);
     }
 
@@ -412,7 +422,10 @@ mod tests {
         assert_eq!(api[2].first, None);
         let public = scenarios(&policy.routes[1], "n");
         assert_eq!(public.len(), 1);
-        assert_eq!(public[0].path, "/public/corsproof-cache-n-none-then-allowed");
+        assert_eq!(
+            public[0].path,
+            "/public/corsproof-cache-n-none-then-allowed"
+        );
         assert!(scenarios(&policy.routes[2], "n").is_empty());
     }
 }

@@ -170,7 +170,10 @@ fn poisons(cache: Cache) {
         leak.exchanges[1].0.header_value("origin"),
         Some(REFUSED_ORIGIN.as_bytes())
     );
-    assert_eq!(header(1, "access-control-allow-origin").as_deref(), Some("*"));
+    assert_eq!(
+        header(1, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
     // ...from the cache, as its hit marker says, and the target itself gives it nothing.
     let hit = cache_probe::hit_evidence(&leak.exchanges[1].1.headers);
     assert!(hit.is_some(), "no hit marker: {:?}", leak.exchanges[1].1);
@@ -191,9 +194,9 @@ fn poisons(cache: Cache) {
     );
     assert!(cache_probe::hit_evidence(&denial.exchanges[1].1.headers).is_some());
     let direct = &denial.exchanges[2].1.headers;
-    assert!(direct
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case(b"access-control-allow-origin") && v == ALLOWED.as_bytes()));
+    assert!(direct.iter().any(
+        |(n, v)| n.eq_ignore_ascii_case(b"access-control-allow-origin") && v == ALLOWED.as_bytes()
+    ));
 }
 
 /// With `Vary: Origin`: every answer to the second origin is its own.

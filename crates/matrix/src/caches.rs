@@ -106,7 +106,12 @@ impl Caches {
     /// The caches whose probe of `target` and `policy` demonstrates `finding` (a
     /// `missing-vary` or `missing-vary-denial` of the ordinary check): a finding of the same
     /// kind on the same route behind the cache.
-    pub fn demonstrating(&self, target: &str, policy: &str, finding: &Finding) -> Vec<&'static str> {
+    pub fn demonstrating(
+        &self,
+        target: &str,
+        policy: &str,
+        finding: &Finding,
+    ) -> Vec<&'static str> {
         let Kind::Check(kind @ (CheckKind::MissingVary | CheckKind::MissingVaryDenial)) =
             finding.kind
         else {

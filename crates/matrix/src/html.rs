@@ -258,12 +258,19 @@ fn cache_table(matrix: &Matrix) -> String {
     out.push_str("</tr>\n");
     for t in &matrix.targets {
         for c in &caches.ran {
-            let _ = write!(out, "<tr><th>{}</th><td>{}</td>", esc(t.target), esc(c.cache));
+            let _ = write!(
+                out,
+                "<tr><th>{}</th><td>{}</td>",
+                esc(t.target),
+                esc(c.cache)
+            );
             for p in &matrix.policies {
                 let cell = caches.cell(t.target, p, c.cache);
                 let text = caches::short(cell);
                 let sev = cell.and_then(|c| match &c.outcome {
-                    CacheOutcome::Probed { findings, .. } => findings.iter().map(|f| f.severity).min(),
+                    CacheOutcome::Probed { findings, .. } => {
+                        findings.iter().map(|f| f.severity).min()
+                    }
                     CacheOutcome::Failed { .. } => None,
                 });
                 let class = if text == "failed" { "grey" } else { class(sev) };
@@ -279,14 +286,24 @@ fn cache_table(matrix: &Matrix) -> String {
     }
     out.push_str("</table>\n");
     for s in &caches.skipped {
-        let _ = write!(out, "<p class=\"small\">skipped cache <b>{}</b>: {}</p>", esc(s.cache), esc(&s.reason));
+        let _ = write!(
+            out,
+            "<p class=\"small\">skipped cache <b>{}</b>: {}</p>",
+            esc(s.cache),
+            esc(&s.reason)
+        );
     }
     out
 }
 
 /// Links from a cell's `missing-vary` findings to the cache cells that show them.
 fn cache_links(matrix: &Matrix, cell: &Cell) -> String {
-    let Outcome::Checked { inexpressible, diverges, .. } = &cell.outcome else {
+    let Outcome::Checked {
+        inexpressible,
+        diverges,
+        ..
+    } = &cell.outcome
+    else {
         return String::new();
     };
     let mut out = String::new();
@@ -297,7 +314,13 @@ fn cache_links(matrix: &Matrix, cell: &Cell) -> String {
         }
         let links: Vec<String> = shown
             .iter()
-            .map(|c| format!("<a href=\"#{}\">{}</a>", cache_id(cell.target, &cell.policy, c), esc(c)))
+            .map(|c| {
+                format!(
+                    "<a href=\"#{}\">{}</a>",
+                    cache_id(cell.target, &cell.policy, c),
+                    esc(c)
+                )
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -320,12 +343,22 @@ fn cache_details(cell: &CacheCell) -> String {
         esc(cell.cache)
     );
     match &cell.outcome {
-        CacheOutcome::Probed { findings: list, requests, seconds } => {
-            let _ = writeln!(out, "<p class=\"small\">{requests} requests in {seconds:.1} s</p>");
+        CacheOutcome::Probed {
+            findings: list,
+            requests,
+            seconds,
+        } => {
+            let _ = writeln!(
+                out,
+                "<p class=\"small\">{requests} requests in {seconds:.1} s</p>"
+            );
             if list.is_empty() {
                 out.push_str("<p>No answer served to the wrong origin.</p>");
             }
-            out.push_str(&findings("Served to the wrong origin", list.iter().map(|f| (f, None))));
+            out.push_str(&findings(
+                "Served to the wrong origin",
+                list.iter().map(|f| (f, None)),
+            ));
             for f in list {
                 let _ = writeln!(
                     out,

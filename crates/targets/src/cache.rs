@@ -63,7 +63,11 @@ const APACHE_MODULES: &str = "/usr/lib/apache2/modules";
 
 impl Cache {
     /// Every cache, in the order the matrix lists them.
-    pub const ALL: [Cache; 3] = [Cache::Varnish, Cache::NginxProxyCache, Cache::ApacheModCache];
+    pub const ALL: [Cache; 3] = [
+        Cache::Varnish,
+        Cache::NginxProxyCache,
+        Cache::ApacheModCache,
+    ];
 
     /// The name used on the command line.
     pub const fn name(self) -> &'static str {
