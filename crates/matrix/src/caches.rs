@@ -246,3 +246,157 @@ fn render_rows(rows: &[Vec<String>], md: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cell, Divergence, Outcome, TargetInfo};
+
+    fn finding(kind: &str, route: &str, exchanges: serde_json::Value) -> Finding {
+        serde_json::from_value(serde_json::json!({
+            "kind": kind, "severity": "breakage", "route": route, "profiles": ["fetch"],
+            "request": {"url": "http://h/api/x", "origin": "https://app.example.com", "method": "GET"},
+            "exchanges": exchanges, "response": {"status": 200, "headers": []},
+            "expected": "e", "observed": "o", "rule": "H1", "reproduce": "curl", "explanation": "x"
+        }))
+        .expect("a finding")
+    }
+
+    fn matrix() -> Matrix {
+        let ordinary = finding("missing-vary-denial", "api", serde_json::json!([]));
+        let transcript = serde_json::json!([
+            [{"method": "GET", "url": "http://c/api/k", "headers": [["Origin", "https://attacker.test"]]},
+             {"status": 200, "headers": [["X-Evil", "<script>x</script>"]]}],
+            [{"method": "GET", "url": "http://c/api/k", "headers": [["Origin", "https://app.example.com"]]},
+             {"status": 200, "headers": [["X-Varnish", "3 2"]]}]
+        ]);
+        let behind = finding("missing-vary-denial", "api", transcript);
+        let other_route = finding("missing-vary-denial", "public", serde_json::json!([]));
+        Matrix {
+            seed: 1,
+            cases: 0,
+            policies: vec!["p.toml".into()],
+            targets: vec![TargetInfo {
+                target: "flask",
+                library: "Flask",
+                version: "1".into(),
+            }],
+            skipped: vec![],
+            cells: vec![Cell {
+                target: "flask",
+                policy: "p.toml".into(),
+                outcome: Outcome::Checked {
+                    announced: vec![],
+                    inexpressible: vec![],
+                    diverges: vec![
+                        Divergence {
+                            finding: ordinary,
+                            known: None,
+                        },
+                        Divergence {
+                            finding: other_route,
+                            known: None,
+                        },
+                    ],
+                    requests: 1,
+                    seconds: 0.0,
+                },
+            }],
+            seconds: 0.0,
+            caches: Caches {
+                ran: vec![CacheInfo {
+                    cache: "varnish",
+                    product: "Varnish",
+                    version: "7".into(),
+                }],
+                skipped: vec![SkippedCache {
+                    cache: "apache-cache",
+                    reason: "no apache2".into(),
+                }],
+                cells: vec![CacheCell {
+                    target: "flask",
+                    policy: "p.toml".into(),
+                    cache: "varnish",
+                    outcome: CacheOutcome::Probed {
+                        findings: vec![behind],
+                        requests: 9,
+                        seconds: 0.0,
+                    },
+                }],
+                seconds: 0.5,
+            },
+        }
+    }
+
+    #[test]
+    fn a_cache_cell_shows_the_ordinary_finding_of_its_kind_and_route_only() {
+        let m = matrix();
+        let Outcome::Checked { diverges, .. } = &m.cells[0].outcome else {
+            panic!("checked");
+        };
+        assert_eq!(
+            m.caches
+                .demonstrating("flask", "p.toml", &diverges[0].finding),
+            ["varnish"]
+        );
+        assert!(m
+            .caches
+            .demonstrating("flask", "p.toml", &diverges[1].finding)
+            .is_empty());
+        assert!(m
+            .caches
+            .demonstrating("rack", "p.toml", &diverges[0].finding)
+            .is_empty());
+        assert_eq!(
+            short(m.caches.cell("flask", "p.toml", "varnish")),
+            "denial 1"
+        );
+        assert_eq!(m.caches.failed(), 0);
+    }
+
+    #[test]
+    fn every_format_carries_the_cache_cells() {
+        let m = matrix();
+        let text = crate::text(&m);
+        assert!(
+            text.contains("route api (not a known behaviour; shown behind varnish)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("route public (not a known behaviour; shown"),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().eq(["flask", "varnish", "denial", "1"])),
+            "{text}"
+        );
+        assert!(
+            text.contains("skipped cache apache-cache: no apache2"),
+            "{text}"
+        );
+        let md = crate::markdown(&m);
+        assert!(md.contains("| flask | varnish | denial 1 |"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&crate::json(&m)).expect("JSON");
+        assert_eq!(json["caches"]["cells"][0]["outcome"]["status"], "probed");
+        assert_eq!(
+            json["caches"]["cells"][0]["outcome"]["findings"][0]["kind"],
+            "missing-vary-denial"
+        );
+        let page = crate::html(&m);
+        assert!(page.contains("href=\"#k-flask-p-varnish\""), "{page}");
+        assert!(page.contains("<details id=\"k-flask-p-varnish\">"));
+        assert!(page.contains("&lt; X-Varnish: 3 2"));
+        assert!(page.contains("&lt; X-Evil: &lt;script&gt;x&lt;/script&gt;"));
+        assert!(!page.contains("<script>x"));
+    }
+
+    #[test]
+    fn without_caches_the_outputs_do_not_change() {
+        let mut m = matrix();
+        m.caches = Caches::default();
+        assert!(!crate::json(&m).contains("\"caches\""));
+        assert!(!crate::text(&m).contains("behind"));
+        assert!(!crate::html(&m).contains("Caches in front"));
+    }
+}
