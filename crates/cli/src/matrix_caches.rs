@@ -84,7 +84,7 @@ impl Fronts {
         }
         let started = Instant::now();
         let relay = Relay::start().context("cannot start the relay in front of the targets")?;
-        let upstream = relay.url();
+        let upstream = relay.url().clone();
         let caches = caches
             .iter()
             .map(|c| (*c, c.launch(&upstream).map_err(|e| e.to_string())))

@@ -184,18 +184,16 @@ impl Cache {
                 Ok(running)
             }
             Cache::Varnish | Cache::ApacheModCache => {
-                let mut taken = Vec::new();
-                for _ in 0..3 {
-                    match self.start_once(&authority)? {
-                        Some(running) => return Ok(running),
-                        None => taken.push("a port"),
+                const TRIES: usize = 3;
+                for _ in 0..TRIES {
+                    if let Some(running) = self.start_once(&authority)? {
+                        return Ok(running);
                     }
                 }
                 Err(LaunchError::NotReady {
                     program: self.name().into(),
                     why: format!(
-                        "another process took each free port before it could listen ({} tries)",
-                        taken.len()
+                        "another process took each free port before it could listen ({TRIES} tries)"
                     ),
                 })
             }

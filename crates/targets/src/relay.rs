@@ -56,6 +56,7 @@ impl State {
 #[derive(Debug)]
 pub struct Relay {
     addr: SocketAddr,
+    url: Url,
     state: Arc<State>,
 }
 
@@ -65,10 +66,12 @@ impl Relay {
     pub fn start() -> io::Result<Relay> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
+        let url = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let state = Arc::new(State::default());
         let shared = Arc::clone(&state);
         std::thread::spawn(move || accept(&listener, &shared));
-        Ok(Relay { addr, state })
+        Ok(Relay { addr, url, state })
     }
 
     /// The relay's address.
@@ -77,11 +80,8 @@ impl Relay {
     }
 
     /// The relay's base URL (`http://127.0.0.1:PORT/`).
-    pub fn url(&self) -> Url {
-        Url::parse(&format!("http://{}/", self.addr)).unwrap_or_else(|_| {
-            // A loopback socket address always makes a URL; keep a harmless fallback.
-            Url::parse("http://127.0.0.1/").expect("a constant URL")
-        })
+    pub fn url(&self) -> &Url {
+        &self.url
     }
 
     /// Relays new connections to `upstream`'s host and port, and closes every connection to
@@ -155,4 +155,41 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
     let _ = io::copy(&mut from, &mut to);
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn server() -> (TcpListener, Url) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().expect("addr")))
+            .expect("a URL");
+        (listener, url)
+    }
+
+    #[test]
+    fn pointing_elsewhere_closes_the_old_connections_and_relays_new_ones_to_the_new_upstream() {
+        let (first, first_url) = server();
+        let (second, second_url) = server();
+        let relay = Relay::start().expect("a relay");
+        relay.point_at(&first_url);
+        let mut old = TcpStream::connect(relay.addr()).expect("connects");
+        old.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        old.write_all(b"a").expect("writes");
+        let (mut accepted, _) = first.accept().expect("relayed to the first");
+        let mut buf = [0u8; 1];
+        accepted.read_exact(&mut buf).expect("reads");
+        assert_eq!(&buf, b"a");
+        relay.point_at(&second_url);
+        // The old connection is closed: end of stream (or a reset), never data.
+        assert!(matches!(old.read(&mut buf), Ok(0) | Err(_)));
+        let mut new = TcpStream::connect(relay.addr()).expect("connects");
+        new.write_all(b"b").expect("writes");
+        let (mut accepted, _) = second.accept().expect("relayed to the second");
+        accepted.read_exact(&mut buf).expect("reads");
+        assert_eq!(&buf, b"b");
+    }
 }
