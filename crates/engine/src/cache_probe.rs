@@ -284,8 +284,8 @@ async fn play(policy: &Policy, s: &Scenario<'_>, cache: &str, wire: &mut Wire) -
         exchanges,
         response: second.1,
         expected: format!(
-            "{} answers {} with an answer meant for {} only when the target's answer says Vary: Origin is not needed (the same CORS headers for both)",
-            cache, text.second, text.first
+            "{} gets, through {}, the CORS answer the target gives its own origin (Vary: Origin on every answer whose CORS headers depend on the Origin)",
+            text.second, cache
         ),
         observed: text.observed(),
         rule: Some(RuleId::H1),
