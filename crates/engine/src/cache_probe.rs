@@ -415,11 +415,14 @@ mod tests {
         )
         .expect("a policy");
         let api = scenarios(&policy.routes[0], "n");
-        assert_eq!(api.len(), 3);
+        assert_eq!(api.len(), 4);
         assert_eq!(api[0].first.as_deref(), Some("https://app.example.com"));
         assert_eq!(api[0].second, REFUSED_ORIGIN);
         assert_eq!(api[0].path, "/api/corsproof-cache-n-allowed-then-refused");
         assert_eq!(api[2].first, None);
+        assert_eq!(api[2].second, "https://app.example.com");
+        assert_eq!(api[3].first, None);
+        assert_eq!(api[3].second, REFUSED_ORIGIN);
         let public = scenarios(&policy.routes[1], "n");
         assert_eq!(public.len(), 1);
         assert_eq!(
