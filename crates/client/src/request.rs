@@ -168,3 +168,20 @@ static TCHAR: [bool; 256] = {
     }
     table
 };
+
+#[cfg(test)]
+mod tests {
+    use super::is_tchar;
+
+    #[test]
+    fn tchar_is_rfc_9110s_token_byte_set() {
+        // RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "."
+        // / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA.
+        let tokens: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
+        let mut expected: Vec<u8> = b"!#$%&'*+-.^_`|~0123456789".to_vec();
+        expected.extend(b'A'..=b'Z');
+        expected.extend(b'a'..=b'z');
+        expected.sort_unstable();
+        assert_eq!(tokens, expected);
+    }
+}
