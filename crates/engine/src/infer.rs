@@ -227,7 +227,7 @@ impl Prober {
                 url: self.url.clone(),
                 source,
             })?;
-        Ok(Response::new(raw.status, raw.headers))
+        Ok(Response::from_owned_lines(raw.status, raw.headers))
     }
 
     /// Whether a GET of `path` from `origin` is readable: (without, with credentials), and

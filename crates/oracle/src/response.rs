@@ -120,6 +120,19 @@ impl Response {
         Response::from_lines(status, headers)
     }
 
+    /// [`Response::new`] of lines the caller owns, which the response keeps as they are
+    /// (values trimmed of SP/HT): no line is copied.
+    ///
+    /// ```
+    /// use corsproof_oracle::Response;
+    /// let lines = vec![(b"Access-Control-Allow-Origin".to_vec(), b" * ".to_vec())];
+    /// let r = Response::from_owned_lines(200, lines);
+    /// assert_eq!(r.headers()[0].1, b"*");
+    /// ```
+    pub fn from_owned_lines(status: u16, headers: Vec<(Vec<u8>, Vec<u8>)>) -> Response {
+        Response::from_lines(status, headers)
+    }
+
     /// [`Response::new`]'s work, not generic: compiled once, in this crate, whoever calls
     /// (a fuzz build instruments it here even when the caller's crate is not instrumented).
     fn from_lines(status: u16, mut headers: Vec<(Vec<u8>, Vec<u8>)>) -> Response {

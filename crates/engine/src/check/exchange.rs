@@ -292,7 +292,7 @@ impl<'a> Exchanger<'a> {
                 let (answer, error) = match delivery.result {
                     Ok(raw) => (
                         Some(Answer {
-                            response: Arc::new(Response::new(raw.status, raw.headers)),
+                            response: Arc::new(Response::from_owned_lines(raw.status, raw.headers)),
                         }),
                         None,
                     ),
