@@ -157,9 +157,15 @@ fn passed_lines(route: &Route) -> String {
 /// The matchers and `header` directives of a CORS route.
 fn route_block(route: &Route) -> String {
     let origin = origin_regex(route);
+    // `*` goes to every answer, requests without Origin included, so that no cached
+    // answer lacks it.
+    let actual_origin = match &route.origins {
+        Origins::Any if !route.credentials => String::new(),
+        _ => format!("\t\t\theader_regexp origin Origin `{origin}`\n"),
+    };
     let mut out = format!(
         "\t\t@preflight {{\n\t\t\tmethod OPTIONS\n\t\t\theader Access-Control-Request-Method *\n\t\t}}\n\
-         \t\t@actual {{\n\t\t\theader_regexp origin Origin `{origin}`\n\t\t\tnot {{\n\t\t\t\tmethod OPTIONS\n\t\t\t\theader Access-Control-Request-Method *\n\t\t\t}}\n\t\t}}\n\
+         \t\t@actual {{\n{actual_origin}\t\t\tnot {{\n\t\t\t\tmethod OPTIONS\n\t\t\t\theader Access-Control-Request-Method *\n\t\t\t}}\n\t\t}}\n\
          \t\t@passed {{\n\t\t\tmethod OPTIONS\n\t\t\theader_regexp origin Origin `{origin}`\n{}\t\t}}\n",
         passed_lines(route)
     );
