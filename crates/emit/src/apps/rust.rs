@@ -18,7 +18,7 @@
 //!   `allow_any_header`), `expose_headers`, `supports_credentials`, `max_age`,
 //!   `allow_private_network_access` (its `draft-private-network-access` feature).
 //!
-//! `run.sh PORT` builds the program with `cargo build --release --locked` into a target
+//! `run.sh PORT` builds the program with `cargo build --locked` (a debug build) into a target
 //! directory shared by every application of the same library (`CORSPROOF_RUST_TARGET_DIR`,
 //! else `corsproof-rust-apps/LIBRARY` in the temporary directory), so that only the first
 //! build compiles the dependencies, and runs it. The project has an empty `[workspace]`
@@ -83,7 +83,6 @@ pub fn rust(policy: &Policy, library: RustLibrary, options: &AppOptions) -> Resu
     let mut routes = String::new();
     let mut helpers = String::new();
     for (i, route) in longest_first(policy).into_iter().enumerate() {
-        let path = lit(route, "path", &route.path)?;
         let cors = if route.origins.is_empty() {
             None
         } else {
@@ -96,9 +95,9 @@ pub fn rust(policy: &Policy, library: RustLibrary, options: &AppOptions) -> Resu
         };
         routes.push_str(&match (library, cors) {
             (RustLibrary::TowerHttp, Some(layer)) => {
-                format!("        ({path}, demo_router().layer({layer})),\n")
+                format!("        demo_router().layer({layer}),\n")
             }
-            (RustLibrary::TowerHttp, None) => format!("        ({path}, demo_router()),\n"),
+            (RustLibrary::TowerHttp, None) => "        demo_router(),\n".to_string(),
             (RustLibrary::ActixCors, Some(cors)) => format!(
                 "        .service(web::scope(\"\").guard(route_guard({i})).wrap({cors}).default_service(web::to(demo)))\n"
             ),
@@ -156,7 +155,10 @@ set -e
 T=\"${CORSPROOF_RUST_TARGET_DIR:-${TMPDIR:-/tmp}/corsproof-rust-apps/LIBRARY}\"
 mkdir -p \"$T\"
 # One build at a time in the shared directory; the binary is copied out under the lock.
-flock \"$T/.corsproof-build.lock\" sh -c 'cargo build --release --locked --quiet --target-dir \"$1\" && cp \"$1/release/corsproof-app\" ./app' sh \"$T\"
+# A debug build: the program compiles in seconds, where a release build takes several times
+# longer, and CORS answers do not depend on optimisation.
+export CARGO_INCREMENTAL=0
+flock \"$T/.corsproof-build.lock\" sh -c 'cargo build --locked --quiet --target-dir \"$1\" && cp \"$1/debug/corsproof-app\" ./app' sh \"$T\"
 exec ./app \"$1\"
 ";
 
@@ -180,11 +182,12 @@ fn demo_router() -> Router {
     Router::new().fallback(demo)
 }
 
-/// One router per policy path (in PATHS' order).
+/// One router per policy path, in PATHS' order.
 fn routes() -> Vec<(&'static str, Router)> {
-    vec![
+    let routers = vec![
 ROUTES
-    ]
+    ];
+    PATHS.iter().copied().zip(routers).collect()
 }
 
 async fn dispatch(routes: Arc<Vec<(&'static str, Router)>>, req: Request) -> Response {
