@@ -341,13 +341,20 @@ fn rust_versions(library: RustLibrary) -> Result<String, String> {
     let needs = "the target builds a Rust program with cargo (rustc 1.78 or later), which downloads its pinned crates from crates.io on its first build";
     output(Command::new("cargo").arg("-V")).map_err(|e| format!("{e}: {needs}"))?;
     let rustc = output(Command::new("rustc").arg("-V")).map_err(|e| format!("{e}: {needs}"))?;
-    let rustc = rustc.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let rustc = rustc
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
     let crates: Vec<String> = library
         .crates()
         .iter()
         .map(|(name, version)| format!("{name} {version}"))
         .collect();
-    Ok(format!("{} (crates.io, pinned), {rustc}", crates.join(", ")))
+    Ok(format!(
+        "{} (crates.io, pinned), {rustc}",
+        crates.join(", ")
+    ))
 }
 
 /// `LIBRARY VERSION (Debian PACKAGE VERSION), goX.Y.Z`.

@@ -155,10 +155,12 @@ set -e
 T=\"${CORSPROOF_RUST_TARGET_DIR:-${TMPDIR:-/tmp}/corsproof-rust-apps/LIBRARY}\"
 mkdir -p \"$T\"
 # One build at a time in the shared directory; the binary is copied out under the lock.
+# Every application's crate has the same name and fingerprint: cargo rebuilds it when
+# main.rs is newer than the last build, so main.rs is touched under the lock.
 # A debug build: the program compiles in seconds, where a release build takes several times
 # longer, and CORS answers do not depend on optimisation.
 export CARGO_INCREMENTAL=0
-flock \"$T/.corsproof-build.lock\" sh -c 'cargo build --locked --quiet --target-dir \"$1\" && cp \"$1/debug/corsproof-app\" ./app' sh \"$T\"
+flock \"$T/.corsproof-build.lock\" sh -c 'touch main.rs && cargo build --locked --quiet --target-dir \"$1\" && cp \"$1/debug/corsproof-app\" ./app' sh \"$T\"
 exec ./app \"$1\"
 ";
 
@@ -354,7 +356,12 @@ fn exact_origins(route: &Route) -> Vec<String> {
     }
 }
 
-fn rust_list(route: &Route, field: &'static str, items: &[String], wrap: &str) -> Result<String, EmitError> {
+fn rust_list(
+    route: &Route,
+    field: &'static str,
+    items: &[String],
+    wrap: &str,
+) -> Result<String, EmitError> {
     let items: Result<Vec<String>, EmitError> = items
         .iter()
         .map(|s| lit(route, field, s).map(|l| wrap.replace("X", &l)))
@@ -378,14 +385,24 @@ fn tower_layer(i: usize, route: &Route) -> Result<String, EmitError> {
     });
     calls.push(format!(
         ".allow_methods({})",
-        rust_list(route, "methods", &all_methods(route), "Method::from_bytes(X.as_bytes()).expect(\"a method\")")?
+        rust_list(
+            route,
+            "methods",
+            &all_methods(route),
+            "Method::from_bytes(X.as_bytes()).expect(\"a method\")"
+        )?
     ));
     match &route.request_headers {
         HeaderNames::Any => calls.push(".allow_headers(AllowHeaders::any())".to_string()),
         HeaderNames::List(names) if names.is_empty() => {}
         HeaderNames::List(names) => calls.push(format!(
             ".allow_headers({})",
-            rust_list(route, "request_headers", &lower(names), "HeaderName::from_static(X)")?
+            rust_list(
+                route,
+                "request_headers",
+                &lower(names),
+                "HeaderName::from_static(X)"
+            )?
         )),
     }
     match &route.expose_headers {
@@ -395,7 +412,12 @@ fn tower_layer(i: usize, route: &Route) -> Result<String, EmitError> {
         HeaderNames::List(names) if names.is_empty() => {}
         HeaderNames::List(names) => calls.push(format!(
             ".expose_headers({})",
-            rust_list(route, "expose_headers", &lower(names), "HeaderName::from_static(X)")?
+            rust_list(
+                route,
+                "expose_headers",
+                &lower(names),
+                "HeaderName::from_static(X)"
+            )?
         )),
     }
     if route.credentials {
@@ -429,7 +451,10 @@ fn actix_cors(i: usize, route: &Route) -> Result<String, EmitError> {
         Origins::Any => calls.push(".allow_any_origin()".to_string()),
         Origins::List(_) => {
             for origin in exact_origins(route) {
-                calls.push(format!(".allowed_origin({})", lit(route, "origins", &origin)?));
+                calls.push(format!(
+                    ".allowed_origin({})",
+                    lit(route, "origins", &origin)?
+                ));
             }
             if has_patterns(route) {
                 calls.push(format!(
