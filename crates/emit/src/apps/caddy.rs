@@ -31,6 +31,22 @@ const GO_BARE_PERCENT: &str =
     "%(?:[0189A-Fa-f][0-9A-Fa-f]|2[0-9A-Ca-cFf]|3[A-Fa-f]|[46]0|5[B-Eb-e]|7[B-Db-dFf])";
 
 /// The application: `run.sh PORT`, `Caddyfile`.
+///
+/// ```
+/// use corsproof_emit::apps::{caddy, AppOptions};
+/// use corsproof_policy::Policy;
+/// let policy = Policy::from_toml_str(
+///     "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"https://app.example.com\"]\n",
+///     "p.toml",
+/// )?;
+/// let app = caddy(&policy, &AppOptions::default())?;
+/// assert_eq!(app.files[1].name, "Caddyfile");
+/// assert!(app.files[1]
+///     .text
+///     .contains(r"header_regexp origin Origin `^(?:https://app\.example\.com)$`"));
+/// assert!(app.unsupported.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn caddy(policy: &Policy, options: &AppOptions) -> Result<App, EmitError> {
     let mut routes = Vec::new();
     for (i, route) in policy.routes.iter().enumerate() {

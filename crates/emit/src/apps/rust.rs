@@ -78,6 +78,23 @@ impl RustLibrary {
 }
 
 /// The application: `run.sh PORT`, `Cargo.toml`, `Cargo.lock`, `main.rs`.
+///
+/// ```
+/// use corsproof_emit::apps::{rust, AppOptions, RustLibrary};
+/// use corsproof_policy::Policy;
+/// let policy = Policy::from_toml_str(
+///     "version = 1\n[[route]]\npath = \"/api/\"\norigins = [\"https://app.example.com\"]\nexpose_headers = [\"ETag\"]\n",
+///     "p.toml",
+/// )?;
+/// let app = rust(&policy, RustLibrary::TowerHttp, &AppOptions::default())?;
+/// assert_eq!(app.files[3].name, "main.rs");
+/// assert!(app.files[3]
+///     .text
+///     .contains(r#".allow_origin(AllowOrigin::list([HeaderValue::from_static("https://app.example.com")]))"#));
+/// // The layer sends Access-Control-Expose-Headers whatever the origin.
+/// assert!(app.unsupported.iter().any(|u| u.field == "expose_headers"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn rust(policy: &Policy, library: RustLibrary, options: &AppOptions) -> Result<App, EmitError> {
     let mut unsupported = Vec::new();
     let mut routes = String::new();
@@ -383,15 +400,17 @@ fn tower_layer(i: usize, route: &Route) -> Result<String, EmitError> {
             rust_list(route, "origins", &exact_origins(route), "HeaderValue::from_static(X)")?
         ),
     });
-    calls.push(format!(
-        ".allow_methods({})",
-        rust_list(
-            route,
-            "methods",
-            &all_methods(route),
-            "Method::from_bytes(X.as_bytes()).expect(\"a method\")"
-        )?
-    ));
+    let methods: Result<Vec<String>, EmitError> = all_methods(route)
+        .iter()
+        .map(|m| match m.as_str() {
+            "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" => {
+                Ok(format!("Method::{m}"))
+            }
+            _ => lit(route, "methods", m)
+                .map(|l| format!("Method::from_bytes({l}.as_bytes()).expect(\"a method\")")),
+        })
+        .collect();
+    calls.push(format!(".allow_methods([{}])", methods?.join(", ")));
     match &route.request_headers {
         HeaderNames::Any => calls.push(".allow_headers(AllowHeaders::any())".to_string()),
         HeaderNames::List(names) if names.is_empty() => {}
@@ -406,8 +425,6 @@ fn tower_layer(i: usize, route: &Route) -> Result<String, EmitError> {
         )),
     }
     match &route.expose_headers {
-        // tower-http refuses `*` with credentials (announced).
-        HeaderNames::Any if route.credentials => {}
         HeaderNames::Any => calls.push(".expose_headers(ExposeHeaders::any())".to_string()),
         HeaderNames::List(names) if names.is_empty() => {}
         HeaderNames::List(names) => calls.push(format!(
@@ -420,12 +437,13 @@ fn tower_layer(i: usize, route: &Route) -> Result<String, EmitError> {
             )?
         )),
     }
+    // A predicate, not `allow_credentials(true)`: refused origins are not told, and the
+    // layer accepts `*` in Access-Control-Expose-Headers beside it (browsers read it
+    // literally on credentialed requests, as the policy means).
     if route.credentials {
-        calls.push(if listed {
-            format!(".allow_credentials(AllowCredentials::predicate(|o: &HeaderValue, _| origin_{i}(o.as_bytes())))")
-        } else {
-            ".allow_credentials(true)".to_string()
-        });
+        calls.push(format!(
+            ".allow_credentials(AllowCredentials::predicate(|o: &HeaderValue, _| origin_{i}(o.as_bytes())))"
+        ));
     }
     if route.private_network {
         calls.push(if listed {
@@ -511,15 +529,15 @@ fn announce(route: &Route, library: RustLibrary, out: &mut Vec<Unsupported>) {
                 out.push(item(route, "expose_headers", Effect::Disclosure,
                     "tower-http sends Access-Control-Expose-Headers to every response of the route, refused origins included"));
             }
-            if route.credentials && matches!(route.expose_headers, HeaderNames::Any) {
-                out.push(item(route, "expose_headers", Effect::Narrower,
-                    "tower-http refuses Access-Control-Expose-Headers: * together with credentials (the layer panics): no header is exposed"));
-            }
         }
         RustLibrary::ActixCors => {
             if matches!(route.request_headers, HeaderNames::Any) {
                 out.push(item(route, "request_headers", Effect::Broader,
                     "actix-cors' allow_any_header echoes every requested header, Authorization included, which `*` never covers"));
+            }
+            if route.credentials && matches!(route.expose_headers, HeaderNames::Any) {
+                out.push(item(route, "expose_headers", Effect::Broader,
+                    "actix-cors' expose_any_header lists the names of the response's own headers, which credentialed reads then see too, where `*` exposes nothing to them"));
             }
             // Preflights are validated (origin, method, headers) before any header is sent.
             let mut actual = Vec::new();
