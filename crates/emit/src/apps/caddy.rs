@@ -24,12 +24,6 @@ use super::{all_methods, lit, App, AppFile, AppOptions};
 use crate::nginx::{decode_unreserved, path_regex, BARE_PERCENT};
 use crate::EmitError;
 
-/// A raw `%` that does not start a percent-encoded unreserved character, in Go's regexp
-/// syntax (no lookahead): a `%` followed by the hex digits of any other byte (Go's HTTP
-/// server refuses a request target with a malformed escape).
-const GO_BARE_PERCENT: &str =
-    "%(?:[0189A-Fa-f][0-9A-Fa-f]|2[0-9A-Ca-cFf]|3[A-Fa-f]|[46]0|5[B-Eb-e]|7[B-Db-dFf])";
-
 /// The application: `run.sh PORT`, `Caddyfile`.
 ///
 /// ```
@@ -52,7 +46,7 @@ pub fn caddy(policy: &Policy, options: &AppOptions) -> Result<App, EmitError> {
     for (i, route) in policy.routes.iter().enumerate() {
         check(route)?;
         let decoded = decode_unreserved(&route.path);
-        let regex = path_regex(route, &decoded)?.replace(BARE_PERCENT, GO_BARE_PERCENT);
+        let regex = go_path_regex(route, &decoded)?;
         routes.push((i, decoded.len(), regex, route));
     }
     // Longest first (of two equal once decoded, the first route).
@@ -99,6 +93,25 @@ const RUN: &str = "#!/bin/sh
 export HOME=\"$PWD\" XDG_DATA_HOME=\"$PWD/data\" XDG_CONFIG_HOME=\"$PWD/config\" PORT=\"$1\"
 exec caddy run --config \"$PWD/Caddyfile\" --adapter caddyfile
 ";
+
+/// The nginx emitter's path expression in Go's regexp syntax, which has no lookahead: its
+/// `%` that starts no percent-encoded unreserved character is a plain `%` where the decoded
+/// path has two hex digits after it (what follows it in a matching request is then never an
+/// encoded unreserved character); any other `%` is refused.
+fn go_path_regex(route: &Route, decoded: &str) -> Result<String, EmitError> {
+    let bytes = decoded.as_bytes();
+    for (i, _) in decoded.match_indices('%') {
+        let escape = bytes.get(i + 1..i + 3);
+        if !escape.is_some_and(|e| e.iter().all(u8::is_ascii_hexdigit)) {
+            return Err(EmitError::Unsupported {
+                route: route.label().to_string(),
+                field: "path",
+                why: "a `%` that does not start a percent-escape cannot be matched by Caddy's regular expressions (no lookahead)".to_string(),
+            });
+        }
+    }
+    Ok(path_regex(route, decoded)?.replace(BARE_PERCENT, "%"))
+}
 
 /// Refuses text that cannot be written into a backtick-quoted Caddyfile token.
 fn check(route: &Route) -> Result<(), EmitError> {
