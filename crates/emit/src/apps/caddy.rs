@@ -265,3 +265,42 @@ fn route_block(route: &Route) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::caddy;
+    use crate::apps::AppOptions;
+    use corsproof_policy::Policy;
+
+    fn caddyfile(path: &str) -> Result<String, crate::EmitError> {
+        let text = format!(
+            "version = 1\n[[route]]\npath = \"{path}\"\norigins = [\"https://app.example.com\"]\n"
+        );
+        let policy = Policy::from_toml_str(&text, "p.toml").expect("a policy");
+        caddy(&policy, &AppOptions::default()).map(|app| app.files[1].text.clone())
+    }
+
+    #[test]
+    fn a_reserved_escape_in_a_path_is_matched_as_sent_its_letters_either_way() {
+        let conf = caddyfile("/x%2Fy/").expect("emitted");
+        // Checked by hand: `%`, then 2 and F each as itself or encoded, as nginx matches it.
+        assert!(
+            conf.contains(
+                r"vars_regexp {http.request.uri} `^\/(?:x|%78)%(?:2|%32)(?:F|%46)(?:y|%79)\/`"
+            ),
+            "{conf}"
+        );
+    }
+
+    #[test]
+    fn a_percent_starting_no_escape_is_refused() {
+        let refused = caddyfile("/a%/");
+        assert!(
+            matches!(
+                refused,
+                Err(crate::EmitError::Unsupported { field: "path", .. })
+            ),
+            "{refused:?}"
+        );
+    }
+}
