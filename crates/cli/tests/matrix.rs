@@ -381,6 +381,75 @@ fn rack_cors_drops_the_trailing_slash_of_a_route_path() {
     );
 }
 
+/// A policy no bundled one is like: `*` request headers, and `*` exposed headers on a
+/// credentialed route. Caddy does exactly that; the Rust libraries' findings are all
+/// announced: tower-http's `*` lets Chromium and Firefox send Authorization (read-granted),
+/// actix-cors' expose_any_header hides the headers added after it runs (header-hidden).
+#[test]
+fn wildcard_headers_are_exact_in_caddy_and_announced_for_the_rust_libraries() {
+    let targets = [Target::Caddy, Target::TowerHttp, Target::ActixCors];
+    if !targets.iter().all(|t| available(*t)) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("corsproof-wildcards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let policy = dir.join("wildcards.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n\
+         [[route]]\nname = \"cred\"\npath = \"/cred/\"\norigins = [\"https://app.example.com\"]\ncredentials = true\nexpose_headers = [\"*\"]\n\
+         [[route]]\nname = \"anyh\"\npath = \"/anyh/\"\norigins = [\"https://app.example.com\"]\nrequest_headers = [\"*\"]\nmethods = [\"PUT\"]\n",
+    )
+    .expect("written");
+    let policy_arg = policy.display().to_string();
+    let out = corsproof(&[
+        "matrix",
+        "--targets",
+        "caddy,tower-http,actix-cors",
+        "--policies",
+        &policy_arg,
+        "--cases",
+        "20",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "every finding explained: {text}"
+    );
+    let m: serde_json::Value = serde_json::from_str(&text).expect("a JSON matrix");
+    let kinds = |target: &str| -> Vec<String> {
+        let cell = m["cells"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["target"] == target))
+            .expect("a cell");
+        assert_eq!(
+            cell["outcome"]["diverges"].as_array().map(Vec::len),
+            Some(0)
+        );
+        cell["outcome"]["inexpressible"]
+            .as_array()
+            .expect("inexpressible")
+            .iter()
+            .filter_map(|f| f["kind"].as_str().map(String::from))
+            .collect()
+    };
+    assert!(kinds("caddy").is_empty(), "{text}");
+    assert!(
+        kinds("tower-http").contains(&"read-granted".to_string()),
+        "{text}"
+    );
+    assert!(
+        kinds("actix-cors").contains(&"header-hidden".to_string()),
+        "{text}"
+    );
+}
+
 /// The items tower-http's emitter announces for spa-credentialed, against the real layer:
 /// a refused origin's preflight gets the route's methods, headers and max-age, its actual
 /// request the exposed headers; credentials (configured by a predicate on the allowed

@@ -168,7 +168,10 @@ fn passed_lines(route: &Route) -> String {
         methods.join("|")
     );
     match &route.request_headers {
-        HeaderNames::Any => {}
+        // `*` never covers Authorization: a preflight asking for it fails.
+        HeaderNames::Any => out.push_str(
+            "\t\t\tnot header_regexp Access-Control-Request-Headers `(?i)(?:^|,)\\s*authorization\\s*(?:,|$)`\n",
+        ),
         HeaderNames::List(names) if names.is_empty() => {
             out.push_str("\t\t\tnot header Access-Control-Request-Headers *\n");
         }

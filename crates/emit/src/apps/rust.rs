@@ -529,15 +529,23 @@ fn announce(route: &Route, library: RustLibrary, out: &mut Vec<Unsupported>) {
                 out.push(item(route, "expose_headers", Effect::Disclosure,
                     "tower-http sends Access-Control-Expose-Headers to every response of the route, refused origins included"));
             }
+            if matches!(route.request_headers, HeaderNames::Any) {
+                out.push(item(route, "request_headers", Effect::Broader,
+                    "tower-http writes `*` as Access-Control-Allow-Headers: * (AllowHeaders::any()), which Chromium and Firefox let cover Authorization, and has no form for every header but Authorization (mirror_request echoes it)"));
+            }
         }
         RustLibrary::ActixCors => {
             if matches!(route.request_headers, HeaderNames::Any) {
                 out.push(item(route, "request_headers", Effect::Broader,
                     "actix-cors' allow_any_header echoes every requested header, Authorization included, which `*` never covers"));
             }
-            if route.credentials && matches!(route.expose_headers, HeaderNames::Any) {
-                out.push(item(route, "expose_headers", Effect::Broader,
-                    "actix-cors' expose_any_header lists the names of the response's own headers, which credentialed reads then see too, where `*` exposes nothing to them"));
+            if matches!(route.expose_headers, HeaderNames::Any) {
+                out.push(item(route, "expose_headers", Effect::Narrower,
+                    "actix-cors' expose_any_header lists the names of the headers the response has when the middleware runs, before it adds its own (Access-Control-Allow-Credentials, Vary) and before the server adds Date: those stay hidden"));
+                if route.credentials {
+                    out.push(item(route, "expose_headers", Effect::Broader,
+                        "actix-cors' expose_any_header lists the response's header names, which credentialed reads then see too, where `*` exposes nothing to them"));
+                }
             }
             // Preflights are validated (origin, method, headers) before any header is sent.
             let mut actual = Vec::new();
