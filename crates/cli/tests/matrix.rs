@@ -382,12 +382,18 @@ fn rack_cors_drops_the_trailing_slash_of_a_route_path() {
 }
 
 /// A policy no bundled one is like: `*` request headers, and `*` exposed headers on a
-/// credentialed route. Caddy does exactly that; the Rust libraries' findings are all
+/// credentialed route. Caddy and Apache do exactly that (a preflight asking for
+/// Authorization fails: `*` never covers it); the Rust libraries' findings are all
 /// announced: tower-http's `*` lets Chromium and Firefox send Authorization (read-granted),
 /// actix-cors' expose_any_header hides the headers added after it runs (header-hidden).
 #[test]
-fn wildcard_headers_are_exact_in_caddy_and_announced_for_the_rust_libraries() {
-    let targets = [Target::Caddy, Target::TowerHttp, Target::ActixCors];
+fn wildcard_headers_are_exact_in_caddy_and_apache_and_announced_for_the_rust_libraries() {
+    let targets = [
+        Target::Caddy,
+        Target::Apache,
+        Target::TowerHttp,
+        Target::ActixCors,
+    ];
     if !targets.iter().all(|t| available(*t)) {
         return;
     }
@@ -406,7 +412,7 @@ fn wildcard_headers_are_exact_in_caddy_and_announced_for_the_rust_libraries() {
     let out = corsproof(&[
         "matrix",
         "--targets",
-        "caddy,tower-http,actix-cors",
+        "caddy,apache,tower-http,actix-cors",
         "--policies",
         &policy_arg,
         "--cases",
@@ -440,6 +446,7 @@ fn wildcard_headers_are_exact_in_caddy_and_announced_for_the_rust_libraries() {
             .collect()
     };
     assert!(kinds("caddy").is_empty(), "{text}");
+    assert!(kinds("apache").is_empty(), "{text}");
     assert!(
         kinds("tower-http").contains(&"read-granted".to_string()),
         "{text}"
