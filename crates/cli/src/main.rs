@@ -11,6 +11,7 @@ mod explain;
 mod infer;
 mod lint;
 mod matrix;
+mod matrix_caches;
 mod retry;
 mod serve;
 mod target_arg;

@@ -13,6 +13,7 @@ use corsproof_policy::{parse_path, Policy};
 use corsproof_targets::launch::LaunchError;
 use corsproof_targets::registry::Target;
 
+use crate::matrix_caches::{self, CacheArg};
 use crate::target_arg::TargetArg;
 
 /// The bundled policies (`corpus/policies/`), compiled in: name and text.
@@ -73,11 +74,16 @@ pub struct Options {
     /// No progress lines on standard error.
     #[arg(long)]
     pub quiet: bool,
+    /// Probe every cell again behind these shared caches (comma-separated or repeated): the
+    /// cache in front of the target, two origins asking one URL through it.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub caches: Vec<CacheArg>,
 }
 
 /// Runs the matrix: exit 0 when every finding is explained (announced by the emitter or a
 /// known behaviour), 1 when some divergence is not, 3 when no target could run or a cell
-/// failed (its target did not start, or its check gave no verdict).
+/// failed (its target did not start, or its check gave no verdict; with `--caches`, also a
+/// cache that did not start in front of it or a probe without answers).
 pub fn run(options: &Options) -> anyhow::Result<u8> {
     let started = Instant::now();
     let scratch = std::env::temp_dir().join(format!("corsproof-matrix-{}", std::process::id()));
@@ -96,7 +102,11 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
         skipped: Vec::new(),
         cells: Vec::new(),
         seconds: 0.0,
+        caches: Default::default(),
     };
+    let (caches, caches_info) = matrix_caches::available(&options.caches);
+    m.caches = caches_info;
+    let mut fronts = matrix_caches::Fronts::start(&caches)?;
     for target in chosen {
         let version = match target.version() {
             Ok(v) => v,
@@ -114,7 +124,12 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
             version,
         });
         for (label, path, policy) in &policies {
-            let outcome = cell(target, policy, path, &exe, options);
+            let mut behind = Vec::new();
+            let outcome = cell(target, policy, path, &exe, options, &mut |url| {
+                if let Some(f) = fronts.as_mut() {
+                    behind = f.probe(target, policy, label, url);
+                }
+            });
             if !options.quiet {
                 eprintln!(
                     "corsproof matrix: {} x {}: {}",
@@ -128,9 +143,24 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
                 policy: label.clone(),
                 outcome,
             });
+            if !options.quiet {
+                for c in &behind {
+                    eprintln!(
+                        "corsproof matrix: {} x {} behind {}: {}",
+                        c.target,
+                        matrix::policy_label(label),
+                        c.cache,
+                        corsproof_matrix::caches::short(Some(c))
+                    );
+                }
+            }
+            m.caches.cells.extend(behind);
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(f) = fronts.take() {
+        m.caches.seconds = f.seconds();
+    }
     m.seconds = started.elapsed().as_secs_f64();
     let output = match options.format {
         MatrixFormat::Text => matrix::text(&m),
@@ -147,10 +177,11 @@ pub fn run(options: &Options) -> anyhow::Result<u8> {
         .cells
         .iter()
         .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
-        .count();
+        .count()
+        + m.caches.failed();
     if failed > 0 {
         eprintln!(
-            "corsproof matrix: {failed} cell(s) failed: a target did not start or gave no verdict"
+            "corsproof matrix: {failed} cell(s) failed: a target (or a cache in front) did not start or gave no verdict"
         );
         return Ok(3);
     }
@@ -203,8 +234,16 @@ fn policies(options: &Options, scratch: &Path) -> anyhow::Result<Vec<(String, Pa
     Ok(out)
 }
 
-/// One target against one policy.
-fn cell(target: Target, policy: &Policy, path: &Path, exe: &Path, options: &Options) -> Outcome {
+/// One target against one policy; `behind` is called with the target's URL after its check,
+/// before it is stopped (the caches' probe, `--caches`).
+fn cell(
+    target: Target,
+    policy: &Policy,
+    path: &Path,
+    exe: &Path,
+    options: &Options,
+    behind: &mut dyn FnMut(&url::Url),
+) -> Outcome {
     let announced = match target.unsupported(policy) {
         Ok(items) => items,
         Err(e) => return Outcome::Refused { why: e.to_string() },
@@ -229,6 +268,9 @@ fn cell(target: Target, policy: &Policy, path: &Path, exe: &Path, options: &Opti
     };
     let label = path.display().to_string();
     let result = runtime.block_on(check::check(policy, &label, running.url(), &config));
+    if result.is_ok() {
+        behind(running.url());
+    }
     drop(running);
     let report = match result {
         Ok(r) => r,

@@ -170,6 +170,16 @@ fn actix_cors_findings_are_all_announced() {
     }
 }
 
+#[test]
+fn tomcat_findings_are_explained() {
+    conforms(Target::Tomcat);
+}
+
+#[test]
+fn jetty_findings_are_explained() {
+    conforms(Target::Jetty);
+}
+
 /// Starts `target` configured from a bundled policy.
 fn start(target: Target, policy: &str) -> Option<Running> {
     if !available(target) {
@@ -289,6 +299,62 @@ fn gorilla_varies_only_when_the_origin_is_allowed_and_several_are_listed() {
         "{allowed:?}"
     );
     assert_eq!(header(&allowed, "vary"), None, "{allowed:?}");
+}
+
+#[test]
+fn jetty_varies_only_when_the_origin_is_allowed() {
+    vary_only_when_allowed(Target::Jetty, "spa-credentialed.toml", "/api/me");
+}
+
+#[test]
+fn tomcat_sends_no_vary_without_origin_on_an_any_origin_route() {
+    // mixed-routes' public route allows every origin.
+    let Some(running) = start(Target::Tomcat, "mixed-routes.toml") else {
+        return;
+    };
+    let path = "/public/logo.svg";
+    let (_, cors) = send(
+        &running,
+        "GET",
+        path,
+        &[("Origin", "https://sibling.example")],
+    );
+    assert_eq!(
+        header(&cors, "access-control-allow-origin"),
+        Some("*"),
+        "{cors:?}"
+    );
+    let (status, bare) = send(&running, "GET", path, &[]);
+    assert_eq!(status, 200, "{bare:?}");
+    assert_eq!(
+        header(&bare, "access-control-allow-origin"),
+        None,
+        "{bare:?}"
+    );
+    assert_eq!(header(&bare, "vary"), None, "{bare:?}");
+}
+
+#[test]
+fn tomcat_rejects_an_encoded_slash_before_its_filters() {
+    // mixed-routes' api-health route (path /api/health, any origin) covers /api/health%2Fx.
+    let Some(running) = start(Target::Tomcat, "mixed-routes.toml") else {
+        return;
+    };
+    let origin = [("Origin", "https://sibling.example")];
+    let (status, granted) = send(&running, "GET", "/api/healthz", &origin);
+    assert_eq!(status, 200, "{granted:?}");
+    assert_eq!(
+        header(&granted, "access-control-allow-origin"),
+        Some("*"),
+        "{granted:?}"
+    );
+    let (status, rejected) = send(&running, "GET", "/api/health%2Fx", &origin);
+    assert_eq!(status, 400, "{rejected:?}");
+    assert_eq!(
+        header(&rejected, "access-control-allow-origin"),
+        None,
+        "{rejected:?}"
+    );
 }
 
 #[test]

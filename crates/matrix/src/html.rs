@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use corsproof_report::{Finding, Severity};
 
+use crate::caches::{self, CacheCell, CacheOutcome};
 use crate::{policy_label, Cell, Matrix, Outcome};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -58,6 +59,7 @@ pub fn html(matrix: &Matrix) -> String {
         matrix.seconds
     );
     out.push_str(&table(matrix));
+    out.push_str(&cache_table(matrix));
     out.push_str(
         "<h2>Findings per target: inexpressible (I) and diverging (D), by severity</h2>\n",
     );
@@ -72,6 +74,12 @@ pub fn html(matrix: &Matrix) -> String {
     out.push_str("<h2>Cells</h2>\n");
     for cell in &matrix.cells {
         out.push_str(&details(matrix, cell));
+    }
+    if !matrix.caches.cells.is_empty() {
+        out.push_str("<h2>Behind caches</h2>\n");
+        for cell in &matrix.caches.cells {
+            out.push_str(&cache_details(cell));
+        }
     }
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
     out
@@ -181,6 +189,7 @@ fn details(matrix: &Matrix, cell: &Cell) -> String {
                 "Inexpressible in this library",
                 inexpressible.iter().map(|f| (f, None)),
             ));
+            out.push_str(&cache_links(matrix, cell));
         }
         Outcome::Refused { why } | Outcome::Failed { why } => {
             let _ = write!(out, "<p>{}</p>", esc(why));
@@ -219,6 +228,170 @@ fn findings<'a>(title: &str, items: impl Iterator<Item = (&'a Finding, KnownRef)
             );
         }
         let _ = writeln!(out, "<pre>{}</pre>", esc(&f.reproduce));
+    }
+    out
+}
+
+fn cache_id(target: &str, policy: &str, cache: &str) -> String {
+    format!("k{}-{cache}", &cell_id(target, policy)[1..])
+}
+
+/// The table of the caches in front: one row per target and cache, one column per policy.
+fn cache_table(matrix: &Matrix) -> String {
+    let caches = &matrix.caches;
+    if caches.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<h2>Caches in front</h2>\n<p class=\"small\">Each cell probed again behind each cache ({:.1} s in all): two origins ask one URL through the cache. <span class=\"part violation\">leak</span> a refused origin read an answer the cache stored for another request; <span class=\"part breakage\">denial</span> the allowed front end was refused with one. Caches: {}.</p>\n<table class=\"m\"><tr><th>target</th><th>behind</th>",
+        caches.seconds,
+        esc(&caches
+            .ran
+            .iter()
+            .map(|c| format!("{} ({}, {})", c.cache, c.product, c.version))
+            .collect::<Vec<_>>()
+            .join("; "))
+    );
+    for p in &matrix.policies {
+        let _ = write!(out, "<th>{}</th>", esc(policy_label(p)));
+    }
+    out.push_str("</tr>\n");
+    for t in &matrix.targets {
+        for c in &caches.ran {
+            let _ = write!(
+                out,
+                "<tr><th>{}</th><td>{}</td>",
+                esc(t.target),
+                esc(c.cache)
+            );
+            for p in &matrix.policies {
+                let cell = caches.cell(t.target, p, c.cache);
+                let text = caches::short(cell);
+                let sev = cell.and_then(|c| match &c.outcome {
+                    CacheOutcome::Probed { findings, .. } => {
+                        findings.iter().map(|f| f.severity).min()
+                    }
+                    CacheOutcome::Failed { .. } => None,
+                });
+                let class = if text == "failed" { "grey" } else { class(sev) };
+                let _ = write!(
+                    out,
+                    "<td class=\"c\"><a href=\"#{}\"><span class=\"part {class}\">{}</span></a></td>",
+                    cache_id(t.target, p, c.cache),
+                    esc(&text)
+                );
+            }
+            out.push_str("</tr>\n");
+        }
+    }
+    out.push_str("</table>\n");
+    for s in &caches.skipped {
+        let _ = write!(
+            out,
+            "<p class=\"small\">skipped cache <b>{}</b>: {}</p>",
+            esc(s.cache),
+            esc(&s.reason)
+        );
+    }
+    out
+}
+
+/// Links from a cell's `missing-vary` findings to the cache cells that show them.
+fn cache_links(matrix: &Matrix, cell: &Cell) -> String {
+    let Outcome::Checked {
+        inexpressible,
+        diverges,
+        ..
+    } = &cell.outcome
+    else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for f in diverges.iter().map(|d| &d.finding).chain(inexpressible) {
+        let shown = matrix.caches.demonstrating(cell.target, &cell.policy, f);
+        if shown.is_empty() {
+            continue;
+        }
+        let links: Vec<String> = shown
+            .iter()
+            .map(|c| {
+                format!(
+                    "<a href=\"#{}\">{}</a>",
+                    cache_id(cell.target, &cell.policy, c),
+                    esc(c)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"small\"><b>{}</b> on route <code>{}</code> shown behind a real cache: {}</p>",
+            f.kind,
+            esc(f.route.as_deref().unwrap_or("(none)")),
+            links.join(", ")
+        );
+    }
+    out
+}
+
+/// One cache cell: its findings, each with the transcript of the exchanges.
+fn cache_details(cell: &CacheCell) -> String {
+    let mut out = format!(
+        "<details id=\"{}\"><summary><b>{}</b> × <b>{}</b> behind <b>{}</b></summary>\n",
+        cache_id(cell.target, &cell.policy, cell.cache),
+        esc(cell.target),
+        esc(policy_label(&cell.policy)),
+        esc(cell.cache)
+    );
+    match &cell.outcome {
+        CacheOutcome::Probed {
+            findings: list,
+            requests,
+            seconds,
+        } => {
+            let _ = writeln!(
+                out,
+                "<p class=\"small\">{requests} requests in {seconds:.1} s</p>"
+            );
+            if list.is_empty() {
+                out.push_str("<p>No answer served to the wrong origin.</p>");
+            }
+            out.push_str(&findings(
+                "Served to the wrong origin",
+                list.iter().map(|f| (f, None)),
+            ));
+            for f in list {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"small\">transcript of {} on route <code>{}</code>:</p><pre>{}</pre>",
+                    f.kind,
+                    esc(f.route.as_deref().unwrap_or("(none)")),
+                    esc(&transcript(f))
+                );
+            }
+        }
+        CacheOutcome::Failed { why } => {
+            let _ = write!(out, "<p>{}</p>", esc(why));
+        }
+    }
+    out.push_str("</details>\n");
+    out
+}
+
+/// The exchanges of a finding as HTTP text: each request line and header lines, then the
+/// status and header lines of its response.
+pub(crate) fn transcript(f: &Finding) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut out = String::new();
+    for (i, (sent, seen)) in f.exchanges.iter().enumerate() {
+        let _ = writeln!(out, "#{} > {} {}", i + 1, sent.method, sent.url);
+        for (n, v) in &sent.headers {
+            let _ = writeln!(out, "> {}: {}", text(n), text(v));
+        }
+        let _ = writeln!(out, "< {}", seen.status);
+        for (n, v) in &seen.headers {
+            let _ = writeln!(out, "< {}: {}", text(n), text(v));
+        }
+        out.push('\n');
     }
     out
 }

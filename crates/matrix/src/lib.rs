@@ -13,6 +13,10 @@
 //! Renderers: [`text()`], [`markdown()`], [`json()`] and [`html()`] (one self-contained page
 //! with an inline SVG plot).
 //!
+//! With shared caches in front ([`caches`]), every cell is probed again behind each cache, and
+//! a `missing-vary` finding of the ordinary check links to the cache transcript that shows it
+//! ([`Caches::demonstrating`]).
+//!
 //! ```
 //! use corsproof_emit::{Effect, Unsupported};
 //! use corsproof_matrix::explains;
@@ -25,11 +29,13 @@
 
 #![deny(missing_docs)]
 
+pub mod caches;
 mod html;
 mod html_plot;
 pub mod known;
 mod text;
 
+pub use caches::{CacheCell, CacheInfo, CacheOutcome, Caches, SkippedCache};
 pub use html::html;
 pub use text::{markdown, text};
 
@@ -57,6 +63,9 @@ pub struct Matrix {
     pub cells: Vec<Cell>,
     /// Wall-clock seconds for the whole run.
     pub seconds: f64,
+    /// The caches in front (`--caches`); absent from JSON without them.
+    #[serde(skip_serializing_if = "Caches::is_empty")]
+    pub caches: Caches,
 }
 
 /// A target that ran.
@@ -358,6 +367,7 @@ mod tests {
                 },
             }],
             seconds: 0.1,
+            caches: Caches::default(),
         };
         assert_eq!(m.unexplained().len(), 1);
         let (i, d) = m.cells[0].outcome.worst();
@@ -396,6 +406,7 @@ mod tests {
                 },
             }],
             seconds: 0.0,
+            caches: Caches::default(),
         };
         let page = html(&m);
         assert!(!page.contains("<script>alert(1)"));

@@ -80,6 +80,7 @@ pub fn text(matrix: &Matrix) -> String {
     }
     out.push_str("I: findings the library cannot be configured to avoid (announced by its emitter); D: divergences from what it was configured to do\n");
     out.push_str(&divergences(matrix, false));
+    out.push_str(&crate::caches::table(matrix, false));
     for s in &matrix.skipped {
         out.push_str(&format!("skipped {}: {}\n", s.target, s.reason));
     }
@@ -96,9 +97,13 @@ fn divergences(matrix: &Matrix, md: bool) -> String {
             Outcome::Checked { diverges, .. } => {
                 for d in diverges {
                     let f = &d.finding;
-                    let known = d.known.map_or("not a known behaviour".to_string(), |k| {
+                    let mut known = d.known.map_or("not a known behaviour".to_string(), |k| {
                         format!("known: {}", k.id)
                     });
+                    let shown = matrix.caches.demonstrating(cell.target, &cell.policy, f);
+                    if !shown.is_empty() {
+                        known.push_str(&format!("; shown behind {}", shown.join(", ")));
+                    }
                     out.push_str(&format!(
                         "{bullet}{} / {name}: {} {} on route {} ({known})\n",
                         cell.target,
@@ -144,6 +149,7 @@ pub fn markdown(matrix: &Matrix) -> String {
         out.push_str("\nDivergences:\n\n");
         out.push_str(&list);
     }
+    out.push_str(&crate::caches::table(matrix, true));
     if !matrix.skipped.is_empty() {
         out.push_str("\nSkipped:\n\n");
         for s in &matrix.skipped {

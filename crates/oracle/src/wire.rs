@@ -683,7 +683,12 @@ pub fn request_with(
     let url = fetch.current_url();
     let redirected = !fetch.redirect_urls().is_empty();
     let xhr = request.xhr;
-    let mut w = Writer::default();
+    // About twenty lines at most: room for them and their kinds at once.
+    let mut w = Writer {
+        headers: Vec::with_capacity(24),
+        lines: Vec::with_capacity(24),
+        ..Writer::default()
+    };
 
     // R58: a method-changing redirect dropped the body (the method is then GET).
     let body_kind = request
@@ -776,11 +781,8 @@ pub fn request_with(
         match line {
             Host => {
                 // W1: Host first, the port only when not the scheme's default.
-                let host = url.host_str().unwrap_or_default();
-                let value = match url.port() {
-                    Some(p) => format!("{host}:{p}"),
-                    None => host.to_string(),
-                };
+                // The URL's serialization holds the port only when it is not the default.
+                let value = &url[url::Position::BeforeHost..url::Position::AfterPort];
                 w.push(line, "Host", value.as_bytes(), RuleId::W1);
             }
             Connection => w.push_some(line, "Connection", rules.connection),
@@ -1185,26 +1187,26 @@ fn sec_fetch_site(
 ) -> FetchSite {
     let request = fetch.request();
     let own_url_only = preflight && preflight_own_url;
-    let urls: Vec<&Url> = if own_url_only {
-        vec![fetch.current_url()]
+    // The URL list: the request's URL and every redirect's, or the current URL alone.
+    let (first, rest): (Option<&Url>, &[Url]) = if own_url_only {
+        (None, std::slice::from_ref(fetch.current_url()))
     } else {
-        std::iter::once(&request.url)
-            .chain(fetch.redirect_urls().iter())
-            .collect()
+        (Some(&request.url), fetch.redirect_urls())
     };
+    let count = usize::from(first.is_some()) + rest.len();
     let mut site = FetchSite::SameOrigin;
-    for url in &urls {
+    for url in first.into_iter().chain(rest) {
         if request.origin.is_origin_of(url) {
             continue;
         }
         site = site.max(FetchSite::SameSite);
-        if !same_site(&Org::of_url(url), &request.origin) {
+        if !url_same_site(url, &request.origin) {
             site = FetchSite::CrossSite;
             break;
         }
     }
     if !own_url_only
-        && urls.len() > 1
+        && count > 1
         && site != FetchSite::SameOrigin
         && after_redirect == SiteAfterRedirect::CrossSiteUnlessSameOrigin
     {
@@ -1216,8 +1218,24 @@ fn sec_fetch_site(
 /// Schemeful same site (HTML): equal schemes, and equal hosts or hosts with the same
 /// registrable domain, here approximated by the last two labels of a domain.
 fn same_site(a: &Org, b: &Org) -> bool {
-    let (Some(sa), Some(sb), Some(ha), Some(hb)) = (a.scheme(), b.scheme(), a.host(), b.host())
-    else {
+    match (a.scheme(), a.host()) {
+        (Some(scheme), Some(host)) => same_site_as(scheme, host, b),
+        _ => false,
+    }
+}
+
+/// [`same_site`] of a URL's origin and `b`. An http(s) or ws(s) URL's origin is its scheme,
+/// host and port as the URL holds them, read without building the origin.
+fn url_same_site(url: &Url, b: &Org) -> bool {
+    match (url.scheme(), url.host_str()) {
+        (scheme @ ("http" | "https" | "ws" | "wss"), Some(host)) => same_site_as(scheme, host, b),
+        _ => same_site(&Org::of_url(url), b),
+    }
+}
+
+/// [`same_site`] of the origin of scheme `sa` and host `ha`, and `b`.
+fn same_site_as(sa: &str, ha: &str, b: &Org) -> bool {
+    let (Some(sb), Some(hb)) = (b.scheme(), b.host()) else {
         return false;
     };
     if sa != sb {
@@ -1230,50 +1248,79 @@ fn same_site(a: &Org, b: &Org) -> bool {
     if is_ip(ha) || is_ip(hb) {
         return false;
     }
-    let site = |h: &str| {
-        let labels: Vec<&str> = h.trim_end_matches('.').rsplit('.').take(2).collect();
-        labels.join(".")
+    site_of(ha) == site_of(hb)
+}
+
+/// The last two labels of a domain (all of it when it has fewer), a trailing dot dropped.
+fn site_of(host: &str) -> &str {
+    let host = host.trim_end_matches('.');
+    let Some(last_dot) = host.rfind('.') else {
+        return host;
     };
-    site(ha) == site(hb)
+    match host[..last_dot].rfind('.') {
+        Some(dot) => &host[dot + 1..],
+        None => host,
+    }
 }
 
 /// Secure Contexts "potentially trustworthy URL": https or wss, or a loopback host.
 fn potentially_trustworthy(url: &Url) -> bool {
-    match url.scheme() {
+    trustworthy(url.scheme(), url.host_str())
+}
+
+/// [`potentially_trustworthy`] of a URL's scheme and host (as `Url::host_str` writes it: an
+/// IPv6 address in brackets), which an origin's tuple holds too.
+fn trustworthy(scheme: &str, host: Option<&str>) -> bool {
+    match scheme {
         "https" | "wss" => return true,
         "http" | "ws" => {}
         _ => return false,
     }
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.');
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
-        None => false,
+    let Some(host) = host else {
+        return false;
+    };
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     }
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        return ip.is_loopback();
+    }
+    let d = host.trim_end_matches('.').as_bytes();
+    let tail = d.len().checked_sub(b".localhost".len()).map(|at| &d[at..]);
+    d.eq_ignore_ascii_case(b"localhost")
+        || tail.is_some_and(|t| t.eq_ignore_ascii_case(b".localhost"))
 }
 
 /// W5: the `Referer` under the default policy, strict-origin-when-cross-origin, of the
-/// document's URL (fragment and userinfo stripped) for the current URL.
+/// document's URL (fragment and userinfo stripped) for the current URL. Without a document
+/// URL the document is the origin's root, `ORIGIN/`.
 fn referrer(document: Option<&Url>, origin: &Org, current: &Url) -> Option<String> {
-    let doc = match document {
-        Some(u) => u.clone(),
-        None => Url::parse(&format!("{}/", origin.serialization())).ok()?,
+    let Some(document) = document else {
+        // An opaque origin has no URL to refer from; a tuple's root URL is its serialization
+        // and `/`, whether the current URL is same origin (the full URL) or not (the origin).
+        let scheme = origin.scheme()?;
+        if !origin.is_origin_of(current)
+            && trustworthy(scheme, origin.host())
+            && !potentially_trustworthy(current)
+        {
+            return None;
+        }
+        return Some(format!("{}/", origin.serialization()));
     };
-    let doc_origin = Org::of_url(&doc);
+    let doc_origin = Org::of_url(document);
     if doc_origin.serialization() == "null" {
         return None;
     }
     if doc_origin.is_origin_of(current) {
-        let mut full = doc;
+        let mut full = document.clone();
         full.set_fragment(None);
         let _ = full.set_username("");
         let _ = full.set_password(None);
         return Some(full.to_string());
     }
-    if potentially_trustworthy(&doc) && !potentially_trustworthy(current) {
+    if potentially_trustworthy(document) && !potentially_trustworthy(current) {
         return None;
     }
     Some(format!("{}/", doc_origin.serialization()))

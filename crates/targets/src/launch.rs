@@ -74,6 +74,26 @@ pub struct Running {
 }
 
 impl Running {
+    /// A handle on `child`, listening at `url`, running in `dir` (removed when dropped).
+    pub(crate) fn new(child: Child, url: Url, dir: Option<PathBuf>, name: &str) -> Running {
+        Running {
+            child,
+            url,
+            dir,
+            name: name.to_string(),
+        }
+    }
+
+    /// Renames the handle (a cache run by the nginx launcher is named for the cache).
+    pub(crate) fn set_name(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+
+    /// The exit status, once the process has exited.
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// The target's base URL (`http://127.0.0.1:PORT/`).
     pub fn url(&self) -> &Url {
         &self.url
@@ -126,7 +146,7 @@ pub fn find_nginx() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_port() -> Result<u16, LaunchError> {
+pub(crate) fn free_port() -> Result<u16, LaunchError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

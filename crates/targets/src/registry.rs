@@ -14,7 +14,7 @@ use std::process::Command;
 
 use std::time::Duration;
 
-use corsproof_emit::apps::{self, App, AppOptions, GoLibrary, RustLibrary};
+use corsproof_emit::apps::{self, App, AppOptions, GoLibrary, JavaLibrary, RustLibrary};
 use corsproof_emit::{EmitError, Unsupported};
 use corsproof_policy::Policy;
 
@@ -51,6 +51,10 @@ pub enum Target {
     TowerHttp,
     /// actix-web with actix-cors (crates.io, pinned).
     ActixCors,
+    /// Tomcat 10's `CorsFilter`, embedded, configured in `web.xml`.
+    Tomcat,
+    /// Jetty 9's `CrossOriginFilter`, embedded.
+    Jetty,
 }
 
 /// Debian's Python, whose `dist-packages` hold the python3-* packages (a `python3` earlier
@@ -80,7 +84,7 @@ fn install(packages: &[&str]) -> String {
 
 impl Target {
     /// Every target, in the order the matrix lists them.
-    pub const ALL: [Target; 14] = [
+    pub const ALL: [Target; 16] = [
         Target::Tower,
         Target::Nginx,
         Target::Kong,
@@ -95,6 +99,8 @@ impl Target {
         Target::Caddy,
         Target::TowerHttp,
         Target::ActixCors,
+        Target::Tomcat,
+        Target::Jetty,
     ];
 
     /// The name used on the command line.
@@ -114,6 +120,8 @@ impl Target {
             Target::Caddy => "caddy",
             Target::TowerHttp => "tower-http",
             Target::ActixCors => "actix-cors",
+            Target::Tomcat => "tomcat",
+            Target::Jetty => "jetty",
         }
     }
 
@@ -139,6 +147,8 @@ impl Target {
             Target::Caddy => "Caddy (Caddyfile header directives)",
             Target::TowerHttp => "axum + tower-http CorsLayer",
             Target::ActixCors => "actix-web + actix-cors",
+            Target::Tomcat => "Tomcat CorsFilter (embedded)",
+            Target::Jetty => "Jetty CrossOriginFilter (embedded)",
         }
     }
 
@@ -156,6 +166,8 @@ impl Target {
             Target::Rack => &["ruby-rack-cors", "ruby-webrick"],
             Target::Apache => &["apache2"],
             Target::Caddy => &["caddy"],
+            Target::Tomcat => &["openjdk-17-jdk-headless", "libtomcat10-java"],
+            Target::Jetty => &["openjdk-17-jdk-headless", "libjetty9-java"],
         }
     }
 
@@ -220,6 +232,12 @@ impl Target {
                 .map_err(missing),
             Target::TowerHttp => rust_versions(RustLibrary::TowerHttp).map_err(missing),
             Target::ActixCors => rust_versions(RustLibrary::ActixCors).map_err(missing),
+            Target::Tomcat => {
+                java_versions("Tomcat", "tomcat10-catalina", "libtomcat10-java").map_err(missing)
+            }
+            Target::Jetty => {
+                java_versions("Jetty", "jetty9-servlets", "libjetty9-java").map_err(missing)
+            }
         }
     }
 
@@ -238,6 +256,8 @@ impl Target {
             Target::Caddy => Some(apps::caddy(policy, options)),
             Target::TowerHttp => Some(apps::rust(policy, RustLibrary::TowerHttp, options)),
             Target::ActixCors => Some(apps::rust(policy, RustLibrary::ActixCors, options)),
+            Target::Tomcat => Some(apps::java(policy, JavaLibrary::Tomcat, options)),
+            Target::Jetty => Some(apps::java(policy, JavaLibrary::Jetty, options)),
             Target::Tower | Target::Nginx | Target::Kong => None,
         }
     }
@@ -315,6 +335,7 @@ impl Target {
                     Target::TowerHttp | Target::ActixCors => {
                         ("sh".into(), Vec::new(), RUST_BUILD_TIMEOUT)
                     }
+                    Target::Tomcat | Target::Jetty => ("sh".into(), Vec::new(), JAVA_START_TIMEOUT),
                     Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
                     _ => (
                         DEBIAN_PYTHON.into(),
@@ -332,8 +353,8 @@ impl Target {
 pub const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// How long a Rust target may take to build and listen: a first build downloads and compiles
-/// the pinned crates (about 40 s for tower-http and 140 s for actix-cors on two busy cores);
-/// later builds compile the program only.
+/// the pinned crates (about 15 s for tower-http and 110 s for actix-cors on two busy cores);
+/// later builds compile the program only (1 to 3 s).
 pub const RUST_BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// `CRATE VERSION, CRATE VERSION (crates.io, pinned), rustc X.Y.Z`, when cargo and rustc run.
@@ -354,6 +375,36 @@ fn rust_versions(library: RustLibrary) -> Result<String, String> {
     Ok(format!(
         "{} (crates.io, pinned), {rustc}",
         crates.join(", ")
+    ))
+}
+
+/// How long a Java target may take to compile its `Main.java` and listen (about 3 s on an
+/// idle machine).
+pub const JAVA_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `LIBRARY VERSION (Debian PACKAGE VERSION), javac VERSION`: the upstream version is read
+/// from the name of the versioned jar Debian installs beside `/usr/share/java/JAR.jar`
+/// (`tomcat10-catalina-10.1.60.jar`, `jetty9-servlets-9.4.57.v20241219.jar`).
+fn java_versions(library: &str, jar: &str, package: &str) -> Result<String, String> {
+    let dir = Path::new("/usr/share/java");
+    let prefix = format!("{jar}-");
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("no {}: {e}", dir.display()))?;
+    let upstream = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .find_map(|name| {
+            let version = name.strip_prefix(&prefix)?.strip_suffix(".jar")?;
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_string())
+        })
+        .ok_or_else(|| format!("no {}/{prefix}VERSION.jar", dir.display()))?;
+    let debian = output(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]))?;
+    let javac = output(Command::new("javac").arg("-version"))?;
+    Ok(format!(
+        "{library} {upstream} (Debian {}), {}",
+        debian.trim(),
+        javac.trim()
     ))
 }
 

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 /// ```
 /// assert_eq!(corsproof_testkit::tool::package_of("pcre2grep"), Some("pcre2-utils"));
 /// ```
-pub const PACKAGES: [(&str, &str); 11] = [
+pub const PACKAGES: [(&str, &str); 13] = [
     ("chromium", "chromium"),
     ("chromium-browser", "chromium"),
     ("firefox-esr", "firefox-esr"),
@@ -36,6 +36,8 @@ pub const PACKAGES: [(&str, &str); 11] = [
     ("openssl", "openssl"),
     ("curl", "curl"),
     ("certutil", "libnss3-tools"),
+    ("varnishd", "varnish"),
+    ("apache2", "apache2"),
 ];
 
 /// The Debian package that provides `program`, if [`PACKAGES`] knows it.

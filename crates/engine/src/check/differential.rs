@@ -64,11 +64,11 @@ pub(crate) async fn draft(
 
 /// The visibility of the header names `x`'s response shares with `y`'s, sorted.
 fn shared(x: &Played, y: &Played) -> Vec<(String, bool)> {
+    let theirs = y.visible();
     let mut v: Vec<(String, bool)> = x
-        .visible
-        .iter()
-        .filter(|(n, _)| y.visible.iter().any(|(m, _)| m == n))
-        .cloned()
+        .visible()
+        .into_iter()
+        .filter(|(n, _)| theirs.iter().any(|(m, _)| m == n))
         .collect();
     v.sort();
     v.dedup();

@@ -46,8 +46,11 @@ impl Answer {
 }
 
 /// The exchanges of `pairs` as the report shows them.
-pub(crate) fn seen_pairs(pairs: &[(SentRequest, Answer)]) -> Vec<(SentRequest, SeenResponse)> {
-    pairs.iter().map(|(s, a)| (s.clone(), a.seen())).collect()
+pub(crate) fn seen_pairs(pairs: &[(Arc<SentRequest>, Answer)]) -> Vec<(SentRequest, SeenResponse)> {
+    pairs
+        .iter()
+        .map(|(s, a)| (SentRequest::clone(s), a.seen()))
+        .collect()
 }
 
 /// The answers of a run's requests to one target, shared by its cases and workers: one slot
@@ -58,17 +61,17 @@ pub(crate) fn seen_pairs(pairs: &[(SentRequest, Answer)]) -> Vec<(SentRequest, S
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     slots: Mutex<HashMap<Key, Slot, foldhash::fast::RandomState>>,
-    /// With [`Sharing::Browsers`]: the browsers' own lines (lowercase name, value), left out
-    /// of the key; empty with [`Sharing::Identical`].
-    identity: Vec<(Vec<u8>, Vec<u8>)>,
+    /// With [`Sharing::Browsers`]: the browsers' own lines, left out of the key; empty with
+    /// [`Sharing::Identical`].
+    identity: Identity,
 }
 
 impl Shared {
     /// The memo of a run judged under `profiles` that shares answers as `sharing` says.
     pub(crate) fn new(sharing: Sharing, profiles: &[Profile]) -> Shared {
         let identity = match sharing {
-            Sharing::Identical => Vec::new(),
-            Sharing::Browsers => identity_lines(profiles),
+            Sharing::Identical => Identity::default(),
+            Sharing::Browsers => Identity::of(profiles),
         };
         Shared {
             slots: Mutex::default(),
@@ -88,33 +91,43 @@ impl Shared {
             .map(|(n, v)| n.len() + v.len() + 8)
             .sum();
         let mut key = Vec::with_capacity(size + lines + 12);
-        push_part(&mut key, sent.method.bytes());
-        push_part(&mut key, sent.url.bytes());
-        push_part(&mut key, sent.body.iter().copied());
+        push_part(&mut key, &sent.method);
+        push_part(&mut key, &sent.url);
+        push_part(&mut key, &sent.body);
         if self.identity.is_empty() {
             for (n, v) in &sent.headers {
-                push_part(&mut key, n.iter().copied());
-                push_part(&mut key, v.iter().copied());
+                push_part(&mut key, n);
+                push_part(&mut key, v);
             }
             return Key(key.into_boxed_slice());
         }
-        let own = |(n, v): &&(Vec<u8>, Vec<u8>)| {
-            self.identity
-                .iter()
-                .any(|(i, iv)| iv == v && i.eq_ignore_ascii_case(n))
-        };
-        let mut lines: Vec<&(Vec<u8>, Vec<u8>)> = sent.headers.iter().filter(|l| !own(l)).collect();
-        // Lines equal but for the case of their names give equal bytes below, whatever
-        // their order.
-        lines.sort_unstable_by(|(a, av), (b, bv)| {
-            a.iter()
-                .map(u8::to_ascii_lowercase)
-                .cmp(b.iter().map(u8::to_ascii_lowercase))
-                .then_with(|| av.cmp(bv))
+        // Each line other than the browsers' own, as its key bytes (lowercase name, value),
+        // written once into `written`; then the lines in the order of those bytes, so that
+        // lines equal but for the case of their names, in any order, give the same key.
+        let mut written = Vec::with_capacity(lines);
+        // Each kept line's span of `written`, after its first eight bytes (the name's length
+        // and first letters) as one number: most lines differ there.
+        let mut spans: Vec<(u64, usize, usize)> = Vec::with_capacity(sent.headers.len());
+        for (n, v) in &sent.headers {
+            let start = written.len();
+            push_part(&mut written, n);
+            written[start + 4..].make_ascii_lowercase();
+            if self.identity.holds(&written[start + 4..], v) {
+                written.truncate(start);
+            } else {
+                push_part(&mut written, v);
+                let mut head = [0u8; 8];
+                let n = (written.len() - start).min(8);
+                head[..n].copy_from_slice(&written[start..start + n]);
+                spans.push((u64::from_be_bytes(head), start, written.len()));
+            }
+        }
+        spans.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| written[a.1..a.2].cmp(&written[b.1..b.2]))
         });
-        for (n, v) in lines {
-            push_part(&mut key, n.iter().map(u8::to_ascii_lowercase));
-            push_part(&mut key, v.iter().copied());
+        for (_, start, end) in spans {
+            key.extend_from_slice(&written[start..end]);
         }
         Key(key.into_boxed_slice())
     }
@@ -144,9 +157,10 @@ type Slot = Arc<tokio::sync::OnceCell<Option<Answer>>>;
 pub(crate) struct Key(Box<[u8]>);
 
 /// Appends `bytes` to `key`, its length first.
-fn push_part(key: &mut Vec<u8>, bytes: impl ExactSizeIterator<Item = u8>) {
+fn push_part(key: &mut Vec<u8>, bytes: impl AsRef<[u8]>) {
+    let bytes = bytes.as_ref();
     key.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    key.extend(bytes);
+    key.extend_from_slice(bytes);
 }
 
 /// Which requests share one answer: the run's memo is keyed by what this leaves of a request.
@@ -172,35 +186,56 @@ pub enum Sharing {
     Browsers,
 }
 
-/// The lines (lowercase name, value) a browser of `profiles` writes on its own, whatever the
-/// script asked: what [`Sharing::Browsers`] leaves out of the memo's key.
-fn identity_lines(profiles: &[Profile]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut lines: Vec<(&str, &str)> = vec![("sec-fetch-storage-access", "none")];
-    for p in profiles {
-        let w = &p.wire;
-        lines.push(("user-agent", w.user_agent));
-        lines.push(("accept-language", w.accept_language));
-        lines.extend(w.connection.map(|v| ("connection", v)));
-        lines.extend(
-            w.accept_encoding_trustworthy
-                .map(|v| ("accept-encoding", v)),
-        );
-        lines.extend(w.accept_encoding_other.map(|v| ("accept-encoding", v)));
-        for v in [w.priority_fetch, w.priority_xhr, w.priority_preflight]
-            .into_iter()
-            .flatten()
-        {
-            lines.push(("priority", v));
+/// The lines a browser of `profiles` writes on its own, whatever the script asked: what
+/// [`Sharing::Browsers`] leaves out of the memo's key. Each name (lowercase) with its values.
+#[derive(Debug, Default)]
+struct Identity(Vec<(Vec<u8>, Vec<Vec<u8>>)>);
+
+impl Identity {
+    fn of(profiles: &[Profile]) -> Identity {
+        let mut lines: Vec<(&str, &str)> = vec![("sec-fetch-storage-access", "none")];
+        for p in profiles {
+            let w = &p.wire;
+            lines.push(("user-agent", w.user_agent));
+            lines.push(("accept-language", w.accept_language));
+            lines.extend(w.connection.map(|v| ("connection", v)));
+            lines.extend(
+                w.accept_encoding_trustworthy
+                    .map(|v| ("accept-encoding", v)),
+            );
+            lines.extend(w.accept_encoding_other.map(|v| ("accept-encoding", v)));
+            for v in [w.priority_fetch, w.priority_xhr, w.priority_preflight]
+                .into_iter()
+                .flatten()
+            {
+                lines.push(("priority", v));
+            }
+            lines.extend(w.client_hints.iter().copied());
         }
-        lines.extend(w.client_hints.iter().copied());
+        let mut names: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
+        for (n, v) in lines {
+            let name = n.to_ascii_lowercase().into_bytes();
+            let value = v.as_bytes().to_vec();
+            match names.iter_mut().find(|(m, _)| *m == name) {
+                Some((_, values)) if values.contains(&value) => {}
+                Some((_, values)) => values.push(value),
+                None => names.push((name, vec![value])),
+            }
+        }
+        Identity(names)
     }
-    let mut out: Vec<(Vec<u8>, Vec<u8>)> = lines
-        .into_iter()
-        .map(|(n, v)| (n.to_ascii_lowercase().into_bytes(), v.as_bytes().to_vec()))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the line `name` (lowercase): `value` is a browser's own.
+    fn holds(&self, name: &[u8], value: &[u8]) -> bool {
+        self.0
+            .iter()
+            .find(|(n, _)| n.len() == name.len() && n == name)
+            .is_some_and(|(_, values)| values.iter().any(|v| v == value))
+    }
 }
 
 /// One case's exchanges with one target. A case sends a handful of requests, so a list
@@ -211,8 +246,9 @@ pub(crate) struct Exchanger<'a> {
     retrier: Retrier<'a>,
     /// The run's answers to this target.
     shared: &'a Shared,
-    /// Every distinct request sent, in order, with its answer (`None`: no usable answer).
-    pub(crate) memo: Vec<(SentRequest, Option<Answer>)>,
+    /// Every distinct request sent, in order, with its answer (`None`: no usable answer);
+    /// the plays that sent them hold the same requests.
+    pub(crate) memo: Vec<(Arc<SentRequest>, Option<Answer>)>,
     /// What the case's requests cost.
     pub(crate) tally: Tally,
 }
@@ -238,16 +274,18 @@ impl<'a> Exchanger<'a> {
         self.target
     }
 
-    /// The answer to `sent`: from the case's memo, from the run's, or from the target.
-    pub(crate) async fn send(&mut self, sent: &SentRequest) -> Option<Answer> {
-        if let Some((_, hit)) = self.memo.iter().find(|(s, _)| s == sent) {
-            return hit.clone();
+    /// The answer to `sent`: from the case's memo, from the run's, or from the target; with
+    /// the request as the case's memo holds it.
+    pub(crate) async fn send(&mut self, sent: SentRequest) -> (Arc<SentRequest>, Option<Answer>) {
+        if let Some((s, hit)) = self.memo.iter().find(|(s, _)| **s == sent) {
+            return (s.clone(), hit.clone());
         }
-        let slot = self.shared.slot(sent);
+        let sent = Arc::new(sent);
+        let slot = self.shared.slot(&sent);
         let mut delivered: Option<(u32, Option<SendError>)> = None;
         let answer = {
             let (target, client, retrier) = (self.target, &mut *self.client, self.retrier);
-            let delivered = &mut delivered;
+            let (delivered, sent) = (&mut delivered, &*sent);
             slot.get_or_init(|| async move {
                 let req = http_request(target, sent);
                 let delivery = retrier.send(client, &req).await;
@@ -270,18 +308,18 @@ impl<'a> Exchanger<'a> {
         if let Some((attempts, error)) = delivered {
             self.tally.sent(attempts);
             if let Some(e) = error {
-                self.tally.errors.record(e.kind(), &e.to_string(), sent);
+                self.tally.errors.record(e.kind(), &e.to_string(), &sent);
             }
         }
         self.memo.push((sent.clone(), answer.clone()));
-        answer
+        (sent, answer)
     }
 
     /// The answer the memo holds for `sent`, without sending.
     pub(crate) fn answered(&self, sent: &SentRequest) -> Option<&Answer> {
         self.memo
             .iter()
-            .find(|(s, _)| s == sent)
+            .find(|(s, _)| **s == *sent)
             .and_then(|(_, a)| a.as_ref())
     }
 }

@@ -26,6 +26,7 @@
 //! ```
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corsproof_client::Client;
@@ -149,7 +150,7 @@ impl Live {
 /// kinds of the case's findings.
 pub(crate) fn behaviour(
     played: &[Played],
-    memo: &[(SentRequest, Option<Answer>)],
+    memo: &[(Arc<SentRequest>, Option<Answer>)],
     drafts: &[Draft],
 ) -> u64 {
     let mut h = DefaultHasher::new();
@@ -228,7 +229,7 @@ fn answer_shape(r: &Response, origin: Option<&[u8]>) -> impl Hash {
 /// last one of the memo, when it is not the play's own) get the same CORS answer.
 fn cache_decision(
     played: &[Played],
-    memo: &[(SentRequest, Option<Answer>)],
+    memo: &[(Arc<SentRequest>, Option<Answer>)],
 ) -> Option<(bool, bool, Option<bool>)> {
     let [(sent, answer)] = played.first()?.exchanges.as_slice() else {
         return None;

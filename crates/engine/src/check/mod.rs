@@ -356,7 +356,7 @@ impl Run {
         }
         let passed_preflights: Vec<&SentRequest> = played
             .iter()
-            .flat_map(|p| p.passed_preflights.iter())
+            .flat_map(|p| p.passed_preflights.iter().map(|s| &**s))
             .collect();
         let scope = hygiene::Scope {
             route,
@@ -371,7 +371,7 @@ impl Run {
         let answered = ex
             .memo
             .iter()
-            .filter_map(|(s, a)| a.as_ref().map(|a| (s, a.response.as_ref())));
+            .filter_map(|(s, a)| a.as_ref().map(|a| (&**s, a.response.as_ref())));
         drafts.extend(hygiene::drafts(&scope, answered));
         drafts.extend(self.cache_safety(case, route, &played, &mut ex).await);
         let behaviour = observe.then(|| live::behaviour(&played, &ex.memo, &drafts));
@@ -423,7 +423,7 @@ impl Run {
             case,
             profile,
         };
-        vary::draft(&scope, &sent.clone(), ex).await
+        vary::draft(&scope, sent, ex).await
     }
 }
 

@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
-use corsproof_oracle::expose::{is_visible, ExposedList};
+use corsproof_oracle::expose::{is_visible, ExposedList, ResponseType};
 use corsproof_oracle::grammar::isomorphic_decode;
 use corsproof_oracle::intent::{intent, Mismatch};
 use corsproof_oracle::profile::ProfileId;
 use corsproof_oracle::{
-    wire, Fetch, Next, PreflightCache, Profile, Reason, Request, RequestInit, Response, RuleId,
+    wire, CredentialsMode, Fetch, Next, PreflightCache, Profile, Reason, Request, RequestInit,
+    Response, RuleId,
 };
 use corsproof_policy::Policy;
 use corsproof_report::SentRequest;
@@ -27,23 +28,41 @@ const COOKIE: &[u8] = b"corsproof=1";
 /// departs from the policy's intent.
 pub(crate) struct Played {
     pub(crate) profile: ProfileId,
-    pub(crate) exchanges: Vec<(SentRequest, Answer)>,
+    pub(crate) exchanges: Vec<(Arc<SentRequest>, Answer)>,
     /// The preflights of `exchanges` that passed the browser's validation (R37–R42).
-    pub(crate) passed_preflights: Vec<SentRequest>,
+    pub(crate) passed_preflights: Vec<Arc<SentRequest>>,
     /// Departures from the intent, in the order the oracle's judge lists them.
     pub(crate) mismatches: Vec<Mismatch>,
     /// The oracle's decisive reason for the outcome.
     pub(crate) reason: Reason,
     pub(crate) sent: bool,
     pub(crate) readable: bool,
-    /// Every response header name (lowercase) and whether script can see it.
-    pub(crate) visible: Vec<(String, bool)>,
+    /// The type of the filtered response script got (R51).
+    pub(crate) response_type: ResponseType,
+    /// The request's credentials mode, which decides what `*` exposes (R53).
+    pub(crate) credentials: CredentialsMode,
 }
 
 impl Played {
     /// The final response the outcome was computed from.
     pub(crate) fn last(&self) -> Option<&Response> {
         self.exchanges.last().map(|(_, a)| a.response.as_ref())
+    }
+
+    /// Every header name of the final response (lowercase) and whether script can see it.
+    pub(crate) fn visible(&self) -> Vec<(String, bool)> {
+        let Some(last) = self.last() else {
+            return Vec::new();
+        };
+        let exposed = ExposedList::of(last, self.credentials);
+        last.headers()
+            .iter()
+            .map(|(n, _)| {
+                let name = isomorphic_decode(n).to_ascii_lowercase();
+                let seen = self.readable && is_visible(n, self.response_type, &exposed);
+                (name, seen)
+            })
+            .collect()
     }
 
     /// The browser rule that decided the outcome.
@@ -76,7 +95,8 @@ pub(crate) async fn play(
             return None;
         }
         let sent = on_the_wire(&fetch, profile)?;
-        let answer = ex.send(&sent).await?;
+        let (sent, answer) = ex.send(sent).await;
+        let answer = answer?;
         last = answer.response.clone();
         next = match next {
             Next::Preflight => {
@@ -99,18 +119,6 @@ pub(crate) async fn play(
     }
     let outcome = fetch.outcome();
     let mismatches = intent(policy, &request, profile).judge(outcome, &last, request.credentials);
-    let exposed = ExposedList::of(&last, request.credentials);
-    let visible = last
-        .headers()
-        .iter()
-        .map(|(n, _)| {
-            let name = isomorphic_decode(n).to_ascii_lowercase();
-            (
-                name,
-                outcome.readable && is_visible(n, outcome.response_type, &exposed),
-            )
-        })
-        .collect();
     Some(Played {
         profile: profile.id,
         exchanges,
@@ -119,7 +127,8 @@ pub(crate) async fn play(
         reason: outcome.reason,
         sent: outcome.sent(),
         readable: outcome.readable,
-        visible,
+        response_type: outcome.response_type,
+        credentials: request.credentials,
     })
 }
 

@@ -75,7 +75,8 @@ pub(crate) async fn draft(
         .header_value("origin")
         .map(|o| String::from_utf8_lossy(o).into_owned());
     let (sibling, sibling_origin) = sibling(scope.route, sent);
-    let answer = ex.send(&sibling).await?;
+    let (sibling, answer) = ex.send(sibling).await;
+    let answer = answer?;
     let first = ex.answered(sent)?.clone();
     if cors_answer(&first.response) == cors_answer(&answer.response) {
         return None;
@@ -89,7 +90,7 @@ pub(crate) async fn draft(
     };
     let b = Side {
         origin: Origin::parse_serialized(&sibling_origin).ok(),
-        sent: sibling,
+        sent: SentRequest::clone(&sibling),
         answer,
     };
     replay(scope, &a, &b).or_else(|| replay(scope, &b, &a))
