@@ -142,6 +142,35 @@ fn rack_findings_are_explained() {
 }
 
 #[test]
+fn caddy_has_no_finding_at_all() {
+    if let Some(m) = conforms(Target::Caddy) {
+        assert_eq!(findings(&m, "inexpressible") + findings(&m, "diverges"), 0);
+    }
+}
+
+#[test]
+fn tower_http_findings_are_all_announced() {
+    if let Some(m) = conforms(Target::TowerHttp) {
+        assert!(
+            findings(&m, "inexpressible") > 0,
+            "CorsLayer's announced disclosures show"
+        );
+        assert_eq!(findings(&m, "diverges"), 0);
+    }
+}
+
+#[test]
+fn actix_cors_findings_are_all_announced() {
+    if let Some(m) = conforms(Target::ActixCors) {
+        assert!(
+            findings(&m, "inexpressible") > 0,
+            "actix-cors' announced disclosures show"
+        );
+        assert_eq!(findings(&m, "diverges"), 0);
+    }
+}
+
+#[test]
 fn tomcat_findings_are_explained() {
     conforms(Target::Tomcat);
 }
@@ -418,6 +447,188 @@ fn rack_cors_drops_the_trailing_slash_of_a_route_path() {
     );
 }
 
+/// A policy no bundled one is like: `*` request headers, and `*` exposed headers on a
+/// credentialed route. Caddy and Apache do exactly that (a preflight asking for
+/// Authorization fails: `*` never covers it); the Rust libraries' findings are all
+/// announced: tower-http's `*` lets Chromium and Firefox send Authorization (read-granted),
+/// actix-cors' expose_any_header hides the headers added after it runs (header-hidden).
+#[test]
+fn wildcard_headers_are_exact_in_caddy_and_apache_and_announced_for_the_rust_libraries() {
+    let targets = [
+        Target::Caddy,
+        Target::Apache,
+        Target::TowerHttp,
+        Target::ActixCors,
+    ];
+    if !targets.iter().all(|t| available(*t)) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("corsproof-wildcards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let policy = dir.join("wildcards.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\n\
+         [[route]]\nname = \"cred\"\npath = \"/cred/\"\norigins = [\"https://app.example.com\"]\ncredentials = true\nexpose_headers = [\"*\"]\n\
+         [[route]]\nname = \"anyh\"\npath = \"/anyh/\"\norigins = [\"https://app.example.com\"]\nrequest_headers = [\"*\"]\nmethods = [\"PUT\"]\n",
+    )
+    .expect("written");
+    let policy_arg = policy.display().to_string();
+    let out = corsproof(&[
+        "matrix",
+        "--targets",
+        "caddy,apache,tower-http,actix-cors",
+        "--policies",
+        &policy_arg,
+        "--cases",
+        "20",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "every finding explained: {text}"
+    );
+    let m: serde_json::Value = serde_json::from_str(&text).expect("a JSON matrix");
+    let kinds = |target: &str| -> Vec<String> {
+        let cell = m["cells"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["target"] == target))
+            .expect("a cell");
+        assert_eq!(
+            cell["outcome"]["diverges"].as_array().map(Vec::len),
+            Some(0)
+        );
+        cell["outcome"]["inexpressible"]
+            .as_array()
+            .expect("inexpressible")
+            .iter()
+            .filter_map(|f| f["kind"].as_str().map(String::from))
+            .collect()
+    };
+    assert!(kinds("caddy").is_empty(), "{text}");
+    assert!(kinds("apache").is_empty(), "{text}");
+    assert!(
+        kinds("tower-http").contains(&"read-granted".to_string()),
+        "{text}"
+    );
+    assert!(
+        kinds("actix-cors").contains(&"header-hidden".to_string()),
+        "{text}"
+    );
+}
+
+/// The items tower-http's emitter announces for spa-credentialed, against the real layer:
+/// a refused origin's preflight gets the route's methods, headers and max-age, its actual
+/// request the exposed headers; credentials (configured by a predicate on the allowed
+/// origins) go to allowed origins only.
+#[test]
+fn tower_http_tells_refused_origins_its_methods_and_exposed_headers_not_credentials() {
+    let Some(running) = start(Target::TowerHttp, "spa-credentialed.toml") else {
+        return;
+    };
+    let (_, h) = send(
+        &running,
+        "OPTIONS",
+        "/api/me",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+    );
+    assert_eq!(header(&h, "access-control-allow-origin"), None, "{h:?}");
+    assert_eq!(
+        header(&h, "access-control-allow-credentials"),
+        None,
+        "{h:?}"
+    );
+    assert_eq!(
+        header(&h, "access-control-allow-methods"),
+        Some("GET,HEAD,POST,PUT,DELETE,PATCH"),
+        "{h:?}"
+    );
+    assert_eq!(header(&h, "access-control-max-age"), Some("600"), "{h:?}");
+    let (_, h) = send(
+        &running,
+        "GET",
+        "/api/me",
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(header(&h, "access-control-allow-origin"), None, "{h:?}");
+    assert_eq!(
+        header(&h, "access-control-allow-credentials"),
+        None,
+        "{h:?}"
+    );
+    assert_eq!(
+        header(&h, "access-control-expose-headers"),
+        Some("x-request-id"),
+        "{h:?}"
+    );
+    let (_, h) = send(
+        &running,
+        "GET",
+        "/api/me",
+        &[("Origin", "https://a.b.partner.example")],
+    );
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        Some("https://a.b.partner.example"),
+        "{h:?}"
+    );
+    assert_eq!(
+        header(&h, "access-control-allow-credentials"),
+        Some("true"),
+        "{h:?}"
+    );
+}
+
+/// The items actix-cors' emitter announces for spa-credentialed, against the real
+/// middleware: a refused origin's actual request gets Access-Control-Allow-Credentials and
+/// -Expose-Headers; its preflight is refused (400) without CORS headers.
+#[test]
+fn actix_cors_tells_refused_origins_credentials_and_exposed_headers() {
+    let Some(running) = start(Target::ActixCors, "spa-credentialed.toml") else {
+        return;
+    };
+    let (_, h) = send(
+        &running,
+        "GET",
+        "/api/me",
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(header(&h, "access-control-allow-origin"), None, "{h:?}");
+    assert_eq!(
+        header(&h, "access-control-allow-credentials"),
+        Some("true"),
+        "{h:?}"
+    );
+    assert_eq!(
+        header(&h, "access-control-expose-headers"),
+        Some("x-request-id"),
+        "{h:?}"
+    );
+    let (status, h) = send(
+        &running,
+        "OPTIONS",
+        "/api/me",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+    );
+    assert_eq!(status, 400, "{h:?}");
+    assert!(
+        h.iter().all(|(n, _)| !n.starts_with("access-control-")),
+        "{h:?}"
+    );
+}
+
 fn corsproof(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_corsproof"))
         .current_dir(root())
@@ -451,6 +662,40 @@ fn emit_writes_an_application_and_says_what_its_library_cannot_express() {
         app.contains("// cors cannot express: route \"app-api\", field `credentials`"),
         "{app}"
     );
+}
+
+#[test]
+fn emit_writes_a_caddyfile_and_pinned_rust_programs() {
+    let policy = "corpus/policies/spa-credentialed.toml";
+    let out = corsproof(&["emit", "caddy", "--policy", policy]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "Caddy announces nothing");
+    let conf = String::from_utf8_lossy(&out.stdout);
+    // The route is matched on the request target as sent, /api/ or its encoded letters.
+    assert!(
+        conf.contains("@r0 vars_regexp {http.request.uri} `^\\/(?:a|%61)(?:p|%70)(?:i|%69)\\/`"),
+        "{conf}"
+    );
+    assert!(conf.contains(r"+partner\.example)$`"), "{conf}");
+    assert!(conf.contains("respond @preflight 204"), "{conf}");
+    for (target, pin) in [
+        ("tower-http", "tower-http = { version = \"=0.7.1\""),
+        ("actix-cors", "actix-cors = { version = \"=0.7.2\""),
+    ] {
+        let out = corsproof(&["emit", target, "--policy", policy]);
+        assert_eq!(out.status.code(), Some(0), "{target}");
+        let app = String::from_utf8_lossy(&out.stdout);
+        assert!(app.contains(pin), "{target}: {app}");
+        assert!(
+            app.contains("\n[workspace]\n"),
+            "{target}: never a workspace member"
+        );
+        assert!(app.contains("cargo build --locked"), "{target}: {app}");
+        assert!(
+            app.contains("subdomain(origin, \"https\", \"partner.example\")"),
+            "{target}: {app}"
+        );
+    }
 }
 
 #[test]

@@ -16,6 +16,8 @@
 //! | [`rack()`] | Rack 2.2 with rack-cors 1.1 (WEBrick) | an `allow` block per route, its resource an anchored path regex excluding longer routes |
 //! | [`apache()`] | Apache httpd 2.4, mod_headers and mod_setenvif (no CORS module) | `SetEnvIfExpr` names the route, `Header always set ... "expr=..."` per route |
 //! | [`go()`] | Go net/http with rs/cors 1.7 or gorilla/handlers 1.5 | one wrapped handler per policy route, chosen by the longest path prefix |
+//! | [`caddy()`] | Caddy 2 Caddyfile, named matchers and `header` directives (no CORS directive) | a `handle` block per route, matched on the raw request target, longest first |
+//! | [`rust()`] | axum with tower-http's `CorsLayer`, or actix-web with actix-cors | one `CorsLayer`-wrapped router / `Cors`-wrapped scope per route, chosen by the longest path prefix |
 //! | [`java()`] | Tomcat 10 `CorsFilter` (`web.xml`) or Jetty 9 `CrossOriginFilter`, embedded | one filter per policy route on a servlet of its own, forwarded to by the longest path prefix |
 //!
 //! Where a library routes by path itself (flask-cors' `resources`, django-cors-headers'
@@ -41,21 +43,25 @@
 //! ```
 
 mod apache;
+mod caddy;
 mod django;
 mod express;
 mod flask;
 mod go;
 mod java;
 mod rack;
+mod rust;
 mod starlette;
 
 pub use apache::apache;
+pub use caddy::caddy;
 pub use django::django;
 pub use express::express;
 pub use flask::flask;
 pub use go::{go, GoLibrary, GORILLA_MAX_AGE};
 pub use java::{java, JavaLibrary};
 pub use rack::{rack, RACK_ALWAYS_ALLOWED};
+pub use rust::{rust, RustLibrary};
 pub use starlette::{starlette, ALWAYS_ALLOWED};
 
 use corsproof_policy::{OriginEntry, Origins, Policy, Route};

@@ -354,7 +354,7 @@ fn hex_item(digit: u8) -> String {
 }
 
 /// A raw `%` that does not start a percent-encoded unreserved character.
-const BARE_PERCENT: &str = "%(?!3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|2[DdEe]|5[Ff]|7[Ee])";
+pub(crate) const BARE_PERCENT: &str = "%(?!3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|2[DdEe]|5[Ff]|7[Ee])";
 
 /// The PCRE matching every raw request path whose decoded form starts with `decoded`: each
 /// unreserved character as itself or percent-encoded (hex digits of either case), a `%` as a

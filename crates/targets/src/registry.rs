@@ -14,7 +14,7 @@ use std::process::Command;
 
 use std::time::Duration;
 
-use corsproof_emit::apps::{self, App, AppOptions, GoLibrary, JavaLibrary};
+use corsproof_emit::apps::{self, App, AppOptions, GoLibrary, JavaLibrary, RustLibrary};
 use corsproof_emit::{EmitError, Unsupported};
 use corsproof_policy::Policy;
 
@@ -45,6 +45,12 @@ pub enum Target {
     Rack,
     /// Apache httpd with mod_headers and mod_setenvif.
     Apache,
+    /// Caddy 2, configured by a Caddyfile (no CORS directive).
+    Caddy,
+    /// axum with tower-http's `CorsLayer` (crates.io, pinned).
+    TowerHttp,
+    /// actix-web with actix-cors (crates.io, pinned).
+    ActixCors,
     /// Tomcat 10's `CorsFilter`, embedded, configured in `web.xml`.
     Tomcat,
     /// Jetty 9's `CrossOriginFilter`, embedded.
@@ -78,7 +84,7 @@ fn install(packages: &[&str]) -> String {
 
 impl Target {
     /// Every target, in the order the matrix lists them.
-    pub const ALL: [Target; 13] = [
+    pub const ALL: [Target; 16] = [
         Target::Tower,
         Target::Nginx,
         Target::Kong,
@@ -90,6 +96,9 @@ impl Target {
         Target::Gorilla,
         Target::Rack,
         Target::Apache,
+        Target::Caddy,
+        Target::TowerHttp,
+        Target::ActixCors,
         Target::Tomcat,
         Target::Jetty,
     ];
@@ -108,6 +117,9 @@ impl Target {
             Target::Gorilla => "gorilla",
             Target::Rack => "rack",
             Target::Apache => "apache",
+            Target::Caddy => "caddy",
+            Target::TowerHttp => "tower-http",
+            Target::ActixCors => "actix-cors",
             Target::Tomcat => "tomcat",
             Target::Jetty => "jetty",
         }
@@ -132,6 +144,9 @@ impl Target {
             Target::Gorilla => "Go net/http + gorilla/handlers",
             Target::Rack => "Rack + rack-cors (WEBrick)",
             Target::Apache => "Apache httpd (mod_headers, mod_setenvif)",
+            Target::Caddy => "Caddy (Caddyfile header directives)",
+            Target::TowerHttp => "axum + tower-http CorsLayer",
+            Target::ActixCors => "actix-web + actix-cors",
             Target::Tomcat => "Tomcat CorsFilter (embedded)",
             Target::Jetty => "Jetty CrossOriginFilter (embedded)",
         }
@@ -140,7 +155,7 @@ impl Target {
     /// The Debian packages it needs (none for our own middleware; Kong is an image).
     pub const fn packages(self) -> &'static [&'static str] {
         match self {
-            Target::Tower | Target::Kong => &[],
+            Target::Tower | Target::Kong | Target::TowerHttp | Target::ActixCors => &[],
             Target::Nginx => &["nginx-light"],
             Target::Express => &["nodejs", "node-express", "node-cors"],
             Target::Flask => &["python3-flask-cors"],
@@ -150,6 +165,7 @@ impl Target {
             Target::Gorilla => &["golang-go", "golang-github-gorilla-handlers-dev"],
             Target::Rack => &["ruby-rack-cors", "ruby-webrick"],
             Target::Apache => &["apache2"],
+            Target::Caddy => &["caddy"],
             Target::Tomcat => &["openjdk-17-jdk-headless", "libtomcat10-java"],
             Target::Jetty => &["openjdk-17-jdk-headless", "libjetty9-java"],
         }
@@ -211,6 +227,11 @@ impl Target {
             Target::Rack => output(Command::new("ruby").args(["-e", RUBY_VERSIONS]))
                 .map(|v| v.trim().to_string())
                 .map_err(missing),
+            Target::Caddy => output(Command::new("caddy").arg("version"))
+                .map(|v| format!("Caddy {}", v.split_whitespace().next().unwrap_or("")))
+                .map_err(missing),
+            Target::TowerHttp => rust_versions(RustLibrary::TowerHttp).map_err(missing),
+            Target::ActixCors => rust_versions(RustLibrary::ActixCors).map_err(missing),
             Target::Tomcat => {
                 java_versions("Tomcat", "tomcat10-catalina", "libtomcat10-java").map_err(missing)
             }
@@ -232,6 +253,9 @@ impl Target {
             Target::Gorilla => Some(apps::go(policy, GoLibrary::Gorilla, options)),
             Target::Rack => Some(apps::rack(policy, options)),
             Target::Apache => Some(apps::apache(policy, options)),
+            Target::Caddy => Some(apps::caddy(policy, options)),
+            Target::TowerHttp => Some(apps::rust(policy, RustLibrary::TowerHttp, options)),
+            Target::ActixCors => Some(apps::rust(policy, RustLibrary::ActixCors, options)),
             Target::Tomcat => Some(apps::java(policy, JavaLibrary::Tomcat, options)),
             Target::Jetty => Some(apps::java(policy, JavaLibrary::Jetty, options)),
             Target::Tower | Target::Nginx | Target::Kong => None,
@@ -305,7 +329,12 @@ impl Target {
                         launch::READY_TIMEOUT,
                     ),
                     Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
-                    Target::Apache => ("sh".into(), Vec::new(), launch::READY_TIMEOUT),
+                    Target::Apache | Target::Caddy => {
+                        ("sh".into(), Vec::new(), launch::READY_TIMEOUT)
+                    }
+                    Target::TowerHttp | Target::ActixCors => {
+                        ("sh".into(), Vec::new(), RUST_BUILD_TIMEOUT)
+                    }
                     Target::Tomcat | Target::Jetty => ("sh".into(), Vec::new(), JAVA_START_TIMEOUT),
                     Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
                     _ => (
@@ -322,6 +351,32 @@ impl Target {
 
 /// How long a Go target may take to build and listen (a first build compiles the library).
 pub const GO_BUILD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How long a Rust target may take to build and listen: a first build downloads and compiles
+/// the pinned crates (about 15 s for tower-http and 110 s for actix-cors on two busy cores);
+/// later builds compile the program only (1 to 3 s).
+pub const RUST_BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `CRATE VERSION, CRATE VERSION (crates.io, pinned), rustc X.Y.Z`, when cargo and rustc run.
+fn rust_versions(library: RustLibrary) -> Result<String, String> {
+    let needs = "the target builds a Rust program with cargo (rustc 1.78 or later), which downloads its pinned crates from crates.io on its first build";
+    output(Command::new("cargo").arg("-V")).map_err(|e| format!("{e}: {needs}"))?;
+    let rustc = output(Command::new("rustc").arg("-V")).map_err(|e| format!("{e}: {needs}"))?;
+    let rustc = rustc
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let crates: Vec<String> = library
+        .crates()
+        .iter()
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    Ok(format!(
+        "{} (crates.io, pinned), {rustc}",
+        crates.join(", ")
+    ))
+}
 
 /// How long a Java target may take to compile its `Main.java` and listen (about 3 s on an
 /// idle machine).
