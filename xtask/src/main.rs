@@ -11,8 +11,9 @@
 //!   corpus/matrix/expected.json, and the table of docs/implementations.md compared with the
 //!   same run's; `--docs` rewrites the table, `--bless` the table and the expected matrix
 //!   (xtask/src/matrix.rs).
-//! - `cargo xtask images`: registry-free container images from Debian's packages
-//!   (`corsproof/nginx:local`, `corsproof/serve:local`; xtask/src/images.rs).
+//! - `cargo xtask images [--apps]`: registry-free container images from Debian's packages
+//!   (`corsproof/nginx:local`, `corsproof/serve:local`, with `--apps` also
+//!   `corsproof/apps:local` with every matrix target's packages; xtask/src/images.rs).
 //! - `cargo xtask bench`: the criterion benchmarks; `cargo xtask bench check`: `corsproof
 //!   check` against a local nginx next to wrk against the same nginx.
 //! - `cargo xtask browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]
@@ -87,7 +88,7 @@ fn ci() -> Result<()> {
     )?;
     // The registry-free container images (debootstrap + docker import) that the container
     // tests (crates/engine/tests/containers.rs, crates/cli/tests/containers.rs) start.
-    images::images(&root(), &cargo)?;
+    images::images(&root(), &cargo, false)?;
     // Property tests run 2,000 cases each in CI unless the caller asks for more.
     let cases = std::env::var("PROPTEST_CASES").unwrap_or_else(|_| "2000".to_string());
     run(
@@ -198,7 +199,11 @@ fn main() -> Result<()> {
         }
         Some("images") => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-            images::images(&root(), &cargo)
+            match args.get(1).map(String::as_str) {
+                None => images::images(&root(), &cargo, false),
+                Some("--apps") => images::images(&root(), &cargo, true),
+                Some(other) => bail!("unknown argument {other:?} (cargo xtask images [--apps])"),
+            }
         }
         Some("browser") => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
@@ -207,7 +212,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|matrix [--bless] [--docs]|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve|nginx+serve [--seconds N]|fuzz live --planted|--compare|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
+                "usage: cargo xtask <ci|matrix [--bless] [--docs]|images [--apps]|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve|nginx+serve [--seconds N]|fuzz live --planted|--compare|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
             );
             std::process::exit(2);
         }

@@ -126,7 +126,8 @@ pub fn find_nginx() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_port() -> Result<u16, LaunchError> {
+/// A loopback TCP port free when it is chosen (another process may bind it afterwards).
+pub fn free_port() -> Result<u16, LaunchError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
