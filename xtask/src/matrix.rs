@@ -131,7 +131,15 @@ fn docs(root: &Path, table_path: &Path, rewrite: bool) -> Result<bool> {
         eprintln!("xtask: rewrote the table of {DOCS}");
         return Ok(true);
     }
-    eprintln!("xtask: the table of {DOCS} differs from this run's; the run's:\n{table}");
+    eprintln!("xtask: the table of {DOCS} differs from this run's (- in the docs, + in the run):");
+    let old_lines: Vec<&str> = doc.lines().collect();
+    let new_lines: Vec<&str> = new.lines().collect();
+    for line in old_lines.iter().filter(|l| !new_lines.contains(l)) {
+        eprintln!("- {line}");
+    }
+    for line in new_lines.iter().filter(|l| !old_lines.contains(l)) {
+        eprintln!("+ {line}");
+    }
     Ok(false)
 }
 
