@@ -9,6 +9,11 @@
 //!   /etc/corsproof/policy.toml --listen 0.0.0.0:8080`). The binary links the host's glibc;
 //!   bookworm's is the same as this machine's.
 //!
+//! - `corsproof/apps:local` (`cargo xtask images --apps`, not part of CI): a minbase root
+//!   file system with every matrix target's Debian packages (`Target::packages()`: Node.js
+//!   with Express and cors, Flask, Starlette, Django, Go with rs/cors and gorilla/handlers,
+//!   Rack, Apache, nginx), for running the emitted applications in a container.
+//!
 //! Each root file system is kept as a tarball under `target/images/` (named after the suite
 //! and the packages), so a second run only rebuilds the binary and re-imports. The Debian
 //! mirror is the one apt uses here (`/etc/apt/sources.list*`), or `CORSPROOF_DEBIAN_MIRROR`.
@@ -27,6 +32,8 @@ const SUITE: &str = "bookworm";
 pub const NGINX_TAG: &str = "corsproof/nginx:local";
 /// The `corsproof serve` image's tag (`CORSPROOF_SERVE_IMAGE` default in the launcher).
 pub const SERVE_TAG: &str = "corsproof/serve:local";
+/// The image with every matrix target's packages.
+pub const APPS_TAG: &str = "corsproof/apps:local";
 /// Longest a debootstrap run may take.
 const DEBOOTSTRAP_LIMIT: Duration = Duration::from_secs(20 * 60);
 /// Longest a `docker import` may take.
@@ -158,21 +165,7 @@ fn rootfs(debootstrap: &Path, dir: &Path, packages: &[&str], mirror: &str) -> Re
         let _ = std::fs::remove_dir_all(&tree);
         return Err(e);
     }
-    // What an image never needs: the package cache and lists, documentation, translations.
-    for sub in [
-        "var/cache/apt/archives",
-        "var/lib/apt/lists",
-        "usr/share/doc",
-        "usr/share/man",
-        "usr/share/locale",
-        "usr/share/info",
-    ] {
-        let p = tree.join(sub);
-        if p.is_dir() {
-            std::fs::remove_dir_all(&p).with_context(|| format!("cannot trim {}", p.display()))?;
-            std::fs::create_dir_all(&p)?;
-        }
-    }
+    trim(&tree)?;
     let partial = dir.join(format!("{name}.partial"));
     let tar = Command::new("tar")
         .arg("-C")
@@ -193,6 +186,155 @@ fn rootfs(debootstrap: &Path, dir: &Path, packages: &[&str], mirror: &str) -> Re
         std::fs::metadata(&tarball)?.len() / 1_000_000
     );
     Ok(tarball)
+}
+
+/// Removes from a root file system what an image never needs: the package cache and lists,
+/// documentation, translations.
+fn trim(tree: &Path) -> Result<()> {
+    for sub in [
+        "var/cache/apt/archives",
+        "var/lib/apt/lists",
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/locale",
+        "usr/share/info",
+    ] {
+        let p = tree.join(sub);
+        if p.is_dir() {
+            std::fs::remove_dir_all(&p).with_context(|| format!("cannot trim {}", p.display()))?;
+            std::fs::create_dir_all(&p)?;
+        }
+    }
+    Ok(())
+}
+
+/// The 64-bit FNV-1a hash of `bytes`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Every matrix target's Debian packages, sorted, each once.
+pub fn app_packages() -> Vec<&'static str> {
+    let mut packages: Vec<&'static str> = corsproof_targets::registry::Target::ALL
+        .iter()
+        .flat_map(|t| t.packages().iter().copied())
+        .collect();
+    packages.sort_unstable();
+    packages.dedup();
+    packages
+}
+
+/// `corsproof/apps:local`: the cached minbase root file system with [`app_packages`]
+/// installed by apt inside it (debootstrap's own `--include` resolver cannot: it does not
+/// follow alternatives such as node-qs' dependency on node-side-channel), cached as
+/// `SUITE-minbase-apps-HASH.tar`, imported with a shell as its command.
+fn apps_image(debootstrap: &Path, dir: &Path, mirror: &str) -> Result<()> {
+    let started = Instant::now();
+    let packages = app_packages();
+    let base = rootfs(debootstrap, dir, &[], mirror)?;
+    let name = format!(
+        "{SUITE}-minbase-apps-{:016x}.tar",
+        fnv1a(packages.join(" ").as_bytes())
+    );
+    let tarball = dir.join(&name);
+    if tarball.is_file() {
+        eprintln!("xtask images: {name}: cached ({})", tarball.display());
+    } else {
+        apt_install(&base, &tarball, &packages)?;
+        eprintln!(
+            "xtask images: {name}: {} packages installed in {:.0} s ({} MB)",
+            packages.len(),
+            started.elapsed().as_secs_f64(),
+            std::fs::metadata(&tarball)?.len() / 1_000_000
+        );
+    }
+    import(
+        &tarball,
+        APPS_TAG,
+        &[
+            "CMD [\"/bin/sh\"]",
+            "WORKDIR /app",
+            "LABEL org.opencontainers.image.description=corsproof-matrix-targets-debian-bookworm",
+        ],
+        &stamp(&[&tarball]),
+    )?;
+    eprintln!(
+        "xtask images: {APPS_TAG} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Unpacks `base` into a directory next to `out`, installs `packages` there with apt in a
+/// chroot (no recommends; services are not started: `policy-rc.d` says no), trims it as
+/// [`rootfs`] does and packs it into `out`.
+fn apt_install(base: &Path, out: &Path, packages: &[&str]) -> Result<()> {
+    let tree = out.with_extension("d");
+    if tree.exists() {
+        std::fs::remove_dir_all(&tree)?;
+    }
+    std::fs::create_dir_all(&tree)?;
+    let result = (|| {
+        run_bounded(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&tree)
+                .arg("-xf")
+                .arg(base),
+            "tar -x of the base root file system",
+            IMPORT_LIMIT,
+        )?;
+        std::fs::copy("/etc/resolv.conf", tree.join("etc/resolv.conf"))
+            .context("cannot copy /etc/resolv.conf into the root file system")?;
+        let policy_rc = tree.join("usr/sbin/policy-rc.d");
+        std::fs::write(&policy_rc, "#!/bin/sh\nexit 101\n")?;
+        run_bounded(
+            Command::new("chmod").arg("755").arg(&policy_rc),
+            "chmod policy-rc.d",
+            IMPORT_LIMIT,
+        )?;
+        let apt = |args: &[&str]| {
+            let mut cmd = Command::new("chroot");
+            cmd.arg(&tree)
+                .args(["apt-get", "-o", "Dpkg::Use-Pty=0", "-qq"])
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            cmd
+        };
+        run_bounded(
+            &mut apt(&["update"]),
+            "apt-get update (chroot)",
+            DEBOOTSTRAP_LIMIT,
+        )?;
+        let mut install = vec!["install", "-y", "--no-install-recommends"];
+        install.extend_from_slice(packages);
+        run_bounded(
+            &mut apt(&install),
+            "apt-get install (chroot)",
+            DEBOOTSTRAP_LIMIT,
+        )?;
+        std::fs::remove_file(&policy_rc)?;
+        trim(&tree)?;
+        let partial = out.with_extension("partial");
+        run_bounded(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&tree)
+                .args(["--numeric-owner", "-cf"])
+                .arg(&partial)
+                .arg("."),
+            "tar -c of the apps root file system",
+            IMPORT_LIMIT,
+        )?;
+        std::fs::rename(&partial, out)?;
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tree);
+    result
 }
 
 /// What an image was made from: names, sizes and modification times of its inputs.
@@ -281,8 +423,8 @@ fn import(tarball: &Path, tag: &str, changes: &[&str], stamp: &str) -> Result<()
     Ok(())
 }
 
-/// `cargo xtask images`.
-pub fn images(root: &Path, cargo: &str) -> Result<()> {
+/// `cargo xtask images [--apps]` (`apps`: also `corsproof/apps:local`).
+pub fn images(root: &Path, cargo: &str, apps: bool) -> Result<()> {
     let started = Instant::now();
     let mut debootstrap = PathBuf::from("debootstrap");
     for tool in ["debootstrap", "docker", "tar"] {
@@ -315,6 +457,9 @@ pub fn images(root: &Path, cargo: &str) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let mirror = debian_mirror();
 
+    if apps {
+        apps_image(&debootstrap, &dir, &mirror)?;
+    }
     // The release binary first: a compile error should not wait for debootstrap.
     crate::run(cargo, &["build", "--release", "-p", "corsproof"], &[])?;
     let binary = crate::target_dir(root).join("release").join("corsproof");
@@ -392,6 +537,21 @@ mod tests {
             mirror_in(text).as_deref(),
             Some("http://mirror.example/debian")
         );
+    }
+
+    #[test]
+    fn the_apps_image_has_every_matrix_targets_packages_once() {
+        let packages = super::app_packages();
+        for p in [
+            "node-express",
+            "python3-flask-cors",
+            "golang-go",
+            "ruby-rack-cors",
+            "apache2",
+        ] {
+            assert!(packages.contains(&p), "{p}");
+        }
+        assert_eq!(packages.iter().filter(|p| **p == "golang-go").count(), 1);
     }
 
     #[test]

@@ -2,11 +2,18 @@
 //!
 //! - `cargo xtask ci`: everything CI checks: formatting, clippy (warnings are errors), the
 //!   registry-free container images (`cargo xtask images`), the whole test suite (with the
-//!   container targets) (vectors, properties, doc tests), and the CLI's smoke runs, then the
+//!   container targets) (vectors, properties, doc tests), and the CLI's smoke runs, the
+//!   matrix gate (`cargo xtask matrix`), then the
 //!   fuzz crate's formatting and lints, the OSS-Fuzz build script and every fuzz target for
 //!   30 s.
-//! - `cargo xtask images`: registry-free container images from Debian's packages
-//!   (`corsproof/nginx:local`, `corsproof/serve:local`; xtask/src/images.rs).
+//! - `cargo xtask matrix [--bless] [--docs]`: corsproof's regression gate: `corsproof
+//!   matrix` with few cases and a fixed seed compared cell by cell with
+//!   corpus/matrix/expected.json, and the table of docs/implementations.md compared with the
+//!   same run's; `--docs` rewrites the table, `--bless` the table and the expected matrix
+//!   (xtask/src/matrix.rs).
+//! - `cargo xtask images [--apps]`: registry-free container images from Debian's packages
+//!   (`corsproof/nginx:local`, `corsproof/serve:local`, with `--apps` also
+//!   `corsproof/apps:local` with every matrix target's packages; xtask/src/images.rs).
 //! - `cargo xtask bench`: the criterion benchmarks; `cargo xtask bench check`: `corsproof
 //!   check` against a local nginx next to wrk against the same nginx.
 //! - `cargo xtask browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]
@@ -24,6 +31,7 @@ mod bench_check;
 mod fuzz;
 mod fuzz_live;
 mod images;
+mod matrix;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,6 +43,20 @@ fn run(cmd: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     let status = Command::new(cmd)
         .args(args)
         .envs(envs.iter().copied())
+        .status()
+        .with_context(|| format!("cannot start {cmd}"))?;
+    if !status.success() {
+        bail!("`{cmd} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Runs `cmd args` in `dir`.
+fn run_in(dir: &Path, cmd: &str, args: &[&str]) -> Result<()> {
+    eprintln!("xtask: (in {}) {cmd} {}", dir.display(), args.join(" "));
+    let status = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
         .status()
         .with_context(|| format!("cannot start {cmd}"))?;
     if !status.success() {
@@ -66,7 +88,7 @@ fn ci() -> Result<()> {
     )?;
     // The registry-free container images (debootstrap + docker import) that the container
     // tests (crates/engine/tests/containers.rs, crates/cli/tests/containers.rs) start.
-    images::images(&root(), &cargo)?;
+    images::images(&root(), &cargo, false)?;
     // Property tests run 2,000 cases each in CI unless the caller asks for more.
     let cases = std::env::var("PROPTEST_CASES").unwrap_or_else(|_| "2000".to_string());
     run(
@@ -74,6 +96,10 @@ fn ci() -> Result<()> {
         &["test", "--workspace", "--release"],
         &[("PROPTEST_CASES", &cases)],
     )?;
+    // corsproof's regression gate: the matrix (every target installed by .ci/run on every
+    // bundled policy, few cases, fixed seed) against corpus/matrix/expected.json, and the
+    // table of docs/implementations.md against the same run.
+    matrix::run(&root(), &cargo, &[])?;
     // The browser differential (crates/browser) in headless Chromium and Firefox ESR
     // (installed by .ci/run): per browser 500 generated cases, 100 cache sequences (4 of them
     // capacity sequences over about as many URLs as the browser's preflight cache holds or
@@ -167,9 +193,17 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("matrix") => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+            matrix::run(&root(), &cargo, &args[1..])
+        }
         Some("images") => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-            images::images(&root(), &cargo)
+            match args.get(1).map(String::as_str) {
+                None => images::images(&root(), &cargo, false),
+                Some("--apps") => images::images(&root(), &cargo, true),
+                Some(other) => bail!("unknown argument {other:?} (cargo xtask images [--apps])"),
+            }
         }
         Some("browser") => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
@@ -178,7 +212,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|images|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve|nginx+serve [--seconds N]|fuzz live --planted|--compare|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
+                "usage: cargo xtask <ci|matrix [--bless] [--docs]|images [--apps]|bench [criterion args]|fuzz [TARGET] [--seconds N] [--ci]|fuzz live --target nginx|serve|nginx+serve [--seconds N]|fuzz live --planted|--compare|browser [--browser chromium|firefox] [--cases N] [--seed S] [--sequences M]>"
             );
             std::process::exit(2);
         }

@@ -277,7 +277,12 @@ fn run_kong(policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
 }
 
 /// `corsproof run TARGET --container`.
-fn run_container(target: Target, policy: &Policy, flags: &Flags) -> anyhow::Result<u8> {
+fn run_container(
+    target: Target,
+    policy: &Policy,
+    allow_broader: bool,
+    flags: &Flags,
+) -> anyhow::Result<u8> {
     let description = match target {
         Target::Tower => {
             let text = std::fs::read_to_string(&flags.policy)
@@ -297,11 +302,21 @@ fn run_container(target: Target, policy: &Policy, flags: &Flags) -> anyhow::Resu
         },
         Target::Kong => return run_kong(policy, flags),
         other => {
-            eprintln!(
-                "corsproof run: {} runs as a local process only (no --container)",
-                other.name()
-            );
-            return Ok(2);
+            let port = corsproof_targets::launch::free_port()?;
+            match other.container(policy, allow_broader, port) {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => {
+                    eprintln!("corsproof run: the target cannot implement this policy: {e}");
+                    return Ok(2);
+                }
+                None => {
+                    eprintln!(
+                        "corsproof run: {} has no container description",
+                        other.name()
+                    );
+                    return Ok(2);
+                }
+            }
         }
     };
     let running = match start_container(&description, flags.quiet) {
@@ -355,7 +370,7 @@ pub fn run(
         return Ok(2);
     };
     if container || target == Target::Kong {
-        return run_container(target, &policy, flags);
+        return run_container(target, &policy, allow_broader, flags);
     }
     if let Err(missing) = target.version() {
         eprintln!("corsproof run {}: {missing}", target.name());

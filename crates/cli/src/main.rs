@@ -142,7 +142,9 @@ enum Command {
         #[arg(long)]
         allow_broader: bool,
         /// Run it as a Docker container (image from CORSPROOF_NGINX_IMAGE / CORSPROOF_SERVE_IMAGE,
-        /// default the images `cargo xtask images` builds); `kong` always runs as one.
+        /// default the images `cargo xtask images` builds; the emitted applications in
+        /// CORSPROOF_APPS_IMAGE, default `corsproof/apps:local`, on the host's network, see
+        /// docs/ci.md); `kong` always runs as one.
         #[arg(long)]
         container: bool,
         #[command(flatten)]

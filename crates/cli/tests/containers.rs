@@ -138,6 +138,19 @@ fn run_tower_container_conforms_on_every_bundled_policy() {
     }
 }
 
+const APPS_IMAGE: &str = "corsproof/apps:local";
+
+/// Apache's emitted configuration in the apps image (`cargo xtask images --apps`), on the
+/// host's network: as clean as the local process on every bundled policy.
+#[test]
+#[ignore = "needs corsproof/apps:local (`cargo xtask images --apps`), which CI does not build (docs/ci.md); run with --ignored"]
+fn run_apache_in_the_apps_container_conforms_on_every_bundled_policy() {
+    let test = "run_apache_in_the_apps_container_conforms_on_every_bundled_policy";
+    if ready_or_skip(test, &[&image("CORSPROOF_APPS_IMAGE", APPS_IMAGE)]) {
+        run_clean_in_container("apache");
+    }
+}
+
 #[test]
 fn check_container_runs_the_users_image_as_it_is() {
     let test = "check_container_runs_the_users_image_as_it_is";

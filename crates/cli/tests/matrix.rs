@@ -809,3 +809,128 @@ fn matrix_renders_markdown_and_a_self_contained_html_page() {
     assert!(md.contains("| ok |"), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A scratch directory of this test process.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("corsproof-matrix-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+#[test]
+fn the_expected_matrix_gate_passes_an_unchanged_run_and_shows_each_changed_cell() {
+    let dir = scratch("gate");
+    let file = dir.join("expected.json");
+    let file_arg = file.display().to_string();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let written = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower",
+        "--cases",
+        "2",
+        "--seed",
+        "7",
+        "--quiet",
+        "--write-expected",
+        &file_arg,
+    ]);
+    assert_eq!(written.status.code(), Some(0), "{written:?}");
+    // Our middleware has no finding: four empty cells, and the run's seed and cases.
+    let text = std::fs::read_to_string(&file).expect("written");
+    assert_eq!(
+        text,
+        "{\n  \"seed\": 7,\n  \"cases\": 2,\n  \"cells\": {\n    \"tower\": {\n      \"mixed-routes\": [],\n      \"pna\": [],\n      \"public-api\": [],\n      \"spa-credentialed\": []\n    }\n  }\n}\n"
+    );
+    // --expect takes the file's seed and cases; targets not chosen are not compared.
+    let with_other_row = text.replace(
+        "  \"cells\": {\n",
+        "  \"cells\": {\n    \"rack\": {\"pna\": \"refused\"},\n",
+    );
+    std::fs::write(&file, &with_other_row).expect("written");
+    let same = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower",
+        "--quiet",
+        "--expect",
+        &file_arg,
+    ]);
+    let err = String::from_utf8_lossy(&same.stderr);
+    assert_eq!(same.status.code(), Some(0), "{err}");
+    assert!(err.contains("every cell is as expected"), "{err}");
+    // A finding that disappeared, and a cell the file does not have.
+    let changed = text
+        .replace(
+            "\"pna\": []",
+            "\"pna\": [{\"part\": \"diverges\", \"kind\": \"missing-vary\", \"route\": \"device-api\", \"known\": \"vary-only-when-allowed\"}]",
+        )
+        .replace("      \"public-api\": [],\n", "");
+    std::fs::write(&file, changed).expect("written");
+    let differs = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower",
+        "--quiet",
+        "--expect",
+        &file_arg,
+    ]);
+    let err = String::from_utf8_lossy(&differs.stderr);
+    assert_eq!(differs.status.code(), Some(1), "{err}");
+    assert!(err.contains("2 cell(s) differ"), "{err}");
+    assert!(
+        err.contains("tower x pna: 0 added, 1 removed\n  - diverges missing-vary on route device-api (known: vary-only-when-allowed)\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tower x public-api: not in the expected matrix (checked, 0 finding(s))"),
+        "{err}"
+    );
+    // Another seed than the file's is a usage error, before anything runs.
+    let seed = corsproof(&[
+        "matrix",
+        "--targets",
+        "tower",
+        "--seed",
+        "8",
+        "--expect",
+        &file_arg,
+    ]);
+    assert_eq!(seed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&seed.stderr).contains("--cases 2 --seed 7"));
+    std::fs::write(&file, "{\"seed\": 7}").expect("written");
+    let bad = corsproof(&["matrix", "--targets", "tower", "--expect", &file_arg]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid expected matrix"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_checked_in_expected_matrix_names_only_known_behaviours_of_each_target() {
+    use corsproof_matrix::expected::{Expected, Part};
+    use corsproof_matrix::known::KNOWN;
+    let text = std::fs::read_to_string(root().join("corpus/matrix/expected.json"))
+        .expect("corpus/matrix/expected.json");
+    let expected = Expected::parse(&text).expect("a valid expected matrix");
+    assert!(!expected.cells.is_empty());
+    for (target, row) in &expected.cells {
+        let t = Target::parse(target).unwrap_or_else(|| panic!("{target} is a target"));
+        for (policy, cell) in row {
+            for e in cell.entries().into_iter().flatten() {
+                match (e.part, e.known) {
+                    (Part::Inexpressible, known) => assert_eq!(known, None, "{target} {policy}"),
+                    (Part::Diverges, None) => {
+                        panic!("{target} x {policy}: {e}: every divergence is a known behaviour")
+                    }
+                    (Part::Diverges, Some(id)) => assert!(
+                        KNOWN.iter().any(|k| k.target == t
+                            && k.id == id
+                            && k.kinds.iter().any(|kind| e.kind == *kind)),
+                        "{target} x {policy}: {e}: not a behaviour of {target} producing {}",
+                        e.kind
+                    ),
+                }
+            }
+        }
+    }
+}

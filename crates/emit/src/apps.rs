@@ -189,6 +189,21 @@ fn split_origins(route: &Route) -> (Vec<String>, Vec<String>) {
     (exact, patterns)
 }
 
+/// The route's origins as a list of the application's literals: each exact origin a string
+/// literal, each subdomain pattern's anchored regular expression a string literal wrapped in
+/// `regex` (`new RegExp`, `re.compile`): `regex(LITERAL)`.
+fn origin_items(route: &Route, regex: &str) -> Result<Vec<String>, EmitError> {
+    let (exact, patterns) = split_origins(route);
+    let mut items: Vec<String> = exact
+        .iter()
+        .map(|o| lit(route, "origins", o))
+        .collect::<Result<_, _>>()?;
+    for p in &patterns {
+        items.push(format!("{regex}({})", lit(route, "origins", p)?));
+    }
+    Ok(items)
+}
+
 /// One comment line per unsupported item, with `prefix` (`//`, `#`) in front.
 fn comments(prefix: &str, library: &str, unsupported: &[Unsupported]) -> String {
     let mut out = String::new();

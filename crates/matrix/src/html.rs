@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use corsproof_report::{Finding, Severity};
 
 use crate::caches::{self, CacheCell, CacheOutcome};
+use crate::known::KnownBehaviour;
 use crate::{policy_label, Cell, Matrix, Outcome};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -181,9 +182,7 @@ fn details(matrix: &Matrix, cell: &Cell) -> String {
             }
             out.push_str(&findings(
                 "Diverges from its configuration",
-                diverges
-                    .iter()
-                    .map(|d| (&d.finding, d.known.map(|k| (k.id, k.summary, k.reference)))),
+                diverges.iter().map(|d| (&d.finding, d.known)),
             ));
             out.push_str(&findings(
                 "Inexpressible in this library",
@@ -199,7 +198,7 @@ fn details(matrix: &Matrix, cell: &Cell) -> String {
     out
 }
 
-type KnownRef = Option<(&'static str, &'static str, Option<&'static str>)>;
+type KnownRef = Option<&'static KnownBehaviour>;
 
 fn findings<'a>(title: &str, items: impl Iterator<Item = (&'a Finding, KnownRef)>) -> String {
     let mut out = String::new();
@@ -218,13 +217,14 @@ fn findings<'a>(title: &str, items: impl Iterator<Item = (&'a Finding, KnownRef)
             esc(&f.expected),
             esc(&f.observed)
         );
-        if let Some((id, summary, reference)) = known {
+        if let Some(k) = known {
             let _ = write!(
                 out,
                 "<p class=\"small\">known behaviour <b>{}</b>: {}{}</p>",
-                esc(id),
-                esc(summary),
-                reference.map_or(String::new(), |r| format!(" ({})", esc(r)))
+                esc(k.id.as_str()),
+                esc(k.summary),
+                k.reference
+                    .map_or(String::new(), |r| format!(" ({})", esc(r)))
             );
         }
         let _ = writeln!(out, "<pre>{}</pre>", esc(&f.reproduce));

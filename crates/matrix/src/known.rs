@@ -12,14 +12,92 @@
 //!     serde_json::from_value(serde_json::json!({"url": url, "origin": "https://evil.example"})).unwrap()
 //! };
 //! let k = known::find(Target::Flask, CheckKind::ReadGranted, &request("http://127.0.0.1:1/public%2Fx"));
-//! assert_eq!(k.map(|k| k.id), Some("wsgi-decoded-path"));
+//! assert_eq!(k.map(|k| k.id), Some(known::Id::WsgiDecodedPath));
+//! assert_eq!(known::Id::WsgiDecodedPath.to_string(), "wsgi-decoded-path");
 //! assert!(known::find(Target::Flask, CheckKind::ReadGranted, &request("http://127.0.0.1:1/public/x")).is_none());
 //! ```
 
 use corsproof_case::RequestJson;
 use corsproof_report::CheckKind;
 use corsproof_targets::registry::Target;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The stable short name of a known behaviour, written in kebab-case (`wsgi-decoded-path`)
+/// in every report and in the expected matrix; one id may name the same behaviour of several
+/// libraries.
+///
+/// ```
+/// use corsproof_matrix::known::Id;
+/// assert_eq!(Id::VaryOnlyWhenAllowed.to_string(), "vary-only-when-allowed");
+/// assert_eq!("decoded-path".parse::<Id>(), Ok(Id::DecodedPath));
+/// assert!("no-such-behaviour".parse::<Id>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Id {
+    /// The route is chosen on WSGI's fully percent-decoded `PATH_INFO`.
+    WsgiDecodedPath,
+    /// The route is chosen on the fully percent-decoded path (Rack).
+    DecodedPath,
+    /// A trailing slash is dropped before the route is chosen.
+    CleanPathTrailingSlash,
+    /// `Vary: Origin` only on answers that name an allowed origin.
+    VaryOnlyWhenAllowed,
+    /// A preflight asking for `OPTIONS` always passes.
+    OptionsAlwaysAllowed,
+    /// No `Vary: Origin` on a route open to every origin, when the request has no `Origin`.
+    NoVaryForAnyOrigin,
+    /// An encoded slash in the path is refused before the CORS filter runs.
+    EncodedSlashRejected,
+}
+
+impl Id {
+    /// Every id.
+    pub const ALL: [Id; 7] = [
+        Id::WsgiDecodedPath,
+        Id::DecodedPath,
+        Id::CleanPathTrailingSlash,
+        Id::VaryOnlyWhenAllowed,
+        Id::OptionsAlwaysAllowed,
+        Id::NoVaryForAnyOrigin,
+        Id::EncodedSlashRejected,
+    ];
+
+    /// The kebab-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Id::WsgiDecodedPath => "wsgi-decoded-path",
+            Id::DecodedPath => "decoded-path",
+            Id::CleanPathTrailingSlash => "clean-path-trailing-slash",
+            Id::VaryOnlyWhenAllowed => "vary-only-when-allowed",
+            Id::OptionsAlwaysAllowed => "options-always-allowed",
+            Id::NoVaryForAnyOrigin => "no-vary-for-any-origin",
+            Id::EncodedSlashRejected => "encoded-slash-rejected",
+        }
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no known behaviour's id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not the id of a known behaviour")]
+pub struct UnknownId(pub String);
+
+impl std::str::FromStr for Id {
+    type Err = UnknownId;
+
+    fn from_str(s: &str) -> Result<Id, UnknownId> {
+        Id::ALL
+            .into_iter()
+            .find(|id| id.as_str() == s)
+            .ok_or_else(|| UnknownId(s.to_string()))
+    }
+}
 
 /// What must hold of a finding's request for a behaviour to explain it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,8 +116,8 @@ pub enum Trigger {
 /// One known behaviour of one library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KnownBehaviour {
-    /// A stable short name.
-    pub id: &'static str,
+    /// Its stable short name.
+    pub id: Id,
     /// The target whose library behaves so.
     #[serde(skip)]
     pub target: Target,
@@ -68,7 +146,7 @@ const DECODED_SUMMARY: &str = "the route is chosen on the fully percent-decoded 
 /// Every known behaviour.
 pub const KNOWN: &[KnownBehaviour] = &[
     KnownBehaviour {
-        id: "wsgi-decoded-path",
+        id: Id::WsgiDecodedPath,
         target: Target::Flask,
         kinds: DECODED,
         trigger: Trigger::PercentEncodedPath,
@@ -76,7 +154,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("PEP 3333 (PATH_INFO is decoded); flask-cors matches resources on unquote(request.path)"),
     },
     KnownBehaviour {
-        id: "wsgi-decoded-path",
+        id: Id::WsgiDecodedPath,
         target: Target::Django,
         kinds: DECODED,
         trigger: Trigger::PercentEncodedPath,
@@ -84,7 +162,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("PEP 3333 (PATH_INFO is decoded); django-cors-headers matches CORS_URLS_REGEX on request.path_info"),
     },
     KnownBehaviour {
-        id: "decoded-path",
+        id: Id::DecodedPath,
         target: Target::Rack,
         kinds: DECODED,
         trigger: Trigger::PercentEncodedPath,
@@ -92,7 +170,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("rack-cors 1.1 cors.rb evaluate_path"),
     },
     KnownBehaviour {
-        id: "clean-path-trailing-slash",
+        id: Id::CleanPathTrailingSlash,
         target: Target::Rack,
         kinds: &[
             CheckKind::ReadDenied,
@@ -104,7 +182,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("rack-cors 1.1 cors.rb evaluate_path"),
     },
     KnownBehaviour {
-        id: "vary-only-when-allowed",
+        id: Id::VaryOnlyWhenAllowed,
         target: Target::Flask,
         kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
         trigger: Trigger::Any,
@@ -112,7 +190,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("flask-cors core.py get_cors_headers (returns before adding Vary when the origin does not match)"),
     },
     KnownBehaviour {
-        id: "vary-only-when-allowed",
+        id: Id::VaryOnlyWhenAllowed,
         target: Target::Starlette,
         kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
         trigger: Trigger::Any,
@@ -120,7 +198,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("starlette/middleware/cors.py simple_response"),
     },
     KnownBehaviour {
-        id: "vary-only-when-allowed",
+        id: Id::VaryOnlyWhenAllowed,
         target: Target::Gorilla,
         kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
         trigger: Trigger::Any,
@@ -128,7 +206,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("gorilla/handlers cors.go ServeHTTP (`if len(ch.allowedOrigins) > 1`)"),
     },
     KnownBehaviour {
-        id: "vary-only-when-allowed",
+        id: Id::VaryOnlyWhenAllowed,
         target: Target::Jetty,
         kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
         trigger: Trigger::Any,
@@ -136,7 +214,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("jetty-servlets 9.4 CrossOriginFilter handleSimpleResponse (the only place Vary is added)"),
     },
     KnownBehaviour {
-        id: "no-vary-for-any-origin",
+        id: Id::NoVaryForAnyOrigin,
         target: Target::Tomcat,
         kinds: &[CheckKind::MissingVaryDenial, CheckKind::MissingVary],
         trigger: Trigger::Any,
@@ -144,7 +222,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("Tomcat 10.1 CorsFilter handleNonCORS (Vary: Origin only when not every origin is allowed)"),
     },
     KnownBehaviour {
-        id: "encoded-slash-rejected",
+        id: Id::EncodedSlashRejected,
         target: Target::Tomcat,
         kinds: &[
             CheckKind::ReadDenied,
@@ -156,7 +234,7 @@ pub const KNOWN: &[KnownBehaviour] = &[
         reference: Some("Tomcat HTTP connector attribute encodedSolidusHandling (default reject, since CVE-2007-0450)"),
     },
     KnownBehaviour {
-        id: "options-always-allowed",
+        id: Id::OptionsAlwaysAllowed,
         target: Target::RsCors,
         kinds: &[CheckKind::SentForbidden, CheckKind::ReadGranted],
         trigger: Trigger::Method("OPTIONS"),
@@ -188,4 +266,21 @@ fn path_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let path = rest.find('/').map_or("", |i| &rest[i..]);
     path.split(['?', '#']).next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_serialize_as_their_names_and_every_id_names_a_behaviour() {
+        for id in Id::ALL {
+            assert_eq!(
+                serde_json::to_value(id).ok(),
+                Some(serde_json::Value::String(id.as_str().to_string()))
+            );
+            assert_eq!(id.as_str().parse::<Id>(), Ok(id));
+            assert!(KNOWN.iter().any(|k| k.id == id), "{id} is used");
+        }
+    }
 }

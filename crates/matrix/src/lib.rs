@@ -10,8 +10,10 @@
 //! - **diverges**: every other finding: the library does not do what it was configured to
 //!   do. A divergence that is a known behaviour of the library ([`known::KNOWN`]) names it.
 //!
-//! Renderers: [`text()`], [`markdown()`], [`json()`] and [`html()`] (one self-contained page
-//! with an inline SVG plot).
+//! Renderers: [`text()`], [`markdown()`], [`markdown_table()`] (the table alone, without
+//! timings, as docs/implementations.md holds it), [`json()`] and [`html()`] (one
+//! self-contained page with an inline SVG plot). [`expected`] holds the checked-in form of a
+//! run's cells and compares a run with it.
 //!
 //! With shared caches in front ([`caches`]), every cell is probed again behind each cache, and
 //! a `missing-vary` finding of the ordinary check links to the cache transcript that shows it
@@ -30,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod caches;
+pub mod expected;
 mod html;
 mod html_plot;
 pub mod known;
@@ -37,7 +40,7 @@ mod text;
 
 pub use caches::{CacheCell, CacheInfo, CacheOutcome, Caches, SkippedCache};
 pub use html::html;
-pub use text::{markdown, text};
+pub use text::{markdown, markdown_table, text};
 
 use corsproof_emit::{Effect, Unsupported};
 use corsproof_report::{CheckKind, Finding, Kind, Severity};
@@ -347,7 +350,10 @@ mod tests {
         let (inexpressible, diverges) = classify(Target::Flask, &announced, findings);
         assert_eq!(inexpressible.len(), 1);
         assert_eq!(diverges.len(), 2);
-        assert_eq!(diverges[0].known.map(|k| k.id), Some("wsgi-decoded-path"));
+        assert_eq!(
+            diverges[0].known.map(|k| k.id),
+            Some(known::Id::WsgiDecodedPath)
+        );
         assert!(diverges[1].known.is_none());
         let m = Matrix {
             seed: 1,

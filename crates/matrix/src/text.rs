@@ -129,20 +129,7 @@ fn divergences(matrix: &Matrix, md: bool) -> String {
 /// The matrix as Markdown: the table, the divergences, the targets skipped.
 pub fn markdown(matrix: &Matrix) -> String {
     let mut out = format!("{}\n", header(matrix).trim_end());
-    out.push_str("| target | version |");
-    for p in &matrix.policies {
-        out.push_str(&format!(" {} |", policy_label(p)));
-    }
-    out.push_str("\n|---|---|");
-    out.push_str(&"---|".repeat(matrix.policies.len()));
-    out.push('\n');
-    for t in &matrix.targets {
-        out.push_str(&format!("| {} | {} |", t.target, t.version));
-        for p in &matrix.policies {
-            out.push_str(&format!(" {} |", short(matrix.cell(t.target, p))));
-        }
-        out.push('\n');
-    }
+    out.push_str(&table(matrix));
     out.push_str("\n`I<n>`: findings the library cannot be configured to avoid (announced by its emitter); `D<m>`: divergences from what it was configured to do.\n");
     let list = divergences(matrix, true);
     if !list.is_empty() {
@@ -155,6 +142,37 @@ pub fn markdown(matrix: &Matrix) -> String {
         for s in &matrix.skipped {
             out.push_str(&format!("- {}: {}\n", s.target, s.reason));
         }
+    }
+    out
+}
+
+/// The Markdown table alone, with the run's seed and cases and nothing that changes from one
+/// run to the next of the same tree on the same machine (no timings, no request counts): what
+/// docs/implementations.md holds between its `matrix:begin` and `matrix:end` markers.
+pub fn markdown_table(matrix: &Matrix) -> String {
+    format!(
+        "`corsproof matrix --cases {} --seed {}`:\n\n{}",
+        matrix.cases,
+        matrix.seed,
+        table(matrix)
+    )
+}
+
+/// The table: one row per target that ran (with its versions), one column per policy.
+fn table(matrix: &Matrix) -> String {
+    let mut out = String::from("| target | version |");
+    for p in &matrix.policies {
+        out.push_str(&format!(" {} |", policy_label(p)));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(matrix.policies.len()));
+    out.push('\n');
+    for t in &matrix.targets {
+        out.push_str(&format!("| {} | {} |", t.target, t.version));
+        for p in &matrix.policies {
+            out.push_str(&format!(" {} |", short(matrix.cell(t.target, p))));
+        }
+        out.push('\n');
     }
     out
 }

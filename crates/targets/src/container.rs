@@ -175,8 +175,72 @@ pub struct ContainerTarget {
     /// How long it may take to become ready.
     pub ready_timeout: Duration,
     /// A Docker network to join (see [`Network`]) and the name other containers on it reach
-    /// this one by (`None`: the default bridge, no name).
+    /// this one by (`None`: the default bridge, no name). [`HOST_NETWORK`]: the host's own
+    /// network; nothing is published, and the target must listen on 127.0.0.1 at `port`.
     pub network: Option<(String, Option<String>)>,
+}
+
+/// The network name of Docker's host networking: a container on it shares the host's
+/// loopback, so an application that listens on 127.0.0.1 (as the emitted ones do) is
+/// reached there, and nothing is published.
+pub const HOST_NETWORK: &str = "host";
+
+/// The variable naming the image of the emitted applications.
+pub const APPS_IMAGE_VAR: &str = "CORSPROOF_APPS_IMAGE";
+
+/// The registry-free image of the emitted applications (`cargo xtask images --apps`): a
+/// Debian minbase with every matrix target's packages.
+pub const APPS_LOCAL_IMAGE: &str = "corsproof/apps:local";
+
+/// The directory of the apps image the application's files go into (its working directory).
+pub const APPS_DIR: &str = "/app";
+
+/// An emitted application in the apps image ([`APPS_LOCAL_IMAGE`], or `CORSPROOF_APPS_IMAGE`),
+/// started as `program MAIN PORT` in [`APPS_DIR`] on the host's network ([`HOST_NETWORK`]):
+/// the application listens on 127.0.0.1:`port` of the host.
+///
+/// ```
+/// use corsproof_emit::apps::{App, AppFile};
+/// use corsproof_targets::container;
+/// let app = App { files: vec![AppFile { name: "app.py", text: "print(1)\n".into() }], unsupported: vec![] };
+/// let t = container::app("flask", &app, "/usr/bin/python3", &[], 8123);
+/// assert_eq!(t.command.as_deref(), Some(&["/usr/bin/python3".to_string(), "app.py".into(), "8123".into()][..]));
+/// assert_eq!(t.network, Some((container::HOST_NETWORK.to_string(), None)));
+/// ```
+pub fn app(
+    name: &str,
+    app: &corsproof_emit::apps::App,
+    program: &str,
+    env: &[(&str, &str)],
+    port: u16,
+) -> ContainerTarget {
+    let main = app.files.first().map_or("app", |f| f.name);
+    ContainerTarget {
+        name: name.to_string(),
+        image: image_from_env(APPS_IMAGE_VAR, APPS_LOCAL_IMAGE),
+        image_hint: "build it with `cargo xtask images --apps` (needs debootstrap and root), or \
+             set CORSPROOF_APPS_IMAGE to an image with the target's packages"
+            .into(),
+        port,
+        config_dir: APPS_DIR.into(),
+        files: app
+            .files
+            .iter()
+            .map(|f| (f.name.to_string(), f.text.clone()))
+            .collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        command: Some(vec![
+            program.to_string(),
+            main.to_string(),
+            port.to_string(),
+        ]),
+        ready: Readiness::Http { path: "/".into() },
+        ready_timeout: Duration::from_secs(180),
+        network: Some((HOST_NETWORK.to_string(), None)),
+    }
 }
 
 /// The image named by `var`, or `default` when the variable is unset or empty.
@@ -595,7 +659,10 @@ pub fn start(target: &ContainerTarget) -> Result<RunningContainer, ContainerErro
             hint: target.image_hint.clone(),
         });
     }
-    let publish = format!("127.0.0.1::{}/tcp", target.port);
+    let host = target
+        .network
+        .as_ref()
+        .is_some_and(|(n, _)| n == HOST_NETWORK);
     let mut args: Vec<String> = vec![
         "create".into(),
         // Nothing is ever pulled (the image was found above; a race must not fetch it).
@@ -603,9 +670,11 @@ pub fn start(target: &ContainerTarget) -> Result<RunningContainer, ContainerErro
         "never".into(),
         "--label".into(),
         "org.corsproof.target=1".into(),
-        "-p".into(),
-        publish,
     ];
+    if !host {
+        args.push("-p".into());
+        args.push(format!("127.0.0.1::{}/tcp", target.port));
+    }
     if let Some((network, alias)) = &target.network {
         args.push("--network".into());
         args.push(network.clone());
@@ -656,13 +725,17 @@ pub fn start(target: &ContainerTarget) -> Result<RunningContainer, ContainerErro
             format!("docker start: {}", text(&started.stderr)),
         ));
     }
-    let addr = match published_port(&running.id, target.port) {
-        Ok(addr) => addr,
-        // An exited container has no published port any more: say that it exited.
-        Err(_) if !is_running(&running.id) => {
-            return Err(not_ready(&running, "the container exited".into()))
+    let addr = if host {
+        SocketAddr::from(([127, 0, 0, 1], target.port))
+    } else {
+        match published_port(&running.id, target.port) {
+            Ok(addr) => addr,
+            // An exited container has no published port any more: say that it exited.
+            Err(_) if !is_running(&running.id) => {
+                return Err(not_ready(&running, "the container exited".into()))
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
     };
     running.url = Url::parse(&format!("http://{addr}/"))
         .map_err(|e| ContainerError::Invalid(format!("published address {addr}: {e}")))?;

@@ -146,7 +146,8 @@ pub fn find_nginx() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-pub(crate) fn free_port() -> Result<u16, LaunchError> {
+/// A loopback TCP port free when it is chosen (another process may bind it afterwards).
+pub fn free_port() -> Result<u16, LaunchError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -177,17 +178,28 @@ pub fn nginx_with_config(
     bin: &Path,
     conf: impl Fn(&str) -> String,
 ) -> Result<Running, LaunchError> {
+    on_free_port(bin, "nginx", |port| nginx_on_port(bin, &conf, port))
+}
+
+/// Runs `start` on a free loopback port, and again on another one while another process
+/// takes the port chosen before the target listens on it, up to three times; `program` and
+/// `name` name the target in the error.
+fn on_free_port(
+    program: &Path,
+    name: &str,
+    mut start: impl FnMut(u16) -> Result<Started, LaunchError>,
+) -> Result<Running, LaunchError> {
     let mut taken = Vec::new();
     for _ in 0..3 {
-        match nginx_on_free_port(bin, &conf)? {
+        match start(free_port()?)? {
             Started::Ready(running) => return Ok(running),
             Started::PortTaken(port) => taken.push(port.to_string()),
         }
     }
     Err(LaunchError::NotReady {
-        program: bin.display().to_string(),
+        program: program.display().to_string(),
         why: format!(
-            "another process took each free port before nginx could listen on it ({})",
+            "another process took each free port before {name} could listen on it ({})",
             taken.join(", ")
         ),
     })
@@ -200,8 +212,12 @@ enum Started {
     PortTaken(u16),
 }
 
-fn nginx_on_free_port(bin: &Path, conf: &impl Fn(&str) -> String) -> Result<Started, LaunchError> {
-    let port = free_port()?;
+/// Starts nginx with `conf` listening on `port`.
+fn nginx_on_port(
+    bin: &Path,
+    conf: &impl Fn(&str) -> String,
+    port: u16,
+) -> Result<Started, LaunchError> {
     let dir = std::env::temp_dir().join(format!("corsproof-nginx-{}-{port}", std::process::id()));
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -333,30 +349,20 @@ pub fn app(
     env: &[(&str, &str)],
     ready: Duration,
 ) -> Result<Running, LaunchError> {
-    let mut taken = Vec::new();
-    for _ in 0..3 {
-        match app_on_free_port(name, app, program, env, ready)? {
-            Started::Ready(running) => return Ok(running),
-            Started::PortTaken(port) => taken.push(port.to_string()),
-        }
-    }
-    Err(LaunchError::NotReady {
-        program: program.display().to_string(),
-        why: format!(
-            "another process took each free port before {name} could listen on it ({})",
-            taken.join(", ")
-        ),
+    on_free_port(program, name, |port| {
+        app_on_port(name, app, program, env, ready, port)
     })
 }
 
-fn app_on_free_port(
+/// Starts the application `app` listening on `port`.
+fn app_on_port(
     name: &str,
     app: &corsproof_emit::apps::App,
     program: &Path,
     env: &[(&str, &str)],
     ready: Duration,
+    port: u16,
 ) -> Result<Started, LaunchError> {
-    let port = free_port()?;
     let dir = std::env::temp_dir().join(format!("corsproof-{name}-{}-{port}", std::process::id()));
     let io = |path: &Path| {
         let path = path.to_path_buf();

@@ -9,7 +9,7 @@
 //! assert!(Target::ALL.iter().all(|t| Target::parse(t.name()) == Some(*t)));
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use std::time::Duration;
@@ -322,30 +322,60 @@ impl Target {
                 let app = self
                     .app(policy, &options)
                     .unwrap_or_else(|| Err(EmitError::Broader(Vec::new())))?;
-                let (program, env, ready): (PathBuf, Vec<(&str, &str)>, Duration) = match self {
-                    Target::Express => (
-                        "node".into(),
-                        vec![("NODE_PATH", DEBIAN_NODE_PATH)],
-                        launch::READY_TIMEOUT,
-                    ),
-                    Target::RsCors | Target::Gorilla => ("sh".into(), Vec::new(), GO_BUILD_TIMEOUT),
-                    Target::Apache | Target::Caddy => {
-                        ("sh".into(), Vec::new(), launch::READY_TIMEOUT)
-                    }
-                    Target::TowerHttp | Target::ActixCors => {
-                        ("sh".into(), Vec::new(), RUST_BUILD_TIMEOUT)
-                    }
-                    Target::Tomcat | Target::Jetty => ("sh".into(), Vec::new(), JAVA_START_TIMEOUT),
-                    Target::Rack => ("ruby".into(), Vec::new(), launch::READY_TIMEOUT),
-                    _ => (
-                        DEBIAN_PYTHON.into(),
-                        vec![("PYTHONDONTWRITEBYTECODE", "1")],
-                        launch::READY_TIMEOUT,
-                    ),
-                };
-                launch::app(self.name(), &app, &program, &env, ready)
+                let (program, env, ready) = self.app_program();
+                launch::app(self.name(), &app, Path::new(program), &env, ready)
             }
         }
+    }
+
+    /// How an emitted application is started: the program run as `PROGRAM MAIN PORT`, the
+    /// environment added, and how long it may take to listen.
+    fn app_program(self) -> (&'static str, Vec<(&'static str, &'static str)>, Duration) {
+        match self {
+            Target::Express => (
+                "node",
+                vec![("NODE_PATH", DEBIAN_NODE_PATH)],
+                launch::READY_TIMEOUT,
+            ),
+            Target::RsCors | Target::Gorilla => ("sh", Vec::new(), GO_BUILD_TIMEOUT),
+            Target::Apache | Target::Caddy => ("sh", Vec::new(), launch::READY_TIMEOUT),
+            Target::TowerHttp | Target::ActixCors => ("sh", Vec::new(), RUST_BUILD_TIMEOUT),
+            Target::Tomcat | Target::Jetty => ("sh", Vec::new(), JAVA_START_TIMEOUT),
+            Target::Rack => ("ruby", Vec::new(), launch::READY_TIMEOUT),
+            _ => (
+                DEBIAN_PYTHON,
+                vec![("PYTHONDONTWRITEBYTECODE", "1")],
+                launch::READY_TIMEOUT,
+            ),
+        }
+    }
+
+    /// The emitted application of `policy` as a container of the apps image
+    /// ([`crate::container::app`]), listening on 127.0.0.1:`port` of the host; `None` for the
+    /// targets without an emitted application (tower, nginx, Kong have their own container
+    /// descriptions).
+    ///
+    /// ```
+    /// use corsproof_targets::registry::Target;
+    /// let p = corsproof_policy::Policy::from_toml_str("version = 1\n[[route]]\npath = \"/\"\norigins = [\"*\"]\n", "p.toml")?;
+    /// let t = Target::Flask.container(&p, false, 8123).expect("an application")?;
+    /// assert_eq!(t.command.as_ref().map(|c| c[1].as_str()), Some("app.py"));
+    /// assert!(Target::Nginx.container(&p, false, 8123).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn container(
+        self,
+        policy: &Policy,
+        allow_broader: bool,
+        port: u16,
+    ) -> Option<Result<crate::container::ContainerTarget, EmitError>> {
+        let app = self.app(policy, &AppOptions { allow_broader })?;
+        let (program, env, ready) = self.app_program();
+        Some(app.map(|app| {
+            let mut t = crate::container::app(self.name(), &app, program, &env, port);
+            t.ready_timeout = ready.max(t.ready_timeout);
+            t
+        }))
     }
 }
 

@@ -9,7 +9,7 @@
 use corsproof_policy::{HeaderNames, Origins, Policy, Route};
 
 use super::{
-    all_methods, comments, lit, lit_list, longest_first, no_pna, split_origins,
+    all_methods, comments, lit, lit_list, longest_first, no_pna, origin_items,
     unconditional_headers, App, AppFile, AppOptions,
 };
 use crate::EmitError;
@@ -85,17 +85,10 @@ fn cors_options(route: &Route) -> Result<String, EmitError> {
     let mut fields = Vec::new();
     fields.push(match &route.origins {
         Origins::Any => "origin: '*'".to_string(),
-        Origins::List(_) => {
-            let (exact, patterns) = split_origins(route);
-            let mut items: Vec<String> = exact
-                .iter()
-                .map(|o| lit(route, "origins", o))
-                .collect::<Result<_, _>>()?;
-            for p in &patterns {
-                items.push(format!("new RegExp({})", lit(route, "origins", p)?));
-            }
-            format!("origin: [{}]", items.join(", "))
-        }
+        Origins::List(_) => format!(
+            "origin: [{}]",
+            origin_items(route, "new RegExp")?.join(", ")
+        ),
     });
     fields.push(format!(
         "methods: {}",

@@ -12,7 +12,7 @@
 use corsproof_policy::{HeaderNames, Origins, Policy, Route};
 
 use super::{
-    all_methods, comments, item, lit, lit_list, longest_first, no_pna, split_origins, App, AppFile,
+    all_methods, comments, item, lit, lit_list, longest_first, no_pna, origin_items, App, AppFile,
     AppOptions,
 };
 use crate::{Effect, EmitError, Unsupported};
@@ -112,17 +112,10 @@ fn resource_options(route: &Route) -> Result<String, EmitError> {
             fields.push("\"origins\": \"*\"".to_string());
             fields.push("\"send_wildcard\": True".to_string());
         }
-        Origins::List(_) => {
-            let (exact, patterns) = split_origins(route);
-            let mut items: Vec<String> = exact
-                .iter()
-                .map(|o| lit(route, "origins", o))
-                .collect::<Result<_, _>>()?;
-            for p in &patterns {
-                items.push(format!("re.compile({})", lit(route, "origins", p)?));
-            }
-            fields.push(format!("\"origins\": [{}]", items.join(", ")));
-        }
+        Origins::List(_) => fields.push(format!(
+            "\"origins\": [{}]",
+            origin_items(route, "re.compile")?.join(", ")
+        )),
     }
     fields.push(format!(
         "\"methods\": {}",
