@@ -173,15 +173,7 @@ impl NginxConfig {
         out.push_str("events {\n    worker_connections 256;\n}\n\n");
         out.push_str("http {\n");
         out.push_str("    access_log off;\n    server_tokens off;\n    default_type text/plain;\n");
-        for (name, dir) in [
-            ("client_body_temp_path", "body"),
-            ("proxy_temp_path", "proxy"),
-            ("fastcgi_temp_path", "fastcgi"),
-            ("uwsgi_temp_path", "uwsgi"),
-            ("scgi_temp_path", "scgi"),
-        ] {
-            let _ = writeln!(out, "    {name} tmp/{dir};");
-        }
+        write_temp_paths(&mut out);
         out.push('\n');
         indent(&mut out, &self.http_level, 1);
         out.push_str("\n    server {\n");
@@ -215,6 +207,27 @@ const CORS_HEADERS: [&str; 7] = [
     "Access-Control-Allow-Private-Network",
     "Access-Control-Expose-Headers",
 ];
+
+/// Writes the `http` block's temporary paths, each under `tmp/` of nginx's prefix (`-p`), so
+/// that an unprivileged nginx writes nothing outside it.
+///
+/// ```
+/// let mut out = String::new();
+/// corsproof_emit::nginx::write_temp_paths(&mut out);
+/// assert!(out.starts_with("    client_body_temp_path tmp/body;\n"));
+/// assert_eq!(out.lines().count(), 5);
+/// ```
+pub fn write_temp_paths(out: &mut String) {
+    for (name, dir) in [
+        ("client_body_temp_path", "body"),
+        ("proxy_temp_path", "proxy"),
+        ("fastcgi_temp_path", "fastcgi"),
+        ("uwsgi_temp_path", "uwsgi"),
+        ("scgi_temp_path", "scgi"),
+    ] {
+        let _ = writeln!(out, "    {name} tmp/{dir};");
+    }
+}
 
 /// Emits the configuration implementing `policy`, with `upstream` behind its `location /`.
 ///

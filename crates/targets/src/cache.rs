@@ -306,15 +306,7 @@ fn nginx_conf(listen: &str, upstream: &str) -> String {
          error_log error.log warn;\n\nevents {\n    worker_connections 256;\n}\n\nhttp {\n\
          \x20   access_log off;\n",
     );
-    for (name, dir) in [
-        ("client_body_temp_path", "body"),
-        ("proxy_temp_path", "proxy"),
-        ("fastcgi_temp_path", "fastcgi"),
-        ("uwsgi_temp_path", "uwsgi"),
-        ("scgi_temp_path", "scgi"),
-    ] {
-        let _ = writeln!(out, "    {name} tmp/{dir};");
-    }
+    corsproof_emit::nginx::write_temp_paths(&mut out);
     let _ = write!(
         out,
         "    proxy_cache_path tmp/cache levels=1:2 keys_zone=corsproof:1m max_size=64m;\n\n\
