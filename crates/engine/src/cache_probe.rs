@@ -35,6 +35,8 @@ use corsproof_policy::{OriginEntry, Origins, Policy, Route};
 use corsproof_report::{CheckKind, Finding, Kind, SeenResponse, SentRequest};
 use url::Url;
 
+use crate::generate::instance;
+
 /// The origin the probe uses as the one every policy refuses.
 pub const REFUSED_ORIGIN: &str = "https://attacker.corsproof.test";
 
@@ -164,22 +166,13 @@ fn scenarios<'a>(route: &'a Route, nonce: &str) -> Vec<Scenario<'a>> {
 }
 
 /// An origin the route allows: its first exact entry, or a host under its first subdomain
-/// pattern.
+/// pattern ([`instance`]).
 fn allowed_origin(entries: &[OriginEntry], origins: &Origins) -> Option<String> {
-    let candidate = entries.iter().find_map(|e| match e {
-        OriginEntry::Exact { .. } => Some(e.to_string()),
-        OriginEntry::Subdomain {
-            scheme,
-            domain,
-            port,
-        } => Some(match port {
-            Some(p) => format!("{}://app.{domain}:{p}", scheme.as_str()),
-            None => format!("{}://app.{domain}", scheme.as_str()),
-        }),
-        OriginEntry::Null => None,
-    })?;
-    let parsed = Origin::parse_serialized(&candidate).ok()?;
-    origin_matches(origins, &parsed).then_some(candidate)
+    let candidate = entries
+        .iter()
+        .filter(|e| !matches!(e, OriginEntry::Null))
+        .find_map(instance)?;
+    origin_matches(origins, &candidate).then(|| candidate.serialization().to_string())
 }
 
 /// The request of `origin` for `path` at `base`, as the report shows it and as it is sent.

@@ -16,6 +16,7 @@ use corsproof_report::{CheckKind, SentRequest};
 use super::draft::Draft;
 use super::exchange::{Answer, Exchanger};
 use super::hygiene::CORS_HEADERS;
+use crate::generate::instance;
 use crate::storable::shared_cache_may_store;
 
 /// The origin no policy allows, sent when a refused one is not available.
@@ -166,18 +167,11 @@ fn sibling_origin(route: Option<&Route>, current: Option<&str>) -> String {
     };
     let allowed = match &route.origins {
         Origins::Any => return STRANGER.to_string(),
-        Origins::List(entries) => entries.iter().find_map(|e| match e {
-            OriginEntry::Exact { .. } => Some(e.to_string()),
-            OriginEntry::Subdomain {
-                scheme,
-                domain,
-                port,
-            } => Some(match port {
-                Some(p) => format!("{}://a1.{domain}:{p}", scheme.as_str()),
-                None => format!("{}://a1.{domain}", scheme.as_str()),
-            }),
-            OriginEntry::Null => None,
-        }),
+        Origins::List(entries) => entries
+            .iter()
+            .filter(|e| !matches!(e, OriginEntry::Null))
+            .find_map(instance)
+            .map(|o| o.serialization().to_string()),
     };
     let Some(current) = current else {
         return STRANGER.to_string();
